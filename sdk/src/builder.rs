@@ -1,0 +1,310 @@
+//! [`DescriptorBuilder`]: declare an adapter in a few chained calls.
+//!
+//! Defaults follow the prior art where it is right: the real gate is mean
+//! PLCC >= 0.85, SROCC >= 0.82, RMSE <= 0.45 and fold spread <= 0.005; the
+//! synthetic gate is PLCC >= 0.75; the output directory is
+//! `.workingdir2/<name>/`; rows carry their own split labels.
+
+use crate::descriptor::*;
+use crate::Split;
+
+/// The prior art's gate for real corpora.
+pub const REAL_GATE: Thresholds = Thresholds {
+    plcc_min: Some(0.85),
+    srocc_min: Some(0.82),
+    rmse_max: Some(0.45),
+    spread_max: Some(0.005),
+};
+
+/// The prior art's gate for synthetic corpora.
+pub const SYNTHETIC_GATE: Thresholds = Thresholds {
+    plcc_min: Some(0.75),
+    srocc_min: None,
+    rmse_max: None,
+    spread_max: None,
+};
+
+/// Builds a [`Descriptor`]. Slot modifiers (`env`, `required`, ...) apply to
+/// the slot declared last.
+#[derive(Debug, Clone)]
+pub struct DescriptorBuilder {
+    d: Descriptor,
+}
+
+fn owned(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+impl DescriptorBuilder {
+    /// Starts a descriptor for adapter `name`, plugin `version` and `model_id`.
+    pub fn new(name: &str, version: &str, model_id: &str) -> Self {
+        DescriptorBuilder {
+            d: Descriptor {
+                name: name.to_owned(),
+                version: version.to_owned(),
+                description: String::new(),
+                model_id: model_id.to_owned(),
+                inputs: Vec::new(),
+                schemas: Vec::new(),
+                default_schema: String::new(),
+                mos_scale: MosScale {
+                    native_min: 1.0,
+                    native_max: 5.0,
+                    to_head_scale: 1.0,
+                    to_head_offset: 0.0,
+                    native_key: "mos".into(),
+                },
+                split_policy: SplitPolicy::ExplicitOnly {
+                    aliases: Vec::new(),
+                },
+                content_group_key: String::new(),
+                id_keys: Vec::new(),
+                group_baseline: None,
+                gate: GateSpec {
+                    real: REAL_GATE,
+                    synthetic: SYNTHETIC_GATE,
+                },
+                output_dir: format!(".workingdir2/{name}/"),
+                output_env: None,
+                licence: String::new(),
+                samples: Vec::new(),
+            },
+        }
+    }
+
+    /// Sets the one-line description.
+    pub fn description(mut self, text: &str) -> Self {
+        self.d.description = text.to_owned();
+        self
+    }
+
+    /// Declares a slot.
+    pub fn input(mut self, slot: InputSlot) -> Self {
+        self.d.inputs.push(slot);
+        self
+    }
+
+    fn rows_slot(
+        self,
+        name: &str,
+        kind: SlotKind,
+        format: Format,
+        default: &str,
+        accepts: &[&str],
+    ) -> Self {
+        self.input(InputSlot {
+            name: name.to_owned(),
+            kind,
+            role: SlotRole::Rows,
+            formats: vec![format],
+            default_path: (!default.is_empty()).then(|| default.to_owned()),
+            env: None,
+            required: false,
+            accepts: owned(accepts),
+            assume_corpus: None,
+            description: String::new(),
+        })
+    }
+
+    /// Declares a JSONL file of rows with the corpus tags it accepts.
+    /// An empty `default` means the slot has no default path.
+    pub fn jsonl_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
+        self.rows_slot(name, SlotKind::File, Format::Jsonl, default, accepts)
+    }
+
+    /// Declares a directory of JSONL shards matching `glob`.
+    pub fn shard_dir(self, name: &str, default: &str, glob: &str, accepts: &[&str]) -> Self {
+        let kind = SlotKind::ShardDir {
+            glob: glob.to_owned(),
+        };
+        self.rows_slot(name, kind, Format::Jsonl, default, accepts)
+    }
+
+    /// Declares a Parquet table of rows.
+    pub fn parquet_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
+        self.rows_slot(name, SlotKind::File, Format::Parquet, default, accepts)
+    }
+
+    /// Declares a context slot holding one JSON document.
+    pub fn context_json(self, name: &str) -> Self {
+        self.input(InputSlot {
+            name: name.to_owned(),
+            kind: SlotKind::File,
+            role: SlotRole::Context,
+            formats: vec![Format::Json],
+            default_path: None,
+            env: None,
+            required: false,
+            accepts: Vec::new(),
+            assume_corpus: None,
+            description: String::new(),
+        })
+    }
+
+    fn last(&mut self) -> Option<&mut InputSlot> {
+        self.d.inputs.last_mut()
+    }
+
+    /// The last slot's default path can be overridden by `var` (joined with
+    /// `join` when the variable names a corpus root).
+    pub fn env(mut self, var: &str, join: Option<&str>) -> Self {
+        if let Some(s) = self.last() {
+            s.env = Some(EnvOverride {
+                var: var.to_owned(),
+                join: join.map(str::to_owned),
+            });
+        }
+        self
+    }
+
+    /// The last slot must resolve to at least one file.
+    pub fn required(mut self) -> Self {
+        if let Some(s) = self.last() {
+            s.required = true;
+        }
+        self
+    }
+
+    /// Rows of the last slot without a corpus tag are read as `tag`.
+    pub fn assume_corpus(mut self, tag: &str) -> Self {
+        if let Some(s) = self.last() {
+            s.assume_corpus = Some(tag.to_owned());
+        }
+        self
+    }
+
+    /// Describes the last slot.
+    pub fn about(mut self, text: &str) -> Self {
+        if let Some(s) = self.last() {
+            s.description = text.to_owned();
+        }
+        self
+    }
+
+    /// Declares a schema; the first one declared is the default.
+    pub fn schema(self, name: &str, columns: &[&str]) -> Self {
+        self.schema_cols(name, owned(columns), None, "")
+    }
+
+    /// Declares a schema from owned columns, optionally requiring a context
+    /// slot, with a description.
+    pub fn schema_cols(
+        mut self,
+        name: &str,
+        columns: Vec<String>,
+        requires: Option<&str>,
+        about: &str,
+    ) -> Self {
+        if self.d.schemas.is_empty() {
+            self.d.default_schema = name.to_owned();
+        }
+        self.d.schemas.push(Schema {
+            name: name.to_owned(),
+            columns,
+            requires_slot: requires.map(str::to_owned),
+            description: about.to_owned(),
+        });
+        self
+    }
+
+    /// MOS is already on 1-5 under `mos`.
+    pub fn mos_1_5(mut self) -> Self {
+        self.d.mos_scale = MosScale {
+            native_min: 1.0,
+            native_max: 5.0,
+            to_head_scale: 1.0,
+            to_head_offset: 0.0,
+            native_key: "mos".into(),
+        };
+        self
+    }
+
+    /// MOS is native on 0-100 under `native_key`, mapped as `1 + 4x/100`.
+    pub fn mos_0_100(mut self, native_key: &str) -> Self {
+        self.d.mos_scale = MosScale {
+            native_min: 0.0,
+            native_max: 100.0,
+            to_head_scale: 0.04,
+            to_head_offset: 1.0,
+            native_key: native_key.to_owned(),
+        };
+        self
+    }
+
+    /// Rows without a split get the content-hash split.
+    pub fn content_hash_split(mut self, seed: &str, train: f64, val: f64) -> Self {
+        self.d.split_policy = SplitPolicy::ContentHash {
+            seed: seed.to_owned(),
+            train,
+            val,
+        };
+        self
+    }
+
+    /// Rows keep explicit splits; `aliases` maps corpus labels onto splits.
+    pub fn split_aliases(mut self, aliases: &[(&str, Split)]) -> Self {
+        self.d.split_policy = SplitPolicy::ExplicitOnly {
+            aliases: aliases.iter().map(|(a, s)| ((*a).to_owned(), *s)).collect(),
+        };
+        self
+    }
+
+    /// The content-group key (also the id key unless [`Self::id_keys`] is set).
+    pub fn content_key(mut self, key: &str) -> Self {
+        self.d.content_group_key = key.to_owned();
+        self
+    }
+
+    /// Row keys tried in order for the row id.
+    pub fn id_keys(mut self, keys: &[&str]) -> Self {
+        self.d.id_keys = owned(keys);
+        self
+    }
+
+    /// A mean-per-key baseline reported beside the head.
+    pub fn group_baseline(mut self, name: &str, key: &str) -> Self {
+        self.d.group_baseline = Some(GroupBaseline {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        });
+        self
+    }
+
+    /// Overrides the gates.
+    pub fn gate(mut self, real: Thresholds, synthetic: Thresholds) -> Self {
+        self.d.gate = GateSpec { real, synthetic };
+        self
+    }
+
+    /// The default output directory and its environment override.
+    pub fn output_dir(mut self, dir: &str, env: Option<&str>) -> Self {
+        self.d.output_dir = dir.to_owned();
+        self.d.output_env = env.map(str::to_owned);
+        self
+    }
+
+    /// The corpus licence note.
+    pub fn licence(mut self, text: &str) -> Self {
+        self.d.licence = text.to_owned();
+        self
+    }
+
+    /// A sample row that must project (`expect_rejection` `None`) or be
+    /// rejected with the given code.
+    pub fn sample(mut self, slot: &str, raw: &str, expect_rejection: Option<&str>) -> Self {
+        self.d.samples.push(SampleRow {
+            slot: slot.to_owned(),
+            raw: raw.to_owned(),
+            expect_rejection: expect_rejection.map(str::to_owned),
+        });
+        self
+    }
+
+    /// Finishes the descriptor. Id keys default to the content key.
+    pub fn build(mut self) -> Descriptor {
+        if self.d.id_keys.is_empty() && !self.d.content_group_key.is_empty() {
+            self.d.id_keys = vec![self.d.content_group_key.clone()];
+        }
+        self.d
+    }
+}

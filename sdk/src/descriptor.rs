@@ -1,0 +1,465 @@
+//! What a plugin declares about itself: the [`Descriptor`].
+//!
+//! The descriptor crosses the boundary as JSON, so adding an optional key
+//! (with `#[serde(default)]`) is a minor API change.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything a corpus adapter declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Descriptor {
+    /// The adapter's name, as operators type it (`chug-hdr`).
+    pub name: String,
+    /// The plugin's own version (semver).
+    pub version: String,
+    /// One line saying what the adapter is for.
+    pub description: String,
+    /// The model id a training run writes by default (`chug_hdr_mos_head_v1`).
+    pub model_id: String,
+    /// Named input slots.
+    pub inputs: Vec<InputSlot>,
+    /// Feature schemas, in declaration order.
+    pub schemas: Vec<Schema>,
+    /// The name of the default schema.
+    pub default_schema: String,
+    /// The corpus's native MOS scale and its mapping to the head's 1-5 range.
+    pub mos_scale: MosScale,
+    /// How rows get their split.
+    pub split_policy: SplitPolicy,
+    /// The row key whose value is the content group.
+    pub content_group_key: String,
+    /// Row keys tried in order for the row identifier.
+    pub id_keys: Vec<String>,
+    /// A per-key mean baseline reported beside the head, if any.
+    #[serde(default)]
+    pub group_baseline: Option<GroupBaseline>,
+    /// Gate thresholds for real and for synthetic corpora.
+    pub gate: GateSpec,
+    /// Default output directory (relative paths resolve against the working directory).
+    pub output_dir: String,
+    /// Environment variable that overrides `output_dir`, if any.
+    #[serde(default)]
+    pub output_env: Option<String>,
+    /// The corpus licence, as operators must read it.
+    pub licence: String,
+    /// A few raw rows with their expected outcome, used by `adapters check`.
+    #[serde(default)]
+    pub samples: Vec<SampleRow>,
+}
+
+/// One named input of an adapter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSlot {
+    /// The slot name used in `--input SLOT=PATH`.
+    pub name: String,
+    /// What the slot holds.
+    pub kind: SlotKind,
+    /// What the slot's content is used for.
+    #[serde(default)]
+    pub role: SlotRole,
+    /// Accepted file formats.
+    pub formats: Vec<Format>,
+    /// The default path, if the slot has one.
+    #[serde(default)]
+    pub default_path: Option<String>,
+    /// An environment override of the default path.
+    #[serde(default)]
+    pub env: Option<EnvOverride>,
+    /// Whether a run fails when the slot resolves to nothing.
+    pub required: bool,
+    /// Corpus tags rows of this slot may carry. A row with another tag is
+    /// rejected as `foreign-corpus`.
+    pub accepts: Vec<String>,
+    /// The tag assumed for rows that carry none (e.g. parquet feature tables).
+    #[serde(default)]
+    pub assume_corpus: Option<String>,
+    /// One line on what belongs in the slot.
+    pub description: String,
+}
+
+/// Whether a slot is one file or a directory of shards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "type")]
+pub enum SlotKind {
+    /// A single file.
+    File,
+    /// A directory whose files matching `glob` are read in sorted order.
+    ShardDir {
+        /// A file-name glob such as `shard_*.features.jsonl`.
+        glob: String,
+    },
+}
+
+/// What a slot's content is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SlotRole {
+    /// Corpus rows, projected one by one.
+    #[default]
+    Rows,
+    /// A single JSON document handed to the projector as context (for
+    /// example a display profile).
+    Context,
+}
+
+/// A file format a slot accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// One JSON document.
+    Json,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl Format {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// An environment variable that overrides a slot's default path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvOverride {
+    /// The variable name.
+    pub var: String,
+    /// A relative path joined onto the variable's value (the variable names a
+    /// corpus root rather than the slot path itself).
+    #[serde(default)]
+    pub join: Option<String>,
+}
+
+/// A named, ordered feature schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schema {
+    /// The schema name (`chug-hdr-wide-v1`).
+    pub name: String,
+    /// The columns, in the order baked into the model.
+    pub columns: Vec<String>,
+    /// A context slot the schema needs (e.g. a display profile), if any.
+    #[serde(default)]
+    pub requires_slot: Option<String>,
+    /// One line on what the schema is for.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The corpus's native MOS scale and the affine map onto 1-5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MosScale {
+    /// Lower end of the native scale.
+    pub native_min: f64,
+    /// Upper end of the native scale.
+    pub native_max: f64,
+    /// `head = offset + scale * native`.
+    pub to_head_scale: f64,
+    /// See `to_head_scale`.
+    pub to_head_offset: f64,
+    /// The native MOS key in raw rows.
+    pub native_key: String,
+}
+
+impl MosScale {
+    /// Maps a native value onto the head's 1-5 scale.
+    pub fn to_head(&self, native: f64) -> f64 {
+        self.to_head_offset + self.to_head_scale * native
+    }
+}
+
+/// How rows without an explicit split get one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum SplitPolicy {
+    /// Rows keep their explicit split; rows without one get none, and the
+    /// host validates with grouped folds.
+    ExplicitOnly {
+        /// Corpus-specific labels mapped onto splits (`k150ka` -> train).
+        #[serde(default)]
+        aliases: Vec<(String, crate::Split)>,
+    },
+    /// BLAKE2s-64 of `seed \0 content`, cut at `train` and `train + val`.
+    ContentHash {
+        /// The hash seed (`chug-hdr-v1`).
+        seed: String,
+        /// Fraction of contents in train.
+        train: f64,
+        /// Fraction of contents in val.
+        val: f64,
+    },
+}
+
+/// A baseline that predicts the mean training MOS of rows sharing a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBaseline {
+    /// The baseline's name in reports (`per-rung-mean`).
+    pub name: String,
+    /// The raw key it groups by (`chug_bitladder`).
+    pub key: String,
+}
+
+/// Gate thresholds. `None` means the metric is not gated.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Minimum mean PLCC.
+    #[serde(default)]
+    pub plcc_min: Option<f64>,
+    /// Minimum mean SROCC.
+    #[serde(default)]
+    pub srocc_min: Option<f64>,
+    /// Maximum mean RMSE (1-5 scale).
+    #[serde(default)]
+    pub rmse_max: Option<f64>,
+    /// Maximum spread (max - min) of fold PLCC.
+    #[serde(default)]
+    pub spread_max: Option<f64>,
+}
+
+/// The gate for real corpora and the one for synthetic corpora.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSpec {
+    /// Applied to real corpora.
+    pub real: Thresholds,
+    /// Applied to corpora generated by `moshead synth`.
+    pub synthetic: Thresholds,
+}
+
+/// A raw sample row and what projecting it must give.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleRow {
+    /// The slot the row is read from.
+    pub slot: String,
+    /// The raw JSON row.
+    pub raw: String,
+    /// `None` when the row must project; the rejection code otherwise.
+    #[serde(default)]
+    pub expect_rejection: Option<String>,
+}
+
+impl Descriptor {
+    /// Looks up a slot by name.
+    pub fn slot(&self, name: &str) -> Option<&InputSlot> {
+        self.inputs.iter().find(|s| s.name == name)
+    }
+
+    /// Looks up a schema by name.
+    pub fn schema(&self, name: &str) -> Option<&Schema> {
+        self.schemas.iter().find(|s| s.name == name)
+    }
+
+    /// Every corpus tag any slot accepts, sorted and deduplicated.
+    pub fn corpus_tags(&self) -> Vec<String> {
+        let set: BTreeSet<&String> = self.inputs.iter().flat_map(|s| &s.accepts).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// Checks the descriptor's internal consistency. Returns every problem
+    /// found, so a plugin author sees them all at once.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !is_identifier(&self.name) {
+            out.push(format!(
+                "name `{}` must be non-empty lowercase ascii letters, digits and `-`",
+                self.name
+            ));
+        }
+        if let Err(e) = semver::Version::parse(&self.version) {
+            out.push(format!("version `{}` is not semver: {e}", self.version));
+        }
+        if self.model_id.trim().is_empty()
+            || !self
+                .model_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            out.push(format!(
+                "model id `{}` must be non-empty ascii letters, digits, `_`, `-` or `.`",
+                self.model_id
+            ));
+        }
+        if self.inputs.is_empty() {
+            out.push("declares no input slots".into());
+        }
+        dupes(
+            self.inputs.iter().map(|s| s.name.as_str()),
+            "input slot",
+            &mut out,
+        );
+        for slot in &self.inputs {
+            if slot.formats.is_empty() {
+                out.push(format!("slot `{}` accepts no format", slot.name));
+            }
+            if slot.role == SlotRole::Rows && slot.accepts.is_empty() {
+                out.push(format!("slot `{}` accepts no corpus tag", slot.name));
+            }
+            if let SlotKind::ShardDir { glob } = &slot.kind {
+                if glob.is_empty() || glob.contains('/') {
+                    out.push(format!(
+                        "slot `{}` glob `{glob}` must be a non-empty file-name pattern",
+                        slot.name
+                    ));
+                }
+            }
+            if let Some(tag) = &slot.assume_corpus {
+                if !slot.accepts.contains(tag) {
+                    out.push(format!(
+                        "slot `{}` assumes corpus `{tag}` that it does not accept",
+                        slot.name
+                    ));
+                }
+            }
+        }
+        if self.schemas.is_empty() {
+            out.push("declares no feature schema".into());
+        }
+        dupes(
+            self.schemas.iter().map(|s| s.name.as_str()),
+            "schema",
+            &mut out,
+        );
+        for schema in &self.schemas {
+            if schema.columns.is_empty() {
+                out.push(format!("schema `{}` has no columns", schema.name));
+            }
+            let mut seen = BTreeSet::new();
+            for c in &schema.columns {
+                if !seen.insert(c.as_str()) {
+                    out.push(format!("schema `{}` repeats column `{c}`", schema.name));
+                }
+            }
+            if let Some(slot) = &schema.requires_slot {
+                match self.slot(slot) {
+                    Some(s) if s.role == SlotRole::Context => {}
+                    _ => out.push(format!(
+                        "schema `{}` requires `{slot}`, which is not a context slot",
+                        schema.name
+                    )),
+                }
+            }
+        }
+        if self.schema(&self.default_schema).is_none() {
+            out.push(format!(
+                "default schema `{}` is not declared",
+                self.default_schema
+            ));
+        }
+        let m = &self.mos_scale;
+        let finite = [
+            m.native_min,
+            m.native_max,
+            m.to_head_scale,
+            m.to_head_offset,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
+        if !finite || m.native_min >= m.native_max || m.to_head_scale <= 0.0 {
+            out.push(format!(
+                "MOS scale [{}, {}] -> {} + {}*x is not a finite increasing map",
+                m.native_min, m.native_max, m.to_head_offset, m.to_head_scale
+            ));
+        } else {
+            let (lo, hi) = (m.to_head(m.native_min), m.to_head(m.native_max));
+            if lo < 1.0 - 1e-9 || hi > 5.0 + 1e-9 {
+                out.push(format!(
+                    "MOS scale maps [{}, {}] to [{lo}, {hi}], outside the head's 1-5 range",
+                    m.native_min, m.native_max
+                ));
+            }
+        }
+        if let SplitPolicy::ContentHash { seed, train, val } = &self.split_policy {
+            let ok = !seed.is_empty()
+                && train.is_finite()
+                && val.is_finite()
+                && *train > 0.0
+                && *val >= 0.0
+                && train + val <= 1.0;
+            if !ok {
+                out.push(format!(
+                    "content-hash split (seed `{seed}`, train {train}, val {val}) is not a valid partition"
+                ));
+            }
+        }
+        if self.content_group_key.trim().is_empty() {
+            out.push("content group key is empty".into());
+        }
+        if self.id_keys.is_empty() {
+            out.push("declares no id keys".into());
+        }
+        for (label, t) in [
+            ("real", &self.gate.real),
+            ("synthetic", &self.gate.synthetic),
+        ] {
+            for p in t.problems() {
+                out.push(format!("{label} gate: {p}"));
+            }
+        }
+        if self.output_dir.trim().is_empty() {
+            out.push("output directory is empty".into());
+        }
+        for (i, s) in self.samples.iter().enumerate() {
+            if self.slot(&s.slot).is_none() {
+                out.push(format!("sample {i} names unknown slot `{}`", s.slot));
+            }
+        }
+        out
+    }
+}
+
+impl Thresholds {
+    /// Problems with the thresholds: non-finite values, correlations outside
+    /// [-1, 1], negative RMSE or spread, or a gate that checks nothing.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, v) in [("plcc_min", self.plcc_min), ("srocc_min", self.srocc_min)] {
+            if let Some(v) = v {
+                if !v.is_finite() || !(-1.0..=1.0).contains(&v) {
+                    out.push(format!("{name} {v} is not a correlation in [-1, 1]"));
+                }
+            }
+        }
+        for (name, v) in [("rmse_max", self.rmse_max), ("spread_max", self.spread_max)] {
+            if let Some(v) = v {
+                if !v.is_finite() || v < 0.0 {
+                    out.push(format!("{name} {v} must be finite and non-negative"));
+                }
+            }
+        }
+        if self.plcc_min.is_none() && self.srocc_min.is_none() && self.rmse_max.is_none() {
+            out.push("gates no metric".into());
+        }
+        out
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+}
+
+fn dupes<'a>(names: impl Iterator<Item = &'a str>, what: &str, out: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            out.push(format!("{what} `{n}` is declared twice"));
+        }
+    }
+}

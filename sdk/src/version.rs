@@ -1,0 +1,116 @@
+//! The plugin API version and the one compatibility rule the host applies.
+//!
+//! The API version is the version of *this contract* (the root module, the
+//! FFI types and the descriptor JSON), independent of any crate version, the
+//! way nushell separates its plugin protocol version from its release version.
+//!
+//! Policy:
+//! - **patch**: documentation or behaviour fixes that change no type or field;
+//! - **minor**: additions only (a field appended to the root module after the
+//!   last prefix field, an optional descriptor key with a default). A host
+//!   accepts plugins of any minor within its major: appended root-module fields
+//!   are read through abi_stable's prefix types, which report them as absent
+//!   for older plugins;
+//! - **major**: anything else. A host refuses every plugin of another major.
+
+use semver::{Version, VersionReq};
+
+/// The API version this build of the sdk implements.
+pub const API_VERSION: &str = "1.0.0";
+
+/// The API version as a parsed [`Version`].
+pub fn api_version() -> Version {
+    // A literal checked by the `api_version_parses` test.
+    Version::parse(API_VERSION).unwrap_or_else(|_| Version::new(0, 0, 0))
+}
+
+/// The requirement a host built against this sdk places on plugins.
+///
+/// It is the caret requirement on the host's major (`^1` for 1.x), which
+/// accepts every 1.y.z release, including pre-releases of the same major.
+pub fn host_requirement() -> VersionReq {
+    let v = api_version();
+    VersionReq::parse(&format!("^{}", v.major)).unwrap_or(VersionReq::STAR)
+}
+
+/// Why a plugin's API version was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompatError {
+    /// The plugin's version string is not semver.
+    #[error("plugin API version `{found}` is not a semantic version: {reason}")]
+    Unparsable {
+        /// What the plugin reported.
+        found: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// The versions are both valid but incompatible.
+    #[error("plugin API version {plugin} is incompatible with host API version {host} (host accepts {requirement})")]
+    Incompatible {
+        /// The plugin's API version.
+        plugin: Version,
+        /// The host's API version.
+        host: Version,
+        /// The requirement the host applied.
+        requirement: VersionReq,
+    },
+}
+
+/// Checks a plugin's reported API version against this host's requirement.
+///
+/// Pre-release tags are ignored for the comparison (a `1.2.0-rc.1` plugin is
+/// treated as `1.2.0`), so only the numeric major decides.
+pub fn check_api_compatible(plugin: &str) -> Result<Version, CompatError> {
+    let parsed = Version::parse(plugin.trim()).map_err(|e| CompatError::Unparsable {
+        found: plugin.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let mut numeric = parsed.clone();
+    numeric.pre = semver::Prerelease::EMPTY;
+    let requirement = host_requirement();
+    if requirement.matches(&numeric) {
+        Ok(parsed)
+    } else {
+        Err(CompatError::Incompatible {
+            plugin: parsed,
+            host: api_version(),
+            requirement,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_version_parses() {
+        assert_eq!(api_version().to_string(), API_VERSION);
+    }
+
+    #[test]
+    fn same_major_is_accepted_other_majors_refused() {
+        assert!(check_api_compatible("1.0.0").is_ok());
+        assert!(check_api_compatible("1.7.3").is_ok());
+        assert!(check_api_compatible("1.1.0-rc.1").is_ok());
+        assert!(matches!(
+            check_api_compatible("2.0.0"),
+            Err(CompatError::Incompatible { .. })
+        ));
+        assert!(matches!(
+            check_api_compatible("0.9.0"),
+            Err(CompatError::Incompatible { .. })
+        ));
+        assert!(matches!(
+            check_api_compatible("one"),
+            Err(CompatError::Unparsable { .. })
+        ));
+    }
+
+    #[test]
+    fn incompatible_message_names_both_versions() {
+        let err = check_api_compatible("2.1.0").unwrap_err().to_string();
+        assert!(err.contains("2.1.0") && err.contains(API_VERSION), "{err}");
+    }
+}
