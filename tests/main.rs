@@ -1,1 +1,6 @@
+//! End-to-end tests: the real `moshead` binary against the real built
+//! plugins and deliberately broken fixture plugins.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod adapters;
+mod corpus;

@@ -1,1 +1,189 @@
+//! Support for the end-to-end tests: builds the real `moshead` binary and
+//! plugins (a plain `cargo test` does not produce cdylib files), builds the
+//! deliberately broken fixture plugins, and runs the CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The target directory cargo uses for this workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn run_cargo(mut c: Command, what: &str) {
+    let out = c
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run cargo: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The profile directory the tests themselves were built in (`debug`).
+fn profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+/// Builds `moshead` and the built-in plugins once per test process; returns
+/// the binary.
+pub fn moshead_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let mut c = cargo();
+        c.args(["build", "-p", "moshead", "-p", "chug-hdr", "-p", "konvid"]);
+        if profile() == "release" {
+            c.arg("--release");
+        }
+        run_cargo(c, "building moshead and its plugins");
+        target_dir()
+            .join(profile())
+            .join(format!("moshead{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// The file name of a library `name` on this platform.
+pub fn lib_file(name: &str) -> String {
+    format!("{DLL_PREFIX}{}{DLL_SUFFIX}", name.replace('-', "_"))
+}
+
+/// The directory holding the built-in plugins (beside the binary).
+pub fn builtin_plugin(name: &str) -> PathBuf {
+    moshead_bin().parent().unwrap().join(lib_file(name))
+}
+
+/// Builds the fixture plugins once; returns the path of fixture `name`
+/// (e.g. `bad-api`).
+pub fn fixture_lib(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let target = target_dir().join("fixtures");
+        let mut c = cargo();
+        c.args([
+            "build",
+            "--manifest-path",
+            "tests/fixtures/Cargo.toml",
+            "--target-dir",
+        ])
+        .arg(&target);
+        run_cargo(c, "building fixture plugins");
+        target.join("debug")
+    });
+    dir.join(lib_file(&format!("fixture-{name}")))
+}
+
+/// A fresh directory holding copies of the given plugin files.
+pub fn plugin_dir(libs: &[PathBuf]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for lib in libs {
+        std::fs::copy(lib, dir.path().join(lib.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+/// The result of one CLI run.
+#[derive(Debug)]
+pub struct Run {
+    /// Exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, Some(0), "expected success:\n{self}");
+        &self.stdout
+    }
+
+    /// Asserts exit code `code` and returns stderr.
+    pub fn fails(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "expected exit {code}:\n{self}");
+        &self.stderr
+    }
+
+    /// Parses stdout as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A `moshead` command with a hermetic environment (no user plugin
+/// directories, no corpus overrides), run in `cwd`.
+pub fn moshead_cmd(cwd: &Path) -> Command {
+    let mut c = Command::new(moshead_bin());
+    c.current_dir(cwd);
+    for var in [
+        "MOSHEAD_PLUGIN_PATH",
+        "VMAF_CHUG_DIR",
+        "VMAF_CHUG_OUTPUT_DIR",
+        "VMAF_KONVID_1K_DIR",
+        "VMAF_KONVID_150K_DIR",
+        "VMAF_KONVID_OUTPUT_DIR",
+        "MOSHEAD_FIXTURE_PANIC",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("XDG_DATA_HOME", cwd.join(".no-user-plugins"));
+    c
+}
+
+/// Runs a prepared command.
+pub fn run_cmd(mut c: Command) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// Runs `moshead args...` in `cwd`.
+pub fn moshead(cwd: &Path, args: &[&str]) -> Run {
+    let mut c = moshead_cmd(cwd);
+    c.args(args);
+    run_cmd(c)
+}

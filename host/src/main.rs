@@ -1,1 +1,5 @@
-fn main() {}
+//! The `moshead` binary: see `moshead --help`.
+
+fn main() -> std::process::ExitCode {
+    moshead::cli::main()
+}

@@ -173,6 +173,8 @@ pub struct FfiRow {
     pub group: RString,
     /// The key of the adapter's group baseline (e.g. the ladder rung).
     pub baseline_key: ROption<RString>,
+    /// The row comes from a synthetic corpus (`"synthetic": true`).
+    pub synthetic: bool,
 }
 
 /// A row the adapter refused, with a stable reason code.

@@ -198,6 +198,7 @@ impl<A: CorpusAdapter> Generic<A> {
             split,
             group,
             baseline_key,
+            synthetic: row.flag("synthetic") == Some(true),
         })
     }
 }
@@ -236,6 +237,7 @@ fn to_ffi(p: Projected) -> FfiRow {
         split_origin: origin,
         group: p.group.into(),
         baseline_key: p.baseline_key.map(RString::from).into(),
+        synthetic: p.synthetic,
     }
 }
 

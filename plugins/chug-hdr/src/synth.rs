@@ -106,6 +106,7 @@ pub fn corpus(request: &SynthRequest) -> Result<SynthOutput, String> {
                 "split": split.as_str(),
                 "chug_split_key": name,
                 "chug_split_policy": "content-name-blake2s-80-10-10",
+                "synthetic": true,
             });
             if let Value::Object(extra) = fields {
                 row.extend(extra);

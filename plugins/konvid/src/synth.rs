@@ -64,6 +64,7 @@ pub fn corpus(request: &SynthRequest) -> Result<SynthOutput, String> {
             "shot_mean_len_s": synth::round(8.0 / shots as f64, 4),
             "shot_cuts": shots - 1,
             "n_frames": n_frames,
+            "synthetic": true,
         });
         for (name, v) in f.named() {
             row[name] = json!(synth::round(v, 6));

@@ -1,0 +1,252 @@
+//! `moshead adapters`: list, show and locate adapters.
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::{print_json, Env, EXIT_OK};
+use crate::registry::Adapter;
+
+/// Arguments of `moshead adapters`.
+#[derive(Debug, Args)]
+pub struct AdaptersArgs {
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Show the plugin search path, in order, instead of the adapters.
+    #[arg(long)]
+    paths: bool,
+    #[command(subcommand)]
+    cmd: Option<AdaptersCmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdaptersCmd {
+    /// Show one adapter's whole descriptor.
+    Show {
+        /// The adapter name, optionally with a version requirement (`konvid@^1`).
+        name: crate::registry::Selector,
+    },
+}
+
+pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
+    if args.paths {
+        return paths(env, args.json);
+    }
+    let reg = env.registry()?;
+    match args.cmd {
+        None => {
+            if args.json {
+                let list: Vec<_> = reg.adapters().iter().map(summary).collect();
+                print_json(&json!({ "adapters": list, "diagnostics": reg.diagnostics }))?;
+            } else {
+                let rows: Vec<Vec<String>> = reg
+                    .adapters()
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.name().to_owned(),
+                            a.descriptor.version.clone(),
+                            a.api_version.to_string(),
+                            a.descriptor.model_id.clone(),
+                            a.path.display().to_string(),
+                        ]
+                    })
+                    .collect();
+                print_table(&["NAME", "VERSION", "API", "MODEL ID", "FILE"], &rows);
+                if rows.is_empty() {
+                    println!("(no adapters found; see `moshead adapters --paths`)");
+                }
+            }
+        }
+        Some(AdaptersCmd::Show { name }) => {
+            let a = reg.select(&name)?;
+            if args.json {
+                print_json(&json!({ "adapter": summary(a), "descriptor": a.descriptor }))?;
+            } else {
+                show(a);
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn summary(a: &Adapter) -> serde_json::Value {
+    json!({
+        "name": a.name(),
+        "version": a.descriptor.version,
+        "api_version": a.api_version.to_string(),
+        "model_id": a.descriptor.model_id,
+        "file": a.path,
+        "sha256": a.sha256,
+    })
+}
+
+fn paths(env: &Env, as_json: bool) -> anyhow::Result<u8> {
+    if as_json {
+        let list: Vec<_> = env
+            .dirs
+            .iter()
+            .map(|d| json!({"path": d.path, "origin": d.origin, "exists": d.path.is_dir()}))
+            .collect();
+        print_json(&json!({ "search_path": list }))?;
+    } else {
+        let rows: Vec<Vec<String>> = env
+            .dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                vec![
+                    (i + 1).to_string(),
+                    d.path.display().to_string(),
+                    d.origin.to_owned(),
+                    if d.path.is_dir() { "yes" } else { "no" }.to_owned(),
+                ]
+            })
+            .collect();
+        print_table(&["#", "DIRECTORY", "FROM", "EXISTS"], &rows);
+    }
+    Ok(EXIT_OK)
+}
+
+fn show(a: &Adapter) {
+    let d = &a.descriptor;
+    println!("{} {} — {}", d.name, d.version, d.description);
+    println!("  file         {}", a.path.display());
+    println!("  sha256       {}", a.sha256);
+    println!("  API version  {}", a.api_version);
+    println!("  model id     {}", d.model_id);
+    println!("  corpus tags  {}", d.corpus_tags().join(", "));
+    println!(
+        "  MOS          native {}..{} (`{}`), head = {} + {} * native",
+        d.mos_scale.native_min,
+        d.mos_scale.native_max,
+        d.mos_scale.native_key,
+        d.mos_scale.to_head_offset,
+        d.mos_scale.to_head_scale
+    );
+    println!(
+        "  split        {}",
+        serde_json::to_string(&d.split_policy).unwrap_or_default()
+    );
+    println!(
+        "  content key  {}   id keys: {}",
+        d.content_group_key,
+        d.id_keys.join(", ")
+    );
+    if let Some(b) = &d.group_baseline {
+        println!("  baseline     {} (by `{}`)", b.name, b.key);
+    }
+    let out_env = d
+        .output_env
+        .as_deref()
+        .map(|v| format!(" (override: ${v})"))
+        .unwrap_or_default();
+    println!("  output       {}{out_env}", d.output_dir);
+    println!("  licence      {}", d.licence);
+    println!("inputs:");
+    let rows: Vec<Vec<String>> = d
+        .inputs
+        .iter()
+        .map(|s| {
+            let kind = match &s.kind {
+                moshead_sdk::SlotKind::File => "file".to_owned(),
+                moshead_sdk::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
+            };
+            let env = s
+                .env
+                .as_ref()
+                .map(|e| match &e.join {
+                    Some(j) => format!("${}/{j}", e.var),
+                    None => format!("${}", e.var),
+                })
+                .unwrap_or_else(|| "-".into());
+            let formats: Vec<&str> = s.formats.iter().map(|f| f.as_str()).collect();
+            vec![
+                format!("  {}", s.name),
+                kind,
+                formats.join(","),
+                if s.required { "yes" } else { "no" }.into(),
+                s.default_path.clone().unwrap_or_else(|| "-".into()),
+                env,
+                if s.accepts.is_empty() {
+                    "(context)".into()
+                } else {
+                    s.accepts.join(",")
+                },
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "  SLOT",
+            "HOLDS",
+            "FORMATS",
+            "REQUIRED",
+            "DEFAULT",
+            "ENV OVERRIDE",
+            "ACCEPTS",
+        ],
+        &rows,
+    );
+    println!("schemas:");
+    let rows: Vec<Vec<String>> = d
+        .schemas
+        .iter()
+        .map(|s| {
+            vec![
+                format!(
+                    "  {}{}",
+                    s.name,
+                    if s.name == d.default_schema {
+                        " (default)"
+                    } else {
+                        ""
+                    }
+                ),
+                s.columns.len().to_string(),
+                s.requires_slot.clone().unwrap_or_else(|| "-".into()),
+                s.description.clone(),
+            ]
+        })
+        .collect();
+    print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "ABOUT"], &rows);
+    println!("gate:");
+    for (label, t) in [("real", &d.gate.real), ("synthetic", &d.gate.synthetic)] {
+        let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
+        println!(
+            "  {label:<10} PLCC >= {}  SROCC >= {}  RMSE <= {}  spread <= {}",
+            f(t.plcc_min),
+            f(t.srocc_min),
+            f(t.rmse_max),
+            f(t.spread_max)
+        );
+    }
+}
+
+/// Prints an aligned table.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        println!("{}", s.trim_end());
+    };
+    line(header.to_vec());
+    for r in rows {
+        line(r.iter().map(String::as_str).collect());
+    }
+}

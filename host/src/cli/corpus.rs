@@ -1,0 +1,320 @@
+//! `moshead corpus` and `moshead synth`, and the input handling shared with
+//! training.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::Args;
+use moshead_sdk::{Format, SynthRequest};
+
+use super::adapters::print_table;
+use super::{print_json, Env, EXIT_OK};
+use crate::corpus::inputs::{self, parse_binding};
+use crate::corpus::{self, Dataset, IngestOptions, IngestReport, Source, SourceData};
+use crate::progress::Progress;
+use crate::registry::{Adapter, Registry, Selector};
+
+/// Rows of the embedded demo corpus.
+pub const DEMO_ROWS: usize = 600;
+/// Seed of the embedded demo corpus.
+pub const DEMO_SEED: u64 = 20260508;
+
+/// Where a run's rows come from (shared by `corpus`, `train`, `validate`).
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// The corpus adapter, by name, optionally with a version requirement (`konvid@^1`).
+    #[arg(long, short = 'a', value_name = "NAME[@REQ]")]
+    pub adapter: Selector,
+    /// Bind an input slot to a file or shard directory (repeatable). Without any
+    /// row slot given, the adapter's defaults (and their environment overrides) are read.
+    #[arg(long = "input", short = 'i', value_name = "SLOT=PATH", value_parser = parse_binding)]
+    pub inputs: Vec<(String, PathBuf)>,
+    /// Use the embedded demo corpus (synthetic, generated in memory) instead of files.
+    #[arg(long, conflicts_with = "inputs")]
+    pub demo: bool,
+    /// The feature schema (default: the adapter's default schema).
+    #[arg(long)]
+    pub schema: Option<String>,
+    /// Keep reference (undistorted) rows, which are excluded by default.
+    #[arg(long)]
+    pub include_references: bool,
+    /// Fail on the first dropped row, naming file, line and reason.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Arguments of `moshead corpus`.
+#[derive(Debug, Args)]
+pub struct CorpusArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `moshead synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The corpus adapter.
+    #[arg(long, short = 'a', value_name = "NAME[@REQ]")]
+    adapter: Selector,
+    /// Roughly how many (distorted) rows to generate.
+    #[arg(long)]
+    rows: usize,
+    /// The generator seed.
+    #[arg(long, default_value_t = DEMO_SEED)]
+    seed: u64,
+    /// An adapter-specific variant (konvid: konvid-1k, konvid-150k).
+    #[arg(long)]
+    variant: Option<String>,
+    /// The output directory (created; existing files are not overwritten without --force).
+    #[arg(long)]
+    out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// A loaded corpus with its provenance.
+pub struct Loaded<'r> {
+    /// The adapter.
+    pub adapter: &'r Adapter,
+    /// The projected rows.
+    pub dataset: Dataset,
+    /// The ingestion report.
+    pub report: IngestReport,
+}
+
+fn demo_sources(adapter: &Adapter) -> anyhow::Result<Vec<Source>> {
+    let out = adapter.synthesize(&SynthRequest {
+        rows: DEMO_ROWS,
+        seed: DEMO_SEED,
+        variant: None,
+    })?;
+    let mut sources = Vec::new();
+    for (slot, rel) in &out.inputs {
+        let mut files: Vec<&(String, String)> = out
+            .files
+            .iter()
+            .filter(|(p, _)| p == rel || p.starts_with(&format!("{rel}/")))
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, text) in files {
+            sources.push(Source {
+                slot: slot.clone(),
+                display: format!("<demo:{}>/{path}", adapter.name()),
+                format: Format::Jsonl,
+                data: SourceData::Memory(Arc::new(text.clone())),
+            });
+        }
+    }
+    Ok(sources)
+}
+
+/// Resolves inputs and ingests them.
+pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result<Loaded<'r>> {
+    let adapter = reg.select(&args.adapter)?;
+    let progress = Progress::new(!env.quiet);
+    let (sources, context, notes) = if args.demo {
+        (demo_sources(adapter)?, Vec::new(), Vec::new())
+    } else {
+        let resolved =
+            inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
+        let sources = resolved
+            .rows
+            .iter()
+            .map(|f| Source {
+                slot: f.slot.clone(),
+                display: f.path.display().to_string(),
+                format: f.format,
+                data: SourceData::File(f.path.clone()),
+            })
+            .collect();
+        let mut context = Vec::new();
+        for c in &resolved.context {
+            let text = std::fs::read_to_string(&c.path)
+                .with_context(|| format!("{}: cannot read {} input", c.path.display(), c.slot))?;
+            context.push((c.slot.clone(), c.path.clone(), text));
+        }
+        (sources, context, resolved.notes)
+    };
+    let opts = IngestOptions {
+        schema: args.schema.clone(),
+        include_references: args.include_references,
+        strict: args.strict,
+        context: context
+            .iter()
+            .map(|(s, _, t)| (s.clone(), t.clone()))
+            .collect(),
+    };
+    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
+    report.notes = notes;
+    report.context = context
+        .iter()
+        .map(|(slot, path, text)| {
+            use sha2::Digest;
+            (
+                slot.clone(),
+                path.display().to_string(),
+                crate::registry::hex(&sha2::Sha256::digest(text.as_bytes())),
+            )
+        })
+        .collect();
+    Ok(Loaded {
+        adapter,
+        dataset,
+        report,
+    })
+}
+
+pub fn run_corpus(env: &Env, args: CorpusArgs) -> anyhow::Result<u8> {
+    let reg = env.registry()?;
+    let loaded = load(env, &reg, &args.data)?;
+    if args.json {
+        print_json(&loaded.report)?;
+    } else {
+        print_report(loaded.adapter, &loaded.report);
+        let (n, f) = loaded.dataset.x.dim();
+        println!(
+            "training matrix: {n} rows x {f} features ({:.2} MB)",
+            (n * f * 8) as f64 / 1e6
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn f(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+/// Prints an ingestion report for people.
+pub fn print_report(adapter: &Adapter, r: &IngestReport) {
+    println!(
+        "adapter {} {}, schema {} ({} columns)",
+        adapter.name(),
+        adapter.descriptor.version,
+        r.schema,
+        r.columns.len()
+    );
+    println!("inputs:");
+    let rows: Vec<Vec<String>> = r
+        .inputs
+        .iter()
+        .map(|i| {
+            vec![
+                format!("  {}", i.slot),
+                i.path.clone(),
+                i.sha256.clone(),
+                format!("{:.2} MB", i.bytes as f64 / 1e6),
+                i.lines.to_string(),
+                i.rows.to_string(),
+                i.drops.values().sum::<u64>().to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "  SLOT", "PATH", "SHA256", "SIZE", "LINES", "ROWS", "DROPPED",
+        ],
+        &rows,
+    );
+    for (slot, path, sha) in &r.context {
+        println!("  {slot} (context) {path} sha256 {sha}");
+    }
+    let join = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("rows: {} ({})", r.rows, join(&r.splits));
+    println!("split origin: {}", join(&r.split_origins));
+    match r.group_sizes {
+        Some([lo, med, hi]) => println!(
+            "content groups: {} ({}); rows per group min {lo}, median {med}, max {hi}",
+            r.groups,
+            join(&r.groups_per_split)
+        ),
+        None => println!("content groups: 0"),
+    }
+    if r.synthetic_rows > 0 {
+        println!("synthetic rows: {} of {}", r.synthetic_rows, r.rows);
+    }
+    println!("dropped: {}", r.dropped());
+    for (code, d) in &r.drops {
+        println!("  {code:<20} {}", d.count);
+        for e in &d.examples {
+            println!("      e.g. {e}");
+        }
+    }
+    println!("columns:");
+    let rows: Vec<Vec<String>> = r
+        .columns
+        .iter()
+        .map(|c| {
+            vec![
+                format!("  {}", c.name),
+                f(c.min),
+                f(c.mean),
+                f(c.max),
+                c.filled.to_string(),
+            ]
+        })
+        .collect();
+    print_table(&["  COLUMN", "MIN", "MEAN", "MAX", "FILLED"], &rows);
+    for n in &r.notes {
+        println!("note: {n}");
+    }
+}
+
+pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
+    let reg = env.registry()?;
+    let adapter = reg.select(&args.adapter)?;
+    let out = adapter.synthesize(&SynthRequest {
+        rows: args.rows,
+        seed: args.seed,
+        variant: args.variant.clone(),
+    })?;
+    for (rel, _) in &out.files {
+        let path = safe_join(&args.out, rel)?;
+        if path.exists() && !args.force {
+            anyhow::bail!("{} exists; pass --force to overwrite", path.display());
+        }
+    }
+    for (rel, text) in &out.files {
+        let path = safe_join(&args.out, rel)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("{}: cannot create", parent.display()))?;
+        }
+        crate::manifest::write_atomic(&path, text.as_bytes())?;
+    }
+    let flags: Vec<String> = out
+        .inputs
+        .iter()
+        .map(|(slot, rel)| format!("--input {slot}={}", args.out.join(rel).display()))
+        .collect();
+    println!(
+        "wrote {} file(s) under {}; read them with: moshead corpus --adapter {} {}",
+        out.files.len(),
+        args.out.display(),
+        adapter.name(),
+        flags.join(" ")
+    );
+    Ok(EXIT_OK)
+}
+
+/// Joins a plugin-supplied relative path under `base`, refusing absolute
+/// paths and `..` (a plugin must not write outside the output directory).
+pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
+    let p = Path::new(rel);
+    if p.is_absolute()
+        || p.components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
+    }
+    Ok(base.join(p))
+}

@@ -1,0 +1,121 @@
+//! The command line: argument parsing, dispatch and exit codes.
+//!
+//! `anyhow` lives here and only here; the library modules return typed
+//! errors.
+
+mod adapters;
+mod corpus;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::registry::{search_dirs, Registry, SearchDir};
+
+/// Exit code: success (also when a gate is missed without `--require-gate`).
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error (bad input, plugin failure, I/O).
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: usage error (unknown flag, bad value), as clap reports it.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: `--require-gate` and the gate was missed.
+pub const EXIT_GATE: u8 = 3;
+/// Exit code: `adapters check` found a failing check.
+pub const EXIT_CHECK: u8 = 4;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (a missed gate is reported but still exits 0 unless --require-gate)
+  1  error: bad input, a plugin failure, an I/O problem
+  2  usage error
+  3  --require-gate was given and the gate was missed
+  4  `adapters check` found a failing check
+
+Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH, then the
+executable's directory, then <prefix>/lib/moshead/plugins and
+$XDG_DATA_HOME/moshead/plugins; never the current directory. See `moshead adapters --paths`.";
+
+/// Train MOS heads from objective video-quality features, one corpus adapter per corpus.
+#[derive(Debug, Parser)]
+#[command(name = "moshead", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// A directory to load adapter plugins from (repeatable; searched first).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+    /// No progress output.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the corpus adapters found, or show one.
+    Adapters(adapters::AdaptersArgs),
+    /// Read an adapter's inputs and report what a trainer would get.
+    Corpus(corpus::CorpusArgs),
+    /// Write a synthetic corpus in an adapter's own raw row format.
+    Synth(corpus::SynthArgs),
+}
+
+/// The process entry point.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("moshead: error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Global context shared by commands.
+pub struct Env {
+    /// The plugin search path.
+    pub dirs: Vec<SearchDir>,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+impl Env {
+    /// Discovers plugins, printing discovery warnings to stderr.
+    pub fn registry(&self) -> anyhow::Result<Registry> {
+        let reg = Registry::discover(&self.dirs)?;
+        for d in &reg.diagnostics {
+            eprintln!("moshead: warning: {} ({})", d.message, d.kind);
+        }
+        Ok(reg)
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let env = Env {
+        dirs: search_dirs(
+            &cli.plugin_dirs,
+            std::env::var_os("MOSHEAD_PLUGIN_PATH").as_deref(),
+        ),
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Adapters(a) => adapters::run(&env, a),
+        Command::Corpus(a) => corpus::run_corpus(&env, a),
+        Command::Synth(a) => corpus::run_synth(&env, a),
+    }
+}
+
+/// Prints `value` as pretty JSON with a trailing newline.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! Resolving an adapter's input slots to files.
+//!
+//! A slot gets its path from `--input SLOT=PATH` (repeatable, also for one
+//! slot), else from its environment override, else from its default. When
+//! the operator names any row slot, only the named row slots are read.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use moshead_sdk::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
+
+use super::CorpusError;
+
+/// Where a binding's path came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `--input SLOT=PATH`.
+    Flag,
+    /// The slot's environment override (the variable's name).
+    Env(String),
+    /// The slot's default path.
+    Default,
+    /// The embedded demo corpus.
+    Demo,
+}
+
+/// One file to read for one slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The slot name.
+    pub slot: String,
+    /// The file.
+    pub path: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// Where its slot binding came from.
+    pub origin: Origin,
+}
+
+/// The resolved inputs of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// Row files, in slot-declaration order, shards sorted.
+    pub rows: Vec<SourceFile>,
+    /// Context documents by slot.
+    pub context: Vec<SourceFile>,
+    /// Things the operator should know (optional defaults not found,
+    /// unrelated files in shard directories).
+    pub notes: Vec<String>,
+}
+
+/// Parses `SLOT=PATH`.
+pub fn parse_binding(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((slot, path)) if !slot.trim().is_empty() && !path.is_empty() => {
+            Ok((slot.trim().to_owned(), PathBuf::from(path)))
+        }
+        _ => Err(format!("`{s}` is not SLOT=PATH")),
+    }
+}
+
+fn slot_names(d: &Descriptor) -> String {
+    d.inputs
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The slot's default path with its environment override applied.
+pub fn default_path(
+    slot: &InputSlot,
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Option<(PathBuf, Origin)> {
+    if let Some(o) = &slot.env {
+        if let Some(v) = env(&o.var).filter(|v| !v.is_empty()) {
+            let base = PathBuf::from(v);
+            let path = match &o.join {
+                Some(j) => base.join(j),
+                None => base,
+            };
+            return Some((path, Origin::Env(o.var.clone())));
+        }
+    }
+    slot.default_path
+        .as_ref()
+        .map(|p| (PathBuf::from(p), Origin::Default))
+}
+
+/// Resolves `flags` against the descriptor. `env` reads environment
+/// variables (injected for tests).
+pub fn resolve(
+    d: &Descriptor,
+    flags: &[(String, PathBuf)],
+    env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<Resolved, CorpusError> {
+    for (slot, _) in flags {
+        if d.slot(slot).is_none() {
+            return Err(CorpusError::UnknownSlot {
+                adapter: d.name.clone(),
+                slot: slot.clone(),
+                allowed: slot_names(d),
+            });
+        }
+    }
+    let named_rows = flags
+        .iter()
+        .any(|(s, _)| d.slot(s).is_some_and(|s| s.role == SlotRole::Rows));
+    let mut out = Resolved::default();
+    for slot in &d.inputs {
+        let given: Vec<&PathBuf> = flags
+            .iter()
+            .filter(|(s, _)| *s == slot.name)
+            .map(|(_, p)| p)
+            .collect();
+        let bindings: Vec<(PathBuf, Origin)> = if !given.is_empty() {
+            given
+                .into_iter()
+                .map(|p| (p.clone(), Origin::Flag))
+                .collect()
+        } else if slot.role == SlotRole::Rows && named_rows {
+            continue;
+        } else {
+            match default_path(slot, env) {
+                Some((path, origin)) => {
+                    if !path.exists() {
+                        if slot.required {
+                            return Err(CorpusError::MissingDefault {
+                                slot: slot.name.clone(),
+                                path,
+                                origin: describe_origin(&origin),
+                            });
+                        }
+                        out.notes.push(format!(
+                            "slot `{}`: default {} ({}) not found, not read",
+                            slot.name,
+                            path.display(),
+                            describe_origin(&origin)
+                        ));
+                        continue;
+                    }
+                    vec![(path, origin)]
+                }
+                None => continue,
+            }
+        };
+        for (path, origin) in bindings {
+            let files = expand(slot, &path, &mut out.notes)?;
+            let target = if slot.role == SlotRole::Context {
+                &mut out.context
+            } else {
+                &mut out.rows
+            };
+            for file in files {
+                let format = format_of(slot, &file)?;
+                target.push(SourceFile {
+                    slot: slot.name.clone(),
+                    path: file,
+                    format,
+                    origin: origin.clone(),
+                });
+            }
+        }
+    }
+    for slot in d.inputs.iter().filter(|s| s.role == SlotRole::Context) {
+        if out.context.iter().filter(|c| c.slot == slot.name).count() > 1 {
+            return Err(CorpusError::Input {
+                path: PathBuf::from(&slot.name),
+                reason: format!("context slot `{}` takes one file", slot.name),
+            });
+        }
+    }
+    if out.rows.is_empty() {
+        let tried: Vec<String> = d
+            .inputs
+            .iter()
+            .filter(|s| s.role == SlotRole::Rows)
+            .filter_map(|s| {
+                default_path(s, env).map(|(p, _)| format!("{}={}", s.name, p.display()))
+            })
+            .collect();
+        return Err(CorpusError::NoRows {
+            adapter: d.name.clone(),
+            tried: if tried.is_empty() {
+                "none".into()
+            } else {
+                tried.join(", ")
+            },
+            slots: d
+                .inputs
+                .iter()
+                .filter(|s| s.role == SlotRole::Rows)
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(out)
+}
+
+fn describe_origin(o: &Origin) -> String {
+    match o {
+        Origin::Flag => "from --input".into(),
+        Origin::Env(v) => format!("from ${v}"),
+        Origin::Default => "the adapter's default".into(),
+        Origin::Demo => "the embedded demo".into(),
+    }
+}
+
+fn format_of(slot: &InputSlot, file: &Path) -> Result<Format, CorpusError> {
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let wanted = match ext.as_str() {
+        "parquet" | "pq" => Format::Parquet,
+        "json" if slot.role == SlotRole::Context => Format::Json,
+        _ if slot.formats.len() == 1 => slot.formats[0],
+        _ => Format::Jsonl,
+    };
+    if slot.formats.contains(&wanted) {
+        Ok(wanted)
+    } else {
+        let accepted: Vec<&str> = slot.formats.iter().map(|f| f.as_str()).collect();
+        Err(CorpusError::Input {
+            path: file.to_path_buf(),
+            reason: format!(
+                "slot `{}` accepts {}, not {}",
+                slot.name,
+                accepted.join(", "),
+                wanted.as_str()
+            ),
+        })
+    }
+}
+
+/// Expands a binding: a shard directory into its matching files (sorted), a
+/// file into itself.
+fn expand(
+    slot: &InputSlot,
+    path: &Path,
+    notes: &mut Vec<String>,
+) -> Result<Vec<PathBuf>, CorpusError> {
+    let meta = fs::metadata(path).map_err(|e| CorpusError::Input {
+        path: path.to_path_buf(),
+        reason: format!("slot `{}`: {}", slot.name, io_reason(&e)),
+    })?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let SlotKind::ShardDir { glob } = &slot.kind else {
+        return Err(CorpusError::Input {
+            path: path.to_path_buf(),
+            reason: format!("slot `{}` takes a file, and this is a directory", slot.name),
+        });
+    };
+    let pattern = glob::Pattern::new(glob).map_err(|e| CorpusError::Input {
+        path: path.to_path_buf(),
+        reason: format!("slot `{}` has a bad glob `{glob}`: {e}", slot.name),
+    })?;
+    let mut files = Vec::new();
+    let mut unrelated = 0usize;
+    let entries = fs::read_dir(path).map_err(|e| CorpusError::Input {
+        path: path.to_path_buf(),
+        reason: io_reason(&e),
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|e| CorpusError::Input {
+            path: path.to_path_buf(),
+            reason: io_reason(&e),
+        })?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            unrelated += 1;
+            continue;
+        };
+        if !pattern.matches(name) {
+            unrelated += 1;
+            continue;
+        }
+        let p = entry.path();
+        // Follows symlinks; a loop or dangling link is an error, not a skip.
+        let m = fs::metadata(&p).map_err(|e| CorpusError::Input {
+            path: p.clone(),
+            reason: io_reason(&e),
+        })?;
+        if !m.is_file() {
+            return Err(CorpusError::Input {
+                path: p,
+                reason: format!("matches `{glob}` but is not a file"),
+            });
+        }
+        files.push(p);
+    }
+    files.sort();
+    if unrelated > 0 {
+        notes.push(format!(
+            "slot `{}`: {unrelated} entr{} in {} not matching `{glob}` not read",
+            slot.name,
+            if unrelated == 1 { "y" } else { "ies" },
+            path.display()
+        ));
+    }
+    if files.is_empty() {
+        return Err(CorpusError::Input {
+            path: path.to_path_buf(),
+            reason: format!("slot `{}`: no file matches `{glob}`", slot.name),
+        });
+    }
+    Ok(files)
+}
+
+/// A short reason for an I/O error.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}

@@ -1,0 +1,15 @@
+//! # moshead
+//!
+//! The host of the moshead MOS-head trainer: it discovers and loads
+//! corpus-adapter plugins ([`registry`]), reads their inputs and projects
+//! every row through them ([`corpus`]), trains heads ([`training`]),
+//! validates them ([`evaluation`]) and writes the manifest ([`manifest`]).
+//! The `moshead` binary ([`cli`]) is a thin layer over these modules.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod corpus;
+pub mod evaluation;
+pub mod manifest;
+pub mod progress;
+pub mod registry;

@@ -1,0 +1,625 @@
+//! Plugin discovery, loading and selection.
+//!
+//! Discovery order (first match of a name wins only if no other file claims
+//! it; two files with one name are an error):
+//!
+//! 1. every `--plugin-dir DIR`, in the order given;
+//! 2. every entry of `MOSHEAD_PLUGIN_PATH` (`:`-separated on Unix);
+//! 3. the directory of the running executable (so `cargo build` / `cargo
+//!    run` output works without flags);
+//! 4. `<prefix>/lib/moshead/plugins`, where `<prefix>` is the parent of the
+//!    executable's directory, and `$XDG_DATA_HOME/moshead/plugins`
+//!    (default `~/.local/share/moshead/plugins`).
+//!
+//! The current directory is never searched implicitly. Each plugin file is
+//! opened through its own library header (`lib_header_from_path` +
+//! `init_root_module`), never through abi_stable's per-type cache, and stays
+//! loaded for the life of the process.
+
+use std::collections::BTreeMap;
+use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::std_types::{RResult, RStr};
+use moshead_sdk::{
+    check_api_compatible, AdapterModRef, Descriptor, ProjectorBox, ProjectorConfig, SynthOutput,
+    SynthRequest,
+};
+use semver::{Version, VersionReq};
+use sha2::{Digest, Sha256};
+
+/// Where plugins are looked for, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SearchDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// Which rule put it on the list (`--plugin-dir`, `MOSHEAD_PLUGIN_PATH`,
+    /// `executable directory`, `install prefix`, `user data`).
+    pub origin: &'static str,
+    /// Explicit directories must exist; implicit ones may be absent.
+    pub explicit: bool,
+}
+
+/// The ordered plugin search path.
+pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) -> Vec<SearchDir> {
+    let mut dirs = Vec::new();
+    for d in plugin_dirs {
+        dirs.push(SearchDir {
+            path: d.clone(),
+            origin: "--plugin-dir",
+            explicit: true,
+        });
+    }
+    if let Some(p) = env_path {
+        for d in std::env::split_paths(p).filter(|d| !d.as_os_str().is_empty()) {
+            dirs.push(SearchDir {
+                path: d,
+                origin: "MOSHEAD_PLUGIN_PATH",
+                explicit: true,
+            });
+        }
+    }
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        if let Some(prefix) = exe_dir.parent() {
+            dirs.push(SearchDir {
+                path: exe_dir.clone(),
+                origin: "executable directory",
+                explicit: false,
+            });
+            dirs.push(SearchDir {
+                path: prefix.join("lib").join("moshead").join("plugins"),
+                origin: "install prefix",
+                explicit: false,
+            });
+        }
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share")));
+    if let Some(d) = data_home {
+        dirs.push(SearchDir {
+            path: d.join("moshead").join("plugins"),
+            origin: "user data",
+            explicit: false,
+        });
+    }
+    // A directory reached twice is searched once, at its first position.
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(fs::canonicalize(&d.path).unwrap_or_else(|_| d.path.clone())));
+    dirs
+}
+
+/// Whether a file name looks like a shared library on this platform.
+pub fn is_library_name(name: &str) -> bool {
+    name.starts_with(DLL_PREFIX)
+        && name.ends_with(DLL_SUFFIX)
+        && name.len() > DLL_PREFIX.len() + DLL_SUFFIX.len()
+}
+
+/// A loaded adapter plugin.
+pub struct Adapter {
+    /// The library file.
+    pub path: PathBuf,
+    /// sha256 of the library file, hex.
+    pub sha256: String,
+    /// The API version the plugin was built against.
+    pub api_version: Version,
+    /// The plugin's declaration.
+    pub descriptor: Descriptor,
+    module: AdapterModRef,
+}
+
+impl fmt::Debug for Adapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Adapter")
+            .field("name", &self.descriptor.name)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Errors of loading, checking or calling a plugin.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// An explicit plugin directory is missing or unreadable.
+    #[error("plugin directory {path}: {reason}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+    },
+    /// The file could not be loaded as a moshead plugin.
+    #[error("{path}: {reason}")]
+    Load {
+        /// The library file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+        /// Whether the file is a library without a moshead root module (a
+        /// warning during discovery rather than a refusal).
+        not_a_plugin: bool,
+    },
+    /// The plugin's API version or ABI is incompatible with the host.
+    #[error("{path}: refused: {reason}")]
+    Incompatible {
+        /// The library file.
+        path: PathBuf,
+        /// Both versions, or the layout mismatch.
+        reason: String,
+    },
+    /// The plugin's descriptor is malformed.
+    #[error("{path}: refused: malformed descriptor: {}", problems.join("; "))]
+    BadDescriptor {
+        /// The library file.
+        path: PathBuf,
+        /// Every problem found.
+        problems: Vec<String>,
+    },
+    /// Two plugin files declare the same adapter name.
+    #[error("two plugins are named `{name}`: {} and {}", first.display(), second.display())]
+    Duplicate {
+        /// The adapter name.
+        name: String,
+        /// The first file.
+        first: PathBuf,
+        /// The second file.
+        second: PathBuf,
+    },
+    /// A plugin entry point returned an error (a caught panic included).
+    #[error("adapter `{adapter}`: {error}")]
+    Call {
+        /// The adapter name.
+        adapter: String,
+        /// The plugin's error.
+        error: moshead_sdk::PluginError,
+    },
+}
+
+/// A problem found during discovery that did not stop it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    /// The file or directory concerned.
+    pub path: PathBuf,
+    /// What happened.
+    pub message: String,
+    /// `refused` for plugins that were recognised but not accepted;
+    /// `skipped` for files that are not moshead plugins; `missing` for
+    /// implicit directories that do not exist are not reported.
+    pub kind: &'static str,
+}
+
+/// sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn first_lines(s: &str, n: usize) -> String {
+    let mut out: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).take(n).collect();
+    if s.lines().filter(|l| !l.trim().is_empty()).count() > n {
+        out.push("...");
+    }
+    out.join(" | ")
+}
+
+fn describe_library_error(path: &Path, e: LibraryError) -> PluginError {
+    let path = path.to_path_buf();
+    match e {
+        LibraryError::OpenError { err, .. } => PluginError::Load {
+            path,
+            reason: format!("cannot be loaded as a shared library: {err}"),
+            not_a_plugin: true,
+        },
+        LibraryError::GetSymbolError { .. } => PluginError::Load {
+            path,
+            reason: "is a shared library without a moshead root module".into(),
+            not_a_plugin: true,
+        },
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => PluginError::Incompatible {
+            path,
+            reason: format!(
+                "built against moshead-sdk {actual_version}, host uses {expected_version} (abi_stable interface versions differ)"
+            ),
+        },
+        LibraryError::AbiInstability(err) => PluginError::Incompatible {
+            path,
+            reason: format!(
+                "ABI layout mismatch with host API {}: {}",
+                moshead_sdk::API_VERSION,
+                first_lines(&err.to_string(), 6)
+            ),
+        },
+        LibraryError::InvalidAbiHeader(h) => PluginError::Incompatible {
+            path,
+            reason: format!("built with an incompatible abi_stable ({h:?})"),
+        },
+        other => PluginError::Load {
+            path,
+            reason: first_lines(&other.to_string(), 6),
+            not_a_plugin: false,
+        },
+    }
+}
+
+fn call_err(adapter: &str, error: moshead_sdk::PluginError) -> PluginError {
+    PluginError::Call {
+        adapter: adapter.to_owned(),
+        error,
+    }
+}
+
+impl Adapter {
+    /// Loads and checks one plugin file: ABI header, layout, API version,
+    /// descriptor.
+    pub fn load(path: &Path) -> Result<Adapter, PluginError> {
+        let meta = fs::metadata(path).map_err(|e| PluginError::Load {
+            path: path.to_path_buf(),
+            reason: format!("cannot be read: {e}"),
+            not_a_plugin: false,
+        })?;
+        if !meta.is_file() {
+            return Err(PluginError::Load {
+                path: path.to_path_buf(),
+                reason: "is not a regular file".into(),
+                not_a_plugin: true,
+            });
+        }
+        let sha256 = sha256_file(path).map_err(|e| PluginError::Load {
+            path: path.to_path_buf(),
+            reason: format!("cannot be read: {e}"),
+            not_a_plugin: false,
+        })?;
+        let module = lib_header_from_path(path)
+            .and_then(|h| h.init_root_module::<AdapterModRef>())
+            .map_err(|e| describe_library_error(path, e))?;
+        let reported = (module.api_version())();
+        let api_version =
+            check_api_compatible(reported.as_str()).map_err(|e| PluginError::Incompatible {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
+        let json = match (module.descriptor())() {
+            RResult::ROk(s) => s.into_string(),
+            RResult::RErr(e) => {
+                return Err(PluginError::BadDescriptor {
+                    path: path.to_path_buf(),
+                    problems: vec![e.to_string()],
+                })
+            }
+        };
+        let descriptor: Descriptor =
+            serde_json::from_str(&json).map_err(|e| PluginError::BadDescriptor {
+                path: path.to_path_buf(),
+                problems: vec![format!("descriptor JSON: {e}")],
+            })?;
+        let problems = descriptor.problems();
+        if !problems.is_empty() {
+            return Err(PluginError::BadDescriptor {
+                path: path.to_path_buf(),
+                problems,
+            });
+        }
+        Ok(Adapter {
+            path: path.to_path_buf(),
+            sha256,
+            api_version,
+            descriptor,
+            module,
+        })
+    }
+
+    /// The adapter's name.
+    pub fn name(&self) -> &str {
+        &self.descriptor.name
+    }
+
+    /// The plugin's version.
+    pub fn version(&self) -> Version {
+        Version::parse(&self.descriptor.version).unwrap_or_else(|_| Version::new(0, 0, 0))
+    }
+
+    /// Opens a row projector.
+    pub fn open_projector(&self, config: &ProjectorConfig) -> Result<ProjectorBox, PluginError> {
+        let json = serde_json::to_string(config).map_err(|e| {
+            call_err(
+                self.name(),
+                moshead_sdk::PluginError::new(
+                    moshead_sdk::PluginErrorKind::InvalidRequest,
+                    e.to_string(),
+                ),
+            )
+        })?;
+        match (self.module.open_projector())(RStr::from_str(&json)) {
+            RResult::ROk(p) => Ok(p),
+            RResult::RErr(e) => Err(call_err(self.name(), e)),
+        }
+    }
+
+    /// Asks the plugin for a synthetic corpus.
+    pub fn synthesize(&self, request: &SynthRequest) -> Result<SynthOutput, PluginError> {
+        let json = serde_json::to_string(request).map_err(|e| {
+            call_err(
+                self.name(),
+                moshead_sdk::PluginError::new(
+                    moshead_sdk::PluginErrorKind::InvalidRequest,
+                    e.to_string(),
+                ),
+            )
+        })?;
+        match (self.module.synthesize())(RStr::from_str(&json)) {
+            RResult::ROk(out) => Ok(SynthOutput {
+                files: out
+                    .files
+                    .into_iter()
+                    .map(|f| (f.path.into_string(), f.content.into_string()))
+                    .collect(),
+                inputs: out
+                    .inputs
+                    .into_iter()
+                    .map(|t| (t.0.into_string(), t.1.into_string()))
+                    .collect(),
+            }),
+            RResult::RErr(e) => Err(call_err(self.name(), e)),
+        }
+    }
+}
+
+/// An adapter selection: a name and an optional version requirement
+/// (`konvid` or `konvid@^1.2`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The adapter name.
+    pub name: String,
+    /// The version requirement, if any.
+    pub requirement: Option<VersionReq>,
+}
+
+impl std::str::FromStr for Selector {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, req) = match s.split_once('@') {
+            Some((n, r)) => (n, Some(r)),
+            None => (s, None),
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(format!("`{s}`: empty adapter name"));
+        }
+        let requirement = req
+            .map(|r| {
+                VersionReq::parse(r.trim())
+                    .map_err(|e| format!("`{s}`: bad version requirement `{r}`: {e}"))
+            })
+            .transpose()?;
+        Ok(Selector {
+            name: name.to_owned(),
+            requirement,
+        })
+    }
+}
+
+/// Errors of selecting an adapter by name.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SelectError {
+    /// No loaded adapter has the name.
+    #[error("no adapter named `{name}`; available: {}{}", if available.is_empty() { "none".to_string() } else { available.join(", ") }, refused_note(refused))]
+    Unknown {
+        /// The requested name.
+        name: String,
+        /// `name version` of each loaded adapter.
+        available: Vec<String>,
+        /// Plugins that were refused at load time.
+        refused: Vec<String>,
+    },
+    /// The adapter exists but its version does not satisfy the requirement.
+    #[error("adapter `{name}` is version {found}, which does not satisfy `{requirement}` ({})", path.display())]
+    Version {
+        /// The adapter name.
+        name: String,
+        /// Its version.
+        found: Version,
+        /// The requirement.
+        requirement: VersionReq,
+        /// Its file.
+        path: PathBuf,
+    },
+}
+
+fn refused_note(refused: &[String]) -> String {
+    if refused.is_empty() {
+        String::new()
+    } else {
+        format!(" (refused at load: {})", refused.join("; "))
+    }
+}
+
+/// All adapters found on the search path.
+#[derive(Debug, Default)]
+pub struct Registry {
+    adapters: Vec<Adapter>,
+    /// Files skipped or refused, and unreadable implicit directories.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Registry {
+    /// Discovers and loads every plugin on `dirs`.
+    ///
+    /// Fails on an explicit directory that cannot be read and on two plugins
+    /// sharing a name; files that are not moshead plugins, and plugins
+    /// refused for their ABI, API version or descriptor, become diagnostics.
+    pub fn discover(dirs: &[SearchDir]) -> Result<Registry, PluginError> {
+        let mut reg = Registry::default();
+        let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+        for dir in dirs {
+            let entries = match fs::read_dir(&dir.path) {
+                Ok(e) => e,
+                Err(e) if dir.explicit => {
+                    return Err(PluginError::Directory {
+                        path: dir.path.clone(),
+                        reason: if e.kind() == std::io::ErrorKind::NotFound {
+                            "does not exist".into()
+                        } else {
+                            e.to_string()
+                        },
+                    })
+                }
+                Err(_) => continue,
+            };
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(is_library_name)
+                })
+                .collect();
+            files.sort();
+            for file in files {
+                match Adapter::load(&file) {
+                    Ok(adapter) => {
+                        if let Some(first) = by_name.get(adapter.name()) {
+                            return Err(PluginError::Duplicate {
+                                name: adapter.name().to_owned(),
+                                first: first.clone(),
+                                second: file,
+                            });
+                        }
+                        by_name.insert(adapter.name().to_owned(), file);
+                        reg.adapters.push(adapter);
+                    }
+                    Err(e) => reg.diagnostics.push(Diagnostic {
+                        path: file,
+                        kind: match &e {
+                            PluginError::Load {
+                                not_a_plugin: true, ..
+                            } => "skipped",
+                            _ => "refused",
+                        },
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        }
+        reg.adapters.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(reg)
+    }
+
+    /// The loaded adapters, sorted by name.
+    pub fn adapters(&self) -> &[Adapter] {
+        &self.adapters
+    }
+
+    /// Selects an adapter by name and optional version requirement.
+    pub fn select(&self, sel: &Selector) -> Result<&Adapter, SelectError> {
+        let Some(a) = self.adapters.iter().find(|a| a.name() == sel.name) else {
+            return Err(SelectError::Unknown {
+                name: sel.name.clone(),
+                available: self
+                    .adapters
+                    .iter()
+                    .map(|a| format!("{} {}", a.name(), a.descriptor.version))
+                    .collect(),
+                refused: self
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.kind == "refused")
+                    .map(|d| d.message.clone())
+                    .collect(),
+            });
+        };
+        if let Some(req) = &sel.requirement {
+            let found = a.version();
+            if !req.matches(&found) {
+                return Err(SelectError::Version {
+                    name: sel.name.clone(),
+                    found,
+                    requirement: req.clone(),
+                    path: a.path.clone(),
+                });
+            }
+        }
+        Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_parse() {
+        let s: Selector = "konvid@^1.2".parse().unwrap();
+        assert_eq!(s.name, "konvid");
+        assert_eq!(s.requirement.unwrap().to_string(), "^1.2");
+        assert!("konvid@not-a-req".parse::<Selector>().is_err());
+        assert!("@1".parse::<Selector>().is_err());
+        assert_eq!("chug-hdr".parse::<Selector>().unwrap().requirement, None);
+    }
+
+    #[test]
+    fn library_names() {
+        assert!(is_library_name(&format!("{DLL_PREFIX}konvid{DLL_SUFFIX}")));
+        assert!(!is_library_name(&format!("{DLL_PREFIX}konvid.rlib")));
+        assert!(!is_library_name(&format!("{DLL_PREFIX}{DLL_SUFFIX}")));
+    }
+
+    #[test]
+    fn search_path_order_and_dedup() {
+        let dirs = search_dirs(
+            &[PathBuf::from("/a"), PathBuf::from("/a")],
+            Some(std::ffi::OsStr::new("/b::/c")),
+        );
+        let origins: Vec<_> = dirs.iter().map(|d| (d.path.clone(), d.origin)).collect();
+        assert_eq!(origins[0], (PathBuf::from("/a"), "--plugin-dir"));
+        assert_eq!(origins[1], (PathBuf::from("/b"), "MOSHEAD_PLUGIN_PATH"));
+        assert_eq!(origins[2], (PathBuf::from("/c"), "MOSHEAD_PLUGIN_PATH"));
+        assert_eq!(origins[3].1, "executable directory");
+        assert!(
+            !dirs.iter().any(|d| d.path == Path::new(".")),
+            "never the current directory"
+        );
+    }
+
+    #[test]
+    fn missing_explicit_directory_is_an_error() {
+        let dirs = [SearchDir {
+            path: PathBuf::from("/definitely/not/here"),
+            origin: "--plugin-dir",
+            explicit: true,
+        }];
+        let err = Registry::discover(&dirs).unwrap_err().to_string();
+        assert!(
+            err.contains("/definitely/not/here") && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+}

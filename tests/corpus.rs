@@ -1,0 +1,1 @@
+//! Corpus ingestion end to end.
