@@ -4,3 +4,4 @@
 
 mod adapters;
 mod corpus;
+mod train;

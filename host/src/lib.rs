@@ -13,3 +13,4 @@ pub mod evaluation;
 pub mod manifest;
 pub mod progress;
 pub mod registry;
+pub mod training;

@@ -26,3 +26,261 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::InputReport;
+use crate::evaluation::folds::Policy;
+use crate::evaluation::gate::GateReport;
+use crate::evaluation::protocol::FoldResult;
+use crate::evaluation::Aggregate;
+use crate::training::{FittedHead, HeadSpec, SolveReport, Standardizer};
+
+/// The manifest format version.
+pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v1";
+
+/// Everything that produced a model, and the model itself.
+///
+/// Written as pretty JSON with a trailing newline; no wall-clock fields, so
+/// the same inputs and seed give a byte-identical file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// [`MANIFEST_SCHEMA`].
+    pub manifest_schema: String,
+    /// The model id of this run (the adapter's, or `--model-id`).
+    pub id: String,
+    /// The adapter's declared model id.
+    pub adapter_model_id: String,
+    /// Always `mos`.
+    pub kind: String,
+    /// The adapter that projected the rows.
+    pub adapter: AdapterRecord,
+    /// The host that trained.
+    pub host: HostRecord,
+    /// The feature schema name.
+    pub feature_schema: String,
+    /// Feature columns, in model order.
+    pub feature_order: Vec<String>,
+    /// Standardisation fitted on the ship model's training rows.
+    pub standardization: Standardizer,
+    /// The output range.
+    pub mos_range: [f64; 2],
+    /// The head: type, hyper-parameters, parameters.
+    pub head: HeadRecord,
+    /// How the ship model was trained.
+    pub training: TrainingRecord,
+    /// How the head was validated.
+    pub validation: ValidationRecord,
+    /// The gate verdict.
+    pub gate: GateReport,
+    /// The data the run read.
+    pub data: DataRecord,
+    /// Exported artefacts (name -> file), e.g. the ONNX model.
+    #[serde(default)]
+    pub exports: BTreeMap<String, FileRecord>,
+    /// The command line of the run.
+    pub command_line: Vec<String>,
+}
+
+/// Identity of the adapter plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterRecord {
+    /// Adapter name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+    /// sdk API version it was built against.
+    pub api_version: String,
+    /// sha256 of the library file.
+    pub sha256: String,
+}
+
+/// Identity of the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostRecord {
+    /// `moshead`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// The head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadRecord {
+    /// Type and hyper-parameters.
+    pub spec: HeadSpec,
+    /// Number of parameters.
+    pub n_parameters: usize,
+    /// The flat parameter vector (layout documented per head type).
+    pub parameters: Vec<f64>,
+}
+
+/// The ship model's training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingRecord {
+    /// The seed.
+    pub seed: u64,
+    /// `train rows` (explicit) or `all non-test rows` (kfold, repeated).
+    pub trained_on: String,
+    /// Rows it was trained on.
+    pub n_rows: usize,
+    /// Rows the solver fitted (the rest were the monitor set).
+    pub n_fit: usize,
+    /// Rows in the early-stopping monitor set.
+    pub n_monitor: usize,
+    /// The solve.
+    pub solve: SolveReport,
+}
+
+/// The validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationRecord {
+    /// The policy name (`explicit-corpus-split`, `5-fold-grouped`, ...).
+    pub name: String,
+    /// The policy.
+    pub policy: Policy,
+    /// Per fold.
+    pub folds: Vec<FoldResult>,
+    /// The head's aggregate over folds.
+    pub aggregate: Aggregate,
+    /// Each baseline's aggregate over the same folds.
+    pub baselines: BTreeMap<String, Aggregate>,
+}
+
+/// The data a run read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataRecord {
+    /// Whether every row was synthetic (the synthetic gate applies).
+    pub synthetic: bool,
+    /// Rows projected.
+    pub rows: u64,
+    /// Rows dropped.
+    pub dropped: u64,
+    /// Drops by reason.
+    pub drops: BTreeMap<String, u64>,
+    /// Rows per split.
+    pub splits: BTreeMap<String, u64>,
+    /// Content groups.
+    pub groups: u64,
+    /// Reference rows kept.
+    pub include_references: bool,
+    /// Each input.
+    pub inputs: Vec<InputReport>,
+    /// Context documents `(slot, path, sha256)`.
+    pub context: Vec<(String, String, String)>,
+}
+
+/// A file written beside the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRecord {
+    /// The file name (relative to the manifest).
+    pub path: String,
+    /// Its sha256.
+    pub sha256: String,
+}
+
+/// Errors of reading a manifest.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The JSON does not match the manifest format.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The content is inconsistent (e.g. edited by hand).
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Manifest {
+    /// The manifest as written: pretty JSON and a trailing newline.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let mut v = serde_json::to_vec_pretty(self)?;
+        v.push(b'\n');
+        Ok(v)
+    }
+
+    /// Reads and checks a manifest.
+    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
+        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks manifest text (`path` is for messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
+        let m: Manifest = serde_json::from_str(text).map_err(|e| ManifestError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        let invalid = |message: String| ManifestError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        if m.manifest_schema != MANIFEST_SCHEMA {
+            return Err(invalid(format!(
+                "manifest schema `{}` is not `{MANIFEST_SCHEMA}`",
+                m.manifest_schema
+            )));
+        }
+        if m.head.n_parameters != m.head.parameters.len() {
+            return Err(invalid(format!(
+                "n_parameters says {} but {} parameters are stored",
+                m.head.n_parameters,
+                m.head.parameters.len()
+            )));
+        }
+        m.fitted()
+            .check_shape(m.feature_order.len())
+            .map_err(invalid)?;
+        Ok(m)
+    }
+
+    /// The ship model as a [`FittedHead`].
+    pub fn fitted(&self) -> FittedHead {
+        FittedHead {
+            spec: self.head.spec.clone(),
+            standardizer: self.standardization.clone(),
+            params: self.head.parameters.clone(),
+            solve: self.training.solve.clone(),
+            n_fit: self.training.n_fit,
+            n_monitor: self.training.n_monitor,
+        }
+    }
+}

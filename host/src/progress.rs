@@ -1,14 +1,15 @@
 //! Progress lines for long work, on a terminal only.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Prints a single, overwritten status line on stderr at most every 200 ms.
 /// Disabled when stderr is not a terminal or with `--quiet`.
+#[derive(Clone)]
 pub struct Progress {
     enabled: bool,
-    last: Mutex<Option<Instant>>,
+    last: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Progress {
@@ -16,7 +17,7 @@ impl Progress {
     pub fn new(enabled: bool) -> Self {
         Progress {
             enabled: enabled && std::io::stderr().is_terminal(),
-            last: Mutex::new(None),
+            last: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -24,7 +25,7 @@ impl Progress {
     pub fn hidden() -> Self {
         Progress {
             enabled: false,
-            last: Mutex::new(None),
+            last: Arc::new(Mutex::new(None)),
         }
     }
 

@@ -4,7 +4,9 @@
 //! errors.
 
 mod adapters;
+mod bench;
 mod corpus;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,7 +31,7 @@ Exit codes:
   0  success (a missed gate is reported but still exits 0 unless --require-gate)
   1  error: bad input, a plugin failure, an I/O problem
   2  usage error
-  3  --require-gate was given and the gate was missed
+  3  the gate was missed: `train --require-gate`, or `validate`
   4  `adapters check` found a failing check
 
 Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH, then the
@@ -60,6 +62,14 @@ pub enum Command {
     Corpus(corpus::CorpusArgs),
     /// Write a synthetic corpus in an adapter's own raw row format.
     Synth(corpus::SynthArgs),
+    /// Train a MOS head, validate it, apply the gate and write the manifest.
+    Train(train::TrainArgs),
+    /// Predict MOS for rows with a trained model manifest.
+    Predict(train::PredictArgs),
+    /// Score a model on the held-out test split and apply its gate.
+    Validate(train::ValidateArgs),
+    /// Measure ingest (and training) speed and peak memory on generated corpora.
+    Bench(bench::BenchArgs),
 }
 
 /// The process entry point.
@@ -111,6 +121,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Adapters(a) => adapters::run(&env, a),
         Command::Corpus(a) => corpus::run_corpus(&env, a),
         Command::Synth(a) => corpus::run_synth(&env, a),
+        Command::Bench(a) => bench::run(&env, a),
+        Command::Train(a) => train::run_train(&env, a),
+        Command::Predict(a) => train::run_predict(&env, a),
+        Command::Validate(a) => train::run_validate(&env, a),
     }
 }
 

@@ -178,9 +178,26 @@ pub fn resolve(
             .iter()
             .filter(|s| s.role == SlotRole::Rows)
             .filter_map(|s| {
-                default_path(s, env).map(|(p, _)| format!("{}={}", s.name, p.display()))
+                default_path(s, env).map(|(p, origin)| {
+                    format!(
+                        "{}={} ({}, not found)",
+                        s.name,
+                        p.display(),
+                        describe_origin(&origin)
+                    )
+                })
             })
             .collect();
+        let flags: Vec<String> = d
+            .inputs
+            .iter()
+            .filter(|s| s.role == SlotRole::Rows)
+            .map(|s| format!("--input {}=PATH", s.name))
+            .collect();
+        let slots = match flags.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => flags.join(""),
+        };
         return Err(CorpusError::NoRows {
             adapter: d.name.clone(),
             tried: if tried.is_empty() {
@@ -188,13 +205,7 @@ pub fn resolve(
             } else {
                 tried.join(", ")
             },
-            slots: d
-                .inputs
-                .iter()
-                .filter(|s| s.role == SlotRole::Rows)
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            slots,
         });
     }
     Ok(out)

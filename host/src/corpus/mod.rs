@@ -65,13 +65,13 @@ pub enum CorpusError {
         origin: String,
     },
     /// No row input resolved.
-    #[error("adapter `{adapter}` found no input rows (defaults tried: {tried}); pass --input SLOT=PATH for one of: {slots}, or use --demo")]
+    #[error("adapter `{adapter}` found no input rows; defaults tried: {tried}; pass {slots}, or use --demo")]
     NoRows {
         /// The adapter.
         adapter: String,
-        /// The default bindings tried.
+        /// The default bindings tried, with where each path came from.
         tried: String,
-        /// The row slots.
+        /// How to bind each row slot (`--input shards=PATH or ...`).
         slots: String,
     },
     /// An input file or directory cannot be used.

@@ -1,13 +1,20 @@
-//! Validation: metrics, the VQEG logistic mapping and content-grouped folds.
+//! Validation: metrics, the VQEG logistic mapping, content-grouped folds,
+//! the validation protocol with its baselines, and the gate.
 //!
 //! - [`plcc`], [`srocc`], [`krocc`] (tau-b), [`rmse`], [`outlier_ratio`]:
 //!   metrics on `f64` slices; undefined results are `None`, never NaN.
 //! - [`fit_logistic`]: the VQEG 4-parameter logistic fitted with argmin L-BFGS.
 //! - [`evaluate`] / [`aggregate`]: one fold's [`Metrics`] and their
 //!   cross-fold [`Aggregate`].
+//! - [`folds`]: explicit, grouped k-fold and repeated grouped splits.
+//! - [`protocol`]: fitting the head and baselines fold by fold.
+//! - [`gate`]: the adapter's thresholds applied to the aggregate.
 
+pub mod folds;
+pub mod gate;
 mod logistic;
 mod metrics;
+pub mod protocol;
 mod summary;
 
 pub use logistic::{fit_logistic, LogisticFit};

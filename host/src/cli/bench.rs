@@ -1,0 +1,420 @@
+//! `moshead bench`: ingest throughput and peak memory on generated corpora.
+//!
+//! `moshead bench ingest` measures the path `moshead corpus` takes, on two
+//! corpora of the real sizes: a KonVid-150k-like corpus (variant
+//! `konvid-150k`, 154,000 rows, schema `konvid-v1`) and a CHUG-like corpus
+//! (5,136 distorted rows plus their references, the 34-column
+//! `chug-hdr-wide-v1` schema with all ladder and geometry metadata).
+//!
+//! Each corpus is generated once by a child `moshead synth` process (so the
+//! generator's memory is not counted) into a cache directory keyed by
+//! adapter, variant, rows and seed, and reused by later runs. It is then
+//! ingested in this process through [`super::corpus::load`], timed with a
+//! monotonic clock. Memory is read from `/proc/self/status` (Linux): the
+//! resident set before the ingest and its high-water mark after it, the
+//! mark being reset before each corpus (`/proc/self/clear_refs`).
+//!
+//! # Targets
+//!
+//! - **Throughput:** at least [`MIN_MB_PER_S`] MB/s of raw input (1 MB =
+//!   10^6 bytes) on 2 cores, parsing, projecting through the plugin,
+//!   hashing and accounting every line included.
+//! - **Memory:** the peak resident set grows during ingest by no more than
+//!   the projected matrix (rows x columns x 8 bytes) plus [`SLACK_MB`] MB
+//!   (chunk buffers in flight, thread stacks, the allocator's slack and the
+//!   per-row ids, content groups, MOS and splits the dataset keeps).
+//!
+//! Both verdicts are printed beside the figures; a missed target does not
+//! change the exit code (figures depend on the machine).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+use moshead_sdk::SynthRequest;
+use serde::Serialize;
+
+use super::corpus::{load, DataArgs};
+use super::{print_json, Env, EXIT_OK};
+use crate::registry::{Adapter, Registry, Selector};
+
+/// The throughput target, in MB (10^6 bytes) of raw input per second.
+pub const MIN_MB_PER_S: f64 = 150.0;
+/// The memory target: allowed growth beyond the projected matrix, in MB.
+pub const SLACK_MB: f64 = 64.0;
+/// The generator seed of benchmark corpora.
+pub const BENCH_SEED: u64 = 20260508;
+
+/// Arguments of `moshead bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Ingest throughput and peak memory on a KonVid-150k-sized and a CHUG-sized
+    /// synthetic corpus (targets: >= 150 MB/s on 2 cores; memory <= matrix + 64 MB).
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Rows of the synthetic KonVid-150k corpus (0 skips it).
+    #[arg(long, default_value_t = 154_000, value_name = "N")]
+    rows_konvid: usize,
+    /// Distorted rows of the synthetic CHUG corpus, references excluded (0 skips it).
+    #[arg(long, default_value_t = 5_136, value_name = "N")]
+    rows_chug: usize,
+    /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One benchmark corpus.
+struct Case {
+    adapter: &'static str,
+    variant: Option<&'static str>,
+    schema: &'static str,
+    rows: usize,
+}
+
+/// The figures of one corpus.
+#[derive(Debug, Serialize)]
+struct Figures {
+    adapter: String,
+    variant: Option<String>,
+    schema: String,
+    corpus_dir: PathBuf,
+    generated: bool,
+    threads: usize,
+    input_bytes: u64,
+    lines: u64,
+    rows: u64,
+    columns: usize,
+    seconds: f64,
+    mb_per_s: f64,
+    rows_per_s: f64,
+    rss_before_bytes: Option<u64>,
+    peak_rss_bytes: Option<u64>,
+    peak_increase_bytes: Option<u64>,
+    matrix_bytes: u64,
+    overhead_bytes: Option<i64>,
+    peak_reset: bool,
+    throughput_target_mb_per_s: f64,
+    throughput_target_met: bool,
+    memory_slack_bytes: u64,
+    memory_target_met: Option<bool>,
+}
+
+pub fn run(env: &Env, args: BenchArgs) -> anyhow::Result<u8> {
+    match args.command {
+        BenchCommand::Ingest(a) => ingest(env, a),
+    }
+}
+
+fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
+    let reg = env.registry()?;
+    let root = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
+    // The smaller corpus first, so that memory the allocator keeps after the
+    // larger one cannot hide the smaller one's growth.
+    let cases = [
+        Case {
+            adapter: "chug-hdr",
+            variant: None,
+            schema: "chug-hdr-wide-v1",
+            rows: args.rows_chug,
+        },
+        Case {
+            adapter: "konvid",
+            variant: Some("konvid-150k"),
+            schema: "konvid-v1",
+            rows: args.rows_konvid,
+        },
+    ];
+    if !args.json && cfg!(debug_assertions) {
+        println!("note: this is a debug build; run `cargo run --release -- bench ingest` for meaningful figures");
+    }
+    let mut all = Vec::new();
+    for case in cases.iter().filter(|c| c.rows > 0) {
+        let figures = bench_case(env, &reg, &root, case)?;
+        if !args.json {
+            print_figures(&figures);
+        }
+        all.push(figures);
+    }
+    if args.json {
+        print_json(&serde_json::json!({ "ingest": all }))?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn bench_case(env: &Env, reg: &Registry, root: &Path, case: &Case) -> anyhow::Result<Figures> {
+    let selector = Selector {
+        name: case.adapter.to_owned(),
+        requirement: None,
+    };
+    let adapter = reg.select(&selector)?;
+    let dir = root.join(format!(
+        "{}-{}-{}rows-seed{}",
+        case.adapter,
+        case.variant.unwrap_or("default"),
+        case.rows,
+        BENCH_SEED
+    ));
+    let generated = ensure_corpus(env, adapter, case, &dir)?;
+    // The slot layout of the generated corpus, from a tiny in-process request.
+    let layout = adapter
+        .synthesize(&SynthRequest {
+            rows: 6,
+            seed: BENCH_SEED,
+            variant: case.variant.map(str::to_owned),
+        })?
+        .inputs;
+    let mut inputs = Vec::new();
+    for (slot, rel) in layout {
+        let path = super::corpus::safe_join(&dir, &rel)?;
+        if !path.exists() {
+            bail!(
+                "{}: the cached corpus lacks input `{slot}`; delete {} and run again",
+                path.display(),
+                dir.display()
+            );
+        }
+        inputs.push((slot, path));
+    }
+    let data = DataArgs {
+        adapter: selector,
+        inputs,
+        demo: false,
+        schema: Some(case.schema.to_owned()),
+        include_references: false,
+        strict: false,
+    };
+    let peak_reset = reset_peak_rss();
+    let before = memory();
+    let start = Instant::now();
+    let loaded = load(env, reg, &data)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let after = memory();
+    let report = &loaded.report;
+    let (n, width) = loaded.dataset.x.dim();
+    let input_bytes: u64 = report.inputs.iter().map(|i| i.bytes).sum();
+    let lines: u64 = report.inputs.iter().map(|i| i.lines).sum();
+    let matrix_bytes = (n * width * 8) as u64;
+    let rss_before = before.map(|m| m.rss);
+    let peak = after.map(|m| m.hwm);
+    let increase = match (rss_before, peak) {
+        (Some(b), Some(p)) => Some(p.saturating_sub(b)),
+        _ => None,
+    };
+    let overhead = increase.map(|i| i as i64 - matrix_bytes as i64);
+    let slack = (SLACK_MB * 1e6) as u64;
+    let mb_per_s = input_bytes as f64 / 1e6 / seconds.max(1e-9);
+    Ok(Figures {
+        adapter: case.adapter.to_owned(),
+        variant: case.variant.map(str::to_owned),
+        schema: report.schema.clone(),
+        corpus_dir: dir,
+        generated,
+        threads: rayon::current_num_threads(),
+        input_bytes,
+        lines,
+        rows: report.rows,
+        columns: width,
+        seconds,
+        mb_per_s,
+        rows_per_s: report.rows as f64 / seconds.max(1e-9),
+        rss_before_bytes: rss_before,
+        peak_rss_bytes: peak,
+        peak_increase_bytes: increase,
+        matrix_bytes,
+        overhead_bytes: overhead,
+        peak_reset,
+        throughput_target_mb_per_s: MIN_MB_PER_S,
+        throughput_target_met: mb_per_s >= MIN_MB_PER_S,
+        memory_slack_bytes: slack,
+        memory_target_met: overhead.map(|o| o <= slack as i64),
+    })
+}
+
+/// Generates the corpus into `dir` by a child `moshead synth`, unless a
+/// complete one is cached there. Returns whether it generated.
+fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyhow::Result<bool> {
+    const MARKER: &str = ".moshead-bench-complete";
+    if dir.join(MARKER).is_file() {
+        return Ok(false);
+    }
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("{}: cannot create the cache directory", parent.display()))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("{}: cannot remove", staging.display()))?;
+    }
+    let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
+    let mut cmd = Command::new(&exe);
+    for d in env.dirs.iter().filter(|d| d.explicit) {
+        cmd.arg("--plugin-dir").arg(&d.path);
+    }
+    cmd.args([
+        "--quiet",
+        "synth",
+        "--adapter",
+        &format!("{}@={}", adapter.name(), adapter.descriptor.version),
+        "--rows",
+        &case.rows.to_string(),
+        "--seed",
+        &BENCH_SEED.to_string(),
+    ]);
+    if let Some(v) = case.variant {
+        cmd.args(["--variant", v]);
+    }
+    cmd.arg("--out").arg(&staging);
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {}", exe.display()))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&staging);
+        bail!(
+            "generating the {} corpus into {} failed ({}): {}",
+            case.adapter,
+            staging.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    std::fs::write(staging.join(MARKER), b"")
+        .with_context(|| format!("{}: cannot write", staging.display()))?;
+    if dir.exists() {
+        // An incomplete corpus from an interrupted run.
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("{}: cannot remove", dir.display()))?;
+    }
+    if let Err(e) = std::fs::rename(&staging, dir) {
+        let _ = std::fs::remove_dir_all(&staging);
+        // Another bench may have finished the same corpus meanwhile.
+        if !dir.join(MARKER).is_file() {
+            return Err(e).with_context(|| format!("{}: cannot create", dir.display()));
+        }
+    }
+    Ok(true)
+}
+
+/// Resident-set figures of this process, in bytes.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    rss: u64,
+    hwm: u64,
+}
+
+/// Reads `VmRSS` and `VmHWM` from `/proc/self/status` (Linux only).
+fn memory() -> Option<Memory> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb: u64 = line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024)
+    };
+    Some(Memory {
+        rss: field("VmRSS:")?,
+        hwm: field("VmHWM:")?,
+    })
+}
+
+/// Resets the resident-set high-water mark to the current resident set
+/// (Linux 4.0 and later); `false` where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", b"5").is_ok()
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.2} MB", bytes as f64 / 1e6)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT MET"
+    }
+}
+
+fn print_figures(f: &Figures) {
+    let variant = f
+        .variant
+        .as_deref()
+        .map(|v| format!(" {v}"))
+        .unwrap_or_default();
+    println!(
+        "{}{variant}, schema {} ({} columns), {} threads",
+        f.adapter, f.schema, f.columns, f.threads
+    );
+    println!(
+        "  corpus      {} ({})",
+        f.corpus_dir.display(),
+        if f.generated {
+            "generated now"
+        } else {
+            "cached"
+        }
+    );
+    println!(
+        "  input       {}, {} lines -> {} rows",
+        mb(f.input_bytes),
+        f.lines,
+        f.rows
+    );
+    println!("  wall        {:.3} s", f.seconds);
+    println!(
+        "  throughput  {:.1} MB/s, {:.0} rows/s   [target >= {MIN_MB_PER_S} MB/s: {}]",
+        f.mb_per_s,
+        f.rows_per_s,
+        verdict(f.throughput_target_met)
+    );
+    let na = || "n/a".to_owned();
+    println!(
+        "  RSS         before {}, peak {}, increase {}{}",
+        f.rss_before_bytes.map_or_else(na, mb),
+        f.peak_rss_bytes.map_or_else(na, mb),
+        f.peak_increase_bytes.map_or_else(na, mb),
+        if f.peak_reset {
+            ""
+        } else {
+            " (peak not reset: includes earlier work)"
+        }
+    );
+    println!(
+        "  matrix      {} ({} rows x {} columns x 8 bytes)",
+        mb(f.matrix_bytes),
+        f.rows,
+        f.columns
+    );
+    match f.overhead_bytes {
+        Some(o) => println!(
+            "  overhead    {:.2} MB beyond the matrix   [target <= {SLACK_MB} MB: {}]",
+            o as f64 / 1e6,
+            verdict(f.memory_target_met == Some(true))
+        ),
+        None => println!("  overhead    n/a   [target <= {SLACK_MB} MB: n/a]"),
+    }
+}

@@ -1,0 +1,659 @@
+//! `moshead train`, `moshead predict` and `moshead validate`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use clap::Args;
+use moshead_sdk::Split;
+
+use super::corpus::{load, DataArgs, Loaded};
+use super::{print_json, Env, EXIT_GATE, EXIT_OK};
+use crate::corpus::Dataset;
+use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
+use crate::evaluation::gate::{self, GateReport};
+use crate::evaluation::protocol::{run_folds, FoldResult};
+use crate::evaluation::{aggregate, evaluate, Aggregate, Metrics};
+use crate::manifest::{
+    write_atomic, AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord,
+    ValidationRecord, MANIFEST_SCHEMA,
+};
+use crate::progress::Progress;
+use crate::registry::Selector;
+use crate::training::{HeadKind, HeadSpec};
+
+/// Arguments of `moshead train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The head type.
+    #[arg(long, value_enum, default_value_t = HeadKind::Mlp)]
+    head: HeadKind,
+    /// Validation policy (default: explicit when rows carry train and val, else kfold).
+    #[arg(long, value_enum)]
+    validation: Option<PolicyKind>,
+    /// Folds for kfold.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Splits for repeated (the field reports 100; each is a full fit).
+    #[arg(long, default_value_t = 10)]
+    repeats: usize,
+    /// The seed; fold i uses seed + i; the ship model uses seed.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// L2 penalty on weights (default: 1e-4 mlp, 1e-6 linear).
+    #[arg(long)]
+    weight_decay: Option<f64>,
+    /// L-BFGS iteration cap (default: 400 mlp, 200 linear).
+    #[arg(long)]
+    max_iters: Option<u64>,
+    /// Early-stopping patience in iterations.
+    #[arg(long)]
+    patience: Option<u64>,
+    /// Override the adapter's model id (recorded beside the adapter's).
+    #[arg(long)]
+    model_id: Option<String>,
+    /// Output directory (default: the adapter's, or its environment override).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Overwrite an existing manifest.
+    #[arg(long)]
+    force: bool,
+    /// Exit 3 when the gate is missed.
+    #[arg(long)]
+    require_gate: bool,
+    /// Print the run summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Refuses datasets no honest validation can use.
+pub fn check_dataset(ds: &Dataset, dropped: u64) -> anyhow::Result<()> {
+    if ds.is_empty() {
+        bail!("no rows to train on: {dropped} row(s) were dropped and none projected (see `moshead corpus`)");
+    }
+    if ds.group_names.len() < 2 {
+        bail!(
+            "all {} rows belong to one content group (`{}`): content-disjoint validation is impossible",
+            ds.len(),
+            ds.group_names.first().map_or("", String::as_str)
+        );
+    }
+    if ds.mos.iter().all(|m| *m == ds.mos[0]) {
+        bail!("every MOS equals {}: there is nothing to learn", ds.mos[0]);
+    }
+    if let Some((i, j)) = (0..ds.len()).find_map(|i| {
+        ds.x.row(i)
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|j| (i, j))
+    }) {
+        bail!(
+            "row {} ({}) has a non-finite value in `{}` after projection",
+            i,
+            ds.ids[i],
+            ds.columns[j]
+        );
+    }
+    Ok(())
+}
+
+fn output_dir(loaded: &Loaded<'_>, out: &Option<PathBuf>) -> PathBuf {
+    if let Some(o) = out {
+        return o.clone();
+    }
+    let d = &loaded.adapter.descriptor;
+    d.output_env
+        .as_deref()
+        .and_then(std::env::var_os)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(&d.output_dir))
+}
+
+/// The run's JSON summary.
+#[derive(serde::Serialize)]
+struct Summary<'a> {
+    model_id: &'a str,
+    manifest: PathBuf,
+    validation: &'a ValidationRecord,
+    gate: &'a GateReport,
+}
+
+pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
+    let reg = env.registry()?;
+    let loaded = load(env, &reg, &args.data)?;
+    let ds = &loaded.dataset;
+    check_dataset(ds, loaded.report.dropped())?;
+    if loaded.report.synthetic_rows > 0 && !ds.synthetic {
+        bail!(
+            "{} of {} rows are synthetic: synthetic and real rows cannot be mixed in one run",
+            loaded.report.synthetic_rows,
+            ds.len()
+        );
+    }
+    let d = &loaded.adapter.descriptor;
+    let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
+    if model_id.is_empty() || model_id.contains(['/', '\\']) || model_id.starts_with('.') {
+        bail!("model id `{model_id}` must be a plain file name");
+    }
+    let out_dir = output_dir(&loaded, &args.out);
+    let manifest_path = out_dir.join(format!("{model_id}.json"));
+    if manifest_path.exists() && !args.force {
+        bail!(
+            "{} exists; pass --force to overwrite it",
+            manifest_path.display()
+        );
+    }
+
+    let mut spec = HeadSpec::new(args.head);
+    if let Some(v) = args.weight_decay {
+        spec.weight_decay = v;
+    }
+    if let Some(v) = args.max_iters {
+        spec.max_iters = v;
+    }
+    if let Some(v) = args.patience {
+        spec.patience = v;
+    }
+    let policy = Policy {
+        kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
+        k: args.folds,
+        repeats: args.repeats,
+        eval_fraction: 0.2,
+        seed: args.seed,
+    };
+    let fold_list = folds::make_folds(ds, &policy)?;
+    let progress = Progress::new(!env.quiet);
+    let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
+    let results = run_folds(ds, &fold_list, &spec, baseline_name, &progress)?;
+
+    // The ship model: the explicit fold's head (same rows, same seed), or a
+    // refit on every non-test row.
+    let (trained_on, ship_rows, ship) = match policy.kind {
+        PolicyKind::Explicit => {
+            let rows = fold_list[0].train.len();
+            let head = results[0].1.clone();
+            ("train rows".to_owned(), rows, head)
+        }
+        _ => {
+            let rows = folds::eligible(ds);
+            progress.update(|| "ship model".into());
+            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &progress)?;
+            progress.clear();
+            ("all non-test rows".to_owned(), rows.len(), head)
+        }
+    };
+    let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
+    let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
+    let agg = aggregate(&head_metrics);
+    let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
+    for name in fold_results[0].baselines.keys() {
+        let ms: Vec<Metrics> = fold_results
+            .iter()
+            .filter_map(|r| r.baselines.get(name).cloned())
+            .collect();
+        baselines.insert(name.clone(), aggregate(&ms));
+    }
+    let (gate_kind, thresholds) = if ds.synthetic {
+        ("synthetic", &d.gate.synthetic)
+    } else {
+        ("real", &d.gate.real)
+    };
+    let verdict = gate::apply(gate_kind, thresholds, &agg);
+    let r = &loaded.report;
+    let manifest = Manifest {
+        manifest_schema: MANIFEST_SCHEMA.into(),
+        id: model_id.clone(),
+        adapter_model_id: d.model_id.clone(),
+        kind: "mos".into(),
+        adapter: AdapterRecord {
+            name: d.name.clone(),
+            version: d.version.clone(),
+            api_version: loaded.adapter.api_version.to_string(),
+            sha256: loaded.adapter.sha256.clone(),
+        },
+        host: HostRecord {
+            name: "moshead".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        feature_schema: ds.schema.clone(),
+        feature_order: ds.columns.clone(),
+        standardization: ship.standardizer.clone(),
+        mos_range: [1.0, 5.0],
+        head: HeadRecord {
+            spec: spec.clone(),
+            n_parameters: ship.params.len(),
+            parameters: ship.params.clone(),
+        },
+        training: TrainingRecord {
+            seed: args.seed,
+            trained_on,
+            n_rows: ship_rows,
+            n_fit: ship.n_fit,
+            n_monitor: ship.n_monitor,
+            solve: ship.solve.clone(),
+        },
+        validation: ValidationRecord {
+            name: policy.name(),
+            policy: policy.clone(),
+            folds: fold_results,
+            aggregate: agg,
+            baselines,
+        },
+        gate: verdict,
+        data: DataRecord {
+            synthetic: ds.synthetic,
+            rows: r.rows,
+            dropped: r.dropped(),
+            drops: r.drops.iter().map(|(k, v)| (k.clone(), v.count)).collect(),
+            splits: r.splits.clone(),
+            groups: r.groups,
+            include_references: args.data.include_references,
+            inputs: r.inputs.clone(),
+            context: r.context.clone(),
+        },
+        exports: BTreeMap::new(),
+        command_line: command_line(),
+    };
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    let bytes = manifest.to_bytes()?;
+    write_atomic(&manifest_path, &bytes)
+        .with_context(|| format!("{}: cannot write", manifest_path.display()))?;
+    if args.json {
+        print_json(&Summary {
+            model_id: &model_id,
+            manifest: manifest_path.clone(),
+            validation: &manifest.validation,
+            gate: &manifest.gate,
+        })?;
+    } else {
+        print_summary(&manifest, &manifest_path);
+    }
+    Ok(if args.require_gate && !manifest.gate.passed {
+        EXIT_GATE
+    } else {
+        EXIT_OK
+    })
+}
+
+/// The command line, with the program reduced to its file name so the
+/// manifest does not depend on where moshead is installed.
+fn command_line() -> Vec<String> {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(first) = args.first_mut() {
+        if let Some(name) = Path::new(first.as_str())
+            .file_name()
+            .and_then(|n| n.to_str())
+        {
+            *first = name.to_owned();
+        }
+    }
+    args
+}
+
+fn f4(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+fn print_summary(m: &Manifest, path: &Path) {
+    let v = &m.validation;
+    println!(
+        "{}: {} head on {} {} ({}, {} features); {} rows, {} content groups{}",
+        m.id,
+        m.head.spec.kind.as_str(),
+        m.adapter.name,
+        m.adapter.version,
+        m.feature_schema,
+        m.feature_order.len(),
+        m.data.rows,
+        m.data.groups,
+        if m.data.synthetic { ", synthetic" } else { "" }
+    );
+    println!(
+        "validation: {} ({} fold(s)), seed {}",
+        v.name,
+        v.folds.len(),
+        v.policy.seed
+    );
+    let mut rows = Vec::new();
+    for f in &v.folds {
+        let mut row = vec![
+            format!("{}", f.fold),
+            f.n_train.to_string(),
+            f.n_eval.to_string(),
+            f4(f.head.plcc),
+            f4(f.head.plcc_mapped),
+            f4(f.head.srocc),
+            f4(f.head.krocc),
+            f4(f.head.rmse),
+        ];
+        for b in v.baselines.keys() {
+            let bm = f.baselines.get(b);
+            row.push(format!(
+                "{}/{}",
+                f4(bm.and_then(|m| m.plcc)),
+                f4(bm.and_then(|m| m.rmse))
+            ));
+        }
+        row.push(format!(
+            "{} it, {}",
+            f.solve.iterations,
+            short(&f.solve.termination)
+        ));
+        rows.push(row);
+    }
+    let a = &v.aggregate;
+    let mut mean = vec![
+        "mean".into(),
+        String::new(),
+        String::new(),
+        f4(a.mean.plcc),
+        f4(a.mean.plcc_mapped),
+        f4(a.mean.srocc),
+        f4(a.mean.krocc),
+        f4(a.mean.rmse),
+    ];
+    for b in v.baselines.values() {
+        mean.push(format!("{}/{}", f4(b.mean.plcc), f4(b.mean.rmse)));
+    }
+    mean.push(format!("PLCC spread {}", f4(a.plcc_spread)));
+    rows.push(mean);
+    if v.folds.len() > 2 {
+        let mut med = vec![
+            "median".into(),
+            String::new(),
+            String::new(),
+            f4(a.median.plcc),
+            f4(a.median.plcc_mapped),
+            f4(a.median.srocc),
+            f4(a.median.krocc),
+            f4(a.median.rmse),
+        ];
+        for b in v.baselines.values() {
+            med.push(format!("{}/{}", f4(b.median.plcc), f4(b.median.rmse)));
+        }
+        med.push(format!("SD of PLCC {}", f4(a.sd.plcc)));
+        rows.push(med);
+    }
+    let mut header: Vec<String> = [
+        "FOLD",
+        "TRAIN",
+        "EVAL",
+        "PLCC",
+        "PLCC(log)",
+        "SROCC",
+        "KROCC",
+        "RMSE",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for b in v.baselines.keys() {
+        header.push(format!("{b} PLCC/RMSE"));
+    }
+    header.push("SOLVE".into());
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    super::adapters::print_table(&header, &rows);
+    if let Some(lin) = v.baselines.get("linear") {
+        if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
+            if h <= l {
+                println!(
+                    "note: the {} head does not beat the linear baseline (PLCC {h:.4} <= {l:.4})",
+                    m.head.spec.kind.as_str()
+                );
+            }
+        }
+    }
+    let g = &m.gate;
+    let checks: Vec<String> = g
+        .checks
+        .iter()
+        .map(|c| {
+            let mark = match c.passed {
+                Some(true) => "ok",
+                Some(false) => "MISS",
+                None => "n/a",
+            };
+            format!("{} {} {} [{mark}]", c.metric, f4(c.value), c.rule)
+        })
+        .collect();
+    println!(
+        "gate ({}): {} — {}",
+        g.kind,
+        if g.passed { "PASSED" } else { "MISSED" },
+        checks.join("; ")
+    );
+    println!(
+        "ship model: trained on {} ({} rows, {} fitted, {} monitor); {} iterations, {}",
+        m.training.trained_on,
+        m.training.n_rows,
+        m.training.n_fit,
+        m.training.n_monitor,
+        m.training.solve.iterations,
+        m.training.solve.termination
+    );
+    if !m.training.solve.converged {
+        println!(
+            "warning: the ship model's solve did not converge ({})",
+            m.training.solve.termination
+        );
+    }
+    println!("wrote {}", path.display());
+}
+
+fn short(s: &str) -> String {
+    if s.starts_with("early stop") {
+        "early stop".into()
+    } else {
+        s.chars().take(40).collect()
+    }
+}
+
+/// Arguments of `moshead predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The model manifest.
+    #[arg(long)]
+    model: PathBuf,
+    /// Rows to score: `PATH` (read through the adapter's first row slot) or `SLOT=PATH` (repeatable).
+    #[arg(long = "input", short = 'i', required_unless_present = "demo")]
+    inputs: Vec<String>,
+    /// Score the embedded demo corpus.
+    #[arg(long)]
+    demo: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutFormat::Jsonl)]
+    format: OutFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Keep reference rows.
+    #[arg(long)]
+    include_references: bool,
+}
+
+/// Prediction output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutFormat {
+    /// One JSON object per row.
+    Jsonl,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+fn manifest_adapter(m: &Manifest) -> anyhow::Result<Selector> {
+    format!("{}@={}", m.adapter.name, m.adapter.version)
+        .parse::<Selector>()
+        .map_err(anyhow::Error::msg)
+}
+
+fn data_args_for(
+    m: &Manifest,
+    inputs: &[String],
+    demo: bool,
+    include_references: bool,
+    reg: &crate::registry::Registry,
+) -> anyhow::Result<DataArgs> {
+    let adapter = reg.select(&manifest_adapter(m)?)?;
+    let mut bindings = Vec::new();
+    for i in inputs {
+        match crate::corpus::inputs::parse_binding(i) {
+            Ok(b) if adapter.descriptor.slot(&b.0).is_some() => bindings.push(b),
+            _ => {
+                let slot = adapter
+                    .descriptor
+                    .inputs
+                    .iter()
+                    .find(|s| s.role == moshead_sdk::SlotRole::Rows)
+                    .context("the adapter has no row slot")?;
+                bindings.push((slot.name.clone(), PathBuf::from(i)));
+            }
+        }
+    }
+    if adapter.sha256 != m.adapter.sha256 {
+        eprintln!(
+            "moshead: warning: adapter library {} differs from the one that trained the model (sha256 {} vs {})",
+            adapter.path.display(),
+            adapter.sha256,
+            m.adapter.sha256
+        );
+    }
+    Ok(DataArgs {
+        adapter: manifest_adapter(m)?,
+        inputs: bindings,
+        demo,
+        schema: Some(m.feature_schema.clone()),
+        include_references,
+        strict: false,
+    })
+}
+
+fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
+    if ds.columns != m.feature_order {
+        bail!(
+            "the adapter's schema `{}` no longer has the manifest's feature order",
+            m.feature_schema
+        );
+    }
+    Ok(())
+}
+
+pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
+    let m = Manifest::load(&args.model)?;
+    let reg = env.registry()?;
+    let data = data_args_for(&m, &args.inputs, args.demo, args.include_references, &reg)?;
+    let loaded = load(env, &reg, &data)?;
+    let ds = &loaded.dataset;
+    check_columns(&m, ds)?;
+    let pred = m.fitted().predict(ds.x.view());
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    if args.format == OutFormat::Csv {
+        writeln!(out, "id,prediction,mos,split,group")?;
+    }
+    for (i, p) in pred.iter().enumerate() {
+        let split = ds.split[i].map_or("", Split::as_str);
+        let group = &ds.group_names[ds.group[i] as usize];
+        match args.format {
+            OutFormat::Jsonl => writeln!(
+                out,
+                "{}",
+                serde_json::json!({"id": ds.ids[i], "prediction": p, "mos": ds.mos[i], "split": split, "group": group})
+            )?,
+            OutFormat::Csv => writeln!(
+                out,
+                "{},{p},{},{split},{}",
+                csv(&ds.ids[i]),
+                ds.mos[i],
+                csv(group)
+            )?,
+        }
+    }
+    out.flush()?;
+    if loaded.report.dropped() > 0 {
+        eprintln!(
+            "moshead: {} row(s) dropped while reading (see `moshead corpus`)",
+            loaded.report.dropped()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Arguments of `moshead validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The model manifest.
+    #[arg(long)]
+    model: PathBuf,
+    /// Inputs (`SLOT=PATH` or `PATH`); default: the adapter's defaults.
+    #[arg(long = "input", short = 'i')]
+    inputs: Vec<String>,
+    /// Score the embedded demo corpus's test split.
+    #[arg(long)]
+    demo: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
+    let m = Manifest::load(&args.model)?;
+    let reg = env.registry()?;
+    let data = data_args_for(&m, &args.inputs, args.demo, m.data.include_references, &reg)?;
+    let loaded = load(env, &reg, &data)?;
+    let ds = &loaded.dataset;
+    check_columns(&m, ds)?;
+    let test = ds.rows_in(Split::Test);
+    if test.is_empty() {
+        bail!("no rows carry split `test`: there is no held-out set to validate on");
+    }
+    let pred = m.fitted().predict_rows(ds.x.view(), &test);
+    let mos: Vec<f64> = test.iter().map(|&i| ds.mos[i]).collect();
+    let se: Vec<Option<f64>> = test.iter().map(|&i| ds.se[i]).collect();
+    let metrics = evaluate(&pred, &mos, &se);
+    let d = &reg.select(&manifest_adapter(&m)?)?.descriptor;
+    let (kind, mut t) = if ds.synthetic {
+        ("synthetic", d.gate.synthetic)
+    } else {
+        ("real", d.gate.real)
+    };
+    t.spread_max = None; // one held-out set: no spread
+    let verdict = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
+    if args.json {
+        print_json(
+            &serde_json::json!({"model": m.id, "test_rows": test.len(), "metrics": metrics, "gate": verdict}),
+        )?;
+    } else {
+        println!(
+            "{} on {} held-out test rows: PLCC {} (mapped {}), SROCC {}, KROCC {}, RMSE {}",
+            m.id,
+            test.len(),
+            f4(metrics.plcc),
+            f4(metrics.plcc_mapped),
+            f4(metrics.srocc),
+            f4(metrics.krocc),
+            f4(metrics.rmse)
+        );
+        println!(
+            "gate ({kind}): {}",
+            if verdict.passed { "PASSED" } else { "MISSED" }
+        );
+    }
+    Ok(if verdict.passed { EXIT_OK } else { EXIT_GATE })
+}

@@ -1,0 +1,294 @@
+//! The argmin solve: L-BFGS with a More-Thuente line search over a fused,
+//! chunk-parallel cost-and-gradient pass, with monitor-based early stopping.
+//!
+//! Determinism: rows are cut into fixed chunks of [`CHUNK`] rows; chunks are
+//! evaluated in parallel and their partial sums combined serially in chunk
+//! order, so results do not depend on the number of threads.
+
+use std::sync::{Arc, Mutex};
+
+use argmin::core::observers::{Observe, ObserverMode};
+use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationReason, KV};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use ndarray::{s, Array1, Array2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::{HeadSpec, Model, TrainError};
+use crate::progress::Progress;
+
+/// Rows per chunk of the parallel passes.
+pub const CHUNK: usize = 2048;
+
+/// How a solve went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolveReport {
+    /// The solver.
+    pub solver: String,
+    /// L-BFGS iterations run.
+    pub iterations: u64,
+    /// Cost evaluations.
+    pub cost_evals: u64,
+    /// Gradient evaluations.
+    pub gradient_evals: u64,
+    /// argmin's termination reason, or the early-stopping rule that fired.
+    pub termination: String,
+    /// `true` when the solver converged or early stopping chose the
+    /// parameters; `false` for an iteration cap or a solver exit.
+    pub converged: bool,
+    /// The iteration whose parameters were kept.
+    pub best_iteration: u64,
+    /// Training objective per iteration.
+    pub loss: Vec<f64>,
+    /// Monitor MSE per iteration (empty without a monitor set).
+    pub monitor_loss: Vec<f64>,
+}
+
+struct Problem<'a> {
+    model: &'a dyn Model,
+    x: &'a Array2<f64>,
+    y: &'a [f64],
+    decay: f64,
+    mask: Vec<bool>,
+    cache: Mutex<Option<Evaluated>>,
+}
+
+/// The last evaluation: parameters, cost and gradient (argmin asks for the
+/// cost and the gradient of one point separately; one fused pass serves both).
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
+
+impl Problem<'_> {
+    fn eval(&self, p: &Array1<f64>) -> (f64, Vec<f64>) {
+        let p = p
+            .as_slice()
+            .map(<[f64]>::to_vec)
+            .unwrap_or_else(|| p.to_vec());
+        if let Ok(guard) = self.cache.lock() {
+            if let Some((cp, c, g)) = guard.as_ref() {
+                if *cp == p {
+                    return (*c, g.clone());
+                }
+            }
+        }
+        let n = self.y.len();
+        let chunks = n.div_ceil(CHUNK);
+        let parts: Vec<(f64, Vec<f64>)> = (0..chunks)
+            .into_par_iter()
+            .map(|c| {
+                let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
+                let mut g = vec![0.0; p.len()];
+                let sse =
+                    self.model
+                        .sse_grad(&p, self.x.slice(s![lo..hi, ..]), &self.y[lo..hi], &mut g);
+                (sse, g)
+            })
+            .collect();
+        let mut sse = 0.0;
+        let mut grad = vec![0.0; p.len()];
+        for (s, g) in parts {
+            sse += s;
+            for (a, b) in grad.iter_mut().zip(g) {
+                *a += b;
+            }
+        }
+        let inv = 1.0 / n as f64;
+        let mut cost = sse * inv;
+        for (i, (g, w)) in grad.iter_mut().zip(&p).enumerate() {
+            *g *= inv;
+            if self.mask[i] {
+                cost += self.decay * w * w;
+                *g += 2.0 * self.decay * w;
+            }
+        }
+        if let Ok(mut guard) = self.cache.lock() {
+            *guard = Some((p, cost, grad.clone()));
+        }
+        (cost, grad)
+    }
+}
+
+impl CostFunction for Problem<'_> {
+    type Param = Array1<f64>;
+    type Output = f64;
+    fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
+        Ok(self.eval(p).0)
+    }
+}
+
+impl Gradient for Problem<'_> {
+    type Param = Array1<f64>;
+    type Gradient = Array1<f64>;
+    fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, Error> {
+        Ok(Array1::from(self.eval(p).1))
+    }
+}
+
+/// Predicts over `x` in fixed chunks, in parallel.
+pub fn predict_chunked(model: &dyn Model, p: &[f64], x: &Array2<f64>) -> Vec<f64> {
+    let n = x.nrows();
+    let parts: Vec<Vec<f64>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| model.predict(p, x.slice(s![c * CHUNK..((c + 1) * CHUNK).min(n), ..])))
+        .collect();
+    parts.concat()
+}
+
+fn mse(pred: &[f64], y: &[f64]) -> f64 {
+    pred.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / y.len().max(1) as f64
+}
+
+#[derive(Default)]
+struct Watch {
+    loss: Vec<f64>,
+    monitor: Vec<f64>,
+    best: Option<(f64, u64, Vec<f64>)>,
+    stopped: Option<String>,
+}
+
+struct Observer {
+    model: Arc<dyn Model>,
+    monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
+    patience: u64,
+    watch: Arc<Mutex<Watch>>,
+    progress: Progress,
+}
+
+const EARLY_STOP: &str = "moshead: early stop";
+
+impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
+    fn observe_iter(&mut self, state: &I, _kv: &KV) -> Result<(), Error> {
+        let Ok(mut w) = self.watch.lock() else {
+            return Ok(());
+        };
+        let iter = state.get_iter();
+        w.loss.push(state.get_cost());
+        self.progress
+            .update(|| format!("  solve: iteration {iter}, loss {:.5}", state.get_cost()));
+        let (Some(monitor), Some(p)) = (&self.monitor, state.get_param()) else {
+            return Ok(());
+        };
+        let p = p.to_vec();
+        let m = mse(
+            &predict_chunked(self.model.as_ref(), &p, &monitor.0),
+            &monitor.1,
+        );
+        w.monitor.push(m);
+        let improved = w.best.as_ref().is_none_or(|(b, _, _)| m < *b);
+        if improved {
+            w.best = Some((m, iter, p));
+        } else if let Some((_, at, _)) = &w.best {
+            if iter >= at + self.patience {
+                w.stopped = Some(format!(
+                    "early stop: monitor MSE did not improve for {} iterations (best at iteration {at})",
+                    self.patience
+                ));
+                return Err(Error::msg(EARLY_STOP));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs the solve. Returns the chosen parameters and the report.
+pub fn solve(
+    model: Arc<dyn Model>,
+    spec: &HeadSpec,
+    x: &Array2<f64>,
+    y: &[f64],
+    monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
+    init: Vec<f64>,
+    progress: &Progress,
+) -> Result<(Vec<f64>, SolveReport), TrainError> {
+    let mask = (0..model.n_params()).map(|i| model.is_weight(i)).collect();
+    let problem = Problem {
+        model: model.as_ref(),
+        x,
+        y,
+        decay: spec.weight_decay,
+        mask,
+        cache: Mutex::new(None),
+    };
+    let watch = Arc::new(Mutex::new(Watch::default()));
+    let observer = Observer {
+        model: Arc::clone(&model),
+        monitor,
+        patience: spec.patience,
+        watch: Arc::clone(&watch),
+        progress: progress.clone(),
+    };
+    let solver: Lbfgs = LBFGS::new(MoreThuenteLineSearch::new(), spec.lbfgs_memory);
+    let init = Array1::from(init);
+    let result = Executor::new(problem, solver)
+        .configure(|s| {
+            s.param(init.clone())
+                .max_iters(spec.max_iters)
+                .counting(true)
+        })
+        .add_observer(observer, ObserverMode::Always)
+        .run();
+    let w = watch
+        .lock()
+        .map_err(|_| TrainError::Solver("observer state poisoned".into()))?;
+    let mut report = SolveReport {
+        solver: format!(
+            "argmin L-BFGS (memory {}) + More-Thuente",
+            spec.lbfgs_memory
+        ),
+        iterations: w.loss.len() as u64,
+        cost_evals: 0,
+        gradient_evals: 0,
+        termination: String::new(),
+        converged: false,
+        best_iteration: w.loss.len() as u64,
+        loss: w.loss.clone(),
+        monitor_loss: w.monitor.clone(),
+    };
+    let solver_best = match result {
+        Ok(out) => {
+            let state = out.state();
+            let counts = state.get_func_counts();
+            report.cost_evals = counts.get("cost_count").copied().unwrap_or(0);
+            report.gradient_evals = counts.get("gradient_count").copied().unwrap_or(0);
+            report.iterations = state.get_iter();
+            let reason = state.get_termination_reason();
+            report.termination = reason.map_or("unknown".to_owned(), |r| r.to_string());
+            report.converged = matches!(
+                reason,
+                Some(TerminationReason::SolverConverged)
+                    | Some(TerminationReason::TargetCostReached)
+            );
+            state.get_best_param().map(|p| p.to_vec())
+        }
+        Err(e) if w.stopped.is_some() && e.to_string().contains(EARLY_STOP) => {
+            report.termination = w.stopped.clone().unwrap_or_default();
+            report.converged = true;
+            None
+        }
+        Err(e) => return Err(TrainError::Solver(e.to_string())),
+    };
+    // With a monitor set, the best-monitor parameters win; otherwise the
+    // solver's best.
+    let params = match (&w.best, solver_best) {
+        (Some((_, at, p)), _) => {
+            report.best_iteration = *at;
+            p.clone()
+        }
+        (None, Some(p)) => p,
+        (None, None) => init.to_vec(),
+    };
+    if params.iter().any(|v| !v.is_finite()) {
+        return Err(TrainError::Solver(format!(
+            "non-finite parameters ({})",
+            report.termination
+        )));
+    }
+    Ok((params, report))
+}
+
+type Lbfgs =
+    LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, Array1<f64>, Array1<f64>, f64>;

@@ -1,0 +1,417 @@
+//! Training, manifests, prediction and validation end to end.
+
+use std::path::Path;
+
+use moshead_e2e::*;
+use serde_json::Value;
+
+/// Synthesises a chug corpus under `dir/corpus` with the CLI.
+fn synth_chug(dir: &Path, rows: &str, seed: &str) {
+    moshead(
+        dir,
+        &[
+            "synth", "-a", "chug-hdr", "--rows", rows, "--seed", seed, "--out", "corpus",
+        ],
+    )
+    .ok();
+}
+
+fn train(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "train",
+        "-a",
+        "chug-hdr",
+        "-i",
+        "shards=corpus/shards",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    moshead(dir, &args)
+}
+
+fn manifest(dir: &Path, id: &str) -> Value {
+    let text = std::fs::read_to_string(dir.join("out").join(format!("{id}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Replaces every float by a marker (and the build-dependent fields by
+/// fixed text), keeping structure, integers, strings and booleans.
+fn skeleton(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => Value::String("<f64>".into()),
+        Value::Array(a) if a.len() > 8 && a.iter().all(Value::is_number) => {
+            Value::String(format!("<{} numbers>", a.len()))
+        }
+        Value::Array(a) => Value::Array(a.iter().map(skeleton).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let v = match k.as_str() {
+                        "sha256" if o.contains_key("api_version") => {
+                            Value::String("<library sha256>".into())
+                        }
+                        "iterations" | "cost_evals" | "gradient_evals" | "best_iteration"
+                        | "termination" => Value::String("<solver>".into()),
+                        _ => skeleton(v),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn manifest_is_byte_identical_across_runs_and_matches_the_golden_skeleton() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [a.path(), b.path()] {
+        synth_chug(d, "90", "5");
+        train(d, &[]).ok();
+    }
+    let read = |d: &Path| std::fs::read(d.join("out/chug_hdr_mos_head_v1.json")).unwrap();
+    assert_eq!(
+        read(a.path()),
+        read(b.path()),
+        "same inputs and seed, same bytes"
+    );
+    let text = String::from_utf8(read(a.path())).unwrap();
+    assert!(text.ends_with("}\n"));
+    let got = skeleton(&serde_json::from_str(&text).unwrap());
+    let golden_path = root().join("tests/data/golden_chug_manifest_skeleton.json");
+    if std::env::var_os("MOSHEAD_BLESS").is_some() {
+        std::fs::write(
+            &golden_path,
+            serde_json::to_string_pretty(&got).unwrap() + "\n",
+        )
+        .unwrap();
+    }
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(&golden_path).unwrap()).unwrap();
+    assert_eq!(
+        got, golden,
+        "manifest skeleton changed; rerun with MOSHEAD_BLESS=1 if intended"
+    );
+}
+
+#[test]
+fn manifest_records_what_produced_the_model() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "120", "3");
+    train(d.path(), &["--model-id", "chug_experiment_7"]).ok();
+    let m = manifest(d.path(), "chug_experiment_7");
+    assert_eq!(m["id"], "chug_experiment_7");
+    assert_eq!(m["adapter_model_id"], "chug_hdr_mos_head_v1");
+    assert_eq!(m["adapter"]["name"], "chug-hdr");
+    assert_eq!(m["feature_schema"], "chug-hdr-wide-v1");
+    assert_eq!(m["feature_order"].as_array().unwrap().len(), 34);
+    assert_eq!(m["head"]["spec"]["type"], "mlp");
+    let n = m["head"]["n_parameters"].as_u64().unwrap();
+    assert_eq!(n, 34 * 64 + 64 + 64 * 64 + 64 + 64 + 1 + 34);
+    assert_eq!(m["head"]["parameters"].as_array().unwrap().len() as u64, n);
+    assert_eq!(m["validation"]["name"], "explicit-corpus-split");
+    assert_eq!(m["training"]["trained_on"], "train rows");
+    assert_eq!(m["gate"]["kind"], "synthetic");
+    assert_eq!(m["data"]["drops"]["reference-row"], 20);
+    let lib_sha = m["adapter"]["sha256"].as_str().unwrap();
+    assert_eq!(lib_sha.len(), 64);
+    for f in m["validation"]["folds"].as_array().unwrap() {
+        let baselines = f["baselines"].as_object().unwrap();
+        for b in ["mean", "linear", "per-rung-mean"] {
+            assert!(baselines.contains_key(b), "{b}");
+        }
+        assert!(f["solve"]["termination"].as_str().unwrap().len() > 3);
+    }
+    // kfold: the ship model is trained on every non-test row.
+    train(
+        d.path(),
+        &["--validation", "kfold", "--folds", "3", "--force"],
+    )
+    .ok();
+    let m = manifest(d.path(), "chug_hdr_mos_head_v1");
+    assert_eq!(m["validation"]["folds"].as_array().unwrap().len(), 3);
+    assert_eq!(m["training"]["trained_on"], "all non-test rows");
+    let test_rows = m["data"]["splits"]["test"].as_u64().unwrap_or(0);
+    assert_eq!(m["training"]["n_rows"].as_u64().unwrap(), 120 - test_rows);
+}
+
+#[test]
+fn an_existing_manifest_needs_force() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "60", "1");
+    train(d.path(), &["--head", "linear"]).ok();
+    let err = train(d.path(), &["--head", "linear"]);
+    assert!(err.fails(1).contains("exists; pass --force"), "{err}");
+    train(d.path(), &["--head", "linear", "--force"]).ok();
+}
+
+#[test]
+fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "120", "9");
+    train(d.path(), &[]).ok();
+    let m = manifest(d.path(), "chug_hdr_mos_head_v1");
+    let run = moshead(
+        d.path(),
+        &[
+            "predict",
+            "--model",
+            "out/chug_hdr_mos_head_v1.json",
+            "--input",
+            "shards=corpus/shards",
+            "--quiet",
+        ],
+    );
+    let (mut p, mut y) = (vec![], vec![]);
+    for line in run.ok().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let pred = v["prediction"].as_f64().unwrap();
+        assert!((1.0..=5.0).contains(&pred));
+        if v["split"] == "val" {
+            p.push(pred);
+            y.push(v["mos"].as_f64().unwrap());
+        }
+    }
+    assert_eq!(
+        p.len() as u64,
+        m["validation"]["folds"][0]["n_eval"].as_u64().unwrap()
+    );
+    let rmse = (p
+        .iter()
+        .zip(&y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        / p.len() as f64)
+        .sqrt();
+    let recorded = m["validation"]["folds"][0]["head"]["rmse"]
+        .as_f64()
+        .unwrap();
+    assert!((rmse - recorded).abs() < 1e-12, "{rmse} vs {recorded}");
+    // CSV output too.
+    let csv = moshead(
+        d.path(),
+        &[
+            "predict",
+            "--model",
+            "out/chug_hdr_mos_head_v1.json",
+            "--input",
+            "corpus/shards",
+            "--format",
+            "csv",
+            "--quiet",
+        ],
+    );
+    let out = csv.ok();
+    assert!(out.starts_with("id,prediction,mos,split,group\n"));
+    assert_eq!(out.lines().count(), 121);
+}
+
+#[test]
+fn validate_scores_the_held_out_test_split() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "240", "2");
+    train(d.path(), &[]).ok();
+    let run = moshead(
+        d.path(),
+        &[
+            "validate",
+            "--model",
+            "out/chug_hdr_mos_head_v1.json",
+            "-i",
+            "shards=corpus/shards",
+            "--json",
+            "--quiet",
+        ],
+    );
+    let v = run.json();
+    assert!(v["test_rows"].as_u64().unwrap() > 0);
+    assert_eq!(v["gate"]["kind"], "synthetic");
+    assert_eq!(v["gate"]["passed"], true);
+}
+
+/// Rows whose MOS has nothing to do with their features.
+fn noise_corpus(dir: &Path) {
+    let mut text = String::new();
+    let mut state = 12345u64;
+    for i in 0..200 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let mos = 1.0 + 4.0 * ((state >> 11) as f64 / (1u64 << 53) as f64);
+        text.push_str(&format!(
+            "{{\"corpus\":\"konvid-1k\",\"src\":\"c{i}.mp4\",\"mos\":{mos},\"adm2\":{},\"motion2\":{},\"synthetic\":true}}\n",
+            (i % 7) as f64 / 7.0,
+            (i % 5) as f64
+        ));
+    }
+    std::fs::write(dir.join("noise.jsonl"), text).unwrap();
+}
+
+#[test]
+fn require_gate_sets_the_documented_exit_code() {
+    let d = tempfile::tempdir().unwrap();
+    noise_corpus(d.path());
+    let base = [
+        "train",
+        "-a",
+        "konvid",
+        "-i",
+        "konvid-1k=noise.jsonl",
+        "--out",
+        "out",
+        "--quiet",
+        "--head",
+        "linear",
+    ];
+    let run = moshead(d.path(), &base);
+    assert!(run.ok().contains("gate (synthetic): MISSED"), "{run}");
+    let mut args = base.to_vec();
+    args.extend(["--force", "--require-gate"]);
+    moshead(d.path(), &args).fails(3);
+    let m = manifest(d.path(), "konvid_mos_head_v1");
+    assert_eq!(m["gate"]["passed"], false);
+    // `moshead --help` documents the code.
+    assert!(moshead(d.path(), &["--help"])
+        .ok()
+        .contains("3  the gate was missed"));
+}
+
+#[test]
+fn degenerate_corpora_get_clear_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let write = |name: &str, text: &str| std::fs::write(p.join(name), text).unwrap();
+    write(
+        "empty.jsonl",
+        "{\"corpus\":\"konvid-1k\",\"src\":\"a\",\"mos\":9}\n",
+    );
+    write(
+        "one.jsonl",
+        &(0..20)
+            .map(|i| {
+                format!(
+                    "{{\"corpus\":\"konvid-1k\",\"src\":\"same\",\"mos\":{},\"adm2\":{i}}}\n",
+                    1.0 + (i % 4) as f64
+                )
+            })
+            .collect::<String>(),
+    );
+    write(
+        "flat.jsonl",
+        &(0..20)
+            .map(|i| {
+                format!("{{\"corpus\":\"konvid-1k\",\"src\":\"c{i}\",\"mos\":3.5,\"adm2\":{i}}}\n")
+            })
+            .collect::<String>(),
+    );
+    for (file, needle) in [
+        ("empty.jsonl", "no rows to train on: 1 row(s) were dropped"),
+        ("one.jsonl", "one content group (`same`)"),
+        ("flat.jsonl", "every MOS equals 3.5"),
+    ] {
+        let run = moshead(
+            p,
+            &[
+                "train",
+                "-a",
+                "konvid",
+                "-i",
+                &format!("konvid-1k={file}"),
+                "--out",
+                "out",
+                "--quiet",
+            ],
+        );
+        assert!(run.fails(1).contains(needle), "{file}: {run}");
+    }
+}
+
+#[test]
+fn a_plugin_that_breaks_the_row_contract_is_caught_with_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(&[fixture_lib("liar")]);
+    let pdir = dir.path().to_str().unwrap();
+    for (lie, needle) in [
+        ("nan", "non-finite value in feature column 0"),
+        (
+            "tag",
+            "tagged `konvid-1k`, which slot `rows` does not accept",
+        ),
+        ("width", "returned 2 features for a 1-column schema"),
+        ("mos", "returned MOS 7 outside 1-5"),
+    ] {
+        std::fs::write(
+            d.path().join("rows.jsonl"),
+            format!("{{\"ok\":1}}\n{{\"lie\":\"{lie}\"}}\n"),
+        )
+        .unwrap();
+        let run = moshead(
+            d.path(),
+            &[
+                "corpus",
+                "-a",
+                "liar",
+                "-i",
+                "rows=rows.jsonl",
+                "--plugin-dir",
+                pdir,
+            ],
+        );
+        let err = run.fails(1);
+        assert!(
+            err.contains("rows.jsonl:2: adapter `liar`") && err.contains(needle),
+            "{lie}: {run}"
+        );
+    }
+}
+
+#[test]
+fn hand_edited_manifests_are_refused_clearly() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "60", "4");
+    train(d.path(), &["--head", "linear"]).ok();
+    let path = d.path().join("out/chug_hdr_mos_head_v1.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut m: Value = serde_json::from_str(&original).unwrap();
+    m["head"]["parameters"].as_array_mut().unwrap().pop();
+    m["head"]["n_parameters"] = Value::from(34);
+    std::fs::write(
+        d.path().join("short.json"),
+        serde_json::to_string_pretty(&m).unwrap(),
+    )
+    .unwrap();
+    let run = moshead(
+        d.path(),
+        &[
+            "predict",
+            "--model",
+            "short.json",
+            "--input",
+            "corpus/shards",
+        ],
+    );
+    assert!(
+        run.fails(1)
+            .contains("short.json: linear head over 34 features needs 35 parameters, found 34"),
+        "{run}"
+    );
+    let edited = original.replace("\"type\": \"linear\"", "\"type\": \"gbdt\"");
+    std::fs::write(d.path().join("gbdt.json"), edited).unwrap();
+    let run = moshead(
+        d.path(),
+        &[
+            "predict",
+            "--model",
+            "gbdt.json",
+            "--input",
+            "corpus/shards",
+        ],
+    );
+    let err = run.fails(1);
+    assert!(
+        err.contains("gbdt.json:") && err.contains("unknown variant `gbdt`"),
+        "{run}"
+    );
+}
