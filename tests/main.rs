@@ -4,4 +4,8 @@
 
 mod adapters;
 mod corpus;
+mod export;
+mod hardening;
+mod hostile;
+mod template;
 mod train;

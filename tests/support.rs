@@ -187,3 +187,70 @@ pub fn moshead(cwd: &Path, args: &[&str]) -> Run {
     c.args(args);
     run_cmd(c)
 }
+
+/// Runs a prepared command, killing it and failing after `secs` seconds (a
+/// hang is a failure, not a stuck test run).
+pub fn run_cmd_timeout(mut c: Command, secs: u64) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            panic!("command did not finish within {secs} s: {c:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+    }
+}
+
+/// Synthesises a chug-hdr corpus under `dir/corpus` with the CLI.
+pub fn synth_chug(dir: &Path, rows: &str, seed: &str) {
+    moshead(
+        dir,
+        &[
+            "synth", "-a", "chug-hdr", "--rows", rows, "--seed", seed, "--out", "corpus",
+        ],
+    )
+    .ok();
+}
+
+/// Trains chug-hdr on `dir/corpus/shards` into `dir/out`, with `extra` flags.
+pub fn train_chug(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "train",
+        "-a",
+        "chug-hdr",
+        "-i",
+        "shards=corpus/shards",
+        "--out",
+        "out",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    moshead(dir, &args)
+}

@@ -3,14 +3,19 @@
 //! The host of the moshead MOS-head trainer: it discovers and loads
 //! corpus-adapter plugins ([`registry`]), reads their inputs and projects
 //! every row through them ([`corpus`]), trains heads ([`training`]),
-//! validates them ([`evaluation`]) and writes the manifest ([`manifest`]).
+//! validates them ([`evaluation`]), writes the manifest ([`manifest`]) and
+//! exports the head as ONNX with a model card, plots and a run ledger
+//! ([`export`]).
 //! The `moshead` binary ([`cli`]) is a thin layer over these modules.
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod cli;
 pub mod corpus;
 pub mod evaluation;
+pub mod export;
 pub mod manifest;
 pub mod progress;
 pub mod registry;
 pub mod training;
+pub mod trust;

@@ -39,6 +39,17 @@ use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::Aggregate;
 use crate::training::{FittedHead, HeadSpec, SolveReport, Standardizer};
 
+/// The adapter's default output directory: its environment override when
+/// set and non-empty, else its declared directory.
+pub fn default_output_dir(d: &moshead_sdk::Descriptor) -> PathBuf {
+    d.output_env
+        .as_deref()
+        .and_then(std::env::var_os)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(&d.output_dir))
+}
+
 /// The manifest format version.
 pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v1";
 
@@ -98,6 +109,14 @@ pub struct AdapterRecord {
     pub api_version: String,
     /// sha256 of the library file.
     pub sha256: String,
+    /// The adapter's one-line description of its corpus (empty in
+    /// manifests written before it was recorded).
+    #[serde(default)]
+    pub description: String,
+    /// The corpus licence note the adapter declares (empty in manifests
+    /// written before it was recorded).
+    #[serde(default)]
+    pub licence: String,
 }
 
 /// Identity of the host.
@@ -282,5 +301,63 @@ impl Manifest {
             n_fit: self.training.n_fit,
             n_monitor: self.training.n_monitor,
         }
+    }
+}
+
+/// An exclusive lock on an output directory, held for the life of a run, so
+/// two runs into one directory cannot interleave their writes.
+///
+/// The lock is an OS file lock on `<dir>/.moshead.lock` (released by the OS
+/// when the process dies, even by SIGKILL). While holding it, stale
+/// temporary files of interrupted runs (`.<name>.tmp-<pid>`) are removed.
+#[derive(Debug)]
+pub struct OutputLock {
+    _file: fs::File,
+}
+
+/// The lock file's name.
+pub const LOCK_FILE: &str = ".moshead.lock";
+
+impl OutputLock {
+    /// Takes the lock on `dir` (created if needed), or fails at once with a
+    /// message naming the directory and the holder's pid.
+    pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        let path = dir.join(LOCK_FILE);
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(format!(
+                    "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
+                    dir.display(),
+                    path.display(),
+                    holder.trim()
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(format!("{}: cannot lock: {e}", path.display()))
+            }
+        }
+        let _ = file.set_len(0);
+        let _ = write!(file, "{}", std::process::id());
+        let _ = file.flush();
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                if name.starts_with('.') && name.contains(".tmp-") {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(OutputLock { _file: file })
     }
 }

@@ -32,6 +32,8 @@ use moshead_sdk::{
 use semver::{Version, VersionReq};
 use sha2::{Digest, Sha256};
 
+use crate::trust::{check_permissions, Pins, TrustPolicy, PIN_FILE};
+
 /// Where plugins are looked for, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SearchDir {
@@ -164,6 +166,17 @@ pub enum PluginError {
         /// Every problem found.
         problems: Vec<String>,
     },
+    /// The trust policy refuses the file (permissions, ownership, pins).
+    #[error("{path}: refused: {reason}")]
+    Untrusted {
+        /// The library file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A pin file is malformed.
+    #[error(transparent)]
+    Pins(#[from] crate::trust::PinError),
     /// Two plugin files declare the same adapter name.
     #[error("two plugins are named `{name}`: {} and {}", first.display(), second.display())]
     Duplicate {
@@ -277,8 +290,17 @@ fn call_err(adapter: &str, error: moshead_sdk::PluginError) -> PluginError {
 
 impl Adapter {
     /// Loads and checks one plugin file: ABI header, layout, API version,
-    /// descriptor.
+    /// descriptor. No trust policy is applied (see [`Registry::discover`]).
     pub fn load(path: &Path) -> Result<Adapter, PluginError> {
+        Self::load_checked(path, &|_| Ok(()))
+    }
+
+    /// Like [`Adapter::load`], but `precheck` sees the file's sha256 and may
+    /// refuse it before any of its code runs.
+    pub fn load_checked(
+        path: &Path,
+        precheck: &dyn Fn(&str) -> Result<(), String>,
+    ) -> Result<Adapter, PluginError> {
         let meta = fs::metadata(path).map_err(|e| PluginError::Load {
             path: path.to_path_buf(),
             reason: format!("cannot be read: {e}"),
@@ -295,6 +317,10 @@ impl Adapter {
             path: path.to_path_buf(),
             reason: format!("cannot be read: {e}"),
             not_a_plugin: false,
+        })?;
+        precheck(&sha256).map_err(|reason| PluginError::Untrusted {
+            path: path.to_path_buf(),
+            reason,
         })?;
         let module = lib_header_from_path(path)
             .and_then(|h| h.init_root_module::<AdapterModRef>())
@@ -475,10 +501,29 @@ impl Registry {
     /// Fails on an explicit directory that cannot be read and on two plugins
     /// sharing a name; files that are not moshead plugins, and plugins
     /// refused for their ABI, API version or descriptor, become diagnostics.
-    pub fn discover(dirs: &[SearchDir]) -> Result<Registry, PluginError> {
+    pub fn discover(dirs: &[SearchDir], policy: &TrustPolicy) -> Result<Registry, PluginError> {
         let mut reg = Registry::default();
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in dirs {
+            if !dir.path.is_dir() && !dir.explicit {
+                continue;
+            }
+            if dir.path.is_dir() && !policy.allow_insecure {
+                if let Err(reason) = check_permissions(&dir.path, "plugin directory") {
+                    reg.diagnostics.push(Diagnostic {
+                        path: dir.path.clone(),
+                        message: reason,
+                        kind: "refused",
+                    });
+                    continue;
+                }
+            }
+            let pin_path = dir.path.join(PIN_FILE);
+            let dir_pins = if pin_path.is_file() {
+                Some(Pins::load(&pin_path)?)
+            } else {
+                None
+            };
             let entries = match fs::read_dir(&dir.path) {
                 Ok(e) => e,
                 Err(e) if dir.explicit => {
@@ -504,7 +549,43 @@ impl Registry {
                 .collect();
             files.sort();
             for file in files {
-                match Adapter::load(&file) {
+                let pins = policy.pins.as_ref().into_iter().chain(dir_pins.as_ref());
+                let pins: Vec<&Pins> = pins.collect();
+                let precheck = |sha: &str| -> Result<(), String> {
+                    if !policy.allow_insecure {
+                        check_permissions(&file, "plugin file")?;
+                    }
+                    for p in &pins {
+                        if !p.by_sha.contains_key(sha) {
+                            return Err(format!(
+                                "sha256 {sha} is not pinned in {}",
+                                p.source.display()
+                            ));
+                        }
+                    }
+                    Ok(())
+                };
+                let loaded = Adapter::load_checked(&file, &precheck).and_then(|a| {
+                    for p in &pins {
+                        if let Some(pin) = p.by_sha.get(&a.sha256) {
+                            if pin.name != a.name() || pin.version != a.descriptor.version {
+                                return Err(PluginError::Untrusted {
+                                    path: file.clone(),
+                                    reason: format!(
+                                        "declares {} {} but {} pins this file as {} {}",
+                                        a.name(),
+                                        a.descriptor.version,
+                                        p.source.display(),
+                                        pin.name,
+                                        pin.version
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                    Ok(a)
+                });
+                match loaded {
                     Ok(adapter) => {
                         if let Some(first) = by_name.get(adapter.name()) {
                             return Err(PluginError::Duplicate {
@@ -616,7 +697,9 @@ mod tests {
             origin: "--plugin-dir",
             explicit: true,
         }];
-        let err = Registry::discover(&dirs).unwrap_err().to_string();
+        let err = Registry::discover(&dirs, &TrustPolicy::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("/definitely/not/here") && err.contains("does not exist"),
             "{err}"

@@ -231,6 +231,23 @@ impl DescriptorBuilder {
         self
     }
 
+    /// MOS is native on `[lo, hi]` under `native_key`, mapped linearly onto
+    /// the head's 1-5 (`lo` -> 1, `hi` -> 5). [`Self::mos_1_5`] and
+    /// [`Self::mos_0_100`] are the two common cases; `mos_range("mos10", 0.0,
+    /// 10.0)` is a 0-10 scale. A row's own `mos` key, when present, is read
+    /// as already on 1-5 and wins.
+    pub fn mos_range(mut self, native_key: &str, lo: f64, hi: f64) -> Self {
+        let scale = 4.0 / (hi - lo);
+        self.d.mos_scale = MosScale {
+            native_min: lo,
+            native_max: hi,
+            to_head_scale: scale,
+            to_head_offset: 1.0 - lo * scale,
+            native_key: native_key.to_owned(),
+        };
+        self
+    }
+
     /// Rows without a split get the content-hash split.
     pub fn content_hash_split(mut self, seed: &str, train: f64, val: f64) -> Self {
         self.d.split_policy = SplitPolicy::ContentHash {

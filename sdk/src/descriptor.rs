@@ -325,6 +325,29 @@ impl Descriptor {
                     ));
                 }
             }
+            if slot
+                .default_path
+                .as_deref()
+                .is_some_and(|p| p.trim().is_empty())
+            {
+                out.push(format!(
+                    "slot `{}` has an empty default path (omit it instead)",
+                    slot.name
+                ));
+            }
+            if let Some(env) = &slot.env {
+                if let Some(p) = env_var_problem(&env.var) {
+                    out.push(format!("slot `{}` environment override {p}", slot.name));
+                }
+                if let Some(join) = &env.join {
+                    if !is_relative_below(join) {
+                        out.push(format!(
+                            "slot `{}` joins `{join}` onto ${}: it must be a relative path without `..`",
+                            slot.name, env.var
+                        ));
+                    }
+                }
+            }
         }
         if self.schemas.is_empty() {
             out.push("declares no feature schema".into());
@@ -413,32 +436,101 @@ impl Descriptor {
         if self.output_dir.trim().is_empty() {
             out.push("output directory is empty".into());
         }
+        if let Some(p) = self.output_env.as_deref().and_then(env_var_problem) {
+            out.push(format!("output directory override {p}"));
+        }
         for (i, s) in self.samples.iter().enumerate() {
-            if self.slot(&s.slot).is_none() {
-                out.push(format!("sample {i} names unknown slot `{}`", s.slot));
+            match self.slot(&s.slot) {
+                None => out.push(format!("sample {i} names unknown slot `{}`", s.slot)),
+                Some(slot) if slot.role != SlotRole::Rows => out.push(format!(
+                    "sample {i} names `{}`, which is not a row slot",
+                    s.slot
+                )),
+                Some(_) => {}
+            }
+            if let Some(code) = &s.expect_rejection {
+                if !is_reason_code(code) {
+                    out.push(format!(
+                        "sample {i} expects rejection code `{code}`, which is not kebab-case"
+                    ));
+                }
             }
         }
         out
     }
+
+    /// The numbers of the descriptor that are NaN or infinite, by path
+    /// (`gate.real.plcc_min = NaN`).
+    ///
+    /// JSON cannot carry them (serde_json writes `null`, which would read
+    /// back as "not gated"), so the exported descriptor entry point refuses
+    /// a descriptor with any; [`Descriptor::problems`] reports them too.
+    pub fn non_finite_numbers(&self) -> Vec<String> {
+        let m = &self.mos_scale;
+        let mut named: Vec<(String, f64)> = vec![
+            ("mos_scale.native_min".into(), m.native_min),
+            ("mos_scale.native_max".into(), m.native_max),
+            ("mos_scale.to_head_scale".into(), m.to_head_scale),
+            ("mos_scale.to_head_offset".into(), m.to_head_offset),
+        ];
+        if let SplitPolicy::ContentHash { train, val, .. } = &self.split_policy {
+            named.push(("split_policy.train".into(), *train));
+            named.push(("split_policy.val".into(), *val));
+        }
+        for (label, t) in [
+            ("real", &self.gate.real),
+            ("synthetic", &self.gate.synthetic),
+        ] {
+            for (name, v) in [
+                ("plcc_min", t.plcc_min),
+                ("srocc_min", t.srocc_min),
+                ("rmse_max", t.rmse_max),
+                ("spread_max", t.spread_max),
+            ] {
+                if let Some(v) = v {
+                    named.push((format!("gate.{label}.{name}"), v));
+                }
+            }
+        }
+        named
+            .into_iter()
+            .filter(|(_, v)| !v.is_finite())
+            .map(|(n, v)| format!("{n} = {v}"))
+            .collect()
+    }
 }
 
 impl Thresholds {
-    /// Problems with the thresholds: non-finite values, correlations outside
-    /// [-1, 1], negative RMSE or spread, or a gate that checks nothing.
+    /// Problems with the thresholds: non-finite values, correlation minimums
+    /// outside (0, 1] (a minimum of zero or below passes a head that does not
+    /// track MOS, usually an inverted threshold), an RMSE maximum outside
+    /// (0, 4] (4 is the width of the 1-5 scale: more gates nothing), a
+    /// negative spread, or a gate that checks nothing.
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (name, v) in [("plcc_min", self.plcc_min), ("srocc_min", self.srocc_min)] {
             if let Some(v) = v {
                 if !v.is_finite() || !(-1.0..=1.0).contains(&v) {
                     out.push(format!("{name} {v} is not a correlation in [-1, 1]"));
+                } else if v <= 0.0 {
+                    out.push(format!(
+                        "{name} {v} passes a head that does not track MOS (inverted threshold?)"
+                    ));
                 }
             }
         }
-        for (name, v) in [("rmse_max", self.rmse_max), ("spread_max", self.spread_max)] {
-            if let Some(v) = v {
-                if !v.is_finite() || v < 0.0 {
-                    out.push(format!("{name} {v} must be finite and non-negative"));
-                }
+        if let Some(v) = self.rmse_max {
+            if !v.is_finite() || v <= 0.0 {
+                out.push(format!("rmse_max {v} must be finite and positive"));
+            } else if v > 4.0 {
+                out.push(format!(
+                    "rmse_max {v} exceeds the width of the 1-5 scale (4): it gates nothing"
+                ));
+            }
+        }
+        if let Some(v) = self.spread_max {
+            if !v.is_finite() || v < 0.0 {
+                out.push(format!("spread_max {v} must be finite and non-negative"));
             }
         }
         if self.plcc_min.is_none() && self.srocc_min.is_none() && self.rmse_max.is_none() {
@@ -453,6 +545,41 @@ fn is_identifier(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
+}
+
+/// Whether `code` is a usable rejection reason code: non-empty kebab-case
+/// (lowercase ascii letters, digits, single `-` between words).
+pub fn is_reason_code(code: &str) -> bool {
+    !code.is_empty()
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !code.starts_with('-')
+        && !code.ends_with('-')
+        && !code.contains("--")
+}
+
+/// Why `var` cannot name an environment variable, if it cannot.
+fn env_var_problem(var: &str) -> Option<String> {
+    if var.is_empty() {
+        Some("names an empty variable".into())
+    } else if var.contains(['=', '\0']) || var.chars().any(char::is_whitespace) {
+        Some(format!("`{var}` is not a usable variable name"))
+    } else {
+        None
+    }
+}
+
+/// A relative path whose components are all plain names.
+fn is_relative_below(path: &str) -> bool {
+    let p = std::path::Path::new(path);
+    !path.trim().is_empty()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 fn dupes<'a>(names: impl Iterator<Item = &'a str>, what: &str, out: &mut Vec<String>) {

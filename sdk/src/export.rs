@@ -62,6 +62,33 @@ pub struct SynthOutput {
     pub inputs: Vec<(String, String)>,
 }
 
+impl SynthOutput {
+    /// A corpus of one file at `path`, read back through `slot`.
+    pub fn one_file(slot: &str, path: &str, content: String) -> Self {
+        SynthOutput {
+            files: vec![(path.to_owned(), content)],
+            inputs: vec![(slot.to_owned(), path.to_owned())],
+        }
+    }
+}
+
+impl From<FfiSynthOutput> for SynthOutput {
+    fn from(out: FfiSynthOutput) -> Self {
+        SynthOutput {
+            files: out
+                .files
+                .into_iter()
+                .map(|f| (f.path.into_string(), f.content.into_string()))
+                .collect(),
+            inputs: out
+                .inputs
+                .into_iter()
+                .map(|t| (t.0.into_string(), t.1.into_string()))
+                .collect(),
+        }
+    }
+}
+
 /// What the projector knows about the row being projected.
 #[derive(Debug, Clone, Copy)]
 pub struct RowContext<'a> {
@@ -267,7 +294,18 @@ pub extern "C" fn api_version_entry() -> RStr<'static> {
 
 extern "C" fn descriptor_entry<A: CorpusAdapter>() -> RResult<RString, PluginError> {
     guarded(|| {
-        serde_json::to_string(&A::descriptor())
+        let descriptor = A::descriptor();
+        let lost = descriptor.non_finite_numbers();
+        if !lost.is_empty() {
+            return Err(PluginError::new(
+                PluginErrorKind::Failed,
+                format!(
+                    "the descriptor has numbers JSON cannot carry: {}",
+                    lost.join(", ")
+                ),
+            ));
+        }
+        serde_json::to_string(&descriptor)
             .map(RString::from)
             .map_err(|e| PluginError::new(PluginErrorKind::Failed, e.to_string()))
     })

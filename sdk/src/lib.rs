@@ -54,17 +54,38 @@
 //! assert_eq!(row.features.as_slice(), &[0.9, 0.0]); // motion2 was filled ...
 //! assert_eq!(row.filled.as_slice(), &[1]);          // ... and counted
 //! ```
+//!
+//! The [`guide`] (also `sdk/README.md`) is the whole story: the contract,
+//! the API-version policy, how rows, slots, schemas, MOS scales, splits,
+//! gates and sample rows are declared, a worked example, and how to test a
+//! plugin in-process ([`testing`], [`conformance`]) and with `moshead
+//! adapters check`. `examples/adapter-template/` in the repository is a
+//! complete adapter to copy.
 #![deny(missing_docs)]
 
 pub mod abi;
 pub mod builder;
+pub mod conformance;
 pub mod descriptor;
 pub mod export;
 pub mod row;
 pub mod rules;
 pub mod schemas;
 pub mod synth;
+pub mod testing;
 pub mod version;
+
+/// The adapter author's guide (`sdk/README.md`); its examples are tested.
+pub mod guide {
+    #![doc = include_str!("../README.md")]
+    #[allow(unused_imports)]
+    use crate::{
+        abi::{self, Projector},
+        builder, codes, conformance, export, rules, schemas, synth, testing, version,
+        CorpusAdapter, Descriptor, DescriptorBuilder, PluginError, SynthOutput, SynthRequest,
+        API_VERSION,
+    };
+}
 
 pub use abi::{
     AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, PluginError, PluginErrorKind,

@@ -1,8 +1,10 @@
 //! Raw rows as plugins see them, and the typed outcome of projecting one.
 
 use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -112,9 +114,13 @@ pub enum Cell<'a> {
 ///
 /// Parsing validates the whole line but decodes only keys; values are decoded
 /// when a rule asks for them, so unused columns cost almost nothing.
+///
+/// Keys are hashed with aHash (randomly seeded per process, so crafted keys
+/// cannot force collisions): a row is built and probed tens of times per
+/// line, and SipHash was the largest single cost of ingestion.
 #[derive(Debug)]
 pub struct Row<'a> {
-    fields: HashMap<Cow<'a, str>, &'a RawValue>,
+    fields: HashMap<Cow<'a, str>, &'a RawValue, ahash::RandomState>,
 }
 
 impl<'a> Row<'a> {
@@ -218,6 +224,18 @@ impl<'a> Row<'a> {
 
 const DUP_PREFIX: &str = "moshead-duplicate-key ";
 
+thread_local! {
+    /// The key count of the last row parsed on this thread.
+    static KEYS_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(32) };
+}
+
+/// The per-process random hasher state of row maps (seeding a fresh one per
+/// row costs more than the lookups it serves).
+fn hasher() -> ahash::RandomState {
+    static STATE: OnceLock<ahash::RandomState> = OnceLock::new();
+    STATE.get_or_init(ahash::RandomState::new).clone()
+}
+
 fn describe_json_error(raw: &str) -> String {
     match serde_json::from_str::<&RawValue>(raw) {
         Err(e) => e.to_string(),
@@ -237,14 +255,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
                 f.write_str("a JSON object")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Row<'a>, M::Error> {
-                let mut fields = HashMap::with_capacity(map.size_hint().unwrap_or(32));
+                // Rows of one corpus have about as many keys as the previous
+                // row on this thread: sizing the map for that avoids growing
+                // it (and rehashing every key) a few times per row.
+                let hint = map.size_hint().unwrap_or_else(|| KEYS_HINT.get());
+                let mut fields = HashMap::with_capacity_and_hasher(hint, hasher());
                 while let Some(Key(k)) = map.next_key::<Key<'de>>()? {
                     let v: &'de RawValue = map.next_value()?;
-                    if fields.contains_key(&k) {
-                        return Err(de::Error::custom(format!("{DUP_PREFIX}`{k}`")));
+                    match fields.entry(k) {
+                        Entry::Occupied(e) => {
+                            return Err(de::Error::custom(format!("{DUP_PREFIX}`{}`", e.key())));
+                        }
+                        Entry::Vacant(e) => {
+                            e.insert(v);
+                        }
                     }
-                    fields.insert(k, v);
                 }
+                KEYS_HINT.set(fields.len().clamp(8, 1024));
                 Ok(Row { fields })
             }
         }

@@ -14,10 +14,19 @@ pub fn feature_value(row: &Row<'_>, name: &str) -> Option<f64> {
     if let Some(v) = row.number(name) {
         return Some(v);
     }
-    let mut mean = String::with_capacity(name.len() + 5);
-    mean.push_str(name);
-    mean.push_str("_mean");
-    row.number(&mean)
+    // `name + "_mean"`, built on the stack for the usual short names (this
+    // runs for every missing column of every row).
+    const SUFFIX: &[u8] = b"_mean";
+    let mut buf = [0u8; 64];
+    let len = name.len() + SUFFIX.len();
+    if len <= buf.len() {
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        buf[name.len()..len].copy_from_slice(SUFFIX);
+        if let Ok(mean) = std::str::from_utf8(&buf[..len]) {
+            return row.number(mean);
+        }
+    }
+    row.number(&format!("{name}_mean"))
 }
 
 /// Evaluates every column with `value`, filling non-finite or missing values
@@ -51,10 +60,12 @@ pub fn mos(row: &Row<'_>, scale: &MosScale) -> Result<f64, Rejection> {
     let (value, source) = match row.cell("mos") {
         Cell::Missing | Cell::Null => match row.cell(&scale.native_key) {
             Cell::Missing | Cell::Null => {
-                return Err(Rejection::new(
-                    codes::MOS_MISSING,
-                    format!("neither `mos` nor `{}` is present", scale.native_key),
-                ))
+                let message = if scale.native_key == "mos" {
+                    "`mos` is not present".to_owned()
+                } else {
+                    format!("neither `mos` nor `{}` is present", scale.native_key)
+                };
+                return Err(Rejection::new(codes::MOS_MISSING, message));
             }
             Cell::Number(v) => (scale.to_head(v), scale.native_key.as_str()),
             _ => {
@@ -104,21 +115,35 @@ pub fn explicit_split(
             ))
         }
     };
-    let label = label.trim().to_ascii_lowercase();
-    let split = match label.as_str() {
-        "" => return Ok(None),
-        "train" => Split::Train,
-        "val" | "valid" | "validation" => Split::Val,
-        "test" => Split::Test,
-        other => match aliases.iter().find(|(a, _)| a == other) {
+    // Case-insensitive without allocating: this runs for every row. An alias
+    // matches the lowercased label exactly, so one declared with ASCII
+    // capitals never matches.
+    let label = label.trim();
+    let is = |name: &str| label.eq_ignore_ascii_case(name);
+    let split = if label.is_empty() {
+        return Ok(None);
+    } else if is("train") {
+        Split::Train
+    } else if is("val") || is("valid") || is("validation") {
+        Split::Val
+    } else if is("test") {
+        Split::Test
+    } else {
+        let alias = aliases
+            .iter()
+            .find(|(a, _)| !a.bytes().any(|c| c.is_ascii_uppercase()) && is(a));
+        match alias {
             Some((_, s)) => *s,
             None => {
                 return Err(Rejection::new(
                     codes::UNKNOWN_SPLIT,
-                    format!("split label `{other}` is not train, val, test or a declared alias"),
+                    format!(
+                        "split label `{}` is not train, val, test or a declared alias",
+                        label.to_ascii_lowercase()
+                    ),
                 ))
             }
-        },
+        }
     };
     Ok(Some(split))
 }

@@ -26,11 +26,21 @@ enum AdaptersCmd {
         /// The adapter name, optionally with a version requirement (`konvid@^1`).
         name: crate::registry::Selector,
     },
+    /// Check one plugin file as the host would use it: load, API version,
+    /// descriptor, defaults, sample rows, foreign rows, garbage rows and
+    /// synthesis. Prints PASS/WARN/FAIL/SKIP per check; exits 4 on any FAIL.
+    Check {
+        /// The plugin library file (e.g. `target/debug/libmy_corpus.so`).
+        path: std::path::PathBuf,
+    },
 }
 
 pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
     if args.paths {
         return paths(env, args.json);
+    }
+    if let Some(AdaptersCmd::Check { path }) = &args.cmd {
+        return check(path, args.json);
     }
     let reg = env.registry()?;
     match args.cmd {
@@ -66,8 +76,36 @@ pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
                 show(a);
             }
         }
+        Some(AdaptersCmd::Check { path }) => return check(&path, args.json),
     }
     Ok(EXIT_OK)
+}
+
+/// `moshead adapters check PATH`: one line per check as it completes.
+fn check(path: &std::path::Path, as_json: bool) -> anyhow::Result<u8> {
+    if !as_json {
+        println!("checking {}", path.display());
+    }
+    let report = crate::check::check_plugin(path, &mut |c| {
+        if !as_json {
+            println!("{c}");
+        }
+    });
+    if as_json {
+        print_json(&json!({
+            "file": path,
+            "passed": report.passed(),
+            "summary": report.summary(),
+            "checks": report.checks,
+        }))?;
+    } else {
+        println!("{}", report.summary());
+    }
+    Ok(if report.passed() {
+        EXIT_OK
+    } else {
+        super::EXIT_CHECK
+    })
 }
 
 fn summary(a: &Adapter) -> serde_json::Value {

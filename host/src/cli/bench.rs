@@ -10,9 +10,11 @@
 //! generator's memory is not counted) into a cache directory keyed by
 //! adapter, variant, rows and seed, and reused by later runs. It is then
 //! ingested in this process through [`super::corpus::load`], timed with a
-//! monotonic clock. Memory is read from `/proc/self/status` (Linux): the
-//! resident set before the ingest and its high-water mark after it, the
-//! mark being reset before each corpus (`/proc/self/clear_refs`).
+//! monotonic clock (the median of `--repeat` runs), with the process's CPU
+//! time beside it, which other work on the machine disturbs less. Memory is
+//! read from `/proc/self/status` (Linux): the resident set before the first
+//! ingest and its high-water mark after it, the mark being reset before each
+//! corpus (`/proc/self/clear_refs`).
 //!
 //! # Targets
 //!
@@ -20,9 +22,12 @@
 //!   10^6 bytes) on 2 cores, parsing, projecting through the plugin,
 //!   hashing and accounting every line included.
 //! - **Memory:** the peak resident set grows during ingest by no more than
-//!   the projected matrix (rows x columns x 8 bytes) plus [`SLACK_MB`] MB
-//!   (chunk buffers in flight, thread stacks, the allocator's slack and the
-//!   per-row ids, content groups, MOS and splits the dataset keeps).
+//!   the projected matrix (rows x columns x 8 bytes) plus [`SLACK_MB`] MB.
+//!   The slack holds what is constant (two chunks of raw text and their
+//!   outcomes in flight, thread stacks, allocator slack) and what the
+//!   dataset keeps per row beside the matrix (ids, content-group names, MOS,
+//!   standard errors, splits). The per-row part grows with the corpus, so
+//!   the figure is printed per row too.
 //!
 //! Both verdicts are printed beside the figures; a missed target does not
 //! change the exit code (figures depend on the machine).
@@ -72,6 +77,10 @@ struct IngestArgs {
     /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// Ingest each corpus this many times; times are the median (memory is
+    /// the first run's, before the allocator holds freed memory).
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -98,7 +107,10 @@ struct Figures {
     lines: u64,
     rows: u64,
     columns: usize,
+    runs: u32,
     seconds: f64,
+    seconds_min: f64,
+    cpu_seconds: Option<f64>,
     mb_per_s: f64,
     rows_per_s: f64,
     rss_before_bytes: Option<u64>,
@@ -146,7 +158,7 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
     }
     let mut all = Vec::new();
     for case in cases.iter().filter(|c| c.rows > 0) {
-        let figures = bench_case(env, &reg, &root, case)?;
+        let figures = bench_case(env, &reg, &root, case, args.repeat)?;
         if !args.json {
             print_figures(&figures);
         }
@@ -158,7 +170,13 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn bench_case(env: &Env, reg: &Registry, root: &Path, case: &Case) -> anyhow::Result<Figures> {
+fn bench_case(
+    env: &Env,
+    reg: &Registry,
+    root: &Path,
+    case: &Case,
+    repeat: u32,
+) -> anyhow::Result<Figures> {
     let selector = Selector {
         name: case.adapter.to_owned(),
         requirement: None,
@@ -202,10 +220,31 @@ fn bench_case(env: &Env, reg: &Registry, root: &Path, case: &Case) -> anyhow::Re
     };
     let peak_reset = reset_peak_rss();
     let before = memory();
-    let start = Instant::now();
-    let loaded = load(env, reg, &data)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let after = memory();
+    let mut after = None;
+    let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
+    let mut loaded = None;
+    for run in 0..repeat {
+        // The previous run's dataset is dropped before the next starts.
+        drop(loaded.take());
+        let cpu = cpu_seconds();
+        let start = Instant::now();
+        let this = load(env, reg, &data)?;
+        times.push(start.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
+            cpu_times.push(b - a);
+        }
+        if run == 0 {
+            after = memory();
+        }
+        loaded = Some(this);
+    }
+    let Some(loaded) = loaded else {
+        bail!("no run of the {} ingest", case.adapter);
+    };
+    let seconds = median(&mut times);
+    let seconds_min = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let cpu = (cpu_times.len() == times.len()).then(|| median(&mut cpu_times));
     let report = &loaded.report;
     let (n, width) = loaded.dataset.x.dim();
     let input_bytes: u64 = report.inputs.iter().map(|i| i.bytes).sum();
@@ -231,7 +270,10 @@ fn bench_case(env: &Env, reg: &Registry, root: &Path, case: &Case) -> anyhow::Re
         lines,
         rows: report.rows,
         columns: width,
+        runs: repeat,
         seconds,
+        seconds_min,
+        cpu_seconds: cpu,
         mb_per_s,
         rows_per_s: report.rows as f64 / seconds.max(1e-9),
         rss_before_bytes: rss_before,
@@ -268,8 +310,15 @@ fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyho
     }
     let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
     let mut cmd = Command::new(&exe);
+    // The child loads plugins the way this process did.
     for d in env.dirs.iter().filter(|d| d.explicit) {
         cmd.arg("--plugin-dir").arg(&d.path);
+    }
+    if env.trust.allow_insecure {
+        cmd.arg("--allow-insecure-plugins");
+    }
+    if let Some(pins) = &env.trust.pins {
+        cmd.arg("--plugin-lock").arg(&pins.source);
     }
     cmd.args([
         "--quiet",
@@ -313,6 +362,30 @@ fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyho
         }
     }
     Ok(true)
+}
+
+/// The median of `v` (sorted in place); `NaN` when empty.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// CPU time (user + system, all threads) of this process so far, from
+/// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's fixed
+/// `USER_HZ`).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are the
+    // 14th and 15th fields of the line, the 12th and 13th after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// Resident-set figures of this process, in bytes.
@@ -384,13 +457,26 @@ fn print_figures(f: &Figures) {
         f.lines,
         f.rows
     );
-    println!("  wall        {:.3} s", f.seconds);
+    println!(
+        "  wall        {:.3} s (median of {}, best {:.3} s), CPU {}",
+        f.seconds,
+        f.runs,
+        f.seconds_min,
+        f.cpu_seconds
+            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
+    );
     println!(
         "  throughput  {:.1} MB/s, {:.0} rows/s   [target >= {MIN_MB_PER_S} MB/s: {}]",
         f.mb_per_s,
         f.rows_per_s,
         verdict(f.throughput_target_met)
     );
+    if let Some(c) = f.cpu_seconds.filter(|c| *c > 0.0) {
+        println!(
+            "              {:.1} MB per CPU-second (wall time suffers when other work shares the cores)",
+            f.input_bytes as f64 / 1e6 / c
+        );
+    }
     let na = || "n/a".to_owned();
     println!(
         "  RSS         before {}, peak {}, increase {}{}",
@@ -411,8 +497,9 @@ fn print_figures(f: &Figures) {
     );
     match f.overhead_bytes {
         Some(o) => println!(
-            "  overhead    {:.2} MB beyond the matrix   [target <= {SLACK_MB} MB: {}]",
+            "  overhead    {:.2} MB beyond the matrix, {:.0} bytes/row   [target <= {SLACK_MB} MB: {}]",
             o as f64 / 1e6,
+            o as f64 / f.rows.max(1) as f64,
             verdict(f.memory_target_met == Some(true))
         ),
         None => println!("  overhead    n/a   [target <= {SLACK_MB} MB: n/a]"),

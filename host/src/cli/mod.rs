@@ -6,6 +6,7 @@
 mod adapters;
 mod bench;
 mod corpus;
+mod export;
 mod train;
 
 use std::path::PathBuf;
@@ -48,6 +49,13 @@ pub struct Cli {
     /// No progress output.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Load plugins even from files or directories other users can write, or
+    /// owned by someone else.
+    #[arg(long, global = true)]
+    pub allow_insecure_plugins: bool,
+    /// A pin file (`name version sha256` per line): refuse any plugin not listed.
+    #[arg(long, global = true, value_name = "FILE", env = "MOSHEAD_PLUGIN_LOCK")]
+    pub plugin_lock: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -68,12 +76,24 @@ pub enum Command {
     Predict(train::PredictArgs),
     /// Score a model on the held-out test split and apply its gate.
     Validate(train::ValidateArgs),
+    /// Re-export a manifest's ONNX model, model card and plots.
+    Export(export::ExportArgs),
+    /// List the training runs recorded in an output directory's ledger.
+    Ledger(export::LedgerArgs),
     /// Measure ingest (and training) speed and peak memory on generated corpora.
     Bench(bench::BenchArgs),
 }
 
 /// The process entry point.
 pub fn main() -> ExitCode {
+    // Like other Unix filters, stop quietly when the reader of our output
+    // goes away (`moshead predict ... | head`) instead of failing a write.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up,
+    // before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -96,12 +116,14 @@ pub struct Env {
     pub dirs: Vec<SearchDir>,
     /// No progress output.
     pub quiet: bool,
+    /// What plugins are trusted.
+    pub trust: crate::trust::TrustPolicy,
 }
 
 impl Env {
     /// Discovers plugins, printing discovery warnings to stderr.
     pub fn registry(&self) -> anyhow::Result<Registry> {
-        let reg = Registry::discover(&self.dirs)?;
+        let reg = Registry::discover(&self.dirs, &self.trust)?;
         for d in &reg.diagnostics {
             eprintln!("moshead: warning: {} ({})", d.message, d.kind);
         }
@@ -116,6 +138,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             std::env::var_os("MOSHEAD_PLUGIN_PATH").as_deref(),
         ),
         quiet: cli.quiet,
+        trust: crate::trust::TrustPolicy {
+            allow_insecure: cli.allow_insecure_plugins,
+            pins: cli
+                .plugin_lock
+                .as_deref()
+                .map(crate::trust::Pins::load)
+                .transpose()?,
+        },
     };
     match cli.command {
         Command::Adapters(a) => adapters::run(&env, a),
@@ -125,6 +155,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Train(a) => train::run_train(&env, a),
         Command::Predict(a) => train::run_predict(&env, a),
         Command::Validate(a) => train::run_validate(&env, a),
+        Command::Export(a) => export::run_export(&env, a),
+        Command::Ledger(a) => export::run_ledger(&env, a),
     }
 }
 

@@ -16,8 +16,8 @@ use crate::evaluation::gate::{self, GateReport};
 use crate::evaluation::protocol::{run_folds, FoldResult};
 use crate::evaluation::{aggregate, evaluate, Aggregate, Metrics};
 use crate::manifest::{
-    write_atomic, AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord,
-    ValidationRecord, MANIFEST_SCHEMA,
+    AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
+    MANIFEST_SCHEMA,
 };
 use crate::progress::Progress;
 use crate::registry::Selector;
@@ -104,13 +104,7 @@ fn output_dir(loaded: &Loaded<'_>, out: &Option<PathBuf>) -> PathBuf {
     if let Some(o) = out {
         return o.clone();
     }
-    let d = &loaded.adapter.descriptor;
-    d.output_env
-        .as_deref()
-        .and_then(std::env::var_os)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(&d.output_dir))
+    crate::manifest::default_output_dir(&loaded.adapter.descriptor)
 }
 
 /// The run's JSON summary.
@@ -120,6 +114,7 @@ struct Summary<'a> {
     manifest: PathBuf,
     validation: &'a ValidationRecord,
     gate: &'a GateReport,
+    outputs: BTreeMap<String, String>,
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
@@ -140,6 +135,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         bail!("model id `{model_id}` must be a plain file name");
     }
     let out_dir = output_dir(&loaded, &args.out);
+    let _lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
     let manifest_path = out_dir.join(format!("{model_id}.json"));
     if manifest_path.exists() && !args.force {
         bail!(
@@ -204,7 +200,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     let verdict = gate::apply(gate_kind, thresholds, &agg);
     let r = &loaded.report;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         manifest_schema: MANIFEST_SCHEMA.into(),
         id: model_id.clone(),
         adapter_model_id: d.model_id.clone(),
@@ -214,6 +210,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             version: d.version.clone(),
             api_version: loaded.adapter.api_version.to_string(),
             sha256: loaded.adapter.sha256.clone(),
+            description: d.description.clone(),
+            licence: d.licence.clone(),
         },
         host: HostRecord {
             name: "moshead".into(),
@@ -224,7 +222,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         standardization: ship.standardizer.clone(),
         mos_range: [1.0, 5.0],
         head: HeadRecord {
-            spec: spec.clone(),
+            spec: ship.spec.clone(),
             n_parameters: ship.params.len(),
             parameters: ship.params.clone(),
         },
@@ -260,18 +258,24 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    let bytes = manifest.to_bytes()?;
-    write_atomic(&manifest_path, &bytes)
-        .with_context(|| format!("{}: cannot write", manifest_path.display()))?;
+    // The ONNX model and the validation sidecar, then the manifest that
+    // records their sha256, then the card and plots; then one ledger line.
+    let bundle = crate::export::write_bundle(&mut manifest, &out_dir)?;
+    let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
+    let entry = crate::export::ledger::LedgerEntry::new(&manifest, &bundle);
+    crate::export::ledger::append(&ledger_path, &entry)?;
     if args.json {
         print_json(&Summary {
             model_id: &model_id,
             manifest: manifest_path.clone(),
             validation: &manifest.validation,
             gate: &manifest.gate,
+            outputs: bundle.outputs(),
         })?;
     } else {
         print_summary(&manifest, &manifest_path);
+        super::export::report_bundle(&manifest, &bundle, false)?;
+        println!("ledger: {}", ledger_path.display());
     }
     Ok(if args.require_gate && !manifest.gate.passed {
         EXIT_GATE

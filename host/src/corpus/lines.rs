@@ -90,6 +90,12 @@ impl<R: Read> LineReader<R> {
                     end -= 1;
                 }
             }
+            // A UTF-8 byte-order mark at the start of the input is not data.
+            let start = if self.line_no == 1 && chunk.buf[start..end].starts_with(b"\xEF\xBB\xBF") {
+                start + 3
+            } else {
+                start
+            };
             chunk.lines.push((self.line_no, Line::Text(start..end)));
         }
         Ok(!chunk.lines.is_empty())
@@ -159,6 +165,14 @@ mod tests {
             ]
         );
         assert!(lines(b"").is_empty());
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_not_data() {
+        assert_eq!(
+            lines(b"\xEF\xBB\xBF{}\n\xEF\xBB\xBF{}"),
+            vec![(1, "{}".into()), (2, "\u{feff}{}".into())]
+        );
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod inputs;
 pub mod lines;
 pub mod parquet;
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
@@ -289,12 +291,13 @@ struct Builder {
     mos: Vec<f64>,
     se: Vec<Option<f64>>,
     split: Vec<Option<Split>>,
-    origin: BTreeMap<String, u64>,
+    /// Rows per split origin, indexed by [`origin_index`].
+    origin: [u64; 3],
     group: Vec<u32>,
-    groups: HashMap<String, u32>,
+    groups: Interner,
     group_names: Vec<String>,
     baseline: Vec<Option<u32>>,
-    baselines: HashMap<String, u32>,
+    baselines: Interner,
     baseline_names: Vec<String>,
     ids: Vec<String>,
     synthetic: u64,
@@ -302,14 +305,54 @@ struct Builder {
     drops: BTreeMap<String, DropSummary>,
 }
 
-fn intern(map: &mut HashMap<String, u32>, names: &mut Vec<String>, key: &str) -> u32 {
-    if let Some(i) = map.get(key) {
-        return *i;
+/// The split origins in report order, indexed by [`origin_index`].
+const ORIGINS: [&str; 3] = ["none", "explicit", "policy"];
+
+fn origin_index(o: SplitOrigin) -> usize {
+    match o {
+        SplitOrigin::None => 0,
+        SplitOrigin::Explicit => 1,
+        SplitOrigin::Policy => 2,
     }
-    let i = names.len() as u32;
-    map.insert(key.to_owned(), i);
-    names.push(key.to_owned());
-    i
+}
+
+/// Interns names as indices into a name list that holds each name once: the
+/// map keeps a 64-bit hash of a name and its index (names are not stored
+/// twice), and the rare name whose hash collides with an earlier one's goes
+/// to an exact map. This runs once per row on the sequential path.
+#[derive(Default)]
+struct Interner {
+    state: ahash::RandomState,
+    by_hash: HashMap<u64, u32, ahash::RandomState>,
+    collided: HashMap<String, u32, ahash::RandomState>,
+}
+
+impl Interner {
+    fn intern(&mut self, names: &mut Vec<String>, key: Cow<'_, str>) -> u32 {
+        let hash = self.state.hash_one(key.as_ref());
+        self.intern_hashed(names, key, hash)
+    }
+
+    fn intern_hashed(&mut self, names: &mut Vec<String>, key: Cow<'_, str>, hash: u64) -> u32 {
+        let next = names.len() as u32;
+        match self.by_hash.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(next);
+            }
+            Entry::Occupied(e) => {
+                let i = *e.get();
+                if names[i as usize] == key.as_ref() {
+                    return i;
+                }
+                if let Some(i) = self.collided.get(key.as_ref()) {
+                    return *i;
+                }
+                self.collided.insert(key.as_ref().to_owned(), next);
+            }
+        }
+        names.push(key.into_owned());
+        next
+    }
 }
 
 struct Ctx<'a> {
@@ -338,27 +381,20 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        if !accepts.iter().any(|a| a.as_str() == r.corpus.as_str()) {
-            return Err(format!(
-                "returned a row tagged `{}`, which slot `{slot}` does not accept",
-                r.corpus
-            ));
-        }
-        if r.features.len() != self.width {
-            return Err(format!(
-                "returned {} features for a {}-column schema",
-                r.features.len(),
-                self.width
-            ));
-        }
-        if let Some(i) = r.features.iter().position(|v| !v.is_finite()) {
-            return Err(format!("returned a non-finite value in feature column {i}"));
-        }
-        if !r.mos.is_finite() || !(1.0..=5.0).contains(&r.mos) {
-            return Err(format!("returned MOS {} outside 1-5", r.mos));
-        }
-        if r.filled.iter().any(|i| *i as usize >= self.width) {
-            return Err("returned a fill index outside the schema".into());
+        moshead_sdk::conformance::row_contract(slot, accepts, self.width, r)
+    }
+
+    /// Records a chunk's outcomes in line order.
+    fn record_all(
+        &self,
+        b: &mut Builder,
+        rep: &mut InputReport,
+        file: &str,
+        outcomes: Vec<(u64, Result<Outcome, String>)>,
+    ) -> Result<(), CorpusError> {
+        for (line, outcome) in outcomes {
+            rep.lines += 1;
+            self.record(b, rep, file, line, outcome)?;
         }
         Ok(())
     }
@@ -385,29 +421,42 @@ impl Ctx<'_> {
                     adapter: self.adapter.name().to_owned(),
                     message: m,
                 })?;
-                b.x.extend_from_slice(r.features.as_slice());
-                for i in r.filled.iter() {
+                let FfiRow {
+                    id,
+                    features,
+                    filled,
+                    mos,
+                    mos_se,
+                    split,
+                    split_origin,
+                    group,
+                    baseline_key,
+                    synthetic,
+                    ..
+                } = r;
+                b.x.extend_from_slice(features.as_slice());
+                for i in filled.iter() {
                     b.filled[*i as usize] += 1;
                 }
-                b.mos.push(r.mos);
-                b.se.push(r.mos_se.into_option());
-                b.split.push(r.split.into_option());
-                let origin = match r.split_origin {
-                    SplitOrigin::None => "none",
-                    SplitOrigin::Explicit => "explicit",
-                    SplitOrigin::Policy => "policy",
-                };
-                *b.origin.entry(origin.into()).or_default() += 1;
-                let g = intern(&mut b.groups, &mut b.group_names, r.group.as_str());
+                b.mos.push(mos);
+                b.se.push(mos_se.into_option());
+                b.split.push(split.into_option());
+                b.origin[origin_index(split_origin)] += 1;
+                // Owned strings move into the name lists without a copy.
+                let g = b
+                    .groups
+                    .intern(&mut b.group_names, Cow::Owned(group.into_string()));
                 b.group.push(g);
-                let bl = r
-                    .baseline_key
+                let bl = baseline_key
                     .as_ref()
-                    .map(|k| intern(&mut b.baselines, &mut b.baseline_names, k.as_str()))
+                    .map(|k| {
+                        b.baselines
+                            .intern(&mut b.baseline_names, Cow::Borrowed(k.as_str()))
+                    })
                     .into_option();
                 b.baseline.push(bl);
-                b.ids.push(r.id.into_string());
-                b.synthetic += u64::from(r.synthetic);
+                b.ids.push(id.into_string());
+                b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
             }
             Outcome::Drop(code, message) => {
@@ -504,7 +553,7 @@ pub fn ingest(
                 })?;
             }
             Format::Jsonl | Format::Json => {
-                let reader: Box<dyn Read> = match &src.data {
+                let reader: Box<dyn Read + Send> = match &src.data {
                     SourceData::File(path) => {
                         Box::new(File::open(path).map_err(|e| CorpusError::Input {
                             path: path.clone(),
@@ -516,24 +565,41 @@ pub fn ingest(
                     }
                 };
                 let mut lr = LineReader::new(reader);
-                let mut chunk = Chunk::default();
-                loop {
-                    let more = lr.next_chunk(&mut chunk).map_err(|e| CorpusError::Input {
-                        path: PathBuf::from(&src.display),
-                        reason: format!("read error after line {}: {e}", rep.lines),
-                    })?;
-                    if !more {
-                        break;
-                    }
-                    let outcomes: Vec<Result<Outcome, String>> = chunk
-                        .lines
-                        .par_iter()
-                        .map(|(_, line)| project_line(&ctx, &src.slot, &chunk.buf, line))
-                        .collect();
-                    for ((line_no, _), outcome) in chunk.lines.iter().zip(outcomes) {
-                        rep.lines += 1;
-                        ctx.record(&mut b, &mut rep, &src.display, *line_no, outcome)?;
-                    }
+                let read_error = |e: std::io::Error, lines: u64| CorpusError::Input {
+                    path: PathBuf::from(&src.display),
+                    reason: format!("read error after line {lines}: {e}"),
+                };
+                // A pipeline over chunks: while chunk k is projected in
+                // parallel, the outcomes of chunk k-1 are recorded (in line
+                // order) and chunk k+1 is read and hashed, so the sequential
+                // work overlaps the projection instead of idling the cores.
+                // Memory stays bounded: two chunks of raw text and two of
+                // outcomes.
+                let mut current = Chunk::default();
+                let mut next = Chunk::default();
+                let mut pending: Vec<(u64, Result<Outcome, String>)> = Vec::new();
+                let mut more = lr.next_chunk(&mut current).map_err(|e| read_error(e, 0))?;
+                while more {
+                    let (outcomes, step) = rayon::join(
+                        || project_chunk(&ctx, &src.slot, &current),
+                        || -> Result<std::io::Result<bool>, CorpusError> {
+                            let done = std::mem::take(&mut pending);
+                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
+                            Ok(lr.next_chunk(&mut next))
+                        },
+                    );
+                    // A --strict or plugin error in an earlier line wins.
+                    let read = step?;
+                    pending = outcomes;
+                    more = match read {
+                        Ok(more) => more,
+                        Err(e) => {
+                            let done = std::mem::take(&mut pending);
+                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
+                            return Err(read_error(e, rep.lines));
+                        }
+                    };
+                    std::mem::swap(&mut current, &mut next);
                     progress.update(|| {
                         format!(
                             "ingest: {:.1} MB, {} rows",
@@ -542,8 +608,15 @@ pub fn ingest(
                         )
                     });
                 }
+                ctx.record_all(&mut b, &mut rep, &src.display, pending)?;
                 rep.bytes = lr.bytes();
                 rep.sha256 = lr.finish();
+                if rep.bytes == 0 {
+                    return Err(CorpusError::Input {
+                        path: PathBuf::from(&src.display),
+                        reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
+                    });
+                }
             }
         }
         total_bytes += rep.bytes;
@@ -551,6 +624,15 @@ pub fn ingest(
     }
     progress.clear();
     Ok(finish(b, d, schema, columns, reports))
+}
+
+/// Projects every line of a chunk in parallel; outcomes keep line order.
+fn project_chunk(ctx: &Ctx<'_>, slot: &str, chunk: &Chunk) -> Vec<(u64, Result<Outcome, String>)> {
+    chunk
+        .lines
+        .par_iter()
+        .map(|(n, line)| (*n, project_line(ctx, slot, &chunk.buf, line)))
+        .collect()
 }
 
 fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Outcome, String> {
@@ -598,15 +680,29 @@ fn finish(
     let n = b.mos.len();
     let width = columns.len();
     let x = Array2::from_shape_vec((n, width), b.x).unwrap_or_else(|_| Array2::zeros((0, width)));
-    let label = |s: Option<Split>| s.map_or("none", Split::as_str).to_owned();
+    // Rows per split label, and per group a bit per label it appears under.
+    const LABELS: [&str; 4] = ["train", "val", "test", "none"];
+    let label_index = |s: Option<Split>| match s {
+        Some(Split::Train) => 0,
+        Some(Split::Val) => 1,
+        Some(Split::Test) => 2,
+        None => 3,
+    };
+    let mut split_rows = [0u64; 4];
+    let mut group_labels = vec![0u8; b.group_names.len()];
+    for (s, g) in b.split.iter().zip(&b.group) {
+        let k = label_index(*s);
+        split_rows[k] += 1;
+        group_labels[*g as usize] |= 1 << k;
+    }
     let mut splits = BTreeMap::new();
-    let mut group_split: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
-    for i in 0..n {
-        *splits.entry(label(b.split[i])).or_insert(0u64) += 1;
-        group_split
-            .entry(label(b.split[i]))
-            .or_default()
-            .insert(b.group[i]);
+    let mut groups_per_split = BTreeMap::new();
+    for (k, label) in LABELS.iter().enumerate() {
+        if split_rows[k] > 0 {
+            splits.insert((*label).to_owned(), split_rows[k]);
+            let groups = group_labels.iter().filter(|m| *m & (1 << k) != 0).count();
+            groups_per_split.insert((*label).to_owned(), groups as u64);
+        }
     }
     let mut sizes = vec![0u64; b.group_names.len()];
     for g in &b.group {
@@ -615,24 +711,26 @@ fn finish(
     sizes.sort_unstable();
     let group_sizes =
         (!sizes.is_empty()).then(|| [sizes[0], sizes[sizes.len() / 2], sizes[sizes.len() - 1]]);
+    // One row-major pass; each column's sum still runs in row order.
+    let mut lo = vec![f64::INFINITY; width];
+    let mut hi = vec![f64::NEG_INFINITY; width];
+    let mut sum = vec![0.0f64; width];
+    for row in x.rows() {
+        for (j, v) in row.iter().enumerate() {
+            lo[j] = lo[j].min(*v);
+            hi[j] = hi[j].max(*v);
+            sum[j] += v;
+        }
+    }
     let col_reports = columns
         .iter()
         .enumerate()
-        .map(|(j, name)| {
-            let col = x.column(j);
-            let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-            for v in col.iter() {
-                lo = lo.min(*v);
-                hi = hi.max(*v);
-                sum += v;
-            }
-            ColumnReport {
-                name: name.clone(),
-                min: (n > 0).then_some(lo),
-                max: (n > 0).then_some(hi),
-                mean: (n > 0).then(|| sum / n as f64),
-                filled: b.filled[j],
-            }
+        .map(|(j, name)| ColumnReport {
+            name: name.clone(),
+            min: (n > 0).then_some(lo[j]),
+            max: (n > 0).then_some(hi[j]),
+            mean: (n > 0).then(|| sum[j] / n as f64),
+            filled: b.filled[j],
         })
         .collect();
     let report = IngestReport {
@@ -642,13 +740,15 @@ fn finish(
         context: Vec::new(),
         rows: n as u64,
         splits,
-        groups_per_split: group_split
-            .into_iter()
-            .map(|(k, v)| (k, v.len() as u64))
-            .collect(),
+        groups_per_split,
         groups: b.group_names.len() as u64,
         group_sizes,
-        split_origins: b.origin,
+        split_origins: ORIGINS
+            .iter()
+            .zip(b.origin)
+            .filter(|(_, c)| *c > 0)
+            .map(|(o, c)| ((*o).to_owned(), c))
+            .collect(),
         drops: b.drops,
         synthetic_rows: b.synthetic,
         columns: col_reports,
@@ -669,4 +769,30 @@ fn finish(
         synthetic: n > 0 && b.synthetic == n as u64,
     };
     (dataset, report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_survives_hash_collisions() {
+        let mut i = Interner::default();
+        let mut names = Vec::new();
+        let mut add = |key: &str, hash: u64| i.intern_hashed(&mut names, Cow::Borrowed(key), hash);
+        assert_eq!(add("a", 7), 0);
+        assert_eq!(add("b", 7), 1, "a colliding name gets its own index");
+        assert_eq!(add("a", 7), 0);
+        assert_eq!(add("b", 7), 1);
+        assert_eq!(add("c", 7), 2);
+        assert_eq!(add("d", 8), 3);
+        assert_eq!(add("d", 8), 3);
+        assert_eq!(names, ["a", "b", "c", "d"]);
+        let mut j = Interner::default();
+        let mut names = Vec::new();
+        for k in ["x", "y", "x", "z", "y"] {
+            j.intern(&mut names, Cow::Owned(k.to_owned()));
+        }
+        assert_eq!(names, ["x", "y", "z"]);
+    }
 }

@@ -20,6 +20,8 @@
 //! iteration and argmin's termination reason; a solve that did not converge
 //! or stop early is reported as such.
 
+pub mod adamw;
+pub mod fastmath;
 pub mod heads;
 mod solver;
 
@@ -28,7 +30,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use heads::{HeadKind, Model};
+pub use heads::{HeadKind, Model, Precision};
 pub use solver::SolveReport;
 
 use crate::progress::Progress;
@@ -143,6 +145,10 @@ pub struct HeadSpec {
     pub patience: u64,
     /// Fraction of training contents held out as the monitor set (0 disables).
     pub monitor_fraction: f64,
+    /// The MLP's arithmetic; `None` picks by corpus size at fit time
+    /// ([`Precision::auto`]) and the fitted head records the choice.
+    #[serde(default)]
+    pub precision: Option<Precision>,
 }
 
 impl HeadSpec {
@@ -162,6 +168,7 @@ impl HeadSpec {
             lbfgs_memory: 10,
             patience: 20,
             monitor_fraction: 0.1,
+            precision: None,
         }
     }
 
@@ -191,7 +198,23 @@ impl HeadSpec {
 
     /// The model this spec describes, for `f` features.
     pub fn model(&self, f: usize) -> std::sync::Arc<dyn Model> {
-        heads::model(self.kind, f, self.hidden)
+        heads::model(
+            self.kind,
+            f,
+            self.hidden,
+            self.precision.unwrap_or_default(),
+        )
+    }
+
+    /// This spec with its precision resolved for a fit on `rows` rows.
+    pub fn resolved(&self, rows: usize) -> HeadSpec {
+        let mut s = self.clone();
+        if self.kind == HeadKind::Mlp {
+            s.precision = Some(self.precision.unwrap_or_else(|| Precision::auto(rows)));
+        } else {
+            s.precision = Some(Precision::F64);
+        }
+        s
     }
 
     /// Fits on the rows `idx` of `x` / `y`, grouped by `groups` for the
@@ -209,6 +232,7 @@ impl HeadSpec {
         if idx.is_empty() {
             return Err(TrainError::Empty);
         }
+        let spec = self.resolved(idx.len());
         for &i in idx {
             if !y[i].is_finite() {
                 return Err(TrainError::NonFinite {
@@ -227,7 +251,7 @@ impl HeadSpec {
             return Err(TrainError::ConstantMos(y[idx[0]]));
         }
         let f = x.ncols();
-        let model = self.model(f);
+        let model = spec.model(f);
         let needed = 8;
         if idx.len() < needed {
             return Err(TrainError::TooFew {
@@ -248,14 +272,62 @@ impl HeadSpec {
         let mean = ys.iter().sum::<f64>() / ys.len() as f64;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let init = model.init(&mut rng, mean);
-        let (params, solve) = solver::solve(model, self, &xs, &ys, monitor, init, progress)?;
+        let (params, solve) = solver::solve(model, &spec, &xs, &ys, monitor, init, progress)?;
         Ok(FittedHead {
-            spec: self.clone(),
+            spec,
             standardizer,
             params,
             solve,
             n_fit: fit_idx.len(),
             n_monitor: monitor_idx.len(),
+        })
+    }
+}
+
+impl HeadSpec {
+    /// Fits with the prior art's recipe ([`adamw::AdamW`]) instead of
+    /// L-BFGS: every row of `idx` is fitted (no monitor set), for a fixed
+    /// number of epochs. For comparisons (`moshead bench train`).
+    pub fn fit_adamw(
+        &self,
+        recipe: &adamw::AdamW,
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        idx: &[usize],
+        seed: u64,
+    ) -> Result<FittedHead, TrainError> {
+        self.check()?;
+        if idx.is_empty() {
+            return Err(TrainError::Empty);
+        }
+        let spec = self.resolved(idx.len());
+        let model = spec.model(x.ncols());
+        let standardizer = Standardizer::fit(x, idx);
+        let xs = standardizer.apply_rows(x, idx);
+        let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+        let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+        let init = model.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
+        let params = recipe.train(model.as_ref(), &xs, &ys, init, seed);
+        Ok(FittedHead {
+            spec,
+            standardizer,
+            params,
+            solve: SolveReport {
+                solver: format!(
+                    "AdamW lr {} wd {} batch {} x {} epochs",
+                    recipe.lr, recipe.weight_decay, recipe.batch, recipe.epochs
+                ),
+                iterations: recipe.epochs as u64,
+                cost_evals: 0,
+                gradient_evals: (recipe.epochs * idx.len().div_ceil(recipe.batch)) as u64,
+                termination: "fixed epochs".into(),
+                converged: false,
+                best_iteration: recipe.epochs as u64,
+                loss: Vec::new(),
+                monitor_loss: Vec::new(),
+            },
+            n_fit: idx.len(),
+            n_monitor: 0,
         })
     }
 }

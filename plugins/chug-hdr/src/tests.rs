@@ -2,25 +2,27 @@
 
 use super::*;
 use moshead_sdk::export::open_generic;
+use moshead_sdk::testing::Probe;
 use moshead_sdk::{FfiOutcome, FfiRow, ProjectorConfig};
 
-fn project(config: &ProjectorConfig, raw: &str) -> FfiOutcome {
-    let p = open_generic::<ChugHdr>(config).unwrap();
-    p.project("shards".into(), raw.into())
-}
-
 fn row(config: &ProjectorConfig, raw: &str) -> FfiRow {
-    match project(config, raw) {
-        FfiOutcome::Row(r) => r,
-        other => panic!("{other:?}"),
-    }
+    Probe::open::<ChugHdr>(config)
+        .unwrap()
+        .row("shards", raw)
+        .unwrap()
 }
 
 fn code(config: &ProjectorConfig, raw: &str) -> String {
-    match project(config, raw) {
-        FfiOutcome::Rejected(r) => r.code.into_string(),
-        other => panic!("{other:?}"),
-    }
+    Probe::open::<ChugHdr>(config)
+        .unwrap()
+        .code("shards", raw)
+        .unwrap()
+}
+
+#[test]
+fn passes_the_conformance_checks() {
+    let report = moshead_sdk::conformance::check_adapter::<ChugHdr>();
+    assert!(report.passed(), "{report}");
 }
 
 #[test]

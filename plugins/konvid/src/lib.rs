@@ -76,26 +76,29 @@ moshead_sdk::export_adapter!(Konvid);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use moshead_sdk::export::open_generic;
+    use moshead_sdk::testing::Probe;
     use moshead_sdk::{FfiOutcome, FfiRow};
 
+    fn probe() -> Probe {
+        Probe::open::<Konvid>(&ProjectorConfig::default()).unwrap()
+    }
+
     fn outcome(slot: &str, raw: &str) -> FfiOutcome {
-        let p = open_generic::<Konvid>(&ProjectorConfig::default()).unwrap();
-        p.project(slot.into(), raw.into())
+        probe().outcome(slot, raw)
     }
 
     fn row(slot: &str, raw: &str) -> FfiRow {
-        match outcome(slot, raw) {
-            FfiOutcome::Row(r) => r,
-            other => panic!("{other:?}"),
-        }
+        probe().row(slot, raw).unwrap()
     }
 
     fn code(slot: &str, raw: &str) -> String {
-        match outcome(slot, raw) {
-            FfiOutcome::Rejected(r) => r.code.into_string(),
-            other => panic!("{other:?}"),
-        }
+        probe().code(slot, raw).unwrap()
+    }
+
+    #[test]
+    fn passes_the_conformance_checks() {
+        let report = moshead_sdk::conformance::check_adapter::<Konvid>();
+        assert!(report.passed(), "{report}");
     }
 
     #[test]

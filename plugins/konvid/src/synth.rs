@@ -75,9 +75,9 @@ pub fn corpus(request: &SynthRequest) -> Result<SynthOutput, String> {
         text.push_str(&row.to_string());
         text.push('\n');
     }
-    let file = format!("{variant}.jsonl");
-    Ok(SynthOutput {
-        inputs: vec![(variant.to_owned(), file.clone())],
-        files: vec![(file, text)],
-    })
+    Ok(SynthOutput::one_file(
+        variant,
+        &format!("{variant}.jsonl"),
+        text,
+    ))
 }

@@ -1,0 +1,358 @@
+//! Exports of a trained head: the ONNX model ([`onnx`]), the model card
+//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]).
+//!
+//! Every artefact is derived from the [`Manifest`] alone (plus, for the
+//! validation scatter plots, the per-row validation predictions), so
+//! `moshead export` can regenerate them from a manifest and they can never
+//! drift from it. Files written beside the manifest `<id>.json`:
+//!
+//! | file | what | recorded in `exports` |
+//! |---|---|---|
+//! | `<id>.onnx` | the ship head, see [`onnx`] | `onnx` (path, sha256) |
+//! | `<id>_validation.jsonl` | one `{"fold", "prediction", "mos"}` line per validation row | `validation_predictions` |
+//! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
+//! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
+//!
+//! The validation predictions live in a sidecar rather than in the
+//! manifest: they are data (one line per evaluation row, thousands on a
+//! real corpus), the manifest stays a compact description of the model, and
+//! the manifest pins the sidecar by sha256, so a re-export refuses a
+//! sidecar that is not the one the run wrote.
+//!
+//! Order of writes: the ONNX model and the sidecar first, then the manifest
+//! that records their hashes, then the views; each file atomically.
+
+pub mod card;
+pub mod ledger;
+pub mod onnx;
+pub mod plots;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use crate::manifest::{write_atomic, FileRecord, Manifest};
+
+/// The `exports` key of the ONNX model.
+pub const EXPORT_ONNX: &str = "onnx";
+/// The `exports` key of the validation-prediction sidecar.
+pub const EXPORT_VALIDATION: &str = "validation_predictions";
+
+/// Errors of exporting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExportError {
+    /// The manifest's head cannot be exported as it stands.
+    #[error("cannot export the head: {0}")]
+    Head(String),
+    /// A file cannot be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Serialising JSON failed.
+    #[error("cannot serialise: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Drawing a plot failed.
+    #[error("cannot draw {what}: {message}")]
+    Plot {
+        /// The plot.
+        what: String,
+        /// The backend's message.
+        message: String,
+    },
+    /// A line of the validation sidecar is malformed or inconsistent with
+    /// the manifest.
+    #[error("{path}:{line}: {message}")]
+    Sidecar {
+        /// The sidecar.
+        path: PathBuf,
+        /// 1-based line (0: the file as a whole).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A file does not have the sha256 the manifest records.
+    #[error("{path}: sha256 {found} is not the {recorded} the manifest records")]
+    Hash {
+        /// The file.
+        path: PathBuf,
+        /// The recorded hash.
+        recorded: String,
+        /// The file's hash.
+        found: String,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Lower-case hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The file names of a model's artefacts (all relative to its directory).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Names {
+    /// The model id.
+    pub id: String,
+}
+
+impl Names {
+    /// The names for model `id`.
+    pub fn new(id: &str) -> Self {
+        Names { id: id.to_owned() }
+    }
+    /// `<id>.json`.
+    pub fn manifest(&self) -> String {
+        format!("{}.json", self.id)
+    }
+    /// `<id>.onnx`.
+    pub fn onnx(&self) -> String {
+        format!("{}.onnx", self.id)
+    }
+    /// `<id>_validation.jsonl`.
+    pub fn validation(&self) -> String {
+        format!("{}_validation.jsonl", self.id)
+    }
+    /// `<id>_card.md`.
+    pub fn card(&self) -> String {
+        format!("{}_card.md", self.id)
+    }
+    /// `<id>_validation.svg`: predicted vs MOS per fold.
+    pub fn scatter_plot(&self) -> String {
+        format!("{}_validation.svg", self.id)
+    }
+    /// `<id>_loss.svg`: solver loss per iteration.
+    pub fn loss_plot(&self) -> String {
+        format!("{}_loss.svg", self.id)
+    }
+}
+
+/// One line of the validation sidecar.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValidationRow {
+    /// The fold index (as in `validation.folds[].fold`).
+    pub fold: usize,
+    /// The head's prediction.
+    pub prediction: f64,
+    /// The row's MOS.
+    pub mos: f64,
+}
+
+/// Whether every fold holds its `(prediction, MOS)` pairs (a fresh run, or
+/// a manifest whose sidecar was loaded with [`load_predictions`]).
+pub fn has_predictions(m: &Manifest) -> bool {
+    let folds = &m.validation.folds;
+    !folds.is_empty()
+        && folds
+            .iter()
+            .all(|f| f.n_eval > 0 && f.predictions.len() == f.n_eval)
+}
+
+/// The sidecar text: one [`ValidationRow`] per line, folds in order.
+pub fn validation_jsonl(m: &Manifest) -> Result<Vec<u8>, ExportError> {
+    let mut out = Vec::new();
+    for f in &m.validation.folds {
+        for &(prediction, mos) in &f.predictions {
+            serde_json::to_writer(
+                &mut out,
+                &ValidationRow {
+                    fold: f.fold,
+                    prediction,
+                    mos,
+                },
+            )?;
+            out.push(b'\n');
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the validation sidecar recorded in `m.exports` (or the default
+/// name) from `dir` into the folds' predictions. Returns `Ok(false)` when
+/// no sidecar exists; a sidecar whose hash differs from the recorded one,
+/// or whose rows do not match the folds, is an error naming file and line.
+pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportError> {
+    let names = Names::new(&m.id);
+    let recorded = m.exports.get(EXPORT_VALIDATION).cloned();
+    let name = recorded
+        .as_ref()
+        .map_or_else(|| names.validation(), |r| r.path.clone());
+    let path = dir.join(&name);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io(&path)(e)),
+    };
+    if let Some(r) = &recorded {
+        let found = sha256_hex(&bytes);
+        if found != r.sha256 {
+            return Err(ExportError::Hash {
+                path,
+                recorded: r.sha256.clone(),
+                found,
+            });
+        }
+    }
+    let bad = |line: usize, message: String| ExportError::Sidecar {
+        path: path.clone(),
+        line,
+        message,
+    };
+    let text = String::from_utf8(bytes).map_err(|e| bad(0, e.to_string()))?;
+    let index: std::collections::BTreeMap<usize, usize> = m
+        .validation
+        .folds
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.fold, i))
+        .collect();
+    let mut got: Vec<Vec<(f64, f64)>> = vec![Vec::new(); m.validation.folds.len()];
+    for (n, line) in text.lines().enumerate() {
+        let row: ValidationRow =
+            serde_json::from_str(line).map_err(|e| bad(n + 1, e.to_string()))?;
+        let i = *index
+            .get(&row.fold)
+            .ok_or_else(|| bad(n + 1, format!("fold {} is not in the manifest", row.fold)))?;
+        got[i].push((row.prediction, row.mos));
+    }
+    for (f, pairs) in m.validation.folds.iter_mut().zip(got) {
+        if pairs.len() != f.n_eval {
+            return Err(bad(
+                0,
+                format!(
+                    "fold {} has {} rows, the manifest says {}",
+                    f.fold,
+                    pairs.len(),
+                    f.n_eval
+                ),
+            ));
+        }
+        f.predictions = pairs;
+    }
+    Ok(true)
+}
+
+/// What [`write_bundle`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bundle {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The manifest.
+    pub manifest: PathBuf,
+    /// sha256 of the manifest as written.
+    pub manifest_sha256: String,
+    /// The ONNX model.
+    pub onnx: PathBuf,
+    /// The validation sidecar, when the folds held predictions.
+    pub validation: Option<PathBuf>,
+    /// The model card.
+    pub card: PathBuf,
+    /// The predicted-vs-MOS plot, when the folds held predictions.
+    pub validation_plot: Option<PathBuf>,
+    /// The solver-loss plot.
+    pub loss_plot: PathBuf,
+}
+
+impl Bundle {
+    /// Every file, by role (`manifest`, `onnx`, ...), as names relative to
+    /// [`Bundle::dir`].
+    pub fn outputs(&self) -> std::collections::BTreeMap<String, String> {
+        let name = |p: &Path| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        let mut out = std::collections::BTreeMap::new();
+        out.insert("manifest".into(), name(&self.manifest));
+        out.insert("onnx".into(), name(&self.onnx));
+        out.insert("card".into(), name(&self.card));
+        out.insert("loss_plot".into(), name(&self.loss_plot));
+        if let Some(v) = &self.validation {
+            out.insert("validation".into(), name(v));
+        }
+        if let Some(v) = &self.validation_plot {
+            out.insert("validation_plot".into(), name(v));
+        }
+        out
+    }
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_atomic(path, bytes).map_err(io(path))
+}
+
+/// Writes a model's files into `dir`: the ONNX model and the validation
+/// sidecar (recording both in `m.exports`; the sidecar only when the folds
+/// hold predictions, see [`has_predictions`]), then the manifest `<id>.json`
+/// (left untouched when its bytes are already these), then the card and
+/// plots. `dir` must exist.
+pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
+    let names = Names::new(&m.id);
+    let onnx_bytes = onnx::to_bytes(m)?;
+    let onnx_path = dir.join(names.onnx());
+    write(&onnx_path, &onnx_bytes)?;
+    m.exports.insert(
+        EXPORT_ONNX.into(),
+        FileRecord {
+            path: names.onnx(),
+            sha256: sha256_hex(&onnx_bytes),
+        },
+    );
+    let validation = if has_predictions(m) {
+        let bytes = validation_jsonl(m)?;
+        let path = dir.join(names.validation());
+        write(&path, &bytes)?;
+        m.exports.insert(
+            EXPORT_VALIDATION.into(),
+            FileRecord {
+                path: names.validation(),
+                sha256: sha256_hex(&bytes),
+            },
+        );
+        Some(path)
+    } else {
+        m.exports.remove(EXPORT_VALIDATION);
+        None
+    };
+    let manifest_bytes = m.to_bytes()?;
+    let manifest_path = dir.join(names.manifest());
+    if std::fs::read(&manifest_path).ok().as_deref() != Some(manifest_bytes.as_slice()) {
+        write(&manifest_path, &manifest_bytes)?;
+    }
+    let validation_plot = match plots::validation_svg(m)? {
+        Some(svg) => {
+            let path = dir.join(names.scatter_plot());
+            write(&path, svg.as_bytes())?;
+            Some(path)
+        }
+        None => None,
+    };
+    let loss_plot = dir.join(names.loss_plot());
+    write(&loss_plot, plots::loss_svg(m)?.as_bytes())?;
+    let card_path = dir.join(names.card());
+    write(&card_path, card::render(m).as_bytes())?;
+    Ok(Bundle {
+        dir: dir.to_path_buf(),
+        manifest: manifest_path,
+        manifest_sha256: sha256_hex(&manifest_bytes),
+        onnx: onnx_path,
+        validation,
+        card: card_path,
+        validation_plot,
+        loss_plot,
+    })
+}

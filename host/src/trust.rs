@@ -1,0 +1,207 @@
+//! Plugin trust: which library files the host is willing to load.
+//!
+//! Loading a library runs its code, so a plugin is refused *before* it is
+//! opened when:
+//!
+//! - the file, or the directory holding it, is writable by users other than
+//!   its owner (group- or world-writable), or is owned by neither the
+//!   current user nor root — unless `--allow-insecure-plugins`;
+//! - a pin file applies and does not list the file's sha256.
+//!
+//! A pin file (`moshead-plugins.lock`) lists one plugin per line as
+//! `name version sha256`; `#` starts a comment. It applies when named with
+//! `--plugin-lock FILE` (or `MOSHEAD_PLUGIN_LOCK`), to every plugin, or when
+//! it sits in a plugin directory, to the plugins of that directory. After
+//! loading, the plugin's declared name and version must match its pin.
+//! `moshead adapters lock` prints a pin file for the adapters found.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The name of a pin file inside a plugin directory.
+pub const PIN_FILE: &str = "moshead-plugins.lock";
+
+/// One pinned plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// Adapter name.
+    pub name: String,
+    /// Plugin version.
+    pub version: String,
+}
+
+/// A parsed pin file: sha256 -> pin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pins {
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Pins by library sha256.
+    pub by_sha: BTreeMap<String, Pin>,
+}
+
+/// Errors of reading a pin file.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}: {reason}", path.display())]
+pub struct PinError {
+    /// The pin file.
+    pub path: PathBuf,
+    /// 1-based line (0 for the whole file).
+    pub line: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl Pins {
+    /// Reads a pin file.
+    pub fn load(path: &Path) -> Result<Pins, PinError> {
+        let text = fs::read_to_string(path).map_err(|e| PinError {
+            path: path.to_path_buf(),
+            line: 0,
+            reason: e.to_string(),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses pin-file text (`path` is for messages).
+    pub fn parse(path: &Path, text: &str) -> Result<Pins, PinError> {
+        let mut by_sha = BTreeMap::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |reason: String| PinError {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason,
+            };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [name, version, sha] = fields[..] else {
+                return Err(err(format!(
+                    "expected `name version sha256`, found {} field(s)",
+                    fields.len()
+                )));
+            };
+            if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(err(format!("`{sha}` is not a sha256 (64 hex digits)")));
+            }
+            if semver::Version::parse(version).is_err() {
+                return Err(err(format!("`{version}` is not a semantic version")));
+            }
+            let pin = Pin {
+                name: name.to_owned(),
+                version: version.to_owned(),
+            };
+            if by_sha.insert(sha.to_ascii_lowercase(), pin).is_some() {
+                return Err(err(format!("sha256 {sha} is pinned twice")));
+            }
+        }
+        Ok(Pins {
+            source: path.to_path_buf(),
+            by_sha,
+        })
+    }
+
+    /// Renders pins as a pin file.
+    pub fn render(entries: &[(String, String, String)]) -> String {
+        let mut out =
+            String::from("# moshead-plugins.lock: name version sha256 (one plugin per line)\n");
+        for (name, version, sha) in entries {
+            out.push_str(&format!("{name} {version} {sha}\n"));
+        }
+        out
+    }
+}
+
+/// What the host trusts.
+#[derive(Debug, Clone, Default)]
+pub struct TrustPolicy {
+    /// Load plugins even from files or directories others can write.
+    pub allow_insecure: bool,
+    /// A pin file applying to every plugin.
+    pub pins: Option<Pins>,
+}
+
+#[cfg(unix)]
+fn current_uid() -> u32 {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// Checks ownership and permissions of `path` (a plugin file or directory).
+#[cfg(unix)]
+pub fn check_permissions(path: &Path, what: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    let mode = meta.mode();
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{what} {} is writable by {} (mode {:o}); refusing to load plugins from it (--allow-insecure-plugins overrides)",
+            path.display(),
+            if mode & 0o002 != 0 { "every user" } else { "its group" },
+            mode & 0o7777
+        ));
+    }
+    let uid = meta.uid();
+    let me = current_uid();
+    if uid != me && uid != 0 {
+        return Err(format!(
+            "{what} {} is owned by uid {uid}, neither you (uid {me}) nor root; refusing to load it (--allow-insecure-plugins overrides)",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Permissions are not checked on this platform.
+#[cfg(not(unix))]
+pub fn check_permissions(_path: &Path, _what: &str) -> Result<(), String> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pin_files_parse_and_report_lines() {
+        let sha = "a".repeat(64);
+        let p = Pins::parse(
+            Path::new("x.lock"),
+            &format!("# c\nkonvid 1.0.0 {sha} # built-in\n\n"),
+        )
+        .unwrap();
+        assert_eq!(p.by_sha[&sha].name, "konvid");
+        let e = Pins::parse(Path::new("x.lock"), "\nkonvid 1.0.0 nothex\n").unwrap_err();
+        assert_eq!((e.line, e.to_string().contains("not a sha256")), (2, true));
+        let e = Pins::parse(Path::new("x.lock"), &format!("konvid one {sha}\n")).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("x.lock:1: `one` is not a semantic version"),
+            "{e}"
+        );
+        let e = Pins::parse(Path::new("x.lock"), "konvid 1.0.0\n").unwrap_err();
+        assert!(e.to_string().contains("found 2 field(s)"));
+        let round = Pins::render(&[("a".into(), "1.0.0".into(), sha.clone())]);
+        assert_eq!(Pins::parse(Path::new("r"), &round).unwrap().by_sha.len(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writable_directories_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        assert!(check_permissions(d.path(), "plugin directory").is_ok());
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o777)).unwrap();
+        let err = check_permissions(d.path(), "plugin directory").unwrap_err();
+        assert!(
+            err.contains("writable by every user") && err.contains("777"),
+            "{err}"
+        );
+        fs::set_permissions(d.path(), fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(check_permissions(d.path(), "plugin directory")
+            .unwrap_err()
+            .contains("its group"));
+    }
+}
