@@ -286,6 +286,9 @@ fn bench_case(
     })
 }
 
+/// `(slot, path)` input bindings.
+type Bindings = Vec<(String, PathBuf)>;
+
 /// The cached corpus of `case` (generated if needed): its directory,
 /// whether it was generated now, and its `(slot, path)` bindings.
 fn cached_corpus(
@@ -293,7 +296,7 @@ fn cached_corpus(
     reg: &Registry,
     root: &Path,
     case: &Case,
-) -> anyhow::Result<(PathBuf, bool, Vec<(String, PathBuf)>)> {
+) -> anyhow::Result<(PathBuf, bool, Bindings)> {
     let adapter = reg.select(&Selector {
         name: case.adapter.to_owned(),
         requirement: None,
