@@ -152,7 +152,9 @@ fn synth(cwd: &Path, rows: &str) {
     .ok();
 }
 
-const TRAIN: [&str; 10] = [
+/// One command line for every run, so a run that finishes rewrites
+/// byte-identical files (the manifest records its command line).
+const TRAIN: [&str; 11] = [
     "train",
     "-a",
     "konvid",
@@ -163,6 +165,7 @@ const TRAIN: [&str; 10] = [
     "--quiet",
     "--validation",
     "kfold",
+    "--force",
 ];
 
 #[test]
@@ -188,13 +191,14 @@ fn a_second_run_into_a_locked_output_directory_is_refused() {
     moshead(cwd.path(), &TRAIN).ok();
 }
 
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+/// `(name, sha256)` of every final file (not the ledger, not hidden files).
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| !n.starts_with('.') && n != "ledger.jsonl")
-        .map(|n| (n.clone(), std::fs::read(dir.join(&n)).unwrap()))
+        .map(|n| (n.clone(), sha(&dir.join(&n))))
         .collect();
     files.sort();
     files
@@ -213,7 +217,7 @@ fn killed_runs_leave_the_previous_outputs_intact() {
         .enumerate()
     {
         let mut c = moshead_cmd(cwd.path());
-        c.args(TRAIN).arg("--force");
+        c.args(TRAIN);
         let mut child = c
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -243,7 +247,7 @@ fn killed_runs_leave_the_previous_outputs_intact() {
         }
     }
     // The next run cleans up temporaries of killed runs.
-    moshead(cwd.path(), &[&TRAIN[..], &["--force"]].concat()).ok();
+    moshead(cwd.path(), &TRAIN).ok();
     let leftovers: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .flatten()
@@ -251,4 +255,36 @@ fn killed_runs_leave_the_previous_outputs_intact() {
         .filter(|n| n.contains(".tmp-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_malformed_descriptor_is_refused_at_discovery_with_every_problem() {
+    let cwd = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(&[fixture_lib("bad-descriptor")]);
+    let p = dir.path().to_str().unwrap();
+    let run = moshead(cwd.path(), &["adapters", "--json", "--plugin-dir", p]);
+    assert!(!names(&run).contains(&"bad-descriptor".to_owned()), "{run}");
+    for needle in [
+        "refused: malformed descriptor",
+        "version `1.0` is not semver",
+        "input slot `rows` is declared twice",
+        "schema `bad-v1` repeats column `adm2`",
+    ] {
+        assert!(run.stderr.contains(needle), "{needle}: {run}");
+    }
+    // A NaN threshold is refused by the plugin's own entry point (JSON cannot
+    // carry it), and reported the same way.
+    let mut c = moshead_cmd(cwd.path());
+    c.args(["adapters", "--json", "--plugin-dir", p])
+        .env("MOSHEAD_FIXTURE_BAD", "nan-gate");
+    let run = run_cmd(c);
+    assert!(!names(&run).contains(&"bad-descriptor".to_owned()), "{run}");
+    assert!(
+        run.stderr.contains("bad-descriptor") || run.stderr.contains("fixture_bad_descriptor"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.to_lowercase().contains("nan") || run.stderr.contains("not finite"),
+        "{run}"
+    );
 }

@@ -371,25 +371,12 @@ impl Adapter {
         Version::parse(&self.descriptor.version).unwrap_or_else(|_| Version::new(0, 0, 0))
     }
 
-    /// Opens a row projector.
-    pub fn open_projector(&self, config: &ProjectorConfig) -> Result<ProjectorBox, PluginError> {
-        let json = serde_json::to_string(config).map_err(|e| {
-            call_err(
-                self.name(),
-                moshead_sdk::PluginError::new(
-                    moshead_sdk::PluginErrorKind::InvalidRequest,
-                    e.to_string(),
-                ),
-            )
-        })?;
-        match (self.module.open_projector())(RStr::from_str(&json)) {
-            RResult::ROk(p) => Ok(p),
-            RResult::RErr(e) => Err(call_err(self.name(), e)),
-        }
-    }
-
-    /// Asks the plugin for a synthetic corpus.
-    pub fn synthesize(&self, request: &SynthRequest) -> Result<SynthOutput, PluginError> {
+    /// Calls a JSON-request entry point of the plugin.
+    fn call_json<T: serde::Serialize, R>(
+        &self,
+        request: &T,
+        entry: impl FnOnce(RStr<'_>) -> RResult<R, moshead_sdk::PluginError>,
+    ) -> Result<R, PluginError> {
         let json = serde_json::to_string(request).map_err(|e| {
             call_err(
                 self.name(),
@@ -399,21 +386,21 @@ impl Adapter {
                 ),
             )
         })?;
-        match (self.module.synthesize())(RStr::from_str(&json)) {
-            RResult::ROk(out) => Ok(SynthOutput {
-                files: out
-                    .files
-                    .into_iter()
-                    .map(|f| (f.path.into_string(), f.content.into_string()))
-                    .collect(),
-                inputs: out
-                    .inputs
-                    .into_iter()
-                    .map(|t| (t.0.into_string(), t.1.into_string()))
-                    .collect(),
-            }),
+        match entry(RStr::from_str(&json)) {
+            RResult::ROk(v) => Ok(v),
             RResult::RErr(e) => Err(call_err(self.name(), e)),
         }
+    }
+
+    /// Opens a row projector.
+    pub fn open_projector(&self, config: &ProjectorConfig) -> Result<ProjectorBox, PluginError> {
+        self.call_json(config, |j| (self.module.open_projector())(j))
+    }
+
+    /// Asks the plugin for a synthetic corpus.
+    pub fn synthesize(&self, request: &SynthRequest) -> Result<SynthOutput, PluginError> {
+        self.call_json(request, |j| (self.module.synthesize())(j))
+            .map(SynthOutput::from)
     }
 }
 

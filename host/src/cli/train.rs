@@ -351,37 +351,38 @@ fn print_summary(m: &Manifest, path: &Path) {
         rows.push(row);
     }
     let a = &v.aggregate;
-    let mut mean = vec![
-        "mean".into(),
-        String::new(),
-        String::new(),
-        f4(a.mean.plcc),
-        f4(a.mean.plcc_mapped),
-        f4(a.mean.srocc),
-        f4(a.mean.krocc),
-        f4(a.mean.rmse),
-    ];
-    for b in v.baselines.values() {
-        mean.push(format!("{}/{}", f4(b.mean.plcc), f4(b.mean.rmse)));
-    }
-    mean.push(format!("PLCC spread {}", f4(a.plcc_spread)));
-    rows.push(mean);
-    if v.folds.len() > 2 {
-        let mut med = vec![
-            "median".into(),
+    let stat_row = |label: &str,
+                    pick: fn(&crate::evaluation::Aggregate) -> &crate::evaluation::MetricSet,
+                    note: String| {
+        let s = pick(a);
+        let mut row = vec![
+            label.to_owned(),
             String::new(),
             String::new(),
-            f4(a.median.plcc),
-            f4(a.median.plcc_mapped),
-            f4(a.median.srocc),
-            f4(a.median.krocc),
-            f4(a.median.rmse),
+            f4(s.plcc),
+            f4(s.plcc_mapped),
+            f4(s.srocc),
+            f4(s.krocc),
+            f4(s.rmse),
         ];
         for b in v.baselines.values() {
-            med.push(format!("{}/{}", f4(b.median.plcc), f4(b.median.rmse)));
+            let bs = pick(b);
+            row.push(format!("{}/{}", f4(bs.plcc), f4(bs.rmse)));
         }
-        med.push(format!("SD of PLCC {}", f4(a.sd.plcc)));
-        rows.push(med);
+        row.push(note);
+        row
+    };
+    rows.push(stat_row(
+        "mean",
+        |g| &g.mean,
+        format!("PLCC spread {}", f4(a.plcc_spread)),
+    ));
+    if v.folds.len() > 2 {
+        rows.push(stat_row(
+            "median",
+            |g| &g.median,
+            format!("SD of PLCC {}", f4(a.sd.plcc)),
+        ));
     }
     let mut header: Vec<String> = [
         "FOLD",

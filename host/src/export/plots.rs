@@ -44,8 +44,12 @@ fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     }
 }
 
-/// Predicted vs MOS per fold; `None` when the folds hold no predictions
-/// (a manifest re-exported without its validation sidecar).
+/// Most points drawn per fold in the validation scatter.
+pub const MAX_POINTS_PER_FOLD: usize = 3000;
+
+/// Predicted vs MOS per fold with its fitted logistic; `None` when the folds
+/// hold no predictions (a manifest re-exported without its validation
+/// sidecar).
 pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
     if !has_predictions(m) {
         return Ok(None);
@@ -115,9 +119,14 @@ pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
                     ))
                     .map_err(&e)?;
             }
+            // A large fold is thinned to every k-th row (deterministic), so
+            // the SVG stays small enough to open; the axes, the logistic and
+            // the card's figures still cover every row.
+            let stride = pts.len().div_ceil(MAX_POINTS_PER_FOLD).max(1);
             chart
                 .draw_series(
                     pts.iter()
+                        .step_by(stride)
                         .filter(|(p, y)| p.is_finite() && y.is_finite())
                         .map(|&(p, y)| Circle::new((p, y), 2, BLUE.mix(0.45).filled())),
                 )

@@ -5,6 +5,7 @@
 //! evaluated in parallel and their partial sums combined serially in chunk
 //! order, so results do not depend on the number of threads.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argmin::core::observers::{Observe, ObserverMode};
@@ -52,6 +53,9 @@ struct Problem<'a> {
     decay: f64,
     mask: Vec<bool>,
     cache: Mutex<Option<Evaluated>>,
+    /// Cost and gradient requests, counted here because an early stop
+    /// (an observer error) discards argmin's own counters.
+    counts: Arc<[AtomicU64; 2]>,
 }
 
 /// The last evaluation: parameters, cost and gradient (argmin asks for the
@@ -112,6 +116,7 @@ impl CostFunction for Problem<'_> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
+        self.counts[0].fetch_add(1, Ordering::Relaxed);
         Ok(self.eval(p).0)
     }
 }
@@ -120,6 +125,7 @@ impl Gradient for Problem<'_> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
     fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, Error> {
+        self.counts[1].fetch_add(1, Ordering::Relaxed);
         Ok(Array1::from(self.eval(p).1))
     }
 }
@@ -205,7 +211,9 @@ pub fn solve(
     progress: &Progress,
 ) -> Result<(Vec<f64>, SolveReport), TrainError> {
     let mask = (0..model.n_params()).map(|i| model.is_weight(i)).collect();
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let problem = Problem {
+        counts: Arc::clone(&counts),
         model: model.as_ref(),
         x,
         y,
@@ -251,9 +259,7 @@ pub fn solve(
     let solver_best = match result {
         Ok(out) => {
             let state = out.state();
-            let counts = state.get_func_counts();
-            report.cost_evals = counts.get("cost_count").copied().unwrap_or(0);
-            report.gradient_evals = counts.get("gradient_count").copied().unwrap_or(0);
+
             report.iterations = state.get_iter();
             let reason = state.get_termination_reason();
             report.termination = reason.map_or("unknown".to_owned(), |r| r.to_string());
@@ -281,6 +287,8 @@ pub fn solve(
         (None, Some(p)) => p,
         (None, None) => init.to_vec(),
     };
+    report.cost_evals = counts[0].load(Ordering::Relaxed);
+    report.gradient_evals = counts[1].load(Ordering::Relaxed);
     if params.iter().any(|v| !v.is_finite()) {
         return Err(TrainError::Solver(format!(
             "non-finite parameters ({})",
