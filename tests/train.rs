@@ -31,7 +31,9 @@ fn skeleton(v: &Value) -> Value {
                             Value::String("<export sha256>".into())
                         }
                         "iterations" | "cost_evals" | "gradient_evals" | "best_iteration"
-                        | "termination" => Value::String("<solver>".into()),
+                        | "termination" | "loss" | "monitor_loss" => {
+                            Value::String("<solver>".into())
+                        }
                         _ => skeleton(v),
                     };
                     (k.clone(), v)

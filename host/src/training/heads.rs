@@ -330,6 +330,19 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// Sets the skip path and output bias of `p` to a fitted linear head's
+    /// weights `w` (F) and bias `b`, so the MLP starts from the linear
+    /// solution and its hidden layers only have to learn the remainder.
+    pub fn set_linear_part(&self, p: &mut [f64], w: &[f64], b: f64) {
+        let [_, _, _, _, _, b3, v] = self.offsets();
+        if p.len() == v + self.f && w.len() == self.f {
+            p[b3] = b;
+            p[v..].copy_from_slice(w);
+        }
+    }
+}
+
 impl Model for Mlp {
     fn n_params(&self) -> usize {
         self.offsets()[6] + self.f

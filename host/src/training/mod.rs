@@ -9,6 +9,9 @@
 //! *training* loss down relentlessly and overfits small corpora, so two
 //! things keep held-out accuracy, not training loss, in charge:
 //!
+//! - a warm start: the MLP begins at the bounded linear fit of the same
+//!   rows (through its skip path), so early stopping can never leave it
+//!   worse off than where the linear model already is on the training data;
 //! - weight decay (default 1e-4 for the MLP, on standardised inputs);
 //! - early stopping on a **monitor** set: 10 % of the training *contents*
 //!   (never rows of a content on both sides) are held out of the solve; the
@@ -271,7 +274,30 @@ impl HeadSpec {
         });
         let mean = ys.iter().sum::<f64>() / ys.len() as f64;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let init = model.init(&mut rng, mean);
+        let mut init = model.init(&mut rng, mean);
+        if spec.kind == HeadKind::Mlp {
+            // Warm start: the MLP begins at the bounded linear fit of the
+            // same rows (its skip path), with small hidden-to-output weights.
+            let linear_spec = HeadSpec::new(HeadKind::Linear).resolved(fit_idx.len());
+            let linear = heads::Linear { f };
+            let lin_init = linear.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
+            let (w, _) = solver::solve(
+                std::sync::Arc::new(linear),
+                &linear_spec,
+                &xs,
+                &ys,
+                None,
+                lin_init,
+                &Progress::hidden(),
+            )?;
+            let mlp = heads::Mlp {
+                f,
+                h1: spec.hidden,
+                h2: spec.hidden,
+                precision: spec.precision.unwrap_or_default(),
+            };
+            mlp.set_linear_part(&mut init, &w[..f], w[f]);
+        }
         let (params, solve) = solver::solve(model, &spec, &xs, &ys, monitor, init, progress)?;
         Ok(FittedHead {
             spec,
