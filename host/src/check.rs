@@ -102,18 +102,7 @@ fn run_checks(path: &Path, push: &mut dyn FnMut(Check)) {
             };
             push(Check::new(names::LOAD, Status::Pass, "a moshead plugin"));
             push(api_pass((module.api_version())().as_str()));
-            push(
-                Check::new(
-                    names::DESCRIPTOR,
-                    Status::Fail,
-                    format!(
-                        "{} problem{}: the host refuses this plugin",
-                        problems.len(),
-                        if problems.len() == 1 { "" } else { "s" }
-                    ),
-                )
-                .with_details(problems),
-            );
+            push(moshead_sdk::conformance::descriptor_refused(problems));
             let descriptor = match (module.descriptor())() {
                 RResult::ROk(json) => serde_json::from_str::<Descriptor>(json.as_str()).ok(),
                 RResult::RErr(_) => None,

@@ -263,6 +263,20 @@ pub fn describe(d: &Descriptor) -> String {
     )
 }
 
+/// The failing descriptor check for `problems` (non-empty).
+pub fn descriptor_refused(problems: Vec<String>) -> Check {
+    Check::new(
+        names::DESCRIPTOR,
+        Status::Fail,
+        format!(
+            "{} problem{}: the host refuses this plugin",
+            problems.len(),
+            plural(problems.len())
+        ),
+    )
+    .with_details(problems)
+}
+
 /// The descriptor check: [`Descriptor::problems`] is empty and the
 /// descriptor survives its trip through JSON.
 pub fn descriptor_check(d: &Descriptor) -> Check {
@@ -280,16 +294,7 @@ pub fn descriptor_check(d: &Descriptor) -> Check {
     if problems.is_empty() {
         Check::new(names::DESCRIPTOR, Status::Pass, describe(d))
     } else {
-        Check::new(
-            names::DESCRIPTOR,
-            Status::Fail,
-            format!(
-                "{} problem{}: the host refuses this plugin",
-                problems.len(),
-                plural(problems.len())
-            ),
-        )
-        .with_details(problems)
+        descriptor_refused(problems)
     }
 }
 

@@ -111,11 +111,33 @@ struct IngestArgs {
 }
 
 /// One benchmark corpus.
+#[derive(Debug, Clone, Copy)]
 struct Case {
     adapter: &'static str,
     variant: Option<&'static str>,
     schema: &'static str,
     rows: usize,
+}
+
+impl Case {
+    /// The two benchmark corpora: CHUG-sized (wide schema) first, then
+    /// KonVid-150k-sized.
+    fn both(rows_chug: usize, rows_konvid: usize) -> [Case; 2] {
+        [
+            Case {
+                adapter: "chug-hdr",
+                variant: None,
+                schema: "chug-hdr-wide-v1",
+                rows: rows_chug,
+            },
+            Case {
+                adapter: "konvid",
+                variant: Some("konvid-150k"),
+                schema: "konvid-v1",
+                rows: rows_konvid,
+            },
+        ]
+    }
 }
 
 /// The figures of one corpus.
@@ -164,20 +186,7 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
     // The smaller corpus first, so that memory the allocator keeps after the
     // larger one cannot hide the smaller one's growth.
-    let cases = [
-        Case {
-            adapter: "chug-hdr",
-            variant: None,
-            schema: "chug-hdr-wide-v1",
-            rows: args.rows_chug,
-        },
-        Case {
-            adapter: "konvid",
-            variant: Some("konvid-150k"),
-            schema: "konvid-v1",
-            rows: args.rows_konvid,
-        },
-    ];
+    let cases = Case::both(args.rows_chug, args.rows_konvid);
     if !args.json && cfg!(debug_assertions) {
         println!("note: this is a debug build; run `cargo run --release -- bench ingest` for meaningful figures");
     }
@@ -684,27 +693,10 @@ mod train_bench {
             .dir
             .clone()
             .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
+        let [chug, konvid] = Case::both(args.rows_chug, args.rows_konvid);
         let cases = [
-            (
-                Case {
-                    adapter: "chug-hdr",
-                    variant: None,
-                    schema: "chug-hdr-wide-v1",
-                    rows: args.rows_chug,
-                },
-                "explicit",
-                TARGETS_S.0,
-            ),
-            (
-                Case {
-                    adapter: "konvid",
-                    variant: Some("konvid-150k"),
-                    schema: "konvid-v1",
-                    rows: args.rows_konvid,
-                },
-                "kfold",
-                TARGETS_S.1,
-            ),
+            (chug, "explicit", TARGETS_S.0),
+            (konvid, "kfold", TARGETS_S.1),
         ];
         if !args.json && cfg!(debug_assertions) {
             println!("note: this is a debug build; run `cargo run --release -- bench train` for meaningful figures");
