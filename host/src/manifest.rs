@@ -159,6 +159,22 @@ pub struct TrainingRecord {
     pub solve: SolveReport,
 }
 
+impl TrainingRecord {
+    /// One line on how the ship model was trained, for summaries and cards:
+    /// `train rows (456 rows: 408 fitted, 48 monitor); 21 iterations, ...`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({} rows: {} fitted, {} early-stopping monitor); {} iterations, {}",
+            self.trained_on,
+            self.n_rows,
+            self.n_fit,
+            self.n_monitor,
+            self.solve.iterations,
+            self.solve.termination
+        )
+    }
+}
+
 /// The validation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -432,15 +432,7 @@ fn print_summary(m: &Manifest, path: &Path) {
         if g.passed { "PASSED" } else { "MISSED" },
         checks.join("; ")
     );
-    println!(
-        "ship model: trained on {} ({} rows, {} fitted, {} monitor); {} iterations, {}",
-        m.training.trained_on,
-        m.training.n_rows,
-        m.training.n_fit,
-        m.training.n_monitor,
-        m.training.solve.iterations,
-        m.training.solve.termination
-    );
+    println!("ship model: trained on {}", m.training.describe());
     if !m.training.solve.converged {
         println!(
             "warning: the ship model's solve did not converge ({})",

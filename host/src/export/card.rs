@@ -318,16 +318,11 @@ pub fn render(m: &Manifest) -> String {
     let _ = writeln!(
         o,
         "Policy `{}` ({} fold(s), content-disjoint), seed {}. The ship model was trained on \
-         {} ({} rows: {} fitted, {} early-stopping monitor); {} iterations, {}.\n",
+         {}.\n",
         v.name,
         v.folds.len(),
         v.policy.seed,
-        m.training.trained_on,
-        m.training.n_rows,
-        m.training.n_fit,
-        m.training.n_monitor,
-        m.training.solve.iterations,
-        m.training.solve.termination
+        m.training.describe()
     );
     let outliers = v.folds.iter().any(|f| f.head.outlier_ratio.is_some());
     let mut header = vec![
