@@ -43,7 +43,8 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
-    /// L2 penalty on weights (default: 1e-4 mlp, 1e-6 linear).
+    /// L2 penalty on weights (default: 1/rows for mlp, where rows are the
+    /// training rows of each fit; 1e-6 for linear).
     #[arg(long)]
     weight_decay: Option<f64>,
     /// L-BFGS iteration cap (default: 400 mlp, 200 linear).
@@ -146,7 +147,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
 
     let mut spec = HeadSpec::new(args.head);
     if let Some(v) = args.weight_decay {
-        spec.weight_decay = v;
+        spec.weight_decay = Some(v);
     }
     if let Some(v) = args.max_iters {
         spec.max_iters = v;

@@ -19,10 +19,21 @@ use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use ndarray::Array1;
 
+use crate::training::memo::LastEval;
+
 /// L-BFGS history length.
 const LBFGS_MEMORY: usize = 7;
 /// Iteration cap of the outer L-BFGS loop.
 const MAX_ITERS: u64 = 500;
+/// The solve stops when an iteration lowers the cost (a mean squared error
+/// in standardised MOS units, at most about 1) by less than this. Nearly
+/// linear predictions make the logistic drift towards its linear limit
+/// (`b1 -> inf`, `b2 -> -inf`) along a flat valley that has no minimum,
+/// improving the cost by ~1e-8 an iteration or less; without this tolerance
+/// such a fit ran to the iteration cap (measured on a 30,800-row fold: 500
+/// iterations, 0.23 s; with it 140 iterations, 0.06 s, for a cost 1e-5
+/// higher, which moves the mapped RMSE in its fifth significant digit).
+const COST_TOLERANCE: f64 = 1e-8;
 /// `b4` used at the start point when `SD(x)` is zero or not finite.
 const FALLBACK_SLOPE: f64 = 0.5;
 
@@ -71,6 +82,7 @@ fn sigmoid_pair(z: f64) -> (f64, f64) {
 struct LogisticProblem {
     u: Vec<f64>,
     v: Vec<f64>,
+    memo: LastEval<[f64; 4]>,
 }
 
 impl LogisticProblem {
@@ -102,7 +114,8 @@ impl CostFunction for LogisticProblem {
     type Output = f64;
 
     fn cost(&self, p: &Self::Param) -> Result<Self::Output, Error> {
-        Ok(self.cost_grad(&p.to_vec()).0)
+        let c = p.to_vec();
+        Ok(self.memo.get_or_eval(&c, || self.cost_grad(&c)).0)
     }
 }
 
@@ -111,7 +124,10 @@ impl Gradient for LogisticProblem {
     type Gradient = Array1<f64>;
 
     fn gradient(&self, p: &Self::Param) -> Result<Self::Gradient, Error> {
-        Ok(Array1::from(self.cost_grad(&p.to_vec()).1.to_vec()))
+        let c = p.to_vec();
+        Ok(Array1::from(
+            self.memo.get_or_eval(&c, || self.cost_grad(&c)).1.to_vec(),
+        ))
     }
 }
 
@@ -195,6 +211,7 @@ pub fn fit_logistic(pred: &[f64], mos: &[f64]) -> Option<LogisticFit> {
     let problem = LogisticProblem {
         u: pred.iter().map(|&x| ax.to_std(x)).collect(),
         v: mos.iter().map(|&y| ay.to_std(y)).collect(),
+        memo: LastEval::new(),
     };
     let c0 = Array1::from(vec![
         ay.to_std(init[0]),
@@ -211,7 +228,12 @@ pub fn fit_logistic(pred: &[f64], mos: &[f64]) -> Option<LogisticFit> {
     };
 
     let solver: LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, _, _, f64> =
-        LBFGS::new(MoreThuenteLineSearch::new(), LBFGS_MEMORY);
+        match LBFGS::new(MoreThuenteLineSearch::new(), LBFGS_MEMORY)
+            .with_tolerance_cost(COST_TOLERANCE)
+        {
+            Ok(s) => s,
+            Err(e) => return Some(fallback(format!("optimiser setup: {e}"), 0)),
+        };
     let result = match Executor::new(problem, solver)
         .configure(|s| s.param(c0).max_iters(MAX_ITERS))
         .run()
@@ -293,7 +315,11 @@ mod tests {
             .iter()
             .map(|x| x.tanh() + rng.gen_range(-0.3..0.3))
             .collect();
-        let prob = LogisticProblem { u, v };
+        let prob = LogisticProblem {
+            u,
+            v,
+            memo: LastEval::new(),
+        };
         for _ in 0..8 {
             let mut c = [
                 rng.gen_range(0.5..2.0),

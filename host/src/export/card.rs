@@ -204,7 +204,10 @@ pub fn render(m: &Manifest) -> String {
                 } else {
                     String::new()
                 },
-                m.head.spec.weight_decay,
+                m.head
+                    .spec
+                    .weight_decay
+                    .map_or_else(|| "auto".to_owned(), |d| format!("{d:e}")),
                 m.head.n_parameters
             ),
         ],

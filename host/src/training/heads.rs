@@ -10,6 +10,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, NdFloat};
 use rand_chacha::ChaCha8Rng;
 
 use super::fastmath::FastTanh;
+use super::matmul::{gemm_into, matmul};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
@@ -251,22 +252,26 @@ impl Mlp {
         })
     }
 
-    /// Forward pass: hidden activations and output logits.
+    /// Forward pass: hidden activations and output logits (`None` if the
+    /// shapes do not chain, which [`Mlp::layers`] rules out).
     fn forward<A: Compute>(
         l: &Layers<A>,
         x: ArrayView2<'_, A>,
-    ) -> (Array2<A>, Array2<A>, Array1<A>) {
-        let mut a1 = x.dot(&l.w1.t());
-        a1 += &l.b1;
+    ) -> Option<(Array2<A>, Array2<A>, Array1<A>)> {
+        let n = x.nrows();
+        let mut a1 = l.b1.broadcast((n, l.b1.len()))?.to_owned();
+        gemm_into(x, l.w1.t(), a1.view_mut(), true).then_some(())?;
         tanh_inplace(&mut a1);
-        let mut a2 = a1.dot(&l.w2.t());
-        a2 += &l.b2;
+        let mut a2 = l.b2.broadcast((n, l.b2.len()))?.to_owned();
+        gemm_into(a1.view(), l.w2.t(), a2.view_mut(), true).then_some(())?;
         tanh_inplace(&mut a2);
-        let mut z = a2.dot(&l.w3) + x.dot(&l.v);
-        z += l.b3;
-        (a1, a2, z)
+        let mut z = Array1::from_elem(n, l.b3);
+        add_matvec(a2.view(), &l.w3, &mut z);
+        add_matvec(x, &l.v, &mut z);
+        Some((a1, a2, z))
     }
 
+    #[inline(always)]
     fn sse_grad_in<A: Compute>(
         &self,
         p: &[f64],
@@ -274,11 +279,13 @@ impl Mlp {
         y: &[f64],
         grad: &mut [f64],
     ) -> f64 {
+        let xa = x.mapv(cast::<A>);
         let Some(l) = self.layers::<A>(p) else {
             return f64::NAN;
         };
-        let xa = x.mapv(cast::<A>);
-        let (h1, h2, z) = Self::forward(&l, xa.view());
+        let Some((h1, h2, z)) = Self::forward(&l, xa.view()) else {
+            return f64::NAN;
+        };
         let mut sse = 0.0;
         let mut dz = Array1::<A>::zeros(z.len());
         for ((d, &zi), &t) in dz.iter_mut().zip(z.iter()).zip(y) {
@@ -289,12 +296,9 @@ impl Mlp {
         let [_, b1, w2, b2, w3, b3, v] = self.offsets();
         let one = A::one();
         // Output layer and skip path.
-        add(
-            &mut grad[w3..b3],
-            h2.t().dot(&dz).iter().map(|g| uncast(*g)),
-        );
+        add(&mut grad[w3..b3], tmatvec(h2.view(), &dz).map(uncast));
         grad[b3] += dz.iter().map(|g| uncast(*g)).sum::<f64>();
-        add(&mut grad[v..], xa.t().dot(&dz).iter().map(|g| uncast(*g)));
+        add(&mut grad[v..], tmatvec(xa.view(), &dz).map(uncast));
         // Second hidden layer: d2 = (dz w3^T) * (1 - h2^2).
         let mut d2 = h2;
         for (mut row, &d) in d2.outer_iter_mut().zip(dz.iter()) {
@@ -302,18 +306,21 @@ impl Mlp {
                 *h = d * w * (one - *h * *h);
             }
         }
-        add(
-            &mut grad[w2..b2],
-            d2.t().dot(&h1).iter().map(|g| uncast(*g)),
-        );
+        let (Some(g2), Some(mut d1)) = (matmul(d2.t(), h1.view()), matmul(d2.view(), l.w2.view()))
+        else {
+            return f64::NAN;
+        };
+        add(&mut grad[w2..b2], g2.iter().map(|g| uncast(*g)));
         add(
             &mut grad[b2..w3],
             d2.sum_axis(Axis(0)).iter().map(|g| uncast(*g)),
         );
         // First hidden layer: d1 = (d2 W2) * (1 - h1^2).
-        let mut d1 = d2.dot(&l.w2);
         d1.zip_mut_with(&h1, |d, &h| *d *= one - h * h);
-        add(&mut grad[..b1], d1.t().dot(&xa).iter().map(|g| uncast(*g)));
+        let Some(g1) = matmul(d1.t(), xa.view()) else {
+            return f64::NAN;
+        };
+        add(&mut grad[..b1], g1.iter().map(|g| uncast(*g)));
         add(
             &mut grad[b1..w2],
             d1.sum_axis(Axis(0)).iter().map(|g| uncast(*g)),
@@ -325,8 +332,10 @@ impl Mlp {
         let Some(l) = self.layers::<A>(p) else {
             return vec![f64::NAN; x.nrows()];
         };
-        let (_, _, z) = Self::forward(&l, x.mapv(cast::<A>).view());
-        z.iter().map(|&z| 1.0 + 4.0 * sigmoid(uncast(z))).collect()
+        match Self::forward(&l, x.mapv(cast::<A>).view()) {
+            Some((_, _, z)) => z.iter().map(|&z| 1.0 + 4.0 * sigmoid(uncast(z))).collect(),
+            None => vec![f64::NAN; x.nrows()],
+        }
     }
 }
 
@@ -340,6 +349,32 @@ impl Mlp {
             p[b3] = b;
             p[v..].copy_from_slice(w);
         }
+    }
+}
+
+impl Mlp {
+    /// The pass in the chosen precision. Its element-wise loops (errors,
+    /// activation derivatives, bias sums) are compiled twice: here for the
+    /// baseline instruction set and in [`Mlp::sse_grad_avx2`] for AVX2,
+    /// with identical results (no fused multiply-adds either way).
+    #[inline(always)]
+    fn sse_grad_portable(
+        &self,
+        p: &[f64],
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        grad: &mut [f64],
+    ) -> f64 {
+        match self.precision {
+            Precision::F64 => self.sse_grad_in::<f64>(p, x, y, grad),
+            Precision::F32 => self.sse_grad_in::<f32>(p, x, y, grad),
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn sse_grad_avx2(&self, p: &[f64], x: ArrayView2<'_, f64>, y: &[f64], grad: &mut [f64]) -> f64 {
+        self.sse_grad_portable(p, x, y, grad)
     }
 }
 
@@ -372,10 +407,12 @@ impl Model for Mlp {
     }
 
     fn sse_grad(&self, p: &[f64], x: ArrayView2<'_, f64>, y: &[f64], grad: &mut [f64]) -> f64 {
-        match self.precision {
-            Precision::F64 => self.sse_grad_in::<f64>(p, x, y, grad),
-            Precision::F32 => self.sse_grad_in::<f32>(p, x, y, grad),
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            return unsafe { self.sse_grad_avx2(p, x, y, grad) };
         }
+        self.sse_grad_portable(p, x, y, grad)
     }
 
     fn predict(&self, p: &[f64], x: ArrayView2<'_, f64>) -> Vec<f64> {
@@ -384,6 +421,49 @@ impl Model for Mlp {
             Precision::F32 => self.predict_in::<f32>(p, x),
         }
     }
+}
+
+/// `out[i] += m[i, ..] . w` for every row `i`: row dot products with eight
+/// interleaved partial sums (a fixed order the compiler vectorises; ndarray
+/// runs a matrix-vector product of `f32` through a scalar generic path).
+fn add_matvec<A: Compute>(m: ArrayView2<'_, A>, w: &Array1<A>, out: &mut Array1<A>) {
+    let Some(w) = w.as_slice() else {
+        *out += &m.dot(w);
+        return;
+    };
+    for (row, o) in m.outer_iter().zip(out.iter_mut()) {
+        *o += match row.as_slice() {
+            Some(r) => dot8(r, w),
+            None => row.iter().zip(w).fold(A::zero(), |s, (a, b)| s + *a * *b),
+        };
+    }
+}
+
+/// `a . b` with eight interleaved partial sums, combined pairwise.
+#[inline(always)]
+fn dot8<A: Compute>(a: &[A], b: &[A]) -> A {
+    let mut acc = [A::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(A::zero(), |s, (x, y)| s + *x * *y);
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+/// `m^T d`, accumulated row by row (contiguous, vectorisable axpy updates).
+fn tmatvec<A: Compute>(m: ArrayView2<'_, A>, d: &Array1<A>) -> impl Iterator<Item = A> {
+    let mut acc = Array1::<A>::zeros(m.ncols());
+    for (row, &di) in m.outer_iter().zip(d.iter()) {
+        acc.scaled_add(di, &row);
+    }
+    acc.into_iter()
 }
 
 fn add(dst: &mut [f64], src: impl Iterator<Item = f64>) {

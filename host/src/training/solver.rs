@@ -16,6 +16,7 @@ use ndarray::{s, Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::memo::LastEval;
 use super::{HeadSpec, Model, TrainError};
 use crate::progress::Progress;
 
@@ -52,15 +53,11 @@ struct Problem<'a> {
     y: &'a [f64],
     decay: f64,
     mask: Vec<bool>,
-    cache: Mutex<Option<Evaluated>>,
+    memo: LastEval<Vec<f64>>,
     /// Cost and gradient requests, counted here because an early stop
     /// (an observer error) discards argmin's own counters.
     counts: Arc<[AtomicU64; 2]>,
 }
-
-/// The last evaluation: parameters, cost and gradient (argmin asks for the
-/// cost and the gradient of one point separately; one fused pass serves both).
-type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 impl Problem<'_> {
     fn eval(&self, p: &Array1<f64>) -> (f64, Vec<f64>) {
@@ -68,13 +65,11 @@ impl Problem<'_> {
             .as_slice()
             .map(<[f64]>::to_vec)
             .unwrap_or_else(|| p.to_vec());
-        if let Ok(guard) = self.cache.lock() {
-            if let Some((cp, c, g)) = guard.as_ref() {
-                if *cp == p {
-                    return (*c, g.clone());
-                }
-            }
-        }
+        self.memo.get_or_eval(&p, || self.fused(&p))
+    }
+
+    /// Cost and gradient at `p` in one chunk-parallel pass.
+    fn fused(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let n = self.y.len();
         let chunks = n.div_ceil(CHUNK);
         let parts: Vec<(f64, Vec<f64>)> = (0..chunks)
@@ -84,7 +79,7 @@ impl Problem<'_> {
                 let mut g = vec![0.0; p.len()];
                 let sse =
                     self.model
-                        .sse_grad(&p, self.x.slice(s![lo..hi, ..]), &self.y[lo..hi], &mut g);
+                        .sse_grad(p, self.x.slice(s![lo..hi, ..]), &self.y[lo..hi], &mut g);
                 (sse, g)
             })
             .collect();
@@ -98,15 +93,12 @@ impl Problem<'_> {
         }
         let inv = 1.0 / n as f64;
         let mut cost = sse * inv;
-        for (i, (g, w)) in grad.iter_mut().zip(&p).enumerate() {
+        for (i, (g, w)) in grad.iter_mut().zip(p).enumerate() {
             *g *= inv;
             if self.mask[i] {
                 cost += self.decay * w * w;
                 *g += 2.0 * self.decay * w;
             }
-        }
-        if let Ok(mut guard) = self.cache.lock() {
-            *guard = Some((p, cost, grad.clone()));
         }
         (cost, grad)
     }
@@ -217,9 +209,11 @@ pub fn solve(
         model: model.as_ref(),
         x,
         y,
-        decay: spec.weight_decay,
+        decay: spec
+            .weight_decay
+            .unwrap_or_else(|| HeadSpec::default_decay(spec.kind, y.len())),
         mask,
-        cache: Mutex::new(None),
+        memo: LastEval::new(),
     };
     let watch = Arc::new(Mutex::new(Watch::default()));
     let observer = Observer {
