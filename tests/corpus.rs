@@ -1078,6 +1078,11 @@ fn a_display_profile_with_an_unknown_field_is_refused() {
         err.contains("display profile: unknown field(s) panle_type (known: peak_luminance_nits,"),
         "{run}"
     );
+    assert!(
+        err.contains("cannot project schema `chug-hdr-display-v1` with display-profile = ")
+            && err.contains("typo.json"),
+        "names the profile file: {run}"
+    );
     assert!(run.stdout.is_empty(), "{run}");
 }
 

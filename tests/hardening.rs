@@ -189,6 +189,24 @@ fn a_second_run_into_a_locked_output_directory_is_refused() {
     assert!(!cwd.path().join("out/konvid_mos_head_v1.json").exists());
     drop(f);
     moshead(cwd.path(), &TRAIN).ok();
+    // `export` rewrites the manifest in place: it takes the same lock.
+    let manifest = cwd.path().join("out/konvid_mos_head_v1.json");
+    let before = std::fs::read(&manifest).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(cwd.path().join("out/.moshead.lock"))
+        .unwrap();
+    f.try_lock().unwrap();
+    let export = ["export", "--model", "out/konvid_mos_head_v1.json"];
+    let run = moshead(cwd.path(), &export);
+    assert!(
+        run.fails(1)
+            .contains("another moshead run is writing to out"),
+        "{run}"
+    );
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+    drop(f);
+    moshead(cwd.path(), &export).ok();
 }
 
 /// `(name, sha256)` of every final file (not the ledger, not hidden files).

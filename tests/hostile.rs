@@ -560,10 +560,7 @@ fn hostile_inputs_have_exact_outcomes() {
                 assert_eq!(run.code, Some(1), "{ctx}");
                 assert!(run.stderr.contains(text), "{ctx}");
                 let name = input.file_name().unwrap().to_string_lossy().into_owned();
-                assert!(
-                    run.stderr.contains(&name) || case.slot == "display-profile",
-                    "names the input: {ctx}"
-                );
+                assert!(run.stderr.contains(&name), "names the input: {ctx}");
             }
             Expect::Drop { code, n, rows } => {
                 let v: Value = serde_json::from_str(run.ok()).unwrap();

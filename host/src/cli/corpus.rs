@@ -146,7 +146,11 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         strict: args.strict,
         context: context
             .iter()
-            .map(|(s, _, t)| (s.clone(), t.clone()))
+            .map(|(slot, path, text)| corpus::ContextDoc {
+                slot: slot.clone(),
+                path: path.display().to_string(),
+                text: text.clone(),
+            })
             .collect(),
     };
     let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;

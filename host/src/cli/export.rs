@@ -55,13 +55,18 @@ pub(super) fn report_bundle(m: &Manifest, bundle: &Bundle, json: bool) -> anyhow
 }
 
 pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
-    let mut m = Manifest::load(&args.model)?;
     let src = args
         .model
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    let out = args.out.clone().unwrap_or_else(|| src.clone());
+    std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
+    // The same lock as `moshead train`: an export rewrites the manifest, so
+    // it must not interleave with a run writing into the same directory.
+    let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
+    let mut m = Manifest::load(&args.model)?;
     if !load_predictions(&mut m, &src)? {
         eprintln!(
             "moshead: warning: no validation predictions beside {} (`{}_validation.jsonl`): the predicted-vs-MOS plot is skipped",
@@ -69,8 +74,6 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
             m.id
         );
     }
-    let out = args.out.unwrap_or(src);
-    std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
     let before = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
     let bundle = write_bundle(&mut m, &out)?;
     let after = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());

@@ -111,6 +111,17 @@ pub enum CorpusError {
     /// Loading or calling the plugin failed.
     #[error(transparent)]
     Adapter(#[from] PluginError),
+    /// The adapter refused the schema or a context document; the message
+    /// names every context file, since the plugin only knows their slots.
+    #[error("cannot project schema `{schema}`{context}")]
+    Configure {
+        /// The schema asked for.
+        schema: String,
+        /// ` with SLOT = PATH` for each context document, or empty.
+        context: String,
+        /// The plugin's refusal.
+        source: PluginError,
+    },
 }
 
 /// Where a source's bytes come from.
@@ -144,8 +155,19 @@ pub struct IngestOptions {
     pub include_references: bool,
     /// Fail on the first dropped row.
     pub strict: bool,
-    /// Context documents `(slot, JSON text)`.
-    pub context: Vec<(String, String)>,
+    /// Context documents.
+    pub context: Vec<ContextDoc>,
+}
+
+/// A context document for the projector (a display profile, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextDoc {
+    /// The input slot.
+    pub slot: String,
+    /// Where it came from, for messages.
+    pub path: String,
+    /// Its JSON text.
+    pub text: String,
 }
 
 /// Drops of one reason.
@@ -494,10 +516,24 @@ pub fn ingest(
         .unwrap_or_else(|| d.default_schema.clone());
     let config = ProjectorConfig {
         schema: Some(schema.clone()),
-        context: opts.context.iter().cloned().collect(),
+        context: opts
+            .context
+            .iter()
+            .map(|c| (c.slot.clone(), c.text.clone()))
+            .collect(),
         include_references: opts.include_references,
     };
-    let projector = adapter.open_projector(&config)?;
+    let projector = adapter
+        .open_projector(&config)
+        .map_err(|source| CorpusError::Configure {
+            schema: schema.clone(),
+            context: opts
+                .context
+                .iter()
+                .map(|c| format!(" with {} = {}", c.slot, c.path))
+                .collect(),
+            source,
+        })?;
     let columns = d
         .schema(&schema)
         .map(|s| s.columns.clone())

@@ -87,6 +87,13 @@ impl DisplayProfile {
     pub fn parse(text: &str) -> Result<Self, String> {
         let value: Value =
             serde_json::from_str(text).map_err(|e| format!("display profile: {e}"))?;
+        // serde_json keeps the last of two equal keys; a profile that says
+        // two things about one field is refused instead.
+        if let Err(r) = Row::parse(text) {
+            if r.code == codes::DUPLICATE_KEY {
+                return Err(format!("display profile: {}", r.message));
+            }
+        }
         let Value::Object(obj) = value else {
             return Err("display profile: not a JSON object".into());
         };

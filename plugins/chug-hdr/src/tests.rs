@@ -172,6 +172,11 @@ fn display_profile_errors() {
         (r#"{"name":"tv"}"#, "no known field"),
         (r#"[1]"#, "not a JSON object"),
         (r#"{"peak_nits":1,"display_peak_nits":2}"#, "repeats"),
+        (
+            "{\"peak_nits\": 1000,\n \"peak_nits\": 600}",
+            "key `peak_nits` appears twice",
+        ),
+        ("{\"peak_nits\": 1000,\n oops}", "at line 2 column 2"),
     ] {
         let err = display::DisplayProfile::parse(profile).unwrap_err();
         assert!(err.contains(needle), "{profile}: {err}");
