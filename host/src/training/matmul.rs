@@ -9,6 +9,7 @@
 //! unsafe call below only ever sees consistent dimensions and strides.
 
 use gemm::{gemm, Parallelism};
+use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 use super::heads::Compute;
@@ -40,9 +41,17 @@ pub fn gemm_into<A: Compute>(
     let (ars, acs) = (a.strides()[0], a.strides()[1]);
     let (brs, bcs) = (b.strides()[0], b.strides()[1]);
     let (crs, ccs) = (c.strides()[0], c.strides()[1]);
+    if [ars, acs, brs, bcs, crs, ccs].iter().any(|s| *s < 0) {
+        // Reversed views never occur in the passes; ndarray's own product
+        // handles them rather than relying on gemm's negative strides.
+        let beta = if accumulate { A::one() } else { A::zero() };
+        general_mat_mul(A::one(), &a, &b, beta, &mut c);
+        return true;
+    }
     // SAFETY: the dimensions were checked to chain and are non-zero; each
-    // pointer and its strides come from a live ndarray view of exactly that
-    // shape, so every element gemm addresses is inside its array; `c` is a
+    // pointer and its (non-negative) strides come from a live ndarray view
+    // of exactly that shape, so every element gemm addresses is inside its
+    // array; `c` is a
     // unique borrow, so it aliases neither `a` nor `b`. gemm supports f32
     // and f64, the only `Compute` types.
     unsafe {
@@ -125,6 +134,22 @@ mod tests {
             let got = matmul(a32.view(), b32.view()).unwrap().mapv(f64::from);
             assert!(close(&got, &want, 1e-4));
         }
+    }
+
+    #[test]
+    fn reversed_views_take_the_ndarray_path() {
+        let a = m(6, 5, 1);
+        let b = m(5, 4, 2);
+        let ar = a.slice(s![..;-1, ..]);
+        let want = ar.dot(&b);
+        assert!(close(&matmul(ar, b.view()).unwrap(), &want, 1e-12));
+        let mut c = Array2::<f64>::ones((6, 4));
+        assert!(gemm_into(ar, b.view(), c.slice_mut(s![.., ..;-1]), true));
+        let mut want_c = Array2::<f64>::ones((6, 4));
+        want_c
+            .slice_mut(s![.., ..;-1])
+            .zip_mut_with(&want, |c, w| *c += w);
+        assert!(close(&c, &want_c, 1e-12));
     }
 
     #[test]
