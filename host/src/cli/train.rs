@@ -43,8 +43,8 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
-    /// L2 penalty on weights (default: 1/rows for mlp, where rows are the
-    /// training rows of each fit; 1e-6 for linear).
+    /// L2 penalty on weights (default: min(1e-4, 1/rows) for mlp, where
+    /// rows are the training rows of each fit; 1e-6 for linear).
     #[arg(long)]
     weight_decay: Option<f64>,
     /// L-BFGS iteration cap (default: 400 mlp, 200 linear).

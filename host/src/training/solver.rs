@@ -202,7 +202,7 @@ pub fn solve(
     init: Vec<f64>,
     progress: &Progress,
 ) -> Result<(Vec<f64>, SolveReport), TrainError> {
-    let mask = (0..model.n_params()).map(|i| model.is_weight(i)).collect();
+    let mask = (0..model.n_params()).map(|i| model.is_decayed(i)).collect();
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let problem = Problem {
         counts: Arc::clone(&counts),
