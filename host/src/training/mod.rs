@@ -23,7 +23,7 @@
 //!   with `moshead bench train` on the KonVid-150k-sized corpus (123k
 //!   training rows per fold) it stopped the MLP after ~20 iterations at
 //!   held-out PLCC 0.9069, behind the prior art's AdamW recipe (0.9076),
-//!   while `1 / n` (8e-6) reached PLCC 0.9077 and RMSE 0.3141 vs 0.3151
+//!   while `1 / n` (8e-6) reached PLCC 0.9077 and RMSE 0.3142 vs 0.3151
 //!   (3e-6, 1e-5 and patience 40 gave the same to four decimals). The cap
 //!   keeps small corpora where they were: above 1e-4 the penalty on the
 //!   randomly initialised hidden weights outweighs a small corpus's error
