@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::Args;
 
 use super::adapters::print_table;
@@ -61,12 +60,13 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let out = args.out.clone().unwrap_or_else(|| src.clone());
-    std::fs::create_dir_all(&out).with_context(|| format!("{}: cannot create", out.display()))?;
-    // The same lock as `moshead train`: an export rewrites the manifest, so
-    // it must not interleave with a run writing into the same directory.
-    let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
     let mut m = Manifest::load(&args.model)?;
+    let out = args.out.clone().unwrap_or_else(|| src.clone());
+    // The same lock as `moshead train` (it creates `out`): an export
+    // rewrites the manifest, so it must not interleave with a run writing
+    // into the same directory. The manifest's own directory is not locked
+    // when `--out` points elsewhere: it may be read-only.
+    let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
     if !load_predictions(&mut m, &src)? {
         eprintln!(
             "moshead: warning: no validation predictions beside {} (`{}_validation.jsonl`): the predicted-vs-MOS plot is skipped",

@@ -202,6 +202,11 @@ pub fn solve(
     init: Vec<f64>,
     progress: &Progress,
 ) -> Result<(Vec<f64>, SolveReport), TrainError> {
+    let Some(decay) = spec.weight_decay else {
+        return Err(TrainError::Params(
+            "weight decay not resolved (HeadSpec::resolved)".into(),
+        ));
+    };
     let mask = (0..model.n_params()).map(|i| model.is_decayed(i)).collect();
     let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
     let problem = Problem {
@@ -209,9 +214,7 @@ pub fn solve(
         model: model.as_ref(),
         x,
         y,
-        decay: spec
-            .weight_decay
-            .unwrap_or_else(|| HeadSpec::default_decay(spec.kind, y.len())),
+        decay,
         mask,
         memo: LastEval::new(),
     };
@@ -294,3 +297,22 @@ pub fn solve(
 
 type Lbfgs =
     LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, Array1<f64>, Array1<f64>, f64>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::heads::{model, HeadKind, Precision};
+
+    #[test]
+    fn an_unresolved_weight_decay_is_refused_not_guessed() {
+        let x = Array2::zeros((4, 2));
+        let y = [1.0, 2.0, 3.0, 4.0];
+        let spec = HeadSpec::new(HeadKind::Linear);
+        let run = |spec: &HeadSpec| {
+            let m = model(HeadKind::Linear, 2, 0, Precision::F64);
+            solve(m, spec, &x, &y, None, vec![0.0; 3], &Progress::hidden())
+        };
+        assert!(matches!(run(&spec), Err(TrainError::Params(_))));
+        assert!(run(&spec.resolved(4)).is_ok());
+    }
+}
