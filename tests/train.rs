@@ -103,15 +103,37 @@ fn manifest_records_what_produced_the_model() {
             assert!(baselines.contains_key(b), "{b}");
         }
         assert!(f["solve"]["termination"].as_str().unwrap().len() > 3);
+        // Small corpora get the capped default decay, min(1e-4, 1/rows).
+        assert_eq!(f["solve"]["weight_decay"].as_f64(), Some(1e-4));
     }
-    // kfold: the ship model is trained on every non-test row.
+    assert_eq!(m["training"]["solve"]["weight_decay"].as_f64(), Some(1e-4));
+    // kfold: the ship model is trained on every non-test row; an explicit
+    // decay is what every solve records.
     train_chug(
         d.path(),
-        &["--validation", "kfold", "--folds", "3", "--force"],
+        &[
+            "--validation",
+            "kfold",
+            "--folds",
+            "3",
+            "--force",
+            "--weight-decay",
+            "3e-5",
+        ],
     )
     .ok();
     let m = manifest(d.path(), "chug_hdr_mos_head_v1");
     assert_eq!(m["validation"]["folds"].as_array().unwrap().len(), 3);
+    for solve in m["validation"]["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["solve"])
+        .chain([&m["training"]["solve"]])
+    {
+        assert_eq!(solve["weight_decay"].as_f64(), Some(3e-5));
+    }
+    assert_eq!(m["head"]["spec"]["weight_decay"].as_f64(), Some(3e-5));
     assert_eq!(m["training"]["trained_on"], "all non-test rows");
     let test_rows = m["data"]["splits"]["test"].as_u64().unwrap_or(0);
     assert_eq!(m["training"]["n_rows"].as_u64().unwrap(), 120 - test_rows);

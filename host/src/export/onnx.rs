@@ -577,6 +577,7 @@ mod tests {
             params: (0..n).map(|_| rng.gen_range(-0.7..0.7)).collect(),
             solve: SolveReport {
                 solver: String::new(),
+                weight_decay: None,
                 iterations: 0,
                 cost_evals: 0,
                 gradient_evals: 0,

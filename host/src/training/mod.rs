@@ -389,6 +389,7 @@ impl HeadSpec {
                     "AdamW lr {} wd {} batch {} x {} epochs",
                     recipe.lr, recipe.weight_decay, recipe.batch, recipe.epochs
                 ),
+                weight_decay: Some(recipe.weight_decay),
                 iterations: recipe.epochs as u64,
                 cost_evals: 0,
                 gradient_evals: (recipe.epochs * idx.len().div_ceil(recipe.batch)) as u64,
@@ -486,5 +487,26 @@ impl FittedHead {
             return Err("non-positive standard deviation".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_decay_is_one_over_rows_capped_for_the_mlp() {
+        let mlp = HeadSpec::new(HeadKind::Mlp);
+        assert_eq!(mlp.weight_decay, None, "resolved at fit time");
+        assert_eq!(mlp.resolved(600).weight_decay, Some(MLP_DECAY_MAX));
+        assert_eq!(mlp.resolved(10_000).weight_decay, Some(1e-4));
+        assert_eq!(mlp.resolved(200_000).weight_decay, Some(5e-6));
+        let linear = HeadSpec::new(HeadKind::Linear);
+        assert_eq!(linear.resolved(200_000).weight_decay, Some(1e-6));
+        let explicit = HeadSpec {
+            weight_decay: Some(3e-5),
+            ..mlp
+        };
+        assert_eq!(explicit.resolved(200_000).weight_decay, Some(3e-5));
     }
 }

@@ -28,6 +28,10 @@ pub const CHUNK: usize = 2048;
 pub struct SolveReport {
     /// The solver.
     pub solver: String,
+    /// The weight decay this solve minimised with (absent in manifests
+    /// written before it was recorded).
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
     /// L-BFGS iterations run.
     pub iterations: u64,
     /// Cost evaluations.
@@ -244,6 +248,7 @@ pub fn solve(
             "argmin L-BFGS (memory {}) + More-Thuente",
             spec.lbfgs_memory
         ),
+        weight_decay: Some(decay),
         iterations: w.loss.len() as u64,
         cost_evals: 0,
         gradient_evals: 0,
