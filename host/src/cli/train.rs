@@ -79,7 +79,7 @@ pub fn check_dataset(ds: &Dataset, dropped: u64) -> anyhow::Result<()> {
         bail!(
             "all {} rows belong to one content group (`{}`): content-disjoint validation is impossible",
             ds.len(),
-            ds.group_names.first().map_or("", String::as_str)
+            ds.group_names.first().unwrap_or("")
         );
     }
     if ds.mos.iter().all(|m| *m == ds.mos[0]) {
@@ -94,7 +94,7 @@ pub fn check_dataset(ds: &Dataset, dropped: u64) -> anyhow::Result<()> {
         bail!(
             "row {} ({}) has a non-finite value in `{}` after projection",
             i,
-            ds.ids[i],
+            &ds.ids[i],
             ds.columns[j]
         );
     }

@@ -10,6 +10,7 @@
 pub mod inputs;
 pub mod lines;
 pub mod parquet;
+pub mod strings;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
@@ -28,6 +29,7 @@ use serde::Serialize;
 use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
 use lines::{Chunk, Line, LineReader};
+pub use strings::Strings;
 
 /// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
 pub mod codes {
@@ -272,13 +274,13 @@ pub struct Dataset {
     /// Content group index per row.
     pub group: Vec<u32>,
     /// Content group names.
-    pub group_names: Vec<String>,
+    pub group_names: Strings,
     /// Baseline key index per row.
     pub baseline: Vec<Option<u32>>,
     /// Baseline key names.
-    pub baseline_names: Vec<String>,
+    pub baseline_names: Strings,
     /// Row ids.
-    pub ids: Vec<String>,
+    pub ids: Strings,
     /// Whether every row is synthetic.
     pub synthetic: bool,
 }
@@ -317,11 +319,11 @@ struct Builder {
     origin: [u64; 3],
     group: Vec<u32>,
     groups: Interner,
-    group_names: Vec<String>,
+    group_names: Strings,
     baseline: Vec<Option<u32>>,
     baselines: Interner,
-    baseline_names: Vec<String>,
-    ids: Vec<String>,
+    baseline_names: Strings,
+    ids: Strings,
     synthetic: u64,
     filled: Vec<u64>,
     drops: BTreeMap<String, DropSummary>,
@@ -350,12 +352,12 @@ struct Interner {
 }
 
 impl Interner {
-    fn intern(&mut self, names: &mut Vec<String>, key: Cow<'_, str>) -> u32 {
+    fn intern(&mut self, names: &mut Strings, key: Cow<'_, str>) -> u32 {
         let hash = self.state.hash_one(key.as_ref());
         self.intern_hashed(names, key, hash)
     }
 
-    fn intern_hashed(&mut self, names: &mut Vec<String>, key: Cow<'_, str>, hash: u64) -> u32 {
+    fn intern_hashed(&mut self, names: &mut Strings, key: Cow<'_, str>, hash: u64) -> u32 {
         let next = names.len() as u32;
         match self.by_hash.entry(hash) {
             Entry::Vacant(e) => {
@@ -363,7 +365,7 @@ impl Interner {
             }
             Entry::Occupied(e) => {
                 let i = *e.get();
-                if names[i as usize] == key.as_ref() {
+                if &names[i as usize] == key.as_ref() {
                     return i;
                 }
                 if let Some(i) = self.collided.get(key.as_ref()) {
@@ -372,7 +374,7 @@ impl Interner {
                 self.collided.insert(key.as_ref().to_owned(), next);
             }
         }
-        names.push(key.into_owned());
+        names.push(&key);
         next
     }
 }
@@ -477,7 +479,7 @@ impl Ctx<'_> {
                     })
                     .into_option();
                 b.baseline.push(bl);
-                b.ids.push(id.into_string());
+                b.ids.push(&id);
                 b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
             }
@@ -814,7 +816,7 @@ mod tests {
     #[test]
     fn interning_survives_hash_collisions() {
         let mut i = Interner::default();
-        let mut names = Vec::new();
+        let mut names = Strings::new();
         let mut add = |key: &str, hash: u64| i.intern_hashed(&mut names, Cow::Borrowed(key), hash);
         assert_eq!(add("a", 7), 0);
         assert_eq!(add("b", 7), 1, "a colliding name gets its own index");
@@ -823,12 +825,12 @@ mod tests {
         assert_eq!(add("c", 7), 2);
         assert_eq!(add("d", 8), 3);
         assert_eq!(add("d", 8), 3);
-        assert_eq!(names, ["a", "b", "c", "d"]);
+        assert_eq!(names.iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
         let mut j = Interner::default();
-        let mut names = Vec::new();
+        let mut names = Strings::new();
         for k in ["x", "y", "x", "z", "y"] {
             j.intern(&mut names, Cow::Owned(k.to_owned()));
         }
-        assert_eq!(names, ["x", "y", "z"]);
+        assert_eq!(names.iter().collect::<Vec<_>>(), ["x", "y", "z"]);
     }
 }

@@ -253,7 +253,7 @@ mod tests {
             group: (0..n).map(|i| (i / per) as u32).collect(),
             group_names: (0..groups).map(|g| format!("c{g:03}")).collect(),
             baseline: vec![None; n],
-            baseline_names: vec![],
+            baseline_names: Default::default(),
             ids: (0..n).map(|i| i.to_string()).collect(),
             synthetic: true,
         }
