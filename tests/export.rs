@@ -6,23 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use moshead_e2e::*;
+use moshead_sdk::schemas::KONVID_V1;
 use serde_json::Value;
 use sha2::Digest as _;
 use tract_onnx::prelude::*;
-
-const KONVID_COLUMNS: [&str; 11] = [
-    "adm2",
-    "vif_scale0",
-    "vif_scale1",
-    "vif_scale2",
-    "vif_scale3",
-    "motion2",
-    "saliency_mean",
-    "saliency_var",
-    "shot_count_norm",
-    "shot_mean_len_norm",
-    "shot_cut_density",
-];
 
 /// A seeded uniform generator (the tests crate has no rand).
 struct Lcg(u64);
@@ -67,7 +54,7 @@ fn konvid_corpus(dir: &Path, n: usize, seed: u64) -> BTreeMap<String, Vec<f64>> 
         obj.insert("corpus".into(), "konvid-1k".into());
         obj.insert("src".into(), src.clone().into());
         obj.insert("mos".into(), mos.into());
-        for (c, v) in KONVID_COLUMNS.iter().zip(&x) {
+        for (c, v) in KONVID_V1.iter().zip(&x) {
             obj.insert((*c).into(), (*v).into());
         }
         text.push_str(&Value::Object(obj).to_string());
@@ -138,7 +125,7 @@ fn onnx_matches_predict_for_both_heads_with_a_dynamic_batch() {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(order, KONVID_COLUMNS);
+        assert_eq!(order, KONVID_V1);
         let run = moshead(
             d.path(),
             &[

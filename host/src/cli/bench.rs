@@ -767,8 +767,7 @@ mod train_bench {
                     let head =
                         spec.fit_adamw(&recipe, ds.x.view(), &ds.mos, &fold.train, fold.seed)?;
                     let pred = head.predict_rows(ds.x.view(), &fold.eval);
-                    let mos: Vec<f64> = fold.eval.iter().map(|&i| ds.mos[i]).collect();
-                    let se: Vec<Option<f64>> = fold.eval.iter().map(|&i| ds.se[i]).collect();
+                    let (mos, se) = ds.targets(&fold.eval);
                     metrics.push(evaluate(&pred, &mos, &se));
                 }
                 let prior = aggregate(&metrics).mean;

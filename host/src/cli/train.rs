@@ -622,8 +622,7 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
         bail!("no rows carry split `test`: there is no held-out set to validate on");
     }
     let pred = m.fitted().predict_rows(ds.x.view(), &test);
-    let mos: Vec<f64> = test.iter().map(|&i| ds.mos[i]).collect();
-    let se: Vec<Option<f64>> = test.iter().map(|&i| ds.se[i]).collect();
+    let (mos, se) = ds.targets(&test);
     let metrics = evaluate(&pred, &mos, &se);
     let d = &reg.select(&manifest_adapter(&m)?)?.descriptor;
     let (kind, mut t) = if ds.synthetic {

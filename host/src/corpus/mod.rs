@@ -296,6 +296,12 @@ impl Dataset {
         self.mos.is_empty()
     }
 
+    /// The MOS and MOS standard errors of the rows `idx`, in order (what
+    /// [`crate::evaluation::evaluate`] scores predictions of those rows against).
+    pub fn targets(&self, idx: &[usize]) -> (Vec<f64>, Vec<Option<f64>>) {
+        idx.iter().map(|&i| (self.mos[i], self.se[i])).unzip()
+    }
+
     /// Indices of the rows in `split`.
     pub fn rows_in(&self, split: Split) -> Vec<usize> {
         (0..self.len())

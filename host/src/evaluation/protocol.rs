@@ -87,8 +87,7 @@ pub fn run_folds(
     let mut out = Vec::with_capacity(folds.len());
     for f in folds {
         progress.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
-        let mos: Vec<f64> = f.eval.iter().map(|&i| ds.mos[i]).collect();
-        let se: Vec<Option<f64>> = f.eval.iter().map(|&i| ds.se[i]).collect();
+        let (mos, se) = ds.targets(&f.eval);
         let head = spec.fit(x, &ds.mos, &ds.group, &f.train, f.seed, progress)?;
         let pred = head.predict_rows(x, &f.eval);
         let mut baselines = BTreeMap::new();
