@@ -7,5 +7,6 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod selection;
 mod template;
 mod train;

@@ -80,7 +80,11 @@ fn manifest_is_byte_identical_across_runs_and_matches_the_golden_skeleton() {
 fn manifest_records_what_produced_the_model() {
     let d = tempfile::tempdir().unwrap();
     synth_chug(d.path(), "120", "3");
-    train_chug(d.path(), &["--model-id", "chug_experiment_7"]).ok();
+    train_chug(
+        d.path(),
+        &["--model-id", "chug_experiment_7", "--head", "mlp"],
+    )
+    .ok();
     let m = manifest(d.path(), "chug_experiment_7");
     assert_eq!(m["id"], "chug_experiment_7");
     assert_eq!(m["adapter_model_id"], "chug_hdr_mos_head_v1");
@@ -119,6 +123,8 @@ fn manifest_records_what_produced_the_model() {
             "--force",
             "--weight-decay",
             "3e-5",
+            "--head",
+            "mlp",
         ],
     )
     .ok();

@@ -35,8 +35,10 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::InputReport;
 use crate::evaluation::folds::Policy;
 use crate::evaluation::gate::GateReport;
+use crate::evaluation::oof::Pooled;
 use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::Aggregate;
+use crate::selection::SelectionRecord;
 use crate::training::{FittedHead, HeadSpec, SolveReport, Standardizer};
 
 /// The adapter's default output directory: its environment override when
@@ -157,6 +159,10 @@ pub struct TrainingRecord {
     pub n_monitor: usize,
     /// The solve.
     pub solve: SolveReport,
+    /// How the ship model's head was chosen by inner CV on its training
+    /// rows (`--head auto`, or a small corpus's stopping and decay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionRecord>,
 }
 
 impl TrainingRecord {
@@ -171,7 +177,12 @@ impl TrainingRecord {
             self.n_monitor,
             self.solve.iterations,
             self.solve.termination
-        )
+        ) + &self.selection.as_ref().map_or_else(String::new, |s| {
+            format!(
+                "; chosen by {}-fold inner CV on {} rows: {}",
+                s.inner_folds, s.inner_rows, s.chosen
+            )
+        })
     }
 }
 
@@ -189,6 +200,11 @@ pub struct ValidationRecord {
     pub aggregate: Aggregate,
     /// Each baseline's aggregate over the same folds.
     pub baselines: BTreeMap<String, Aggregate>,
+    /// The metrics of the pooled out-of-fold predictions, the head's and
+    /// each baseline's (absent in manifests written before they were
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooled: Option<Pooled>,
 }
 
 /// The data a run read.

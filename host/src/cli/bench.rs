@@ -69,6 +69,11 @@ enum BenchCommand {
     /// held-out accuracy against the prior art's recipe on the same folds
     /// (targets: under 2 s and under 60 s on 2 cores; at least as accurate).
     Train(TrainBenchArgs),
+    /// Held-out accuracy of every head and of `auto`: median SROCC / PLCC
+    /// over 100 content-disjoint 80/20 splits, pooled out-of-fold metrics
+    /// and wall time, on the development set (when present) and generated
+    /// stress corpora (figures, not tests).
+    Accuracy(super::bench_accuracy::AccuracyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,17 +117,17 @@ struct IngestArgs {
 
 /// One benchmark corpus.
 #[derive(Debug, Clone, Copy)]
-struct Case {
-    adapter: &'static str,
-    variant: Option<&'static str>,
-    schema: &'static str,
-    rows: usize,
+pub(super) struct Case {
+    pub(super) adapter: &'static str,
+    pub(super) variant: Option<&'static str>,
+    pub(super) schema: &'static str,
+    pub(super) rows: usize,
 }
 
 impl Case {
     /// The two benchmark corpora: CHUG-sized (wide schema) first, then
     /// KonVid-150k-sized.
-    fn both(rows_chug: usize, rows_konvid: usize) -> [Case; 2] {
+    pub(super) fn both(rows_chug: usize, rows_konvid: usize) -> [Case; 2] {
         [
             Case {
                 adapter: "chug-hdr",
@@ -175,6 +180,7 @@ pub fn run(env: &Env, args: BenchArgs) -> anyhow::Result<u8> {
     match args.command {
         BenchCommand::Ingest(a) => ingest(env, a),
         BenchCommand::Train(a) => train_bench::run(env, a),
+        BenchCommand::Accuracy(a) => super::bench_accuracy::run(env, a),
     }
 }
 
@@ -300,7 +306,7 @@ type Bindings = Vec<(String, PathBuf)>;
 
 /// The cached corpus of `case` (generated if needed): its directory,
 /// whether it was generated now, and its `(slot, path)` bindings.
-fn cached_corpus(
+pub(super) fn cached_corpus(
     env: &Env,
     reg: &Registry,
     root: &Path,

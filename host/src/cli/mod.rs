@@ -5,6 +5,8 @@
 
 mod adapters;
 mod bench;
+mod bench_accuracy;
+mod bench_corpora;
 mod corpus;
 mod export;
 mod train;

@@ -13,6 +13,7 @@ use super::{print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::{self, GateReport};
+use crate::evaluation::oof::{self, NativeScale};
 use crate::evaluation::protocol::{run_folds, FoldResult};
 use crate::evaluation::{aggregate, evaluate, Aggregate, Metrics};
 use crate::manifest::{
@@ -21,6 +22,7 @@ use crate::manifest::{
 };
 use crate::progress::Progress;
 use crate::registry::Selector;
+use crate::selection::{AutoConfig, HeadChoice};
 use crate::training::{HeadKind, HeadSpec};
 
 /// Arguments of `moshead train`.
@@ -28,9 +30,10 @@ use crate::training::{HeadKind, HeadSpec};
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The head type.
-    #[arg(long, value_enum, default_value_t = HeadKind::Mlp)]
-    head: HeadKind,
+    /// The head: `auto` (default) chooses among the heads and their
+    /// hyper-parameters by content-grouped inner CV inside every fold.
+    #[arg(long, value_enum, default_value_t = HeadArg::Auto)]
+    head: HeadArg,
     /// Validation policy (default: explicit when rows carry train and val, else kfold).
     #[arg(long, value_enum)]
     validation: Option<PolicyKind>,
@@ -68,6 +71,17 @@ pub struct TrainArgs {
     /// Print the run summary as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The `--head` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum HeadArg {
+    /// Chosen by content-grouped inner cross-validation.
+    Auto,
+    /// Two tanh hidden layers, then the bounded output.
+    Mlp,
+    /// A bounded linear model.
+    Linear,
 }
 
 /// Refuses datasets no honest validation can use.
@@ -145,16 +159,31 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
 
-    let mut spec = HeadSpec::new(args.head);
-    if let Some(v) = args.weight_decay {
-        spec.weight_decay = Some(v);
-    }
-    if let Some(v) = args.max_iters {
-        spec.max_iters = v;
-    }
-    if let Some(v) = args.patience {
-        spec.patience = v;
-    }
+    let choice = match args.head {
+        HeadArg::Auto => {
+            if args.weight_decay.is_some() || args.max_iters.is_some() || args.patience.is_some() {
+                bail!("--weight-decay, --max-iters and --patience set one head's hyper-parameters; with --head auto they are chosen by inner CV (pass --head mlp or --head linear to set them)");
+            }
+            HeadChoice::Auto(AutoConfig::default())
+        }
+        HeadArg::Mlp | HeadArg::Linear => {
+            let mut spec = HeadSpec::new(if args.head == HeadArg::Mlp {
+                HeadKind::Mlp
+            } else {
+                HeadKind::Linear
+            });
+            if let Some(v) = args.weight_decay {
+                spec.weight_decay = Some(v);
+            }
+            if let Some(v) = args.max_iters {
+                spec.max_iters = v;
+            }
+            if let Some(v) = args.patience {
+                spec.patience = v;
+            }
+            HeadChoice::Fixed(spec)
+        }
+    };
     let policy = Policy {
         kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
         k: args.folds,
@@ -165,25 +194,28 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     let fold_list = folds::make_folds(ds, &policy)?;
     let progress = Progress::new(!env.quiet);
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
-    let results = run_folds(ds, &fold_list, &spec, baseline_name, &progress)?;
+    let native = NativeScale::of(&d.mos_scale);
+    let results = run_folds(ds, &fold_list, &choice, baseline_name, native, &progress)?;
 
     // The ship model: the explicit fold's head (same rows, same seed), or a
     // refit on every non-test row.
-    let (trained_on, ship_rows, ship) = match policy.kind {
+    let (trained_on, ship_rows, ship, ship_selection) = match policy.kind {
         PolicyKind::Explicit => {
             let rows = fold_list[0].train.len();
             let head = results[0].1.clone();
-            ("train rows".to_owned(), rows, head)
+            let selection = results[0].0.selection.clone();
+            ("train rows".to_owned(), rows, head, selection)
         }
         _ => {
             let rows = folds::eligible(ds);
             progress.update(|| "ship model".into());
-            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &progress)?;
+            let (head, selection) = choice.fit(ds, &rows, args.seed, &progress)?;
             progress.clear();
-            ("all non-test rows".to_owned(), rows.len(), head)
+            ("all non-test rows".to_owned(), rows.len(), head, selection)
         }
     };
     let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
+    let pooled = oof::pooled(&fold_results);
     let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
     let agg = aggregate(&head_metrics);
     let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
@@ -234,6 +266,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             n_fit: ship.n_fit,
             n_monitor: ship.n_monitor,
             solve: ship.solve.clone(),
+            selection: ship_selection,
         },
         validation: ValidationRecord {
             name: policy.name(),
@@ -241,6 +274,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             folds: fold_results,
             aggregate: agg,
             baselines,
+            pooled,
         },
         gate: verdict,
         data: DataRecord {
@@ -385,6 +419,33 @@ fn print_summary(m: &Manifest, path: &Path) {
             format!("SD of PLCC {}", f4(a.sd.plcc)),
         ));
     }
+    if let Some(p) = &v.pooled {
+        let h = &p.head;
+        let mut row = vec![
+            "pooled".to_owned(),
+            String::new(),
+            p.n.to_string(),
+            f4(h.plcc),
+            f4(h.plcc_mapped),
+            f4(h.srocc),
+            f4(h.krocc),
+            f4(h.rmse),
+        ];
+        for b in v.baselines.keys() {
+            let bm = p.baselines.get(b);
+            row.push(format!(
+                "{}/{}",
+                f4(bm.and_then(|m| m.plcc)),
+                f4(bm.and_then(|m| m.rmse))
+            ));
+        }
+        row.push(if p.each_row_once {
+            "out-of-fold, each row once".into()
+        } else {
+            "out-of-fold, rows once per split".into()
+        });
+        rows.push(row);
+    }
     let mut header: Vec<String> = [
         "FOLD",
         "TRAIN",
@@ -414,6 +475,7 @@ fn print_summary(m: &Manifest, path: &Path) {
             }
         }
     }
+    print_selection(m);
     let g = &m.gate;
     let checks: Vec<String> = g
         .checks
@@ -441,6 +503,38 @@ fn print_summary(m: &Manifest, path: &Path) {
         );
     }
     println!("wrote {}", path.display());
+}
+
+/// Which head inner CV chose in each fold and for the ship model.
+fn print_selection(m: &Manifest) {
+    let v = &m.validation;
+    let line = |what: String, s: &crate::selection::SelectionRecord| {
+        let best = s.table.iter().find(|c| c.name == s.chosen);
+        println!(
+            "  {what}: {} (inner RMSE {}, {}-fold inner CV on {} rows of {} contents){}",
+            s.chosen,
+            f4(best.and_then(|b| b.rmse)),
+            s.inner_folds,
+            s.inner_rows,
+            s.inner_groups,
+            s.note
+                .as_ref()
+                .map_or_else(String::new, |n| format!("; {n}"))
+        );
+    };
+    let any = v.folds.iter().any(|f| f.selection.is_some()) || m.training.selection.is_some();
+    if !any {
+        return;
+    }
+    println!("selection ({}):", crate::selection::CRITERION);
+    for f in &v.folds {
+        if let Some(s) = &f.selection {
+            line(format!("fold {} [{}]", f.fold, s.requested), s);
+        }
+    }
+    if let Some(s) = &m.training.selection {
+        line(format!("ship model [{}]", s.requested), s);
+    }
 }
 
 fn short(s: &str) -> String {

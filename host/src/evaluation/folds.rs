@@ -136,6 +136,39 @@ fn shuffled_groups(ds: &Dataset, rows: &[usize], seed: u64) -> Vec<u32> {
     groups
 }
 
+/// Content groups among `rows`.
+pub fn distinct_groups(ds: &Dataset, rows: &[usize]) -> usize {
+    let mut g: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
+    g.sort_unstable();
+    g.dedup();
+    g.len()
+}
+
+/// `k` content-grouped folds over `rows` (whole contents dealt round-robin
+/// after a seeded shuffle; fold `i` gets seed `seed + i`). The caller
+/// checks that `rows` hold at least `k` contents; with fewer, the surplus
+/// folds have no evaluation rows.
+pub fn grouped_kfold(ds: &Dataset, rows: &[usize], k: usize, seed: u64) -> Vec<Fold> {
+    let groups = shuffled_groups(ds, rows, seed);
+    let mut fold_of = vec![usize::MAX; ds.group_names.len()];
+    for (j, g) in groups.iter().enumerate() {
+        fold_of[*g as usize] = j % k.max(1);
+    }
+    (0..k)
+        .map(|i| {
+            let (eval, train) = rows
+                .iter()
+                .partition(|&&r| fold_of[ds.group[r] as usize] == i);
+            Fold {
+                index: i,
+                seed: seed + i as u64,
+                train,
+                eval,
+            }
+        })
+        .collect()
+}
+
 /// Builds the folds of `policy` over `ds`.
 pub fn make_folds(ds: &Dataset, policy: &Policy) -> Result<Vec<Fold>, FoldError> {
     let rows = eligible(ds);
@@ -171,31 +204,15 @@ pub fn make_folds(ds: &Dataset, policy: &Policy) -> Result<Vec<Fold>, FoldError>
                     found: rows.len(),
                 });
             }
-            let groups = shuffled_groups(ds, &rows, policy.seed);
-            if groups.len() < policy.k {
+            let found = distinct_groups(ds, &rows);
+            if found < policy.k {
                 return Err(FoldError::TooFewGroups {
                     policy: name,
                     needed: policy.k,
-                    found: groups.len(),
+                    found,
                 });
             }
-            let mut fold_of = vec![usize::MAX; ds.group_names.len()];
-            for (j, g) in groups.iter().enumerate() {
-                fold_of[*g as usize] = j % policy.k;
-            }
-            Ok((0..policy.k)
-                .map(|i| {
-                    let (eval, train) = rows
-                        .iter()
-                        .partition(|&&r| fold_of[ds.group[r] as usize] == i);
-                    Fold {
-                        index: i,
-                        seed: policy.seed + i as u64,
-                        train,
-                        eval,
-                    }
-                })
-                .collect())
+            Ok(grouped_kfold(ds, &rows, policy.k, policy.seed))
         }
         PolicyKind::Repeated => {
             if policy.repeats == 0 || !(policy.eval_fraction > 0.0 && policy.eval_fraction < 1.0) {

@@ -8,12 +8,15 @@
 //!   cross-fold [`Aggregate`].
 //! - [`folds`]: explicit, grouped k-fold and repeated grouped splits.
 //! - [`protocol`]: fitting the head and baselines fold by fold.
+//! - [`oof`]: out-of-fold rows and the metrics of the pooled out-of-fold
+//!   predictions.
 //! - [`gate`]: the adapter's thresholds applied to the aggregate.
 
 pub mod folds;
 pub mod gate;
 mod logistic;
 mod metrics;
+pub mod oof;
 pub mod protocol;
 mod summary;
 

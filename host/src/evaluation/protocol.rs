@@ -13,10 +13,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::folds::Fold;
+use super::folds::{distinct_groups as groups, Fold};
+use super::oof::{NativeScale, OofRow};
 use super::summary::{evaluate, Metrics};
 use crate::corpus::Dataset;
 use crate::progress::Progress;
+use crate::selection::{HeadChoice, SelectionRecord};
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, TrainError};
 
 /// One fold's outcome.
@@ -40,16 +42,22 @@ pub struct FoldResult {
     pub baselines: BTreeMap<String, Metrics>,
     /// The head's solve.
     pub solve: SolveReport,
-    /// `(prediction, MOS)` of each evaluation row (for plots; not in the manifest).
+    /// How this fold's head was chosen by inner CV on the fold's training
+    /// rows (`--head auto`, or a small corpus's stopping and decay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionRecord>,
+    /// Each evaluation row's out-of-fold prediction, in evaluation order
+    /// (the validation sidecar and plots; not in the manifest).
     #[serde(skip)]
-    pub predictions: Vec<(f64, f64)>,
-}
-
-fn groups(ds: &Dataset, rows: &[usize]) -> usize {
-    let mut g: Vec<u32> = rows.iter().map(|&i| ds.group[i]).collect();
-    g.sort_unstable();
-    g.dedup();
-    g.len()
+    pub predictions: Vec<OofRow>,
+    /// The evaluation rows' MOS standard errors, in the same order (for
+    /// the pooled outlier ratio; not in the manifest).
+    #[serde(skip)]
+    pub eval_se: Vec<Option<f64>>,
+    /// Each baseline's predictions of the evaluation rows, in the same
+    /// order (for the pooled baselines; not in the manifest).
+    #[serde(skip)]
+    pub baseline_predictions: BTreeMap<String, Vec<f64>>,
 }
 
 /// The group-baseline predictions for `eval` rows, from `train` rows.
@@ -74,13 +82,31 @@ pub fn group_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Vec<f64>
         .collect()
 }
 
-/// Runs `spec` and the baselines over `folds`. `group_baseline_name` is the
-/// adapter's group baseline, if it declares one.
+/// The out-of-fold rows of `eval` with their predictions `pred`.
+pub fn oof_rows(ds: &Dataset, eval: &[usize], pred: &[f64], native: NativeScale) -> Vec<OofRow> {
+    eval.iter()
+        .zip(pred)
+        .map(|(&i, &p)| OofRow {
+            id: ds.ids[i].to_owned(),
+            group: ds.group_names[ds.group[i] as usize].to_owned(),
+            split: ds.split[i].map(|s| s.as_str().to_owned()),
+            mos: ds.mos[i],
+            prediction: p,
+            mos_native: Some(native.to_native(ds.mos[i])),
+            prediction_native: Some(native.to_native(p)),
+        })
+        .collect()
+}
+
+/// Runs `choice` and the baselines over `folds`. `group_baseline_name` is the
+/// adapter's group baseline, if it declares one; `native` maps the head's
+/// scale back to the adapter's for the out-of-fold rows.
 pub fn run_folds(
     ds: &Dataset,
     folds: &[Fold],
-    spec: &HeadSpec,
+    choice: &HeadChoice,
     group_baseline_name: Option<&str>,
+    native: NativeScale,
     progress: &Progress,
 ) -> Result<Vec<(FoldResult, FittedHead)>, TrainError> {
     let x = ds.x.view();
@@ -88,31 +114,26 @@ pub fn run_folds(
     for f in folds {
         progress.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
         let (mos, se) = ds.targets(&f.eval);
-        let head = spec.fit(x, &ds.mos, &ds.group, &f.train, f.seed, progress)?;
+        let (head, selection) = choice.fit(ds, &f.train, f.seed, progress)?;
         let pred = head.predict_rows(x, &f.eval);
-        let mut baselines = BTreeMap::new();
+        let mut baseline_predictions = BTreeMap::new();
         let train_mean =
             f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
-        baselines.insert(
-            "mean".to_owned(),
-            evaluate(&vec![train_mean; f.eval.len()], &mos, &se),
-        );
-        if spec.kind != HeadKind::Linear {
-            let linear = HeadSpec::new(HeadKind::Linear)
-                .fit(x, &ds.mos, &ds.group, &f.train, f.seed, progress)?;
-            baselines.insert(
-                "linear".to_owned(),
-                evaluate(&linear.predict_rows(x, &f.eval), &mos, &se),
-            );
+        baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
+        if !matches!(choice, HeadChoice::Fixed(s) if s.kind == HeadKind::Linear) {
+            let (linear, _) = HeadChoice::Fixed(HeadSpec::new(HeadKind::Linear))
+                .fit(ds, &f.train, f.seed, progress)?;
+            baseline_predictions.insert("linear".to_owned(), linear.predict_rows(x, &f.eval));
         }
         if let Some(name) = group_baseline_name {
             if ds.baseline.iter().any(Option::is_some) {
-                baselines.insert(
-                    name.to_owned(),
-                    evaluate(&group_baseline(ds, &f.train, &f.eval), &mos, &se),
-                );
+                baseline_predictions.insert(name.to_owned(), group_baseline(ds, &f.train, &f.eval));
             }
         }
+        let baselines = baseline_predictions
+            .iter()
+            .map(|(name, p)| (name.clone(), evaluate(p, &mos, &se)))
+            .collect();
         let result = FoldResult {
             fold: f.index,
             seed: f.seed,
@@ -123,7 +144,10 @@ pub fn run_folds(
             head: evaluate(&pred, &mos, &se),
             baselines,
             solve: head.solve.clone(),
-            predictions: pred.into_iter().zip(mos).collect(),
+            selection,
+            predictions: oof_rows(ds, &f.eval, &pred, native),
+            eval_se: se,
+            baseline_predictions,
         };
         out.push((result, head));
     }

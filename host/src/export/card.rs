@@ -157,6 +157,99 @@ fn fold_row(
     r
 }
 
+/// The model-selection section: every fold's choice and the ship model's
+/// inner-CV table (absent when no head was chosen by inner CV).
+fn selection_section(o: &mut String, m: &Manifest) {
+    let v = &m.validation;
+    let ship = m.training.selection.as_ref();
+    if ship.is_none() && v.folds.iter().all(|f| f.selection.is_none()) {
+        return;
+    }
+    o.push_str("## Model selection\n\n");
+    let _ = writeln!(
+        o,
+        "Chosen by content-grouped inner cross-validation on each fold's training rows \
+         only (never its evaluation rows), then refitted on them; criterion: {}.\n",
+        crate::selection::CRITERION
+    );
+    let row = |what: String, s: &crate::selection::SelectionRecord| {
+        let best = s.table.iter().find(|c| c.name == s.chosen);
+        vec![
+            what,
+            s.requested.clone(),
+            format!("`{}`", s.chosen),
+            f4(best.and_then(|b| b.rmse)),
+            format!(
+                "{} folds, {} rows, {} contents",
+                s.inner_folds, s.inner_rows, s.inner_groups
+            ),
+            s.note.as_deref().map_or_else(String::new, cell),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = v
+        .folds
+        .iter()
+        .filter_map(|f| {
+            f.selection
+                .as_ref()
+                .map(|s| row(format!("fold {}", f.fold), s))
+        })
+        .collect();
+    if let Some(s) = ship {
+        rows.push(row("ship model".into(), s));
+    }
+    table(
+        o,
+        &[
+            "fit",
+            "head asked",
+            "chosen",
+            "inner RMSE",
+            "inner CV",
+            "note",
+        ],
+        &rows,
+    );
+    if let Some(s) = ship {
+        let rows: Vec<Vec<String>> = s
+            .table
+            .iter()
+            .map(|c| {
+                vec![
+                    format!("`{}`", c.name),
+                    f4(c.rmse),
+                    f4(c.plcc),
+                    f4(c.srocc),
+                    c.error.as_deref().map_or_else(String::new, cell),
+                ]
+            })
+            .collect();
+        o.push_str("The ship model's inner-CV table (every fold's is in the manifest):\n\n");
+        table(
+            o,
+            &[
+                "candidate",
+                "inner RMSE",
+                "inner PLCC",
+                "inner SROCC",
+                "error",
+            ],
+            &rows,
+        );
+    }
+}
+
+fn pooled_row(name: &str, m: &Metrics) -> Vec<String> {
+    vec![
+        name.to_owned(),
+        f4(m.plcc),
+        f4(m.plcc_mapped),
+        f4(m.srocc),
+        f4(m.krocc),
+        f4(m.rmse),
+    ]
+}
+
 fn baseline_row(name: &str, a: &Aggregate) -> Vec<String> {
     vec![
         name.to_owned(),
@@ -375,6 +468,38 @@ pub fn render(m: &Manifest) -> String {
          construction); PLCC and RMSE are of the raw predictions, as deployed.\n",
         f4(ag.plcc_spread)
     );
+    if let Some(p) = &v.pooled {
+        let mut rows = vec![pooled_row(
+            &format!("**{} head**", m.head.spec.kind.as_str()),
+            &p.head,
+        )];
+        rows.extend(p.baselines.iter().map(|(n, b)| pooled_row(n, b)));
+        table(
+            &mut o,
+            &[
+                "pooled out-of-fold",
+                "PLCC",
+                "PLCC (mapped)",
+                "SROCC",
+                "KROCC",
+                "RMSE",
+            ],
+            &rows,
+        );
+        let _ = writeln!(
+            o,
+            "Pooled: the {} out-of-fold predictions of all folds scored together (how \
+             leave-one-content-out results are published){}.\n",
+            p.n,
+            if p.each_row_once {
+                "; every row is predicted once, by the fold that held it out"
+            } else {
+                "; a row counts once per split that held it out"
+            }
+        );
+    }
+
+    selection_section(&mut o, m);
 
     o.push_str("## Baselines\n\n");
     let mut rows = vec![baseline_row(

@@ -9,7 +9,7 @@
 //! | file | what | recorded in `exports` |
 //! |---|---|---|
 //! | `<id>.onnx` | the ship head, see [`onnx`] | `onnx` (path, sha256) |
-//! | `<id>_validation.jsonl` | one `{"fold", "prediction", "mos"}` line per validation row | `validation_predictions` |
+//! | `<id>_validation.jsonl` | one [`ValidationRow`] per validation row: fold, id, content group, split, MOS and prediction (1-5 and native scale) | `validation_predictions` |
 //! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
 //! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
 //!
@@ -32,6 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
+use crate::evaluation::oof::OofRow;
 use crate::manifest::{write_atomic, FileRecord, Manifest};
 
 /// The `exports` key of the ONNX model.
@@ -141,16 +142,60 @@ impl Names {
     }
 }
 
-/// One line of the validation sidecar.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// One line of the validation sidecar: the fold, then the row
+/// ([`OofRow`]: id, content group, corpus split label, MOS and prediction
+/// on the head's 1-5 scale and on the adapter's native scale).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationRow {
     /// The fold index (as in `validation.folds[].fold`).
     pub fold: usize,
-    /// The head's prediction.
-    pub prediction: f64,
-    /// The row's MOS.
+    /// The row's id.
+    #[serde(default)]
+    pub id: String,
+    /// Its content group.
+    #[serde(default)]
+    pub group: String,
+    /// Its corpus split label, if any.
+    #[serde(default)]
+    pub split: Option<String>,
+    /// The row's MOS (1-5).
     pub mos: f64,
+    /// The head's prediction (1-5).
+    pub prediction: f64,
+    /// The MOS on the adapter's native scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_native: Option<f64>,
+    /// The prediction on the adapter's native scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_native: Option<f64>,
+}
+
+impl ValidationRow {
+    fn new(fold: usize, r: &OofRow) -> Self {
+        ValidationRow {
+            fold,
+            id: r.id.clone(),
+            group: r.group.clone(),
+            split: r.split.clone(),
+            mos: r.mos,
+            prediction: r.prediction,
+            mos_native: r.mos_native,
+            prediction_native: r.prediction_native,
+        }
+    }
+
+    fn into_oof(self) -> OofRow {
+        OofRow {
+            id: self.id,
+            group: self.group,
+            split: self.split,
+            mos: self.mos,
+            prediction: self.prediction,
+            mos_native: self.mos_native,
+            prediction_native: self.prediction_native,
+        }
+    }
 }
 
 /// Whether every fold holds its `(prediction, MOS)` pairs (a fresh run, or
@@ -167,15 +212,8 @@ pub fn has_predictions(m: &Manifest) -> bool {
 pub fn validation_jsonl(m: &Manifest) -> Result<Vec<u8>, ExportError> {
     let mut out = Vec::new();
     for f in &m.validation.folds {
-        for &(prediction, mos) in &f.predictions {
-            serde_json::to_writer(
-                &mut out,
-                &ValidationRow {
-                    fold: f.fold,
-                    prediction,
-                    mos,
-                },
-            )?;
+        for r in &f.predictions {
+            serde_json::to_writer(&mut out, &ValidationRow::new(f.fold, r))?;
             out.push(b'\n');
         }
     }
@@ -221,14 +259,14 @@ pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportErro
         .enumerate()
         .map(|(i, f)| (f.fold, i))
         .collect();
-    let mut got: Vec<Vec<(f64, f64)>> = vec![Vec::new(); m.validation.folds.len()];
+    let mut got: Vec<Vec<OofRow>> = vec![Vec::new(); m.validation.folds.len()];
     for (n, line) in text.lines().enumerate() {
         let row: ValidationRow =
             serde_json::from_str(line).map_err(|e| bad(n + 1, e.to_string()))?;
         let i = *index
             .get(&row.fold)
             .ok_or_else(|| bad(n + 1, format!("fold {} is not in the manifest", row.fold)))?;
-        got[i].push((row.prediction, row.mos));
+        got[i].push(row.into_oof());
     }
     for (f, pairs) in m.validation.folds.iter_mut().zip(got) {
         if pairs.len() != f.n_eval {

@@ -76,10 +76,10 @@ pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
             .map_err(&e)?;
         for (area, f) in body.split_evenly((rows, cols)).iter().zip(folds) {
             let pts = &f.predictions;
-            let (x0, x1) = padded_range(pts.iter().map(|p| p.0)).unwrap_or((1.0, 5.0));
+            let (x0, x1) = padded_range(pts.iter().map(|p| p.prediction)).unwrap_or((1.0, 5.0));
             let (y0, y1) = padded_range(
                 pts.iter()
-                    .map(|p| p.1)
+                    .map(|p| p.mos)
                     .chain([m.mos_range[0], m.mos_range[1]]),
             )
             .unwrap_or((1.0, 5.0));
@@ -127,8 +127,9 @@ pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
                 .draw_series(
                     pts.iter()
                         .step_by(stride)
+                        .map(|r| (r.prediction, r.mos))
                         .filter(|(p, y)| p.is_finite() && y.is_finite())
-                        .map(|&(p, y)| Circle::new((p, y), 2, BLUE.mix(0.45).filled())),
+                        .map(|(p, y)| Circle::new((p, y), 2, BLUE.mix(0.45).filled())),
                 )
                 .map_err(&e)?;
             if let Some(l) = &h.logistic {

@@ -1,0 +1,262 @@
+//! Out-of-fold predictions and their pooled metrics.
+//!
+//! Every evaluation row of every fold yields one [`OofRow`]: which clip it
+//! is, its content group, its corpus split label, the MOS and the head's
+//! prediction on the head's 1-5 scale and on the adapter's native scale.
+//! They are written to `<model_id>_validation.jsonl`.
+//!
+//! [`pooled`] computes the metrics of all out-of-fold predictions taken
+//! together, as leave-one-content-out results are published: with k-fold
+//! and explicit validation every row is predicted exactly once, by the one
+//! fold that held it out, so the pooled metrics are those of a single
+//! prediction per row. With repeated splits a row is pooled once per split
+//! that held it out. Pooled figures differ from the mean over folds: a
+//! fold of one content has a tiny MOS range (its PLCC says little), and the
+//! pooled correlation also rewards getting the level of each content right.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::protocol::FoldResult;
+use super::summary::{evaluate, Metrics};
+
+/// The affine map from the head's 1-5 scale back to the adapter's native
+/// MOS scale: `native = (head - offset) / scale` (the inverse of the
+/// descriptor's `head = offset + scale * native`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NativeScale {
+    /// `to_head_offset` of the adapter's MOS scale.
+    pub offset: f64,
+    /// `to_head_scale` of the adapter's MOS scale (> 0).
+    pub scale: f64,
+}
+
+impl NativeScale {
+    /// The identity (a corpus already on 1-5).
+    pub const IDENTITY: NativeScale = NativeScale {
+        offset: 0.0,
+        scale: 1.0,
+    };
+
+    /// From an adapter's declared MOS scale.
+    pub fn of(s: &moshead_sdk::MosScale) -> NativeScale {
+        NativeScale {
+            offset: s.to_head_offset,
+            scale: s.to_head_scale,
+        }
+    }
+
+    /// A head-scale value on the native scale.
+    pub fn to_native(&self, head: f64) -> f64 {
+        (head - self.offset) / self.scale
+    }
+}
+
+/// One evaluation row of one fold. Sidecars written before ids, groups
+/// and the native scale were recorded read back with those fields empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OofRow {
+    /// The row's id.
+    #[serde(default)]
+    pub id: String,
+    /// Its content group.
+    #[serde(default)]
+    pub group: String,
+    /// Its corpus split label (`train`, `val`), if it has one.
+    #[serde(default)]
+    pub split: Option<String>,
+    /// MOS on the head's 1-5 scale.
+    pub mos: f64,
+    /// The head's prediction on the 1-5 scale.
+    pub prediction: f64,
+    /// MOS on the adapter's native scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_native: Option<f64>,
+    /// The prediction on the adapter's native scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_native: Option<f64>,
+}
+
+/// The metrics of the pooled out-of-fold predictions: the head's and each
+/// baseline's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pooled {
+    /// Out-of-fold predictions pooled (rows, counted once per fold that
+    /// evaluated them).
+    pub n: usize,
+    /// Whether every row was predicted exactly once (k-fold, explicit).
+    pub each_row_once: bool,
+    /// The head's pooled metrics.
+    pub head: Metrics,
+    /// Each baseline's pooled metrics, on the same rows.
+    pub baselines: BTreeMap<String, Metrics>,
+}
+
+/// Pools the out-of-fold predictions of `folds` (each fold's
+/// [`FoldResult::predictions`] and baseline predictions) and scores them.
+/// `None` when the folds carry no predictions (a manifest read back without
+/// its sidecar).
+pub fn pooled(folds: &[FoldResult]) -> Option<Pooled> {
+    if folds.is_empty()
+        || folds
+            .iter()
+            .any(|f| f.n_eval == 0 || f.predictions.len() != f.n_eval)
+    {
+        return None;
+    }
+    let n: usize = folds.iter().map(|f| f.n_eval).sum();
+    let mut pred = Vec::with_capacity(n);
+    let mut mos = Vec::with_capacity(n);
+    let mut se = Vec::with_capacity(n);
+    for f in folds {
+        pred.extend(f.predictions.iter().map(|r| r.prediction));
+        mos.extend(f.predictions.iter().map(|r| r.mos));
+        se.extend(f.eval_se.iter().copied());
+    }
+    if se.len() != n {
+        se = vec![None; n];
+    }
+    let mut baselines = BTreeMap::new();
+    let names: Vec<&String> = folds[0].baseline_predictions.keys().collect();
+    for name in names {
+        let mut b = Vec::with_capacity(n);
+        for f in folds {
+            match f.baseline_predictions.get(name) {
+                Some(p) if p.len() == f.n_eval => b.extend_from_slice(p),
+                _ => break,
+            }
+        }
+        if b.len() == n {
+            baselines.insert(name.clone(), evaluate(&b, &mos, &se));
+        }
+    }
+    let mut ids: Vec<&str> = folds
+        .iter()
+        .flat_map(|f| f.predictions.iter().map(|r| r.id.as_str()))
+        .collect();
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    Some(Pooled {
+        n,
+        each_row_once: ids.len() == before,
+        head: evaluate(&pred, &mos, &se),
+        baselines,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::SolveReport;
+
+    fn fold(index: usize, rows: &[(&str, f64, f64)], mean: f64) -> FoldResult {
+        let predictions: Vec<OofRow> = rows
+            .iter()
+            .map(|&(id, prediction, mos)| OofRow {
+                id: id.into(),
+                group: id.into(),
+                split: None,
+                mos,
+                prediction,
+                mos_native: Some(mos),
+                prediction_native: Some(prediction),
+            })
+            .collect();
+        let n = predictions.len();
+        let head = evaluate(
+            &predictions.iter().map(|r| r.prediction).collect::<Vec<_>>(),
+            &predictions.iter().map(|r| r.mos).collect::<Vec<_>>(),
+            &vec![None; n],
+        );
+        FoldResult {
+            fold: index,
+            seed: 0,
+            n_train: 1,
+            n_eval: n,
+            groups_train: 1,
+            groups_eval: n,
+            head,
+            baselines: BTreeMap::new(),
+            solve: SolveReport {
+                solver: String::new(),
+                weight_decay: None,
+                iterations: 0,
+                cost_evals: 0,
+                gradient_evals: 0,
+                termination: String::new(),
+                converged: true,
+                best_iteration: 0,
+                loss: Vec::new(),
+                monitor_loss: Vec::new(),
+            },
+            selection: None,
+            predictions,
+            eval_se: vec![None; n],
+            baseline_predictions: [("mean".to_owned(), vec![mean; n])].into(),
+        }
+    }
+
+    #[test]
+    fn pooled_metrics_match_a_hand_computation() {
+        // Fold 0: predictions 2, 3, 4 against MOS 1, 3, 2.
+        // Fold 1: predictions 4, 5 against MOS 5, 4.
+        let folds = [
+            fold(0, &[("a", 2.0, 1.0), ("b", 3.0, 3.0), ("c", 4.0, 2.0)], 3.0),
+            fold(1, &[("d", 4.0, 5.0), ("e", 5.0, 4.0)], 2.0),
+        ];
+        let p = pooled(&folds).unwrap();
+        assert_eq!(p.n, 5);
+        assert!(p.each_row_once);
+        // Pooled: x = 2,3,4,4,5 (mean 3.6), y = 1,3,2,5,4 (mean 3).
+        // dx = -1.6,-0.6,0.4,0.4,1.4; dy = -2,0,-1,2,1.
+        // Sxy = 3.2 + 0 - 0.4 + 0.8 + 1.4 = 5.0
+        // Sxx = 2.56 + 0.36 + 0.16 + 0.16 + 1.96 = 5.2; Syy = 4+0+1+4+1 = 10.
+        // PLCC = 5 / sqrt(52).
+        let plcc = 5.0 / 52.0_f64.sqrt();
+        assert!((p.head.plcc.unwrap() - plcc).abs() < 1e-12);
+        // Ranks of x: 1, 2, 3.5, 3.5, 5 (mean 3); of y: 1, 3, 2, 5, 4.
+        // dx = -2,-1,0.5,0.5,2; dy = -2,0,-1,2,1.
+        // Sxy = 4 + 0 - 0.5 + 1 + 2 = 6.5; Sxx = 4+1+0.25+0.25+4 = 9.5; Syy = 10.
+        let srocc = 6.5 / 95.0_f64.sqrt();
+        assert!((p.head.srocc.unwrap() - srocc).abs() < 1e-12);
+        // Errors: 1, 0, 2, -1, 1: MSE = 7 / 5.
+        assert!((p.head.rmse.unwrap() - (7.0_f64 / 5.0).sqrt()).abs() < 1e-12);
+        // The mean baseline: 3, 3, 3, 2, 2 against 1, 3, 2, 5, 4:
+        // errors 2, 0, 1, -3, -2: MSE = 18 / 5. Its PLCC: x mean 2.6,
+        // dx = .4,.4,.4,-.6,-.6; Sxy = -.8+0-.4-1.2-.6 = -3, Sxx = 1.2.
+        let mean = &p.baselines["mean"];
+        assert!((mean.rmse.unwrap() - (18.0_f64 / 5.0).sqrt()).abs() < 1e-12);
+        assert!((mean.plcc.unwrap() - -3.0 / 12.0_f64.sqrt()).abs() < 1e-12);
+        // Fold 1 alone has PLCC -1: the mean over folds differs from pooled.
+        assert!((folds[1].head.plcc.unwrap() + 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn repeated_rows_and_missing_predictions() {
+        let folds = [
+            fold(0, &[("a", 2.0, 1.0), ("b", 3.0, 3.0)], 3.0),
+            fold(1, &[("a", 2.5, 1.0), ("c", 4.0, 4.0)], 2.0),
+        ];
+        let p = pooled(&folds).unwrap();
+        assert_eq!(p.n, 4);
+        assert!(!p.each_row_once, "row a was evaluated twice");
+        let mut bare = folds[0].clone();
+        bare.predictions.clear();
+        assert_eq!(pooled(&[bare]), None);
+        assert_eq!(pooled(&[]), None);
+    }
+
+    #[test]
+    fn native_scale_inverts_the_descriptor_map() {
+        // CHUG: head = 1 + 0.04 * native.
+        let s = NativeScale {
+            offset: 1.0,
+            scale: 0.04,
+        };
+        assert!((s.to_native(3.0) - 50.0).abs() < 1e-12);
+        assert_eq!(NativeScale::IDENTITY.to_native(2.5), 2.5);
+    }
+}

@@ -1,0 +1,293 @@
+//! Model selection: `--head auto` chooses the head and its
+//! hyper-parameters by content-grouped inner cross-validation.
+//!
+//! For one set of training rows (an outer fold's, or the ship model's):
+//!
+//! 1. the rows are cut into [`AutoConfig::inner_folds`] content-grouped
+//!    inner folds (fewer when fewer contents exist; on large corpora a
+//!    seeded subset of whole contents of about [`AutoConfig::max_inner_rows`]
+//!    rows is used, recorded as `inner_rows`);
+//! 2. every [`Candidate`] is fitted on each inner fold's training part and
+//!    predicts its held-out part; the held-out predictions of all inner
+//!    folds are pooled and scored;
+//! 3. the candidate with the lowest pooled inner RMSE wins (ties go to the
+//!    earlier, simpler candidate) and is refitted on all the rows.
+//!
+//! Only the given rows take part: an outer fold's evaluation rows are never
+//! seen by any choice. Each choice is recorded with its whole table
+//! ([`SelectionRecord`]). Fits run in parallel over (candidate, inner
+//! fold) pairs; each fit is deterministic, so the result does not depend on
+//! scheduling.
+
+pub mod candidates;
+mod record;
+pub mod stopping;
+
+use rayon::prelude::*;
+
+pub use candidates::{default_candidates, Candidate};
+pub use record::{CandidateScore, SelectionRecord};
+
+use crate::corpus::Dataset;
+use crate::evaluation::folds::{distinct_groups, grouped_kfold};
+use crate::evaluation::{plcc, rmse, srocc};
+use crate::progress::Progress;
+use crate::training::{FittedHead, HeadSpec, TrainError};
+
+/// The selection criterion, as recorded.
+pub const CRITERION: &str =
+    "lowest RMSE of the pooled inner out-of-fold predictions; ties to the earlier candidate";
+
+/// How `--head auto` runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoConfig {
+    /// Inner content-grouped folds (at most; fewer with fewer contents).
+    pub inner_folds: usize,
+    /// Above this many rows, the inner CV runs on a seeded subset of whole
+    /// contents of about this size (the refit uses every row).
+    pub max_inner_rows: usize,
+    /// The candidates, simplest first.
+    pub candidates: Vec<Candidate>,
+}
+
+impl Default for AutoConfig {
+    fn default() -> Self {
+        AutoConfig {
+            inner_folds: 3,
+            max_inner_rows: 20_000,
+            candidates: default_candidates(),
+        }
+    }
+}
+
+/// The head a run trains: one fixed spec, or the winner of a selection.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadChoice {
+    /// One head with fixed hyper-parameters.
+    Fixed(HeadSpec),
+    /// Chosen per set of training rows by inner CV.
+    Auto(AutoConfig),
+}
+
+impl HeadChoice {
+    /// `auto`, or the fixed head's type.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HeadChoice::Fixed(s) => s.kind.as_str(),
+            HeadChoice::Auto(_) => "auto",
+        }
+    }
+
+    /// Fits on the rows `rows` of `ds` (choosing first, for `auto`).
+    pub fn fit(
+        &self,
+        ds: &Dataset,
+        rows: &[usize],
+        seed: u64,
+        progress: &Progress,
+    ) -> Result<(FittedHead, Option<SelectionRecord>), TrainError> {
+        let groups = distinct_groups(ds, rows);
+        let (candidates, note) = match self {
+            HeadChoice::Fixed(spec) if !stopping::needs_inner_cv(spec, groups) => {
+                let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, progress)?;
+                return Ok((head, None));
+            }
+            HeadChoice::Fixed(spec) => (stopping::stopping_grid(spec), small_note(groups)),
+            HeadChoice::Auto(cfg) => small_corpus_candidates(&cfg.candidates, groups),
+        };
+        let cfg = match self {
+            HeadChoice::Auto(cfg) => AutoConfig {
+                candidates,
+                ..cfg.clone()
+            },
+            HeadChoice::Fixed(_) => AutoConfig {
+                candidates,
+                ..AutoConfig::default()
+            },
+        };
+        let mut record = select(ds, rows, seed, &cfg, progress)?;
+        record.requested = self.name().to_owned();
+        if let Some(n) = note {
+            record.note = Some(match record.note.take() {
+                Some(old) => format!("{n}; {old}"),
+                None => n,
+            });
+        }
+        let winner = cfg
+            .candidates
+            .iter()
+            .find(|c| c.name == record.chosen)
+            .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
+        progress.update(|| format!("  refit {} on {} rows", winner.name, rows.len()));
+        let head = winner
+            .spec
+            .fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, progress)?;
+        Ok((head, Some(record)))
+    }
+}
+
+fn small_note(groups: usize) -> Option<String> {
+    Some(format!(
+        "{groups} training contents are too few for an early-stopping monitor set (fewer than {}): \
+         iterations and weight decay chosen by inner CV",
+        stopping::MONITOR_MIN_GROUPS
+    ))
+}
+
+/// `auto`'s candidates for rows of `groups` contents: as given, except that
+/// with too few contents for a monitor set every iterative head is
+/// replaced by its [`stopping::stopping_grid`] (once per head type), so no
+/// candidate runs unregularised and no selection nests inside another.
+fn small_corpus_candidates(
+    candidates: &[Candidate],
+    groups: usize,
+) -> (Vec<Candidate>, Option<String>) {
+    if !candidates
+        .iter()
+        .any(|c| stopping::needs_inner_cv(&c.spec, groups))
+    {
+        return (candidates.to_vec(), None);
+    }
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut done = Vec::new();
+    for c in candidates {
+        if !stopping::needs_inner_cv(&c.spec, groups) {
+            out.push(c.clone());
+        } else if !done.contains(&c.spec.kind) {
+            done.push(c.spec.kind);
+            let base = crate::training::HeadSpec::new(c.spec.kind);
+            out.extend(stopping::stopping_grid(&base));
+        }
+    }
+    (out, small_note(groups))
+}
+
+/// Seed offset of the inner folds (so they differ from the outer ones).
+const INNER_SEED: u64 = 0x696e_6e65_72;
+
+/// Chooses among `cfg.candidates` for the rows `rows` of `ds` by inner
+/// content-grouped CV. Never reads a row outside `rows`.
+pub fn select(
+    ds: &Dataset,
+    rows: &[usize],
+    seed: u64,
+    cfg: &AutoConfig,
+    progress: &Progress,
+) -> Result<SelectionRecord, TrainError> {
+    let first = cfg
+        .candidates
+        .first()
+        .ok_or_else(|| TrainError::Params("auto needs at least one candidate".into()))?;
+    // Large corpora: the inner CV runs on about max_inner_rows rows of
+    // whole contents (one fold of a seeded grouped split).
+    let inner_rows: Vec<usize> = if rows.len() > cfg.max_inner_rows.max(1) {
+        let parts = rows.len().div_ceil(cfg.max_inner_rows.max(1));
+        grouped_kfold(ds, rows, parts, seed ^ INNER_SEED)
+            .swap_remove(0)
+            .eval
+    } else {
+        rows.to_vec()
+    };
+    let groups = distinct_groups(ds, &inner_rows);
+    let k = cfg.inner_folds.min(groups);
+    let mut record = SelectionRecord {
+        requested: String::new(),
+        criterion: CRITERION.into(),
+        rows: rows.len(),
+        inner_rows: inner_rows.len(),
+        inner_groups: groups,
+        inner_folds: k,
+        chosen: first.name.clone(),
+        table: Vec::new(),
+        note: None,
+    };
+    if k < 2 {
+        record.note = Some(format!(
+            "{groups} content group(s): too few for inner folds; the first candidate is used"
+        ));
+        return Ok(record);
+    }
+    let folds = grouped_kfold(ds, &inner_rows, k, seed ^ INNER_SEED);
+    let x = ds.x.view();
+    let pairs: Vec<(usize, usize)> = (0..cfg.candidates.len())
+        .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
+        .collect();
+    progress.update(|| {
+        format!(
+            "  auto: {} candidates x {k} inner folds on {} rows",
+            cfg.candidates.len(),
+            inner_rows.len()
+        )
+    });
+    let quiet = Progress::hidden();
+    let fits: Vec<Result<Vec<f64>, TrainError>> = pairs
+        .par_iter()
+        .map(|&(c, f)| {
+            let fold = &folds[f];
+            let head = cfg.candidates[c].spec.fit(
+                x,
+                &ds.mos,
+                &ds.group,
+                &fold.train,
+                fold.seed,
+                &quiet,
+            )?;
+            Ok(head.predict_rows(x, &fold.eval))
+        })
+        .collect();
+    let mut fits = fits.into_iter();
+    let mut best: Option<(f64, usize)> = None;
+    for (c, cand) in cfg.candidates.iter().enumerate() {
+        let mut pred = Vec::with_capacity(inner_rows.len());
+        let mut mos = Vec::with_capacity(inner_rows.len());
+        let mut fold_rmse = Vec::with_capacity(folds.len());
+        let mut error = None;
+        for fold in &folds {
+            match fits.next() {
+                Some(Ok(p)) => {
+                    let m: Vec<f64> = fold.eval.iter().map(|&i| ds.mos[i]).collect();
+                    fold_rmse.push(rmse(&p, &m));
+                    pred.extend(p);
+                    mos.extend(m);
+                }
+                Some(Err(e)) => {
+                    error.get_or_insert_with(|| format!("inner fold {}: {e}", fold.index));
+                    fold_rmse.push(None);
+                }
+                None => error = Some("missing inner fit".into()),
+            }
+        }
+        let scored = error.is_none();
+        let score = CandidateScore {
+            name: cand.name.clone(),
+            rmse: if scored { rmse(&pred, &mos) } else { None },
+            plcc: if scored { plcc(&pred, &mos) } else { None },
+            srocc: if scored { srocc(&pred, &mos) } else { None },
+            fold_rmse,
+            error,
+        };
+        if let Some(r) = score.rmse.filter(|r| r.is_finite()) {
+            if best.is_none_or(|(b, _)| r < b) {
+                best = Some((r, c));
+            }
+        }
+        record.table.push(score);
+    }
+    match best {
+        Some((_, c)) => record.chosen = cfg.candidates[c].name.clone(),
+        None => {
+            // Inner folds too small for any fit (e.g. 2 contents of 6
+            // rows): the first, most regularised candidate, said so.
+            record.note = Some(format!(
+                "no candidate could be scored by inner CV ({}): the first candidate is used",
+                record
+                    .table
+                    .iter()
+                    .filter_map(|s| s.error.as_deref())
+                    .next()
+                    .unwrap_or("no scores")
+            ));
+        }
+    }
+    Ok(record)
+}

@@ -1,0 +1,271 @@
+//! Pooled out-of-fold metrics, the validation sidecar, small corpora and
+//! `--head auto`, end to end.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use moshead_e2e::*;
+use serde_json::Value;
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in a.iter().zip(b) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma) * (x - ma);
+        sbb += (y - mb) * (y - mb);
+    }
+    sab / (saa * sbb).sqrt()
+}
+
+#[test]
+fn sidecar_rows_and_pooled_metrics_agree_with_the_manifest() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "150", "4");
+    let run = train_chug(
+        d.path(),
+        &[
+            "--head",
+            "linear",
+            "--validation",
+            "kfold",
+            "--folds",
+            "4",
+            "--json",
+        ],
+    );
+    let summary = run.json();
+    let m = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    let pooled = &m["validation"]["pooled"];
+    assert_eq!(
+        summary["validation"]["pooled"], *pooled,
+        "--json carries it"
+    );
+    assert_eq!(pooled["each_row_once"], true);
+    let text = std::fs::read_to_string(d.path().join("out/chug_hdr_mos_head_v1_validation.jsonl"))
+        .unwrap();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let (mut pred, mut mos) = (vec![], vec![]);
+    let mut fold_of_group: HashMap<String, u64> = HashMap::new();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        let group = v["group"].as_str().unwrap().to_owned();
+        let fold = v["fold"].as_u64().unwrap();
+        assert!(!id.is_empty() && !group.is_empty());
+        assert_ne!(v["split"], "test", "test rows never enter a fold");
+        // A content is evaluated by one fold only.
+        assert_eq!(*fold_of_group.entry(group).or_insert(fold), fold);
+        *seen.entry(id).or_default() += 1;
+        let (p, y) = (
+            v["prediction"].as_f64().unwrap(),
+            v["mos"].as_f64().unwrap(),
+        );
+        // CHUG's native scale: head = 1 + 0.04 * native.
+        let pn = v["prediction_native"].as_f64().unwrap();
+        let yn = v["mos_native"].as_f64().unwrap();
+        assert!((pn - (p - 1.0) * 25.0).abs() < 1e-9, "{pn} vs {p}");
+        assert!((yn - (y - 1.0) * 25.0).abs() < 1e-9, "{yn} vs {y}");
+        pred.push(p);
+        mos.push(y);
+    }
+    assert!(seen.values().all(|&c| c == 1), "every row once");
+    assert_eq!(pooled["n"].as_u64().unwrap() as usize, pred.len());
+    let test_rows = m["data"]["splits"]["test"].as_u64().unwrap_or(0) as usize;
+    assert_eq!(pred.len(), 150 - test_rows);
+    let plcc = pearson(&pred, &mos);
+    let recorded = pooled["head"]["plcc"].as_f64().unwrap();
+    assert!((plcc - recorded).abs() < 1e-12, "{plcc} vs {recorded}");
+    // The mean over folds is a different figure.
+    let mean = m["validation"]["aggregate"]["mean"]["plcc"]
+        .as_f64()
+        .unwrap();
+    assert_ne!(mean, recorded);
+    for b in ["mean", "per-rung-mean"] {
+        assert!(
+            pooled["baselines"][b]["rmse"].as_f64().unwrap() > 0.0,
+            "{b}"
+        );
+    }
+    let card = std::fs::read_to_string(d.path().join("out/chug_hdr_mos_head_v1_card.md")).unwrap();
+    assert!(card.contains("| pooled out-of-fold |"), "{card}");
+    assert!(card.contains(&format!("{recorded:.4}")));
+    // The human summary has a pooled row.
+    let run = train_chug(
+        d.path(),
+        &[
+            "--head",
+            "linear",
+            "--validation",
+            "kfold",
+            "--folds",
+            "4",
+            "--force",
+        ],
+    );
+    let out = run.ok();
+    assert!(
+        out.lines()
+            .any(|l| l.contains("pooled") && l.contains("out-of-fold, each row once")),
+        "{out}"
+    );
+}
+
+/// 78 synthetic CHUG rows: 13 contents, of which 9 (54 rows) are outside
+/// the test split (the split is a hash of the content name).
+fn nine_contents(d: &Path) {
+    synth_chug(d, "78", "11");
+}
+
+#[test]
+fn a_nine_content_corpus_stops_and_regularises_by_inner_cv() {
+    let d = tempfile::tempdir().unwrap();
+    nine_contents(d.path());
+    // Leave one content out, with the default head.
+    let out = train_chug(d.path(), &["--validation", "kfold", "--folds", "9"]);
+    let text = out.ok();
+    assert!(
+        text.contains("too few for an early-stopping monitor set"),
+        "the summary says so:\n{text}"
+    );
+    let m = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    assert_eq!(m["data"]["groups"], 13);
+    let folds = m["validation"]["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 9);
+    for f in folds {
+        assert_eq!(f["groups_eval"], 1);
+        assert!(f["head"]["rmse"].as_f64().unwrap().is_finite());
+        let sel = &f["selection"];
+        assert_eq!(sel["requested"], "auto");
+        assert_eq!(sel["rows"], f["n_train"]);
+        assert_eq!(sel["inner_groups"], 8);
+        assert!(sel["note"].as_str().unwrap().contains("monitor set"));
+        // Every candidate solves without a monitor set, for a chosen
+        // number of iterations.
+        let chosen = sel["chosen"].as_str().unwrap();
+        assert!(chosen.contains("decay="), "{chosen}");
+    }
+    let ship = &m["training"]["selection"];
+    assert_eq!(ship["rows"], 54);
+    assert_eq!(m["head"]["spec"]["monitor_fraction"], 0.0);
+    // A fixed MLP gets its stopping and decay from inner CV too.
+    train_chug(
+        d.path(),
+        &[
+            "--validation",
+            "kfold",
+            "--folds",
+            "9",
+            "--head",
+            "mlp",
+            "--force",
+        ],
+    )
+    .ok();
+    let m = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    for f in m["validation"]["folds"].as_array().unwrap() {
+        assert_eq!(f["selection"]["requested"], "mlp");
+        assert!(f["selection"]["chosen"]
+            .as_str()
+            .unwrap()
+            .starts_with("mlp(decay="));
+        let iters = f["solve"]["iterations"].as_u64().unwrap();
+        let cap: u64 = f["selection"]["chosen"]
+            .as_str()
+            .unwrap()
+            .rsplit("iters=")
+            .next()
+            .unwrap()
+            .trim_end_matches(')')
+            .parse()
+            .unwrap();
+        assert!(iters <= cap, "{iters} iterations, cap {cap}");
+    }
+}
+
+#[test]
+fn the_smallest_corpus_the_folds_allow_trains() {
+    // 18 rows: 3 contents, none in the test split; 3 folds leave 2
+    // training contents, so the inner CV is leave-one-content-out.
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "18", "3");
+    train_chug(d.path(), &["--validation", "kfold", "--folds", "3"]).ok();
+    let m = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    for f in m["validation"]["folds"].as_array().unwrap() {
+        assert_eq!(f["groups_train"], 2);
+        assert_eq!(f["selection"]["inner_folds"], 2);
+        assert!(f["head"]["rmse"].as_f64().unwrap().is_finite());
+    }
+    assert_eq!(m["training"]["selection"]["inner_folds"], 3);
+}
+
+/// Rewrites the MOS of the rows whose id is in `ids` (`mos` and the native
+/// `mos_raw_0_100`) to the other end of the scale.
+fn poison(shards: &Path, ids: &std::collections::HashSet<String>) -> usize {
+    let mut changed = 0;
+    for e in std::fs::read_dir(shards).unwrap() {
+        let path = e.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut out = String::new();
+        for line in text.lines() {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            if v["chug_video_id"]
+                .as_str()
+                .is_some_and(|id| ids.contains(id))
+            {
+                if let Some(raw) = v["mos_raw_0_100"].as_f64() {
+                    let flipped = 100.0 - raw;
+                    v["mos_raw_0_100"] = flipped.into();
+                    v["mos"] = (1.0 + 4.0 * flipped / 100.0).into();
+                    changed += 1;
+                }
+            }
+            out.push_str(&serde_json::to_string(&v).unwrap());
+            out.push('\n');
+        }
+        std::fs::write(&path, out).unwrap();
+    }
+    changed
+}
+
+#[test]
+fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "150", "8");
+    let args = ["--validation", "kfold", "--folds", "3", "--force"];
+    train_chug(d.path(), &args).ok();
+    let before = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    let sidecar =
+        std::fs::read_to_string(d.path().join("out/chug_hdr_mos_head_v1_validation.jsonl"))
+            .unwrap();
+    let fold0: std::collections::HashSet<String> = sidecar
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["fold"] == 0)
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(poison(&d.path().join("corpus/shards"), &fold0) == fold0.len());
+    train_chug(d.path(), &args).ok();
+    let after = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
+    let (b, a) = (
+        &before["validation"]["folds"][0],
+        &after["validation"]["folds"][0],
+    );
+    assert!(b["selection"]["table"].as_array().unwrap().len() > 1);
+    assert_eq!(
+        a["selection"], b["selection"],
+        "fold 0's choice and inner table"
+    );
+    assert_eq!(a["solve"], b["solve"], "fold 0's refit");
+    assert_ne!(a["head"], b["head"], "its evaluation rows did change");
+    // The other folds train on the poisoned rows: their inner tables move.
+    assert_ne!(
+        after["validation"]["folds"][1]["selection"]["table"],
+        before["validation"]["folds"][1]["selection"]["table"]
+    );
+}
