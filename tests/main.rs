@@ -7,5 +7,6 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod predict;
 mod template;
 mod train;
