@@ -598,3 +598,65 @@ fn cross_corpus_validation_needs_the_models_schema() {
     );
     assert!(run.fails(1).contains("no rows to train on"), "{run}");
 }
+
+/// A plugin of API 1.0 cannot project rows without a MOS: the host never
+/// sends it the key it would refuse, scores the rows that carry a MOS, and
+/// says why the others were dropped.
+#[test]
+fn a_plugin_of_api_1_0_gets_no_unlabelled_request_and_the_reason_is_given() {
+    let d = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(&[fixture_lib("old-api")]);
+    let dir = plugins.path().to_str().unwrap();
+    let mut rows = String::new();
+    for i in 0..40 {
+        let adm2 = 0.2 + 0.02 * i as f64;
+        let mos = 1.5 + 3.0 * adm2 - 0.4 * ((i * 7) % 5) as f64 / 5.0;
+        rows.push_str(&format!(
+            "{{\"corpus\":\"old\",\"src\":\"c{i}\",\"mos\":{mos},\"adm2\":{adm2},\"motion2\":{}}}\n",
+            (i % 9) as f64
+        ));
+    }
+    std::fs::write(d.path().join("rows.jsonl"), &rows).unwrap();
+    moshead(
+        d.path(),
+        &[
+            "--plugin-dir",
+            dir,
+            "train",
+            "-a",
+            "old-api",
+            "-i",
+            "rows=rows.jsonl",
+            "--head",
+            "linear",
+            "--out",
+            "out",
+            "--quiet",
+        ],
+    )
+    .ok();
+    let text = strip_mos(&rows, &["mos"], 2);
+    std::fs::write(d.path().join("new.jsonl"), text).unwrap();
+    let run = moshead(
+        d.path(),
+        &[
+            "--plugin-dir",
+            dir,
+            "predict",
+            "--model",
+            "out/old_api_v1.json",
+            "-i",
+            "new.jsonl",
+        ],
+    );
+    let out = run.ok();
+    assert_eq!(out.lines().count(), 20, "{run}");
+    assert!(
+        run.stderr.contains("scored 20 row(s) (0 without a MOS); 20 dropped")
+            && run.stderr.contains("mos-missing: 20 row(s)")
+            && run.stderr.contains(
+                "adapter `old-api` is built against sdk API 1.0.0, which cannot project rows without a MOS"
+            ),
+        "{run}"
+    );
+}
