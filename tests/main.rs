@@ -7,6 +7,7 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod predict;
 mod selection;
 mod template;
 mod train;

@@ -17,6 +17,7 @@ pub mod export;
 pub mod manifest;
 pub mod progress;
 pub mod registry;
+pub mod scoring;
 pub mod selection;
 pub mod training;
 pub mod trust;

@@ -378,6 +378,7 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
                 schema: Some(case.schema.to_owned()),
                 include_references: false,
                 strict: false,
+                unlabelled: false,
             };
             let loaded = load(env, &reg, &data)?;
             let c = BenchCorpus {

@@ -45,6 +45,8 @@ fn dataset(columns: Vec<String>, x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>)
         baseline: vec![None; n],
         baseline_names: Strings::new(),
         ids: (0..n).map(|i| format!("r{i:06}")).collect(),
+        locations: (0..n as u64).map(|i| (0, i + 1)).collect(),
+        sources: vec!["<generated>".into()],
         synthetic: true,
     }
 }
