@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// The seed of the embedded demo corpus (`moshead corpus --demo`).
 const DEMO_SEED: &str = "20260508";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -59,7 +59,7 @@ fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 }
 
 /// The column named `name` of a report.
-fn column<'v>(v: &'v Value, name: &str) -> &'v Value {
+pub(crate) fn column<'v>(v: &'v Value, name: &str) -> &'v Value {
     v["columns"]
         .as_array()
         .unwrap()
@@ -946,7 +946,9 @@ fn a_parquet_without_mos_or_not_parquet_at_all_is_a_clear_error() {
             .contains("nomos.parquet: no `mos` column (columns: src, adm2)"),
         "{run}"
     );
-    std::fs::write(cwd.join("fake.parquet"), "src,mos\na.mp4,3.1\n").unwrap();
+    // Content decides: a CSV named .parquet is read as CSV, Parquet's magic
+    // without a Parquet file behind it is an error.
+    std::fs::write(cwd.join("fake.parquet"), "PAR1src,mos\na.mp4,3.1\n").unwrap();
     let run = moshead(
         cwd,
         &[

@@ -65,7 +65,7 @@ fn konvid_corpus(dir: &Path, n: usize, seed: u64) -> BTreeMap<String, Vec<f64>> 
     rows
 }
 
-fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
+pub(crate) fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "train",
         "-a",
@@ -80,7 +80,7 @@ fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
     moshead(dir, &args)
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 

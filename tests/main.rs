@@ -5,6 +5,7 @@
 mod adapters;
 mod corpus;
 mod export;
+mod formats;
 mod hardening;
 mod hostile;
 mod template;

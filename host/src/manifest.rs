@@ -213,6 +213,24 @@ pub struct DataRecord {
     pub inputs: Vec<InputReport>,
     /// Context documents `(slot, path, sha256)`.
     pub context: Vec<(String, String, String)>,
+    /// Per feature column, in feature order: the rows whose value was filled
+    /// (missing or non-finite). Empty in manifests written before it was recorded.
+    #[serde(default)]
+    pub filled: Vec<ColumnFill>,
+    /// The native MOS scale of each row slot read, by slot. Empty in
+    /// manifests written before it was recorded.
+    #[serde(default)]
+    pub mos_scales: BTreeMap<String, moshead_sdk::MosScale>,
+}
+
+/// How many rows had one feature column filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFill {
+    /// The feature column.
+    pub column: String,
+    /// Rows whose value was filled with 0.0.
+    pub filled: u64,
 }
 
 /// A file written beside the manifest.

@@ -31,6 +31,18 @@ pub struct DescriptorBuilder {
     d: Descriptor,
 }
 
+/// The linear map of `[lo, hi]` onto 1-5.
+fn linear_scale(native_key: &str, lo: f64, hi: f64) -> MosScale {
+    let scale = 4.0 / (hi - lo);
+    MosScale {
+        native_min: lo,
+        native_max: hi,
+        to_head_scale: scale,
+        to_head_offset: 1.0 - lo * scale,
+        native_key: native_key.to_owned(),
+    }
+}
+
 fn owned(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -68,6 +80,8 @@ impl DescriptorBuilder {
                 output_env: None,
                 licence: String::new(),
                 samples: Vec::new(),
+                header_aliases: Vec::new(),
+                reference: None,
             },
         }
     }
@@ -84,45 +98,93 @@ impl DescriptorBuilder {
         self
     }
 
-    fn rows_slot(
-        self,
-        name: &str,
-        kind: SlotKind,
-        format: Format,
-        default: &str,
-        accepts: &[&str],
-    ) -> Self {
+    fn rows_slot(self, name: &str, kind: SlotKind, default: &str, accepts: &[&str]) -> Self {
         self.input(InputSlot {
             name: name.to_owned(),
             kind,
             role: SlotRole::Rows,
-            formats: vec![format],
+            formats: Format::ROWS.to_vec(),
             default_path: (!default.is_empty()).then(|| default.to_owned()),
             env: None,
             required: false,
             accepts: owned(accepts),
             assume_corpus: None,
             description: String::new(),
+            mos_scale: None,
         })
     }
 
-    /// Declares a JSONL file of rows with the corpus tags it accepts.
-    /// An empty `default` means the slot has no default path.
+    /// Declares a file of rows with the corpus tags it accepts. Like every
+    /// row slot it takes JSONL, CSV, TSV and Parquet ([`Format::ROWS`], told
+    /// apart by content), gzip- or zstd-compressed text included. An empty
+    /// `default` means the slot has no default path.
     pub fn jsonl_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
-        self.rows_slot(name, SlotKind::File, Format::Jsonl, default, accepts)
+        self.rows_slot(name, SlotKind::File, default, accepts)
     }
 
-    /// Declares a directory of JSONL shards matching `glob`.
+    /// Declares a directory of shards matching `glob` (a shard glob also
+    /// matches the name with `.gz`, `.zst` or `.zstd` appended).
     pub fn shard_dir(self, name: &str, default: &str, glob: &str, accepts: &[&str]) -> Self {
         let kind = SlotKind::ShardDir {
             glob: glob.to_owned(),
         };
-        self.rows_slot(name, kind, Format::Jsonl, default, accepts)
+        self.rows_slot(name, kind, default, accepts)
     }
 
-    /// Declares a Parquet table of rows.
+    /// Declares a file of rows meant for a Parquet table (it accepts the
+    /// other row formats too).
     pub fn parquet_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
-        self.rows_slot(name, SlotKind::File, Format::Parquet, default, accepts)
+        self.rows_slot(name, SlotKind::File, default, accepts)
+    }
+
+    /// The last slot accepts only `formats`.
+    pub fn formats(mut self, formats: &[Format]) -> Self {
+        if let Some(s) = self.last() {
+            s.formats = formats.to_vec();
+        }
+        self
+    }
+
+    /// The last slot's rows carry their MOS on their own native scale
+    /// `[lo, hi]` under `native_key` (see [`Self::mos_range`]), instead of
+    /// the adapter's.
+    pub fn slot_mos_range(mut self, native_key: &str, lo: f64, hi: f64) -> Self {
+        let scale = linear_scale(native_key, lo, hi);
+        if let Some(s) = self.last() {
+            s.mos_scale = Some(scale);
+        }
+        self
+    }
+
+    /// CSV and TSV headers named `aliases` are read as row key `key`.
+    pub fn header_alias(mut self, key: &str, aliases: &[&str]) -> Self {
+        self.d.header_aliases.push(HeaderAlias {
+            key: key.to_owned(),
+            aliases: owned(aliases),
+        });
+        self
+    }
+
+    /// A row is a reference when flag key `key` reads true. Reference rows
+    /// are rejected as `reference-row` by the sdk unless the run asks for
+    /// references (`--include-references`).
+    pub fn reference_flag(mut self, key: &str) -> Self {
+        self.d
+            .reference
+            .get_or_insert_with(ReferenceRule::default)
+            .flags
+            .push(key.to_owned());
+        self
+    }
+
+    /// A row is a reference when the string at `key` equals `value`.
+    pub fn reference_value(mut self, key: &str, value: &str) -> Self {
+        self.d
+            .reference
+            .get_or_insert_with(ReferenceRule::default)
+            .equals
+            .push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// Declares a context slot holding one JSON document.
@@ -138,6 +200,7 @@ impl DescriptorBuilder {
             accepts: Vec::new(),
             assume_corpus: None,
             description: String::new(),
+            mos_scale: None,
         })
     }
 
@@ -237,14 +300,7 @@ impl DescriptorBuilder {
     /// 10.0)` is a 0-10 scale. A row's own `mos` key, when present, is read
     /// as already on 1-5 and wins.
     pub fn mos_range(mut self, native_key: &str, lo: f64, hi: f64) -> Self {
-        let scale = 4.0 / (hi - lo);
-        self.d.mos_scale = MosScale {
-            native_min: lo,
-            native_max: hi,
-            to_head_scale: scale,
-            to_head_offset: 1.0 - lo * scale,
-            native_key: native_key.to_owned(),
-        };
+        self.d.mos_scale = linear_scale(native_key, lo, hi);
         self
     }
 

@@ -769,7 +769,7 @@ fn garbage_rows_from(
         "mos".into(),
         "split".into(),
         "synthetic".into(),
-        d.mos_scale.native_key.clone(),
+        slot.scale(d).native_key.clone(),
         d.content_group_key.clone(),
     ];
     keys.extend(d.id_keys.iter().cloned());

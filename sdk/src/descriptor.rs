@@ -48,6 +48,36 @@ pub struct Descriptor {
     /// A few raw rows with their expected outcome, used by `adapters check`.
     #[serde(default)]
     pub samples: Vec<SampleRow>,
+    /// Header names of CSV and TSV inputs read as another row key (`MOS` as
+    /// `mos`), where datasets disagree on a column's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_aliases: Vec<HeaderAlias>,
+    /// How a reference (undistorted) row is recognised. The sdk rejects such
+    /// rows as `reference-row` unless the run asks for references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceRule>,
+}
+
+/// Header names read as one row key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderAlias {
+    /// The row key the plugin reads (`mos`).
+    pub key: String,
+    /// Header names that mean it (`MOS`), matched exactly after trimming.
+    pub aliases: Vec<String>,
+}
+
+/// How a reference row is recognised: any one test that holds makes it one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceRule {
+    /// Keys whose value reads as true (`true`, or a non-zero number).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// `(key, value)`: the key's string value equals `value`.
+    #[serde(default)]
+    pub equals: Vec<(String, String)>,
 }
 
 /// One named input of an adapter.
@@ -79,6 +109,18 @@ pub struct InputSlot {
     pub assume_corpus: Option<String>,
     /// One line on what belongs in the slot.
     pub description: String,
+    /// The slot's own native MOS scale, when it differs from the adapter's
+    /// (one adapter holding a 1-5 set and a 0-100 set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_scale: Option<MosScale>,
+}
+
+impl InputSlot {
+    /// The MOS scale of rows read through this slot: its own, else the
+    /// adapter's.
+    pub fn scale<'a>(&'a self, descriptor: &'a Descriptor) -> &'a MosScale {
+        self.mos_scale.as_ref().unwrap_or(&descriptor.mos_scale)
+    }
 }
 
 /// Whether a slot is one file or a directory of shards.
@@ -106,7 +148,8 @@ pub enum SlotRole {
     Context,
 }
 
-/// A file format a slot accepts.
+/// A file format a slot accepts. Text formats may also be gzip- or
+/// zstd-compressed; the host recognises formats by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
@@ -116,15 +159,25 @@ pub enum Format {
     Json,
     /// Apache Parquet.
     Parquet,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
 }
 
 impl Format {
+    /// The formats a row slot declared with [`crate::DescriptorBuilder`]
+    /// accepts: every record of each becomes the same raw row.
+    pub const ROWS: [Format; 4] = [Format::Jsonl, Format::Csv, Format::Tsv, Format::Parquet];
+
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Jsonl => "jsonl",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
         }
     }
 }
@@ -177,6 +230,33 @@ impl MosScale {
     /// Maps a native value onto the head's 1-5 scale.
     pub fn to_head(&self, native: f64) -> f64 {
         self.to_head_offset + self.to_head_scale * native
+    }
+
+    /// Why the scale is unusable, if it is: not a finite increasing map, or
+    /// one that leaves the head's 1-5 range.
+    pub fn problem(&self) -> Option<String> {
+        let m = self;
+        let finite = [
+            m.native_min,
+            m.native_max,
+            m.to_head_scale,
+            m.to_head_offset,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
+        if !finite || m.native_min >= m.native_max || m.to_head_scale <= 0.0 {
+            return Some(format!(
+                "MOS scale [{}, {}] -> {} + {}*x is not a finite increasing map",
+                m.native_min, m.native_max, m.to_head_offset, m.to_head_scale
+            ));
+        }
+        let (lo, hi) = (m.to_head(m.native_min), m.to_head(m.native_max));
+        (lo < 1.0 - 1e-9 || hi > 5.0 + 1e-9).then(|| {
+            format!(
+                "MOS scale maps [{}, {}] to [{lo}, {hi}], outside the head's 1-5 range",
+                m.native_min, m.native_max
+            )
+        })
     }
 }
 
@@ -317,6 +397,11 @@ impl Descriptor {
                     ));
                 }
             }
+            if let Some(m) = &slot.mos_scale {
+                if let Some(p) = m.problem() {
+                    out.push(format!("slot `{}`: {p}", slot.name));
+                }
+            }
             if let Some(tag) = &slot.assume_corpus {
                 if !slot.accepts.contains(tag) {
                     out.push(format!(
@@ -383,27 +468,30 @@ impl Descriptor {
                 self.default_schema
             ));
         }
-        let m = &self.mos_scale;
-        let finite = [
-            m.native_min,
-            m.native_max,
-            m.to_head_scale,
-            m.to_head_offset,
-        ]
-        .iter()
-        .all(|v| v.is_finite());
-        if !finite || m.native_min >= m.native_max || m.to_head_scale <= 0.0 {
-            out.push(format!(
-                "MOS scale [{}, {}] -> {} + {}*x is not a finite increasing map",
-                m.native_min, m.native_max, m.to_head_offset, m.to_head_scale
-            ));
-        } else {
-            let (lo, hi) = (m.to_head(m.native_min), m.to_head(m.native_max));
-            if lo < 1.0 - 1e-9 || hi > 5.0 + 1e-9 {
+        if let Some(p) = self.mos_scale.problem() {
+            out.push(p);
+        }
+        let mut aliased = BTreeSet::new();
+        for a in &self.header_aliases {
+            if a.key.trim().is_empty() || a.aliases.is_empty() {
                 out.push(format!(
-                    "MOS scale maps [{}, {}] to [{lo}, {hi}], outside the head's 1-5 range",
-                    m.native_min, m.native_max
+                    "header alias of `{}` names no key or no alias",
+                    a.key
                 ));
+            }
+            for name in &a.aliases {
+                if !aliased.insert(name.as_str()) {
+                    out.push(format!("header `{name}` is aliased twice"));
+                }
+            }
+        }
+        if let Some(r) = &self.reference {
+            let empty = |k: &String| k.trim().is_empty();
+            if (r.flags.is_empty() && r.equals.is_empty())
+                || r.flags.iter().any(empty)
+                || r.equals.iter().any(|(k, _)| empty(k))
+            {
+                out.push("the reference rule tests no key, or an empty one".into());
             }
         }
         if let SplitPolicy::ContentHash { seed, train, val } = &self.split_policy {
@@ -466,13 +554,20 @@ impl Descriptor {
     /// back as "not gated"), so the exported descriptor entry point refuses
     /// a descriptor with any; [`Descriptor::problems`] reports them too.
     pub fn non_finite_numbers(&self) -> Vec<String> {
-        let m = &self.mos_scale;
-        let mut named: Vec<(String, f64)> = vec![
-            ("mos_scale.native_min".into(), m.native_min),
-            ("mos_scale.native_max".into(), m.native_max),
-            ("mos_scale.to_head_scale".into(), m.to_head_scale),
-            ("mos_scale.to_head_offset".into(), m.to_head_offset),
-        ];
+        let scales = std::iter::once(("mos_scale".to_owned(), &self.mos_scale)).chain(
+            self.inputs.iter().filter_map(|s| {
+                s.mos_scale
+                    .as_ref()
+                    .map(|m| (format!("inputs.{}.mos_scale", s.name), m))
+            }),
+        );
+        let mut named: Vec<(String, f64)> = Vec::new();
+        for (path, m) in scales {
+            named.push((format!("{path}.native_min"), m.native_min));
+            named.push((format!("{path}.native_max"), m.native_max));
+            named.push((format!("{path}.to_head_scale"), m.to_head_scale));
+            named.push((format!("{path}.to_head_offset"), m.to_head_offset));
+        }
         if let SplitPolicy::ContentHash { train, val, .. } = &self.split_policy {
             named.push(("split_policy.train".into(), *train));
             named.push(("split_policy.val".into(), *val));

@@ -2,8 +2,10 @@
 //! [`export_adapter!`](crate::export_adapter).
 //!
 //! The generic projector here applies, for every adapter and in this order:
-//! JSON parsing, the corpus guard of the row's slot, the adapter's
-//! [`admit`](CorpusAdapter::admit) hook, the row id, the MOS rule, the
+//! JSON parsing, the corpus guard of the row's slot, the descriptor's
+//! reference rule (honouring `include_references`), the adapter's
+//! [`admit`](CorpusAdapter::admit) hook, the row id, the MOS rule (with the
+//! slot's MOS scale), the
 //! content group, the split policy, the feature columns of the chosen
 //! schema, the MOS standard error and the group-baseline key. An adapter
 //! therefore writes only what is specific to its corpus.
@@ -173,6 +175,7 @@ struct Generic<A> {
     adapter: A,
     descriptor: Descriptor,
     columns: Vec<String>,
+    include_references: bool,
 }
 
 impl<A: CorpusAdapter> Generic<A> {
@@ -194,13 +197,23 @@ impl<A: CorpusAdapter> Generic<A> {
         let d = &self.descriptor;
         let row = Row::parse(raw)?;
         let corpus = rules::corpus_tag(&row, slot)?;
+        if let Some(rule) = d.reference.as_ref().filter(|_| !self.include_references) {
+            if let Some(why) = rules::reference(&row, rule) {
+                return Err(Rejection::new(
+                    codes::REFERENCE_ROW,
+                    format!(
+                        "reference row ({why}), excluded by default; --include-references keeps it"
+                    ),
+                ));
+            }
+        }
         let ctx = RowContext {
             slot,
             corpus: &corpus,
         };
         self.adapter.admit(&row, &ctx)?;
         let id = self.adapter.id(&row, d)?;
-        let mos = rules::mos(&row, &d.mos_scale)?;
+        let mos = rules::mos(&row, slot.scale(d))?;
         let group = self.adapter.group(&row, d, &id)?;
         let split = rules::split(&row, &d.split_policy, &group)?;
         let (features, filled) =
@@ -355,6 +368,7 @@ pub fn open_generic<A: CorpusAdapter>(
             adapter,
             descriptor,
             columns,
+            include_references: config.include_references,
         },
         TD_Opaque,
     ))

@@ -73,6 +73,7 @@ pub mod rules;
 pub mod schemas;
 pub mod synth;
 pub mod testing;
+mod tokens;
 pub mod version;
 
 /// The adapter author's guide (`sdk/README.md`); its examples are tested.
@@ -82,8 +83,8 @@ pub mod guide {
     use crate::{
         abi::{self, Projector},
         builder, codes, conformance, export, rules, schemas, synth, testing, version,
-        CorpusAdapter, Descriptor, DescriptorBuilder, PluginError, SynthOutput, SynthRequest,
-        API_VERSION,
+        CorpusAdapter, Descriptor, DescriptorBuilder, Format, PluginError, SynthOutput,
+        SynthRequest, API_VERSION,
     };
 }
 
@@ -93,8 +94,8 @@ pub use abi::{
 };
 pub use builder::DescriptorBuilder;
 pub use descriptor::{
-    Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, InputSlot, MosScale, SampleRow,
-    Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
+    Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, HeaderAlias, InputSlot, MosScale,
+    ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
 };
 pub use export::{CorpusAdapter, ProjectorConfig, RowContext, SynthOutput, SynthRequest};
 pub use row::{codes, Cell, Projected, Rejection, Row};

@@ -171,6 +171,30 @@ fn show(a: &Adapter) {
         d.content_group_key,
         d.id_keys.join(", ")
     );
+    for s in &d.inputs {
+        if let Some(m) = &s.mos_scale {
+            println!(
+                "  MOS of {}  native {}..{} (`{}`), head = {} + {} * native",
+                s.name, m.native_min, m.native_max, m.native_key, m.to_head_offset, m.to_head_scale
+            );
+        }
+    }
+    if let Some(r) = &d.reference {
+        let mut tests: Vec<String> = r.flags.iter().map(|k| format!("`{k}` set")).collect();
+        tests.extend(r.equals.iter().map(|(k, v)| format!("`{k}` = `{v}`")));
+        println!(
+            "  references   {} (excluded unless --include-references)",
+            tests.join(" or ")
+        );
+    }
+    if !d.header_aliases.is_empty() {
+        let aliases: Vec<String> = d
+            .header_aliases
+            .iter()
+            .map(|a| format!("{} -> `{}`", a.aliases.join("/"), a.key))
+            .collect();
+        println!("  CSV headers  {}", aliases.join(", "));
+    }
     if let Some(b) = &d.group_baseline {
         println!("  baseline     {} (by `{}`)", b.name, b.key);
     }

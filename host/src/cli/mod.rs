@@ -5,6 +5,7 @@
 
 mod adapters;
 mod bench;
+mod bench_twins;
 mod corpus;
 mod export;
 mod train;

@@ -253,6 +253,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             include_references: args.data.include_references,
             inputs: r.inputs.clone(),
             context: r.context.clone(),
+            filled: r.fills(),
+            mos_scales: r.mos_scales(d),
         },
         exports: BTreeMap::new(),
         command_line: command_line(),

@@ -220,17 +220,18 @@ fn describe_origin(o: &Origin) -> String {
     }
 }
 
+/// A row file's format by its content (see [`super::sniff`]); a context
+/// document is JSON.
 fn format_of(slot: &InputSlot, file: &Path) -> Result<Format, CorpusError> {
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let wanted = match ext.as_str() {
-        "parquet" | "pq" => Format::Parquet,
-        "json" if slot.role == SlotRole::Context => Format::Json,
-        _ if slot.formats.len() == 1 => slot.formats[0],
-        _ => Format::Jsonl,
+    let wanted = if slot.role == SlotRole::Context {
+        Format::Json
+    } else {
+        super::sniff::row_format(file)
+            .map_err(|reason| CorpusError::Input {
+                path: file.to_path_buf(),
+                reason: format!("slot `{}`: {reason}", slot.name),
+            })?
+            .0
     };
     if slot.formats.contains(&wanted) {
         Ok(wanted)
@@ -288,7 +289,12 @@ fn expand(
             unrelated += 1;
             continue;
         };
-        if !pattern.matches(name) {
+        // A compressed shard matches as its plain name does.
+        let plain = [".gz", ".zst", ".zstd"]
+            .iter()
+            .find_map(|c| name.strip_suffix(c))
+            .unwrap_or(name);
+        if !pattern.matches(name) && !pattern.matches(plain) {
             unrelated += 1;
             continue;
         }

@@ -7,16 +7,17 @@
 //! its slot does not accept, a non-finite feature, a MOS outside 1-5), is an
 //! error naming file and line. Raw text is held one chunk at a time.
 
+pub mod delimited;
 pub mod inputs;
 pub mod lines;
 pub mod parquet;
+pub mod sniff;
 pub mod strings;
+mod text;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 
 use moshead_sdk::{
@@ -28,7 +29,6 @@ use serde::Serialize;
 
 use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
-use lines::{Chunk, Line, LineReader};
 pub use strings::Strings;
 
 /// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
@@ -39,6 +39,8 @@ pub mod codes {
     pub const BLANK_LINE: &str = "blank-line";
     /// The line is longer than the reader's bound.
     pub const LINE_TOO_LONG: &str = "line-too-long";
+    /// A CSV or TSV record with more or fewer fields than the header.
+    pub const RAGGED_RECORD: &str = super::delimited::codes::RAGGED_RECORD;
 }
 
 /// How many examples are kept per drop reason.
@@ -198,6 +200,10 @@ pub struct InputReport {
     pub rows: u64,
     /// Drops by reason.
     pub drops: BTreeMap<String, u64>,
+    /// The compression the file was read through (`gzip`, `zstd`), if any;
+    /// `bytes` and `sha256` are the file's own (compressed) bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 /// Range and fill count of one feature column.
@@ -252,6 +258,29 @@ impl IngestReport {
     /// Total dropped rows.
     pub fn dropped(&self) -> u64 {
         self.drops.values().map(|d| d.count).sum()
+    }
+
+    /// Per feature column, in feature order, the rows whose value was filled.
+    pub fn fills(&self) -> Vec<crate::manifest::ColumnFill> {
+        self.columns
+            .iter()
+            .map(|c| crate::manifest::ColumnFill {
+                column: c.name.clone(),
+                filled: c.filled,
+            })
+            .collect()
+    }
+
+    /// The MOS scale of each row slot read (the slot's own, else the
+    /// adapter's), by slot.
+    pub fn mos_scales(&self, d: &Descriptor) -> BTreeMap<String, moshead_sdk::MosScale> {
+        self.inputs
+            .iter()
+            .filter_map(|i| {
+                d.slot(&i.slot)
+                    .map(|s| (i.slot.clone(), s.scale(d).clone()))
+            })
+            .collect()
     }
 }
 
@@ -557,7 +586,6 @@ pub fn ingest(
         ..Builder::default()
     };
     let mut reports = Vec::new();
-    let mut total_bytes = 0u64;
     for src in sources {
         let mut rep = InputReport {
             slot: src.slot.clone(),
@@ -567,6 +595,7 @@ pub fn ingest(
             lines: 0,
             rows: 0,
             drops: BTreeMap::new(),
+            compression: None,
         };
         match src.format {
             Format::Parquet => {
@@ -576,7 +605,7 @@ pub fn ingest(
                         reason: "parquet input must be a file".into(),
                     });
                 };
-                check_parquet_columns(d, path)?;
+                check_parquet_columns(d, &src.slot, path)?;
                 rep.sha256 =
                     crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
                         path: path.clone(),
@@ -596,115 +625,30 @@ pub fn ingest(
                     Ok(())
                 })?;
             }
-            Format::Jsonl | Format::Json => {
-                let reader: Box<dyn Read + Send> = match &src.data {
-                    SourceData::File(path) => {
-                        Box::new(File::open(path).map_err(|e| CorpusError::Input {
-                            path: path.clone(),
-                            reason: inputs::io_reason(&e),
-                        })?)
-                    }
-                    SourceData::Memory(text) => {
-                        Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))
-                    }
-                };
-                let mut lr = LineReader::new(reader);
-                let read_error = |e: std::io::Error, lines: u64| CorpusError::Input {
-                    path: PathBuf::from(&src.display),
-                    reason: format!("read error after line {lines}: {e}"),
-                };
-                // A pipeline over chunks: while chunk k is projected in
-                // parallel, the outcomes of chunk k-1 are recorded (in line
-                // order) and chunk k+1 is read and hashed, so the sequential
-                // work overlaps the projection instead of idling the cores.
-                // Memory stays bounded: two chunks of raw text and two of
-                // outcomes.
-                let mut current = Chunk::default();
-                let mut next = Chunk::default();
-                let mut pending: Vec<(u64, Result<Outcome, String>)> = Vec::new();
-                let mut more = lr.next_chunk(&mut current).map_err(|e| read_error(e, 0))?;
-                while more {
-                    let (outcomes, step) = rayon::join(
-                        || project_chunk(&ctx, &src.slot, &current),
-                        || -> Result<std::io::Result<bool>, CorpusError> {
-                            let done = std::mem::take(&mut pending);
-                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
-                            Ok(lr.next_chunk(&mut next))
-                        },
-                    );
-                    // A --strict or plugin error in an earlier line wins.
-                    let read = step?;
-                    pending = outcomes;
-                    more = match read {
-                        Ok(more) => more,
-                        Err(e) => {
-                            let done = std::mem::take(&mut pending);
-                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
-                            return Err(read_error(e, rep.lines));
-                        }
-                    };
-                    std::mem::swap(&mut current, &mut next);
-                    progress.update(|| {
-                        format!(
-                            "ingest: {:.1} MB, {} rows",
-                            (total_bytes + lr.bytes()) as f64 / 1e6,
-                            b.mos.len()
-                        )
-                    });
-                }
-                ctx.record_all(&mut b, &mut rep, &src.display, pending)?;
-                rep.bytes = lr.bytes();
-                rep.sha256 = lr.finish();
-                if rep.bytes == 0 {
-                    return Err(CorpusError::Input {
-                        path: PathBuf::from(&src.display),
-                        reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
-                    });
-                }
-            }
+            Format::Jsonl | Format::Json => text::jsonl(&ctx, &mut b, &mut rep, src, progress)?,
+            Format::Csv => text::delimited(&ctx, &mut b, &mut rep, src, b',', progress)?,
+            Format::Tsv => text::delimited(&ctx, &mut b, &mut rep, src, b'\t', progress)?,
         }
-        total_bytes += rep.bytes;
+        if rep.bytes == 0 {
+            return Err(CorpusError::Input {
+                path: PathBuf::from(&src.display),
+                reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
+            });
+        }
         reports.push(rep);
     }
     progress.clear();
     Ok(finish(b, d, schema, columns, reports))
 }
 
-/// Projects every line of a chunk in parallel; outcomes keep line order.
-fn project_chunk(ctx: &Ctx<'_>, slot: &str, chunk: &Chunk) -> Vec<(u64, Result<Outcome, String>)> {
-    chunk
-        .lines
-        .par_iter()
-        .map(|(n, line)| (*n, project_line(ctx, slot, &chunk.buf, line)))
-        .collect()
-}
-
-fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Outcome, String> {
-    match line {
-        Line::Oversized(len) => Ok(Outcome::Drop(
-            codes::LINE_TOO_LONG.into(),
-            format!(
-                "line of {len} bytes exceeds the {} MiB bound",
-                lines::MAX_LINE >> 20
-            ),
-        )),
-        Line::Text(range) => match std::str::from_utf8(&buf[range.clone()]) {
-            Err(e) => Ok(Outcome::Drop(
-                codes::INVALID_UTF8.into(),
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )),
-            Ok(text) if text.trim().is_empty() => {
-                Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
-            }
-            Ok(text) => ctx.project(slot, text),
-        },
-    }
-}
-
 /// A parquet table must have a MOS column; anything else is up to the rows.
-fn check_parquet_columns(d: &Descriptor, path: &std::path::Path) -> Result<(), CorpusError> {
+fn check_parquet_columns(
+    d: &Descriptor,
+    slot: &str,
+    path: &std::path::Path,
+) -> Result<(), CorpusError> {
     let cols = parquet::columns(path)?;
-    let native = &d.mos_scale.native_key;
+    let native = &d.slot(slot).map_or(&d.mos_scale, |s| s.scale(d)).native_key;
     if !cols.iter().any(|c| c == "mos" || c == native) {
         return Err(CorpusError::Input {
             path: path.to_path_buf(),

@@ -316,6 +316,37 @@ pub fn render(m: &Manifest) -> String {
         })
         .collect();
     table(&mut o, &["slot", "input", "rows", "lines", "sha256"], &rows);
+    let scales: Vec<Vec<String>> = d
+        .mos_scales
+        .iter()
+        .map(|(slot, s)| {
+            vec![
+                format!("`{slot}`"),
+                format!("`{}`", s.native_key),
+                format!("{}-{}", s.native_min, s.native_max),
+                format!("{} + {} x", s.to_head_offset, s.to_head_scale),
+            ]
+        })
+        .collect();
+    if !scales.is_empty() {
+        table(
+            &mut o,
+            &["slot", "native MOS key", "native scale", "to 1-5"],
+            &scales,
+        );
+    }
+    let filled: Vec<Vec<String>> = d
+        .filled
+        .iter()
+        .filter(|f| f.filled > 0)
+        .map(|f| vec![format!("`{}`", f.column), f.filled.to_string()])
+        .collect();
+    if filled.is_empty() {
+        o.push_str("No feature value was filled: every row had every column.\n\n");
+    } else {
+        o.push_str("Missing or non-finite feature values were filled with 0.0:\n\n");
+        table(&mut o, &["feature column", "rows filled"], &filled);
+    }
 
     o.push_str("## Validation\n\n");
     let _ = writeln!(

@@ -9,7 +9,9 @@
 //! (`shard_*.features.jsonl`). Splits are content-level: explicit labels are
 //! kept, and unlabelled rows get the prior art's BLAKE2s 80/10/10 rule on the
 //! content name (seed `chug-hdr-v1`), so every rung of a content shares a
-//! split. Reference rows (`chug_ref` = 1) are excluded unless asked for.
+//! split. Reference rows (`chug_ref` = 1 or `chug_resolution` = `ref`) are
+//! excluded unless asked for: the descriptor declares the rule, the sdk
+//! applies it.
 
 mod display;
 mod synth;
@@ -47,7 +49,6 @@ fn wide_columns() -> Vec<String> {
 /// The CHUG adapter, opened for one schema.
 pub struct ChugHdr {
     display: Option<DisplayProfile>,
-    include_references: bool,
 }
 
 impl CorpusAdapter for ChugHdr {
@@ -77,6 +78,8 @@ impl CorpusAdapter for ChugHdr {
             .content_key("chug_content_name")
             .id_keys(&["chug_video_id", "src_sha256", "src"])
             .group_baseline("per-rung-mean", "chug_bitladder")
+            .reference_flag("chug_ref")
+            .reference_value("chug_resolution", "ref")
             .output_dir(".workingdir2/chug/", Some("VMAF_CHUG_OUTPUT_DIR"))
             .licence("CHUG is CC BY-NC-SA 4.0 (README says CC BY-NC 4.0): non-commercial, share-alike. Do not redistribute CHUG media, features or heads without checking it.")
             .sample("shards", SAMPLE, None)
@@ -92,26 +95,11 @@ impl CorpusAdapter for ChugHdr {
         if schema == "chug-hdr-display-v1" && display.is_none() {
             return Err("chug-hdr-display-v1 needs a display profile".into());
         }
-        Ok(ChugHdr {
-            display,
-            include_references: config.include_references,
-        })
+        Ok(ChugHdr { display })
     }
 
     fn synthesize(request: &SynthRequest) -> Result<SynthOutput, String> {
         synth::corpus(request)
-    }
-
-    fn admit(&self, row: &Row<'_>, _: &RowContext<'_>) -> Result<(), Rejection> {
-        let is_ref = row.flag("chug_ref") == Some(true)
-            || row.string("chug_resolution").as_deref() == Some("ref");
-        if is_ref && !self.include_references {
-            return Err(Rejection::new(
-                codes::REFERENCE_ROW,
-                "reference row (chug_ref = 1), excluded by default",
-            ));
-        }
-        Ok(())
     }
 
     fn column(&self, row: &Row<'_>, column: &str) -> Option<f64> {

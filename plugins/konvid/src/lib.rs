@@ -6,6 +6,10 @@
 //! clip is its own content. Set labels `k150ka` and `k150kb` map to train and
 //! val, the KonVid-150k paper's protocol; rows without a split are validated
 //! with grouped folds. Research use only.
+//!
+//! Every slot takes JSONL, CSV, TSV or Parquet (compressed text included);
+//! the attribute files' `MOS` and `video_id` headers read as `mos` and
+//! `flickr_id`.
 
 mod synth;
 
@@ -32,6 +36,8 @@ impl CorpusAdapter for Konvid {
             .split_aliases(&[("k150ka", Split::Train), ("k150kb", Split::Val)])
             .content_key("src")
             .id_keys(&["src", "src_sha256", "flickr_id", "video_name", "file_name"])
+            .header_alias("mos", &["MOS"])
+            .header_alias("flickr_id", &["video_id"])
             .output_dir(".workingdir2/konvid/", Some("VMAF_KONVID_OUTPUT_DIR"))
             .licence("KoNViD-1k and KonVid-150k are for research use only; the videos are Flickr (YFCC100m) content.")
             .sample("konvid-1k", SAMPLE, None)
