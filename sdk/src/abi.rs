@@ -26,10 +26,14 @@ use abi_stable::{
 /// Plugins do not build it by hand: [`crate::export_adapter!`] does, wrapping
 /// every entry point so that a panic becomes a [`PluginError`] instead of
 /// unwinding across the boundary.
+///
+/// Fields appended after `synthesize` (the last prefix field) in a later
+/// minor are read through accessors returning `Option`: `None` for a plugin
+/// built before the field existed, never a panic. A host ignores fields a
+/// newer plugin appended.
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AdapterModRef)))]
-#[sabi(missing_field(panic))]
 pub struct AdapterMod {
     /// The sdk API version the plugin was built against (`MAJOR.MINOR.PATCH`).
     pub api_version: extern "C" fn() -> RStr<'static>,

@@ -26,8 +26,10 @@ use crate::row::{codes, Projected, Rejection, Row};
 use crate::rules;
 
 /// How the host asks for a projector.
+///
+/// Unknown keys (sent by a newer host) are ignored, as the minor-version
+/// policy says.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProjectorConfig {
     /// The schema to project onto; the descriptor's default when `None`.
     #[serde(default)]
@@ -41,8 +43,9 @@ pub struct ProjectorConfig {
 }
 
 /// A request for a synthetic corpus.
+///
+/// Unknown keys (sent by a newer host) are ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SynthRequest {
     /// Roughly how many distorted rows to generate.
     pub rows: usize,
