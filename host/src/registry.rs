@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::std_types::{RResult, RStr};
-use moshead_sdk::{
+use moshead_protocol::{
     check_api_compatible, AdapterModRef, Descriptor, ProjectorBox, ProjectorConfig, SynthOutput,
     SynthRequest,
 };
@@ -193,7 +193,7 @@ pub enum PluginError {
         /// The adapter name.
         adapter: String,
         /// The plugin's error.
-        error: moshead_sdk::PluginError,
+        error: moshead_protocol::PluginError,
     },
 }
 
@@ -258,14 +258,14 @@ fn describe_library_error(path: &Path, e: LibraryError) -> PluginError {
         } => PluginError::Incompatible {
             path,
             reason: format!(
-                "built against moshead-sdk {actual_version}, host uses {expected_version} (abi_stable interface versions differ)"
+                "built against moshead-protocol {actual_version}, host uses {expected_version} (abi_stable interface versions differ)"
             ),
         },
         LibraryError::AbiInstability(err) => PluginError::Incompatible {
             path,
             reason: format!(
                 "ABI layout mismatch with host API {}: {}",
-                moshead_sdk::API_VERSION,
+                moshead_protocol::API_VERSION,
                 first_lines(&err.to_string(), 6)
             ),
         },
@@ -281,7 +281,7 @@ fn describe_library_error(path: &Path, e: LibraryError) -> PluginError {
     }
 }
 
-fn call_err(adapter: &str, error: moshead_sdk::PluginError) -> PluginError {
+fn call_err(adapter: &str, error: moshead_protocol::PluginError) -> PluginError {
     PluginError::Call {
         adapter: adapter.to_owned(),
         error,
@@ -375,13 +375,13 @@ impl Adapter {
     fn call_json<T: serde::Serialize, R>(
         &self,
         request: &T,
-        entry: impl FnOnce(RStr<'_>) -> RResult<R, moshead_sdk::PluginError>,
+        entry: impl FnOnce(RStr<'_>) -> RResult<R, moshead_protocol::PluginError>,
     ) -> Result<R, PluginError> {
         let json = serde_json::to_string(request).map_err(|e| {
             call_err(
                 self.name(),
-                moshead_sdk::PluginError::new(
-                    moshead_sdk::PluginErrorKind::InvalidRequest,
+                moshead_protocol::PluginError::new(
+                    moshead_protocol::PluginErrorKind::InvalidRequest,
                     e.to_string(),
                 ),
             )

@@ -187,8 +187,8 @@ fn show(a: &Adapter) {
         .iter()
         .map(|s| {
             let kind = match &s.kind {
-                moshead_sdk::SlotKind::File => "file".to_owned(),
-                moshead_sdk::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
+                moshead_protocol::SlotKind::File => "file".to_owned(),
+                moshead_protocol::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
             };
             let env = s
                 .env

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use moshead_sdk::{Format, SynthRequest};
+use moshead_protocol::{Format, SynthRequest};
 
 use super::adapters::print_table;
 use super::{print_json, Env, EXIT_OK};

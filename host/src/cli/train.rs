@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use moshead_sdk::Split;
+use moshead_protocol::Split;
 
 use super::corpus::{load, DataArgs, Loaded};
 use super::{print_json, Env, EXIT_GATE, EXIT_OK};
@@ -506,7 +506,7 @@ fn data_args_for(
                     .descriptor
                     .inputs
                     .iter()
-                    .find(|s| s.role == moshead_sdk::SlotRole::Rows)
+                    .find(|s| s.role == moshead_protocol::SlotRole::Rows)
                     .context("the adapter has no row slot")?;
                 bindings.push((slot.name.clone(), PathBuf::from(i)));
             }

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
-use moshead_sdk::{
+use moshead_protocol::{
     Descriptor, FfiOutcome, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
 };
 use ndarray::Array2;
@@ -31,7 +31,7 @@ use crate::registry::{Adapter, PluginError};
 use lines::{Chunk, Line, LineReader};
 pub use strings::Strings;
 
-/// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
+/// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).
 pub mod codes {
     /// The line is not valid UTF-8.
     pub const INVALID_UTF8: &str = "invalid-utf8";
@@ -411,7 +411,7 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        moshead_sdk::conformance::row_contract(slot, accepts, self.width, r)
+        moshead_protocol::row_contract(slot, accepts, self.width, r)
     }
 
     /// Records a chunk's outcomes in line order.

@@ -27,7 +27,7 @@ impl CorpusAdapter for Konvid {
             .parquet_file("features-parquet", "", &["konvid-1k", "konvid-150k", "konvid"])
             .assume_corpus("konvid")
             .about("a feature table: <feature> or <feature>_mean, mos, optional split and src columns")
-            .schema_cols("konvid-v1", schemas::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
+            .schema_cols("konvid-v1", moshead_plugin_common::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
             .mos_1_5()
             .split_aliases(&[("k150ka", Split::Train), ("k150kb", Split::Val)])
             .content_key("src")
@@ -48,7 +48,7 @@ impl CorpusAdapter for Konvid {
     }
 
     fn column(&self, row: &Row<'_>, column: &str) -> Option<f64> {
-        schemas::konvid_v1_column(row, column)
+        moshead_plugin_common::konvid_v1_column(row, column)
     }
 
     fn mos_se(&self, row: &Row<'_>) -> Option<f64> {
@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn passes_the_conformance_checks() {
-        let report = moshead_sdk::conformance::check_adapter::<Konvid>();
+        let report = moshead_conformance::check_adapter::<Konvid>();
         assert!(report.passed(), "{report}");
     }
 

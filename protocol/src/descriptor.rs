@@ -308,6 +308,8 @@ impl Descriptor {
                         "slot `{}` glob `{glob}` must be a non-empty file-name pattern",
                         slot.name
                     ));
+                } else if let Err(e) = crate::ShardGlob::new(glob) {
+                    out.push(format!("slot `{}` {e}", slot.name));
                 }
             }
             if let Some(tag) = &slot.assume_corpus {
