@@ -3,9 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod compat;
 mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod plugin_trust;
 mod template;
 mod train;

@@ -94,7 +94,35 @@ pub fn fixture_lib(name: &str) -> PathBuf {
         run_cargo(c, "building fixture plugins");
         target.join("debug")
     });
-    dir.join(lib_file(&format!("fixture-{name}")))
+    let file = match name {
+        // Named for the adapter it declares (plugins are found by file name).
+        "bad-api" => "future-api",
+        "dup-name" => "konvid",
+        "not-plugin" => "fixture-not-plugin",
+        other => other,
+    };
+    dir.join(lib_file(file))
+}
+
+/// Builds the compatibility fixtures (plugins of other API minors,
+/// `tests/fixtures/compat`, a workspace of its own) once; returns the
+/// library of adapter `name` (`api-next`, `api-1-0`).
+pub fn compat_lib(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let target = target_dir().join("fixtures");
+        let mut c = cargo();
+        c.args([
+            "build",
+            "--manifest-path",
+            "tests/fixtures/compat/Cargo.toml",
+            "--target-dir",
+        ])
+        .arg(&target);
+        run_cargo(c, "building the compatibility fixture plugins");
+        target.join("debug")
+    });
+    dir.join(lib_file(name))
 }
 
 /// A fresh directory holding copies of the given plugin files.

@@ -26,7 +26,6 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
 
-use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RResult, RStr};
 use moshead_conformance::{self as conformance, names, Check, Report, Status, Subject};
 use moshead_protocol::{
@@ -169,9 +168,8 @@ fn api_pass(plugin: &str) -> Check {
 /// The root module, when the file loads (already loaded by
 /// [`Adapter::load`]: this reaches the same library header).
 fn open_module(path: &Path) -> Option<AdapterModRef> {
-    lib_header_from_path(path)
-        .and_then(|h| h.init_root_module::<AdapterModRef>())
-        .ok()
+    let bytes = fs::read(path).ok()?;
+    crate::loader::load_root_module(&bytes, path).ok()
 }
 
 fn sdk_error(e: PluginError) -> moshead_protocol::PluginError {

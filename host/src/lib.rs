@@ -14,6 +14,7 @@ pub mod cli;
 pub mod corpus;
 pub mod evaluation;
 pub mod export;
+pub mod loader;
 pub mod manifest;
 pub mod progress;
 pub mod registry;

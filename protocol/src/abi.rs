@@ -28,10 +28,10 @@ use abi_stable::{
 /// every entry point so that a panic becomes a [`PluginError`] instead of
 /// unwinding across the boundary.
 ///
-/// Fields appended after `synthesize` (the last prefix field) in a later
-/// minor are read through accessors returning `Option`: `None` for a plugin
-/// built before the field existed, never a panic. A host ignores fields a
-/// newer plugin appended.
+/// A plugin of a newer minor may append fields after `synthesize` (the last
+/// prefix field); this host ignores them. The host never appends one
+/// itself: abi_stable refuses a root module with fewer fields than the
+/// host's, which would refuse every older plugin (see [`crate::version`]).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = AdapterModRef)))]

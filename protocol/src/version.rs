@@ -6,17 +6,18 @@
 //!
 //! Policy:
 //! - **patch**: documentation or behaviour fixes that change no type or field;
-//! - **minor**: additions only (a field appended to the root module after the
-//!   last prefix field, an optional descriptor key with a default). A host
-//!   accepts plugins of any minor within its major, older or newer:
-//!   - appended root-module fields are read through abi_stable's prefix
-//!     types, whose accessors return `None` for a plugin built before the
-//!     field existed (never a panic); fields a newer plugin appended are not
-//!     read;
+//! - **minor**: additions only (an optional descriptor key with a default, a
+//!   field a *plugin* appends to the root module after the last prefix
+//!   field). A host accepts plugins of any minor within its major, older or
+//!   newer:
 //!   - descriptor keys the host does not know (a newer minor's optional
 //!     keys) are ignored at every level of the descriptor, and a plugin
 //!     ignores the keys of [`crate::ProjectorConfig`] and
 //!     [`crate::SynthRequest`] that a newer host sends;
+//!   - root-module fields a newer plugin appended are not read. abi_stable
+//!     refuses a root module with fewer fields than the host's, so the host
+//!     itself never appends one (an older plugin would be refused): new
+//!     capabilities arrive as optional descriptor keys;
 //! - **major**: anything else. A host refuses every plugin of another major.
 
 use semver::{Version, VersionReq};

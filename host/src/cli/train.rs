@@ -119,7 +119,7 @@ struct Summary<'a> {
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
     check_dataset(ds, loaded.report.dropped())?;
@@ -542,7 +542,7 @@ fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
 
 pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
     let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
+    let reg = env.registry_for(&manifest_adapter(&m)?)?;
     let data = data_args_for(&m, &args.inputs, args.demo, args.include_references, &reg)?;
     let loaded = load(env, &reg, &data)?;
     let ds = &loaded.dataset;
@@ -612,7 +612,7 @@ pub struct ValidateArgs {
 
 pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
     let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
+    let reg = env.registry_for(&manifest_adapter(&m)?)?;
     let data = data_args_for(&m, &args.inputs, args.demo, m.data.include_references, &reg)?;
     let loaded = load(env, &reg, &data)?;
     let ds = &loaded.dataset;

@@ -26,9 +26,11 @@ pub enum LoadFailure {
 /// its moshead root module.
 #[cfg(target_os = "linux")]
 pub fn load_root_module(bytes: &[u8], _path: &Path) -> Result<AdapterModRef, LoadFailure> {
-    let copy = memfd::sealed_copy(bytes).map_err(LoadFailure::PrivateCopy)?;
-    let at = format!("/proc/self/fd/{}", copy.fd());
-    // The mapping outlives the descriptor: `copy` may close after this.
+    let fd = memfd::sealed_copy(bytes).map_err(LoadFailure::PrivateCopy)?;
+    // The descriptor stays open for the life of the process, like the
+    // library: the dynamic loader recognises loaded libraries by path, so a
+    // reused `/proc/self/fd/N` would alias an earlier plugin.
+    let at = format!("/proc/self/fd/{fd}");
     lib_header_from_path(Path::new(&at))
         .and_then(|h| h.init_root_module::<AdapterModRef>())
         .map_err(LoadFailure::Library)
@@ -46,17 +48,7 @@ pub fn load_root_module(_bytes: &[u8], path: &Path) -> Result<AdapterModRef, Loa
 mod memfd {
     use std::fs::File;
     use std::io::Write;
-    use std::os::fd::{AsRawFd, FromRawFd, RawFd};
-
-    /// An anonymous memory file holding a copy of a library.
-    pub struct Copy(File);
-
-    impl Copy {
-        /// Its descriptor.
-        pub fn fd(&self) -> RawFd {
-            self.0.as_raw_fd()
-        }
-    }
+    use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, RawFd};
 
     fn create(flags: libc::c_uint) -> std::io::Result<File> {
         // SAFETY: a valid NUL-terminated name and plain flags; the result is
@@ -69,8 +61,9 @@ mod memfd {
         Ok(unsafe { File::from_raw_fd(fd) })
     }
 
-    /// `bytes` in a new memory file, sealed against any further change.
-    pub fn sealed_copy(bytes: &[u8]) -> std::io::Result<Copy> {
+    /// `bytes` in a new memory file, sealed against any further change;
+    /// returns its descriptor, which is never closed.
+    pub fn sealed_copy(bytes: &[u8]) -> std::io::Result<RawFd> {
         const MFD_EXEC: libc::c_uint = 0x0010;
         let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
         // Kernels with `vm.memfd_noexec` want MFD_EXEC; older ones refuse
@@ -80,11 +73,12 @@ mod memfd {
             other => other?,
         };
         file.write_all(bytes)?;
-        let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+        let seals =
+            libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
         // SAFETY: fcntl on a descriptor we own, with a valid command.
         if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
-        Ok(Copy(file))
+        Ok(file.into_raw_fd())
     }
 }
