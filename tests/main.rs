@@ -7,5 +7,7 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod outputs;
+mod refusals;
 mod template;
 mod train;

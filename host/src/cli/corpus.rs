@@ -320,5 +320,17 @@ pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
     {
         anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
     }
+    // A directory on the way that is a symbolic link would lead outside.
+    let mut at = base.to_path_buf();
+    let parts: Vec<_> = p.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{}: is a symbolic link; refusing to write `{rel}` through it",
+                at.display()
+            );
+        }
+    }
     Ok(base.join(p))
 }

@@ -53,8 +53,10 @@ pub struct Cli {
     /// owned by someone else.
     #[arg(long, global = true)]
     pub allow_insecure_plugins: bool,
-    /// A pin file (`name version sha256` per line): refuse any plugin not listed.
-    #[arg(long, global = true, value_name = "FILE", env = "MOSHEAD_PLUGIN_LOCK")]
+    /// A pin file (`name version sha256` per line): refuse any plugin not
+    /// listed. Default: $MOSHEAD_PLUGIN_LOCK when set (set but empty is an
+    /// error).
+    #[arg(long, global = true, value_name = "FILE")]
     pub plugin_lock: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
@@ -104,9 +106,41 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("moshead: error: {e:#}");
+            eprintln!("moshead: error: {}", render_error(&e));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// An error and its causes, `: `-separated, each cause shown once: a cause
+/// whose text the message already holds (an I/O error a library error
+/// prints beside its path) is not repeated.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// The pin file: `--plugin-lock`, else `$MOSHEAD_PLUGIN_LOCK`; the variable
+/// set to an empty value is an error saying so.
+fn plugin_lock(flag: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(p) = flag {
+        return Ok(Some(p.to_path_buf()));
+    }
+    match std::env::var_os("MOSHEAD_PLUGIN_LOCK") {
+        Some(v) if v.is_empty() => anyhow::bail!(
+            "MOSHEAD_PLUGIN_LOCK is set but empty: set it to a pin file, or unset it to use no pin file"
+        ),
+        Some(v) => Ok(Some(PathBuf::from(v))),
+        None => Ok(None),
     }
 }
 
@@ -140,8 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         quiet: cli.quiet,
         trust: crate::trust::TrustPolicy {
             allow_insecure: cli.allow_insecure_plugins,
-            pins: cli
-                .plugin_lock
+            pins: plugin_lock(cli.plugin_lock.as_deref())?
                 .as_deref()
                 .map(crate::trust::Pins::load)
                 .transpose()?,

@@ -119,6 +119,22 @@ struct Summary<'a> {
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
+    // Everything the command line alone decides is checked before any work.
+    if let Some(id) = &args.model_id {
+        crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
+    }
+    let mut spec = HeadSpec::new(args.head);
+    if let Some(v) = args.weight_decay {
+        spec.weight_decay = Some(v);
+    }
+    if let Some(v) = args.max_iters {
+        spec.max_iters = v;
+    }
+    if let Some(v) = args.patience {
+        spec.patience = v;
+    }
+    crate::training::limits::check_spec(&spec).map_err(anyhow::Error::msg)?;
+    crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
     let reg = env.registry()?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
@@ -132,9 +148,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     }
     let d = &loaded.adapter.descriptor;
     let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
-    if model_id.is_empty() || model_id.contains(['/', '\\']) || model_id.starts_with('.') {
-        bail!("model id `{model_id}` must be a plain file name");
-    }
+    crate::model_id::check(&model_id)
+        .map_err(|e| anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name))?;
     let out_dir = output_dir(&loaded, &args.out);
     let _lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
     let manifest_path = out_dir.join(format!("{model_id}.json"));
@@ -145,16 +160,6 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
 
-    let mut spec = HeadSpec::new(args.head);
-    if let Some(v) = args.weight_decay {
-        spec.weight_decay = Some(v);
-    }
-    if let Some(v) = args.max_iters {
-        spec.max_iters = v;
-    }
-    if let Some(v) = args.patience {
-        spec.patience = v;
-    }
     let policy = Policy {
         kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
         k: args.folds,
@@ -259,12 +264,10 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    // The ONNX model and the validation sidecar, then the manifest that
-    // records their sha256, then the card and plots; then one ledger line.
-    let bundle = crate::export::write_bundle(&mut manifest, &out_dir)?;
+    // The ONNX model, the validation sidecar, the card, the plots, the
+    // manifest and the ledger line: one commit, all or nothing.
+    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
-    let entry = crate::export::ledger::LedgerEntry::new(&manifest, &bundle);
-    crate::export::ledger::append(&ledger_path, &entry)?;
     if args.json {
         print_json(&Summary {
             model_id: &model_id,

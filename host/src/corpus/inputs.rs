@@ -262,6 +262,16 @@ fn expand(
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    if !meta.is_dir() {
+        return Err(CorpusError::Input {
+            path: path.to_path_buf(),
+            reason: format!(
+                "slot `{}`: is {}, not a regular file",
+                slot.name,
+                crate::safe_fs::describe_type(&meta.file_type())
+            ),
+        });
+    }
     let SlotKind::ShardDir { glob } = &slot.kind else {
         return Err(CorpusError::Input {
             path: path.to_path_buf(),
@@ -301,7 +311,10 @@ fn expand(
         if !m.is_file() {
             return Err(CorpusError::Input {
                 path: p,
-                reason: format!("matches `{glob}` but is not a file"),
+                reason: format!(
+                    "matches `{glob}` but is {}, not a regular file",
+                    crate::safe_fs::describe_type(&m.file_type())
+                ),
             });
         }
         files.push(p);

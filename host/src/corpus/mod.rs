@@ -7,6 +7,7 @@
 //! its slot does not accept, a non-finite feature, a MOS outside 1-5), is an
 //! error naming file and line. Raw text is held one chunk at a time.
 
+pub mod duplicates;
 pub mod inputs;
 pub mod lines;
 pub mod parquet;
@@ -39,6 +40,9 @@ pub mod codes {
     pub const BLANK_LINE: &str = "blank-line";
     /// The line is longer than the reader's bound.
     pub const LINE_TOO_LONG: &str = "line-too-long";
+    /// The line does not parse and holds carriage returns inside it: the
+    /// file has CR-only (old Mac) line endings, and lines end at LF.
+    pub const CR_LINE_ENDINGS: &str = "cr-line-endings";
 }
 
 /// How many examples are kept per drop reason.
@@ -109,6 +113,28 @@ pub enum CorpusError {
         adapter: String,
         /// What happened.
         message: String,
+    },
+    /// Two rows with one id disagree (see [`duplicates`]).
+    #[error("{place}: id `{id}` appears twice, {what}")]
+    Duplicate {
+        /// The second row's `file:line`.
+        place: String,
+        /// The first row's `file:line`.
+        first: String,
+        /// The id.
+        id: String,
+        /// How they disagree, naming both places.
+        what: String,
+    },
+    /// One content in two splits (see [`duplicates`]).
+    #[error("content `{content}` is in two splits: {first} and {second}; content-level splits would leak")]
+    Leak {
+        /// The content group.
+        content: String,
+        /// `split at file:line` of its first row in one split.
+        first: String,
+        /// `split at file:line` of its first row in the other.
+        second: String,
     },
     /// Loading or calling the plugin failed.
     #[error(transparent)]
@@ -330,6 +356,10 @@ struct Builder {
     baselines: Interner,
     baseline_names: Strings,
     ids: Strings,
+    /// Row ids interned into `ids`: an id's index is its row's.
+    id_index: Interner,
+    /// Where each kept row came from.
+    places: duplicates::Places,
     synthetic: u64,
     filled: Vec<u64>,
     drops: BTreeMap<String, DropSummary>,
@@ -464,6 +494,30 @@ impl Ctx<'_> {
                     synthetic,
                     ..
                 } = r;
+                let kept = b.ids.len();
+                let k = b.id_index.intern(&mut b.ids, Cow::Borrowed(id.as_str())) as usize;
+                if k < kept {
+                    let new = duplicates::Candidate {
+                        id: id.as_str(),
+                        features: features.as_slice(),
+                        mos,
+                        se: mos_se.into_option(),
+                        split: split.into_option(),
+                        group: group.as_str(),
+                    };
+                    return match duplicates::compare(b, k, &new, file, line) {
+                        duplicates::Verdict::Drop(message) => self.drop_row(
+                            b,
+                            rep,
+                            file,
+                            line,
+                            duplicates::DUPLICATE_ROW.into(),
+                            message,
+                        ),
+                        duplicates::Verdict::Error(e) => Err(e),
+                    };
+                }
+                b.places.push(file, line);
                 b.x.extend_from_slice(features.as_slice());
                 for i in filled.iter() {
                     b.filled[*i as usize] += 1;
@@ -485,26 +539,36 @@ impl Ctx<'_> {
                     })
                     .into_option();
                 b.baseline.push(bl);
-                b.ids.push(&id);
                 b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
             }
-            Outcome::Drop(code, message) => {
-                if self.strict {
-                    return Err(CorpusError::Strict {
-                        file: file.to_owned(),
-                        line,
-                        code,
-                        message,
-                    });
-                }
-                *rep.drops.entry(code.clone()).or_default() += 1;
-                let d = b.drops.entry(code).or_default();
-                d.count += 1;
-                if d.examples.len() < EXAMPLES {
-                    d.examples.push(format!("{file}:{line}: {message}"));
-                }
-            }
+            Outcome::Drop(code, message) => self.drop_row(b, rep, file, line, code, message)?,
+        }
+        Ok(())
+    }
+
+    fn drop_row(
+        &self,
+        b: &mut Builder,
+        rep: &mut InputReport,
+        file: &str,
+        line: u64,
+        code: String,
+        message: String,
+    ) -> Result<(), CorpusError> {
+        if self.strict {
+            return Err(CorpusError::Strict {
+                file: file.to_owned(),
+                line,
+                code,
+                message,
+            });
+        }
+        *rep.drops.entry(code.clone()).or_default() += 1;
+        let d = b.drops.entry(code).or_default();
+        d.count += 1;
+        if d.examples.len() < EXAMPLES {
+            d.examples.push(format!("{file}:{line}: {message}"));
         }
         Ok(())
     }
@@ -663,9 +727,11 @@ pub fn ingest(
                 }
             }
         }
+        duplicates::same_input(&reports, &rep)?;
         total_bytes += rep.bytes;
         reports.push(rep);
     }
+    duplicates::check_split_leakage(&b)?;
     progress.clear();
     Ok(finish(b, d, schema, columns, reports))
 }
@@ -696,8 +762,28 @@ fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Ou
             Ok(text) if text.trim().is_empty() => {
                 Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
             }
-            Ok(text) => ctx.project(slot, text),
+            Ok(text) => name_cr_endings(text, ctx.project(slot, text)),
         },
+    }
+}
+
+/// A malformed line with carriage returns inside it is named for what it
+/// is: CR-only line endings (moshead splits lines at LF).
+fn name_cr_endings(text: &str, outcome: Result<Outcome, String>) -> Result<Outcome, String> {
+    match outcome {
+        Ok(Outcome::Drop(code, _))
+            if code == moshead_sdk::codes::MALFORMED_JSON
+                && text.trim_end_matches('\r').contains('\r') =>
+        {
+            let n = text.trim_end_matches('\r').matches('\r').count();
+            Ok(Outcome::Drop(
+                codes::CR_LINE_ENDINGS.into(),
+                format!(
+                    "{n} carriage return(s) inside one line: the file has CR-only line endings; lines end at LF (convert it, e.g. `tr '\\r' '\\n'`)"
+                ),
+            ))
+        }
+        other => other,
     }
 }
 

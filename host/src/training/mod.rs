@@ -44,6 +44,7 @@
 pub mod adamw;
 pub mod fastmath;
 pub mod heads;
+pub mod limits;
 mod matmul;
 pub(crate) mod memo;
 mod solver;

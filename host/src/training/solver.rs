@@ -61,9 +61,22 @@ struct Problem<'a> {
     /// Cost and gradient requests, counted here because an early stop
     /// (an observer error) discards argmin's own counters.
     counts: Arc<[AtomicU64; 2]>,
+    /// The evaluation cap ([`super::limits::max_evals`]).
+    cap: u64,
 }
 
 impl Problem<'_> {
+    /// Counts one request of kind `k` (0 cost, 1 gradient), refusing it
+    /// once the evaluation cap is reached.
+    fn admit(&self, k: usize) -> Result<(), Error> {
+        let used = self.counts[0].load(Ordering::Relaxed) + self.counts[1].load(Ordering::Relaxed);
+        if used >= self.cap {
+            return Err(Error::msg(EVAL_CAP));
+        }
+        self.counts[k].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     fn eval(&self, p: &Array1<f64>) -> (f64, Vec<f64>) {
         let p = p
             .as_slice()
@@ -112,7 +125,7 @@ impl CostFunction for Problem<'_> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
-        self.counts[0].fetch_add(1, Ordering::Relaxed);
+        self.admit(0)?;
         Ok(self.eval(p).0)
     }
 }
@@ -121,7 +134,7 @@ impl Gradient for Problem<'_> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
     fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, Error> {
-        self.counts[1].fetch_add(1, Ordering::Relaxed);
+        self.admit(1)?;
         Ok(Array1::from(self.eval(p).1))
     }
 }
@@ -149,6 +162,9 @@ struct Watch {
     loss: Vec<f64>,
     monitor: Vec<f64>,
     best: Option<(f64, u64, Vec<f64>)>,
+    /// The solver's best parameters at the last iteration (kept when the
+    /// evaluation cap ends the solve and argmin's state is lost).
+    solver_best: Option<Vec<f64>>,
     stopped: Option<String>,
 }
 
@@ -161,6 +177,7 @@ struct Observer {
 }
 
 const EARLY_STOP: &str = "moshead: early stop";
+const EVAL_CAP: &str = "moshead: evaluation cap";
 
 impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
     fn observe_iter(&mut self, state: &I, _kv: &KV) -> Result<(), Error> {
@@ -169,6 +186,9 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
         };
         let iter = state.get_iter();
         w.loss.push(state.get_cost());
+        if let Some(b) = state.get_best_param() {
+            w.solver_best = Some(b.to_vec());
+        }
         self.progress
             .update(|| format!("  solve: iteration {iter}, loss {:.5}", state.get_cost()));
         let (Some(monitor), Some(p)) = (&self.monitor, state.get_param()) else {
@@ -221,6 +241,7 @@ pub fn solve(
         decay,
         mask,
         memo: LastEval::new(),
+        cap: super::limits::max_evals(spec.max_iters),
     };
     let watch = Arc::new(Mutex::new(Watch::default()));
     let observer = Observer {
@@ -277,6 +298,16 @@ pub fn solve(
             report.converged = true;
             None
         }
+        Err(e) if e.to_string().contains(EVAL_CAP) => {
+            report.termination = format!(
+                "evaluation cap: {} cost and gradient evaluations ({} per iteration of the cap {})",
+                super::limits::max_evals(spec.max_iters),
+                super::limits::EVALS_PER_ITER,
+                spec.max_iters
+            );
+            report.converged = false;
+            w.solver_best.clone()
+        }
         Err(e) => return Err(TrainError::Solver(e.to_string())),
     };
     // With a monitor set, the best-monitor parameters win; otherwise the
@@ -319,5 +350,35 @@ mod tests {
         };
         assert!(matches!(run(&spec), Err(TrainError::Params(_))));
         assert!(run(&spec.resolved(4)).is_ok());
+    }
+
+    #[test]
+    fn every_solve_ends_within_its_iteration_and_evaluation_caps() {
+        // 1e308 overflows the objective: the line search used to loop
+        // forever. Any decay ends, within the caps, with finite parameters
+        // or an error, never a hang.
+        let x = Array2::from_shape_fn((64, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
+        let y: Vec<f64> = (0..64).map(|i| 1.0 + (i % 5) as f64).collect();
+        for kind in [HeadKind::Linear, HeadKind::Mlp] {
+            for decay in [0.0, 1.0, 1e3, 1e300, 1e308, f64::MAX] {
+                for iters in [1u64, 2, 50] {
+                    let mut spec = HeadSpec::new(kind);
+                    spec.hidden = 4;
+                    spec.max_iters = iters;
+                    spec.weight_decay = Some(decay);
+                    let m = spec.model(3);
+                    let init = vec![0.1; m.n_params()];
+                    let r = solve(m, &spec, &x, &y, None, init, &Progress::hidden());
+                    if let Ok((p, rep)) = &r {
+                        assert!(rep.iterations <= iters, "{kind:?} {decay} {iters}: {rep:?}");
+                        assert!(
+                            rep.cost_evals + rep.gradient_evals
+                                <= crate::training::limits::max_evals(iters)
+                        );
+                        assert!(p.iter().all(|v| v.is_finite()));
+                    }
+                }
+            }
+        }
     }
 }
