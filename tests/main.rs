@@ -8,6 +8,7 @@ mod export;
 mod hardening;
 mod hostile;
 mod outputs;
+mod predict;
 mod refusals;
 mod template;
 mod train;

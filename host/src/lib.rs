@@ -20,5 +20,6 @@ pub mod model_id;
 pub mod progress;
 pub mod registry;
 pub mod safe_fs;
+pub mod scoring;
 pub mod training;
 pub mod trust;
