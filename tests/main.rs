@@ -7,5 +7,6 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod libvmaf;
 mod template;
 mod train;

@@ -123,8 +123,9 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         let resolved =
             inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
         let sources = resolved
-            .rows
+            .labels
             .iter()
+            .chain(&resolved.rows)
             .map(|f| Source {
                 slot: f.slot.clone(),
                 display: f.path.display().to_string(),
@@ -154,7 +155,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
             .collect(),
     };
     let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
-    report.notes = notes;
+    report.notes.splice(0..0, notes);
     report.context = context
         .iter()
         .map(|(slot, path, text)| {

@@ -8,7 +8,10 @@
 //! error naming file and line. Raw text is held one chunk at a time.
 
 pub mod inputs;
+pub mod labels;
+pub mod libvmaf;
 pub mod lines;
+mod logs;
 pub mod parquet;
 pub mod strings;
 
@@ -558,7 +561,45 @@ pub fn ingest(
     };
     let mut reports = Vec::new();
     let mut total_bytes = 0u64;
-    for src in sources {
+    // Labels tables first: the logs of libvmaf-log slots are joined with them.
+    let mut joins = logs::Joins::default();
+    let is_labels = |src: &Source| {
+        d.slot(&src.slot)
+            .is_some_and(|s| s.role == moshead_sdk::SlotRole::Labels)
+    };
+    for src in sources.iter().filter(|s| is_labels(s)) {
+        joins.read(&ctx, &mut b, src)?;
+    }
+    let mut next = 0;
+    while next < sources.len() {
+        let src = &sources[next];
+        next += 1;
+        if is_labels(src) {
+            continue;
+        }
+        if src.format == Format::LibvmafLog {
+            // The logs of one binding (one slot, one directory) are one input.
+            let dir = |s: &Source| match &s.data {
+                SourceData::File(p) => p.parent().map(|p| p.to_path_buf()),
+                SourceData::Memory(_) => None,
+            };
+            let mut run = vec![src];
+            while let Some(more) = sources.get(next).filter(|s| {
+                s.slot == src.slot && s.format == Format::LibvmafLog && dir(s) == dir(src)
+            }) {
+                run.push(more);
+                next += 1;
+            }
+            let display = match (run.len(), dir(src)) {
+                (1, _) | (_, None) => src.display.clone(),
+                (_, Some(p)) => p.display().to_string(),
+            };
+            let rep = joins.logs(&ctx, &mut b, &run, display)?;
+            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            total_bytes += rep.bytes;
+            reports.push(rep);
+            continue;
+        }
         let mut rep = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
@@ -595,6 +636,16 @@ pub fn ingest(
                     progress.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
                     Ok(())
                 })?;
+            }
+            Format::LibvmafLog | Format::Csv => {
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&src.display),
+                    reason: format!(
+                        "slot `{}`: {} is read only as a libvmaf log or a labels table",
+                        src.slot,
+                        src.format.as_str()
+                    ),
+                });
             }
             Format::Jsonl | Format::Json => {
                 let reader: Box<dyn Read + Send> = match &src.data {
@@ -666,8 +717,12 @@ pub fn ingest(
         total_bytes += rep.bytes;
         reports.push(rep);
     }
+    let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
+    reports.extend(label_reports);
     progress.clear();
-    Ok(finish(b, d, schema, columns, reports))
+    let (dataset, mut report) = finish(b, d, schema, columns, reports);
+    report.notes = notes;
+    Ok((dataset, report))
 }
 
 /// Projects every line of a chunk in parallel; outcomes keep line order.
