@@ -8,5 +8,6 @@ mod export;
 mod hardening;
 mod hostile;
 mod libvmaf;
+mod predict;
 mod template;
 mod train;

@@ -122,12 +122,12 @@ impl Joins {
     /// binding), returning their input report.
     pub(super) fn logs(
         &mut self,
-        ctx: &Ctx<'_>,
+        ctx: &mut Ctx<'_>,
         b: &mut Builder,
-        files: &[&Source],
+        files: &[(u32, &Source)],
         display: String,
     ) -> Result<InputReport, CorpusError> {
-        let Some(first) = files.first() else {
+        let Some((_, first)) = files.first() else {
             return Err(CorpusError::Input {
                 path: PathBuf::from(&display),
                 reason: "no log to read".into(),
@@ -157,14 +157,17 @@ impl Joins {
         };
         let mut listing = String::new();
         for chunk in files.chunks(256) {
+            let shared = &*ctx;
             let read: Vec<Result<Log, CorpusError>> = chunk
                 .par_iter()
-                .map(|src| {
+                .map(|(_, src)| {
                     let log = read_log(src)?;
-                    Ok(log.project(ctx, &slot, &labels.table))
+                    Ok(log.project(shared, &slot, &labels.table))
                 })
                 .collect();
-            for log in read {
+            for ((k, _), log) in chunk.iter().zip(read) {
+                // The row's location is its log, line 1.
+                ctx.source = *k;
                 let log = log?;
                 listing.push_str(&format!("{}  {}\n", log.sha256, log.name));
                 rep.bytes += log.bytes;
