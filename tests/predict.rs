@@ -261,6 +261,19 @@ fn predict_with_every_row_dropped_fails_with_reasons_and_the_accepting_slot() {
         ),
         "{run}"
     );
+    // Rows without a corpus tag: the slot that assumes one.
+    std::fs::write(
+        d.path().join("untagged.jsonl"),
+        "{\"src\":\"a.mp4\",\"mos\":3.0}\n",
+    )
+    .unwrap();
+    let run = predict(d.path(), KONVID_MODEL, "konvid-1k=untagged.jsonl", &[]);
+    assert!(
+        run.fails(1).contains(
+            "hint: 1 row(s) carry no `corpus` tag; add one, or read them through slot `features-parquet` (assumes `konvid`: --input features-parquet=PATH)"
+        ),
+        "{run}"
+    );
     // Every row malformed: the reason, and no hint that does not apply.
     std::fs::write(d.path().join("junk.jsonl"), "{not json\n[1]\n").unwrap();
     let run = predict(d.path(), CHUG_MODEL, "junk.jsonl", &[]);

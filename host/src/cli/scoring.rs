@@ -146,6 +146,34 @@ pub fn drops_and_hints(
             );
         }
     }
+    if let Some(d) = report.drops.get(moshead_sdk::codes::MISSING_CORPUS_TAG) {
+        let assuming: Vec<String> = adapter
+            .descriptor
+            .inputs
+            .iter()
+            .filter_map(|slot| {
+                slot.assume_corpus.as_ref().map(|t| {
+                    format!(
+                        "`{}` (assumes `{t}`: --input {}=PATH)",
+                        slot.name, slot.name
+                    )
+                })
+            })
+            .collect();
+        let _ = write!(
+            s,
+            "\n  hint: {} row(s) carry no `corpus` tag; {}",
+            d.count,
+            if assuming.is_empty() {
+                format!("no slot of `{}` assumes one: tag each row", adapter.name())
+            } else {
+                format!(
+                    "add one, or read them through slot {}",
+                    assuming.join(" or ")
+                )
+            }
+        );
+    }
     for note in &report.notes {
         let _ = write!(s, "\n  note: {note}");
     }
