@@ -7,6 +7,7 @@ mod corpus;
 mod export;
 mod hardening;
 mod hostile;
+mod libvmaf;
 mod outputs;
 mod predict;
 mod refusals;
