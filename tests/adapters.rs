@@ -70,7 +70,7 @@ fn incompatible_api_is_refused_and_the_others_still_load() {
     assert!(!out.contains("future-api"), "{run}");
     let err = &run.stderr;
     assert!(
-        err.contains("2.0.0") && err.contains("1.0.0"),
+        err.contains("2.0.0") && err.contains(moshead_sdk::API_VERSION),
         "both versions: {err}"
     );
     assert!(err.contains("fixture_bad_api"), "the file: {err}");

@@ -8,5 +8,6 @@ mod export;
 mod hardening;
 mod heads;
 mod hostile;
+mod predict;
 mod template;
 mod train;

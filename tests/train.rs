@@ -206,7 +206,7 @@ fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
         ],
     );
     let out = csv.ok();
-    assert!(out.starts_with("id,prediction,mos,split,group\n"));
+    assert!(out.starts_with("id,prediction,prediction_native,mos,mos_native,split,group\n"));
     assert_eq!(out.lines().count(), 121);
 }
 

@@ -17,5 +17,6 @@ pub mod export;
 pub mod manifest;
 pub mod progress;
 pub mod registry;
+pub mod scoring;
 pub mod training;
 pub mod trust;

@@ -178,6 +178,12 @@ impl MosScale {
     pub fn to_head(&self, native: f64) -> f64 {
         self.to_head_offset + self.to_head_scale * native
     }
+
+    /// Maps a value on the head's 1-5 scale back onto the native scale (the
+    /// inverse of [`MosScale::to_head`]).
+    pub fn to_native(&self, head: f64) -> f64 {
+        (head - self.to_head_offset) / self.to_head_scale
+    }
 }
 
 /// How rows without an explicit split get one.

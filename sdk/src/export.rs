@@ -38,6 +38,19 @@ pub struct ProjectorConfig {
     /// Keep reference rows instead of rejecting them.
     #[serde(default)]
     pub include_references: bool,
+    /// Project rows that carry no MOS instead of rejecting them as
+    /// `mos-missing`, for prediction only: such a row crosses with `mos`
+    /// NaN (see [`FfiRow::mos`](crate::FfiRow)). Every other rule, the MOS
+    /// rule for rows that do carry one included, is unchanged. Hosts never
+    /// set it for training. Added in API 1.1.0 ([`crate::version::UNLABELLED_SINCE`]);
+    /// a plugin built against 1.0 refuses the key, so hosts send it only to
+    /// plugins of 1.1 or later, and omit it when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlabelled: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// A request for a synthetic corpus.
@@ -173,6 +186,8 @@ struct Generic<A> {
     adapter: A,
     descriptor: Descriptor,
     columns: Vec<String>,
+    /// [`ProjectorConfig::unlabelled`].
+    unlabelled: bool,
 }
 
 impl<A: CorpusAdapter> Generic<A> {
@@ -200,7 +215,11 @@ impl<A: CorpusAdapter> Generic<A> {
         };
         self.adapter.admit(&row, &ctx)?;
         let id = self.adapter.id(&row, d)?;
-        let mos = rules::mos(&row, &d.mos_scale)?;
+        let mos = match rules::mos(&row, &d.mos_scale) {
+            Ok(v) => v,
+            Err(r) if self.unlabelled && r.code == codes::MOS_MISSING => f64::NAN,
+            Err(r) => return Err(r),
+        };
         let group = self.adapter.group(&row, d, &id)?;
         let split = rules::split(&row, &d.split_policy, &group)?;
         let (features, filled) =
@@ -221,7 +240,7 @@ impl<A: CorpusAdapter> Generic<A> {
             mos_se: self
                 .adapter
                 .mos_se(&row)
-                .filter(|v| v.is_finite() && *v > 0.0),
+                .filter(|v| v.is_finite() && *v > 0.0 && mos.is_finite()),
             split,
             group,
             baseline_key,
@@ -355,6 +374,7 @@ pub fn open_generic<A: CorpusAdapter>(
             adapter,
             descriptor,
             columns,
+            unlabelled: config.unlabelled,
         },
         TD_Opaque,
     ))

@@ -42,6 +42,10 @@ pub struct DataArgs {
     /// Fail on the first dropped row, naming file, line and reason.
     #[arg(long)]
     pub strict: bool,
+    /// Project rows without a MOS too (set by `predict` only; never for
+    /// training).
+    #[arg(skip)]
+    pub unlabelled: bool,
 }
 
 /// Arguments of `moshead corpus`.
@@ -144,6 +148,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         schema: args.schema.clone(),
         include_references: args.include_references,
         strict: args.strict,
+        unlabelled: args.unlabelled,
         context: context
             .iter()
             .map(|(slot, path, text)| corpus::ContextDoc {
@@ -154,7 +159,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
             .collect(),
     };
     let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
-    report.notes = notes;
+    report.notes.splice(0..0, notes);
     report.context = context
         .iter()
         .map(|(slot, path, text)| {

@@ -8,7 +8,10 @@ mod bench;
 mod corpus;
 mod export;
 mod head;
+mod predict;
+mod scoring;
 mod train;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,9 +80,10 @@ pub enum Command {
     /// Train a MOS head, validate it, apply the gate and write the manifest.
     Train(train::TrainArgs),
     /// Predict MOS for rows with a trained model manifest.
-    Predict(train::PredictArgs),
-    /// Score a model on the held-out test split and apply its gate.
-    Validate(train::ValidateArgs),
+    Predict(predict::PredictArgs),
+    /// Score a model on the held-out test split and apply its gate, or on
+    /// another adapter's corpus (`--adapter OTHER`, cross-corpus).
+    Validate(validate::ValidateArgs),
     /// Re-export a manifest's ONNX model, model card and plots.
     Export(export::ExportArgs),
     /// List the training runs recorded in an output directory's ledger.
@@ -157,8 +161,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Synth(a) => corpus::run_synth(&env, a),
         Command::Bench(a) => bench::run(&env, a),
         Command::Train(a) => train::run_train(&env, a),
-        Command::Predict(a) => train::run_predict(&env, a),
-        Command::Validate(a) => train::run_validate(&env, a),
+        Command::Predict(a) => predict::run_predict(&env, a),
+        Command::Validate(a) => validate::run_validate(&env, a),
         Command::Export(a) => export::run_export(&env, a),
         Command::Ledger(a) => export::run_ledger(&env, a),
     }

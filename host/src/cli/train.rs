@@ -1,12 +1,10 @@
-//! `moshead train`, `moshead predict` and `moshead validate`.
+//! `moshead train`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use moshead_sdk::Split;
 
 use super::corpus::{load, DataArgs, Loaded};
 use super::{print_json, Env, EXIT_GATE, EXIT_OK};
@@ -14,13 +12,12 @@ use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::{self, GateReport};
 use crate::evaluation::protocol::{run_folds, FoldResult};
-use crate::evaluation::{aggregate, evaluate, Aggregate, Metrics};
+use crate::evaluation::{aggregate, Aggregate, Metrics};
 use crate::manifest::{
     AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
     MANIFEST_SCHEMA,
 };
 use crate::progress::Progress;
-use crate::registry::Selector;
 
 /// Arguments of `moshead train`.
 #[derive(Debug, Args)]
@@ -429,208 +426,4 @@ fn short(s: &str) -> String {
     } else {
         s.chars().take(40).collect()
     }
-}
-
-/// Arguments of `moshead predict`.
-#[derive(Debug, Args)]
-pub struct PredictArgs {
-    /// The model manifest.
-    #[arg(long)]
-    model: PathBuf,
-    /// Rows to score: `PATH` (read through the adapter's first row slot) or `SLOT=PATH` (repeatable).
-    #[arg(long = "input", short = 'i', required_unless_present = "demo")]
-    inputs: Vec<String>,
-    /// Score the embedded demo corpus.
-    #[arg(long)]
-    demo: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutFormat::Jsonl)]
-    format: OutFormat,
-    /// Write here instead of standard output.
-    #[arg(long)]
-    output: Option<PathBuf>,
-    /// Keep reference rows.
-    #[arg(long)]
-    include_references: bool,
-}
-
-/// Prediction output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutFormat {
-    /// One JSON object per row.
-    Jsonl,
-    /// Comma-separated values with a header.
-    Csv,
-}
-
-fn manifest_adapter(m: &Manifest) -> anyhow::Result<Selector> {
-    format!("{}@={}", m.adapter.name, m.adapter.version)
-        .parse::<Selector>()
-        .map_err(anyhow::Error::msg)
-}
-
-fn data_args_for(
-    m: &Manifest,
-    inputs: &[String],
-    demo: bool,
-    include_references: bool,
-    reg: &crate::registry::Registry,
-) -> anyhow::Result<DataArgs> {
-    let adapter = reg.select(&manifest_adapter(m)?)?;
-    let mut bindings = Vec::new();
-    for i in inputs {
-        match crate::corpus::inputs::parse_binding(i) {
-            Ok(b) if adapter.descriptor.slot(&b.0).is_some() => bindings.push(b),
-            _ => {
-                let slot = adapter
-                    .descriptor
-                    .inputs
-                    .iter()
-                    .find(|s| s.role == moshead_sdk::SlotRole::Rows)
-                    .context("the adapter has no row slot")?;
-                bindings.push((slot.name.clone(), PathBuf::from(i)));
-            }
-        }
-    }
-    if adapter.sha256 != m.adapter.sha256 {
-        eprintln!(
-            "moshead: warning: adapter library {} differs from the one that trained the model (sha256 {} vs {})",
-            adapter.path.display(),
-            adapter.sha256,
-            m.adapter.sha256
-        );
-    }
-    Ok(DataArgs {
-        adapter: manifest_adapter(m)?,
-        inputs: bindings,
-        demo,
-        schema: Some(m.feature_schema.clone()),
-        include_references,
-        strict: false,
-    })
-}
-
-fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
-    if ds.columns != m.feature_order {
-        bail!(
-            "the adapter's schema `{}` no longer has the manifest's feature order",
-            m.feature_schema
-        );
-    }
-    Ok(())
-}
-
-pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
-    let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
-    let data = data_args_for(&m, &args.inputs, args.demo, args.include_references, &reg)?;
-    let loaded = load(env, &reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(&m, ds)?;
-    let pred = m.fitted().predict(ds.x.view());
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    if args.format == OutFormat::Csv {
-        writeln!(out, "id,prediction,mos,split,group")?;
-    }
-    for (i, p) in pred.iter().enumerate() {
-        let split = ds.split[i].map_or("", Split::as_str);
-        let group = &ds.group_names[ds.group[i] as usize];
-        match args.format {
-            OutFormat::Jsonl => writeln!(
-                out,
-                "{}",
-                serde_json::json!({"id": ds.ids[i], "prediction": p, "mos": ds.mos[i], "split": split, "group": group})
-            )?,
-            OutFormat::Csv => writeln!(
-                out,
-                "{},{p},{},{split},{}",
-                csv(&ds.ids[i]),
-                ds.mos[i],
-                csv(group)
-            )?,
-        }
-    }
-    out.flush()?;
-    if loaded.report.dropped() > 0 {
-        eprintln!(
-            "moshead: {} row(s) dropped while reading (see `moshead corpus`)",
-            loaded.report.dropped()
-        );
-    }
-    Ok(EXIT_OK)
-}
-
-fn csv(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-/// Arguments of `moshead validate`.
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// The model manifest.
-    #[arg(long)]
-    model: PathBuf,
-    /// Inputs (`SLOT=PATH` or `PATH`); default: the adapter's defaults.
-    #[arg(long = "input", short = 'i')]
-    inputs: Vec<String>,
-    /// Score the embedded demo corpus's test split.
-    #[arg(long)]
-    demo: bool,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
-    let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
-    let data = data_args_for(&m, &args.inputs, args.demo, m.data.include_references, &reg)?;
-    let loaded = load(env, &reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(&m, ds)?;
-    let test = ds.rows_in(Split::Test);
-    if test.is_empty() {
-        bail!("no rows carry split `test`: there is no held-out set to validate on");
-    }
-    let pred = m.fitted().predict_rows(ds.x.view(), &test);
-    let (mos, se) = ds.targets(&test);
-    let metrics = evaluate(&pred, &mos, &se);
-    let d = &reg.select(&manifest_adapter(&m)?)?.descriptor;
-    let (kind, mut t) = if ds.synthetic {
-        ("synthetic", d.gate.synthetic)
-    } else {
-        ("real", d.gate.real)
-    };
-    t.spread_max = None; // one held-out set: no spread
-    let verdict = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
-    if args.json {
-        print_json(
-            &serde_json::json!({"model": m.id, "test_rows": test.len(), "metrics": metrics, "gate": verdict}),
-        )?;
-    } else {
-        println!(
-            "{} on {} held-out test rows: PLCC {} (mapped {}), SROCC {}, KROCC {}, RMSE {}",
-            m.id,
-            test.len(),
-            f4(metrics.plcc),
-            f4(metrics.plcc_mapped),
-            f4(metrics.srocc),
-            f4(metrics.krocc),
-            f4(metrics.rmse)
-        );
-        println!(
-            "gate ({kind}): {}",
-            if verdict.passed { "PASSED" } else { "MISSED" }
-        );
-    }
-    Ok(if verdict.passed { EXIT_OK } else { EXIT_GATE })
 }

@@ -159,6 +159,10 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Context documents.
     pub context: Vec<ContextDoc>,
+    /// Project rows without a MOS too (prediction only; their MOS is NaN).
+    /// Needs a plugin of API 1.1 or later; an older plugin drops them as
+    /// `mos-missing` and the report says why.
+    pub unlabelled: bool,
 }
 
 /// A context document for the projector (a display profile, say).
@@ -242,6 +246,10 @@ pub struct IngestReport {
     pub drops: BTreeMap<String, DropSummary>,
     /// Synthetic rows among the projected rows.
     pub synthetic_rows: u64,
+    /// Corpus tags of the rows dropped as `foreign-corpus`, with counts (to
+    /// say which slot or adapter would accept them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub foreign_tags: BTreeMap<String, u64>,
     /// Per feature column.
     pub columns: Vec<ColumnReport>,
     /// Notes (defaults not found, unrelated files).
@@ -281,6 +289,11 @@ pub struct Dataset {
     pub baseline_names: Strings,
     /// Row ids.
     pub ids: Strings,
+    /// Where each row was read: an index into `sources` and the 1-based
+    /// line (or parquet row).
+    pub locations: Vec<(u32, u64)>,
+    /// The inputs read, as reports name them (the path, or `<demo>/...`).
+    pub sources: Vec<String>,
     /// Whether every row is synthetic.
     pub synthetic: bool,
 }
@@ -302,6 +315,22 @@ impl Dataset {
         idx.iter().map(|&i| (self.mos[i], self.se[i])).unzip()
     }
 
+    /// `file:line` of row `i`.
+    pub fn location(&self, i: usize) -> String {
+        match self.locations.get(i) {
+            Some(&(src, line)) => format!(
+                "{}:{line}",
+                self.sources.get(src as usize).map_or("?", String::as_str)
+            ),
+            None => format!("row {i}"),
+        }
+    }
+
+    /// Whether row `i` carries a MOS (rows projected for prediction may not).
+    pub fn has_mos(&self, i: usize) -> bool {
+        !self.mos[i].is_nan()
+    }
+
     /// Indices of the rows in `split`.
     pub fn rows_in(&self, split: Split) -> Vec<usize> {
         (0..self.len())
@@ -313,6 +342,8 @@ impl Dataset {
 enum Outcome {
     Row(FfiRow),
     Drop(String, String),
+    /// A `foreign-corpus` drop, with the row's corpus tag.
+    Foreign(String, String),
 }
 
 #[derive(Default)]
@@ -330,9 +361,11 @@ struct Builder {
     baselines: Interner,
     baseline_names: Strings,
     ids: Strings,
+    locations: Vec<(u32, u64)>,
     synthetic: u64,
     filled: Vec<u64>,
     drops: BTreeMap<String, DropSummary>,
+    foreign: BTreeMap<String, u64>,
 }
 
 /// The split origins in report order, indexed by [`origin_index`].
@@ -390,12 +423,24 @@ struct Ctx<'a> {
     projector: &'a ProjectorBox,
     width: usize,
     strict: bool,
+    unlabelled: bool,
+    /// The index of the source being read (into [`Dataset::sources`]).
+    source: u32,
 }
 
 impl Ctx<'_> {
     fn project(&self, slot: &str, text: &str) -> Result<Outcome, String> {
         match self.projector.project(slot.into(), text.into()) {
             FfiOutcome::Row(r) => Ok(Outcome::Row(r)),
+            FfiOutcome::Rejected(r) if r.code.as_str() == moshead_sdk::codes::FOREIGN_CORPUS => {
+                // The tag, read again only for this rare outcome, lets the
+                // report say which slot or adapter would accept the row.
+                let tag = moshead_sdk::Row::parse(text)
+                    .ok()
+                    .and_then(|row| row.string("corpus").map(|t| t.trim().to_owned()))
+                    .unwrap_or_default();
+                Ok(Outcome::Foreign(tag, r.message.into_string()))
+            }
             FfiOutcome::Rejected(r) => {
                 Ok(Outcome::Drop(r.code.into_string(), r.message.into_string()))
             }
@@ -411,7 +456,7 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        moshead_sdk::conformance::row_contract(slot, accepts, self.width, r)
+        moshead_sdk::conformance::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
     }
 
     /// Records a chunk's outcomes in line order.
@@ -486,8 +531,22 @@ impl Ctx<'_> {
                     .into_option();
                 b.baseline.push(bl);
                 b.ids.push(&id);
+                b.locations.push((self.source, line));
                 b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
+            }
+            Outcome::Foreign(tag, message) => {
+                *b.foreign.entry(tag).or_default() += 1;
+                return self.record(
+                    b,
+                    rep,
+                    file,
+                    line,
+                    Ok(Outcome::Drop(
+                        moshead_sdk::codes::FOREIGN_CORPUS.to_owned(),
+                        message,
+                    )),
+                );
             }
             Outcome::Drop(code, message) => {
                 if self.strict {
@@ -530,6 +589,8 @@ pub fn ingest(
             .map(|c| (c.slot.clone(), c.text.clone()))
             .collect(),
         include_references: opts.include_references,
+        unlabelled: opts.unlabelled
+            && moshead_sdk::version::supports_unlabelled(&adapter.api_version),
     };
     let projector = adapter
         .open_projector(&config)
@@ -546,11 +607,13 @@ pub fn ingest(
         .schema(&schema)
         .map(|s| s.columns.clone())
         .unwrap_or_default();
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         adapter,
         projector: &projector,
         width: columns.len(),
         strict: opts.strict,
+        unlabelled: config.unlabelled,
+        source: 0,
     };
     let mut b = Builder {
         filled: vec![0; columns.len()],
@@ -558,7 +621,9 @@ pub fn ingest(
     };
     let mut reports = Vec::new();
     let mut total_bytes = 0u64;
-    for src in sources {
+    for (k, src) in sources.iter().enumerate() {
+        ctx.source = k as u32;
+        let ctx = &ctx;
         let mut rep = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
@@ -576,7 +641,9 @@ pub fn ingest(
                         reason: "parquet input must be a file".into(),
                     });
                 };
-                check_parquet_columns(d, path)?;
+                if !ctx.unlabelled {
+                    check_parquet_columns(d, path)?;
+                }
                 rep.sha256 =
                     crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
                         path: path.clone(),
@@ -625,7 +692,7 @@ pub fn ingest(
                 let mut more = lr.next_chunk(&mut current).map_err(|e| read_error(e, 0))?;
                 while more {
                     let (outcomes, step) = rayon::join(
-                        || project_chunk(&ctx, &src.slot, &current),
+                        || project_chunk(ctx, &src.slot, &current),
                         || -> Result<std::io::Result<bool>, CorpusError> {
                             let done = std::mem::take(&mut pending);
                             ctx.record_all(&mut b, &mut rep, &src.display, done)?;
@@ -667,7 +734,17 @@ pub fn ingest(
         reports.push(rep);
     }
     progress.clear();
-    Ok(finish(b, d, schema, columns, reports))
+    let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
+    dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
+    if opts.unlabelled && !config.unlabelled {
+        report.notes.push(format!(
+            "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
+            adapter.name(),
+            adapter.api_version,
+            moshead_sdk::version::UNLABELLED_SINCE
+        ));
+    }
+    Ok((dataset, report))
 }
 
 /// Projects every line of a chunk in parallel; outcomes keep line order.
@@ -795,6 +872,7 @@ fn finish(
             .collect(),
         drops: b.drops,
         synthetic_rows: b.synthetic,
+        foreign_tags: b.foreign,
         columns: col_reports,
         notes: Vec::new(),
     };
@@ -810,6 +888,8 @@ fn finish(
         baseline: b.baseline,
         baseline_names: b.baseline_names,
         ids: b.ids,
+        locations: b.locations,
+        sources: Vec::new(),
         synthetic: n > 0 && b.synthetic == n as u64,
     };
     (dataset, report)
