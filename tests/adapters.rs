@@ -43,7 +43,16 @@ fn show_prints_the_whole_descriptor() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(slots, ["konvid-1k", "konvid-150k", "features-parquet"]);
+    assert_eq!(
+        slots,
+        [
+            "konvid-1k",
+            "konvid-150k",
+            "features-parquet",
+            "vmaf-logs",
+            "konvid-1k-attributes"
+        ]
+    );
 }
 
 #[test]

@@ -638,7 +638,7 @@ fn an_undeclared_slot_lists_the_allowed_slots() {
     );
     assert!(
         run.fails(1).contains(
-            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, display-profile"
+            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, vmaf-logs, chug-labels, display-profile"
         ),
         "{run}"
     );

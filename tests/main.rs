@@ -8,6 +8,7 @@ mod export;
 mod hardening;
 mod heads;
 mod hostile;
+mod libvmaf;
 mod predict;
 mod template;
 mod train;

@@ -68,6 +68,7 @@ pub mod builder;
 pub mod conformance;
 pub mod descriptor;
 pub mod export;
+pub mod labels;
 pub mod row;
 pub mod rules;
 pub mod schemas;
@@ -97,6 +98,7 @@ pub use descriptor::{
     Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
 };
 pub use export::{CorpusAdapter, ProjectorConfig, RowContext, SynthOutput, SynthRequest};
+pub use labels::LabelsJoin;
 pub use row::{codes, Cell, Projected, Rejection, Row};
 pub use version::{check_api_compatible, API_VERSION};
 

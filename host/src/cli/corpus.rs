@@ -127,8 +127,9 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         let resolved =
             inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
         let sources = resolved
-            .rows
+            .labels
             .iter()
+            .chain(&resolved.rows)
             .map(|f| Source {
                 slot: f.slot.clone(),
                 display: f.path.display().to_string(),

@@ -8,7 +8,10 @@
 //! error naming file and line. Raw text is held one chunk at a time.
 
 pub mod inputs;
+pub mod labels;
+pub mod libvmaf;
 pub mod lines;
+mod logs;
 pub mod parquet;
 pub mod strings;
 
@@ -621,7 +624,46 @@ pub fn ingest(
     };
     let mut reports = Vec::new();
     let mut total_bytes = 0u64;
-    for (k, src) in sources.iter().enumerate() {
+    // Labels tables first: the logs of libvmaf-log slots are joined with them.
+    let mut joins = logs::Joins::default();
+    let is_labels = |src: &Source| {
+        d.slot(&src.slot)
+            .is_some_and(|s| s.role == moshead_sdk::SlotRole::Labels)
+    };
+    for src in sources.iter().filter(|s| is_labels(s)) {
+        joins.read(&ctx, &mut b, src)?;
+    }
+    let mut next = 0;
+    while next < sources.len() {
+        let k = next;
+        let src = &sources[k];
+        next += 1;
+        if is_labels(src) {
+            continue;
+        }
+        if src.format == Format::LibvmafLog {
+            // The logs of one binding (one slot, one directory) are one input.
+            let dir = |s: &Source| match &s.data {
+                SourceData::File(p) => p.parent().map(|p| p.to_path_buf()),
+                SourceData::Memory(_) => None,
+            };
+            let mut run = vec![(k as u32, src)];
+            while let Some(more) = sources.get(next).filter(|s| {
+                s.slot == src.slot && s.format == Format::LibvmafLog && dir(s) == dir(src)
+            }) {
+                run.push((next as u32, more));
+                next += 1;
+            }
+            let display = match (run.len(), dir(src)) {
+                (1, _) | (_, None) => src.display.clone(),
+                (_, Some(p)) => p.display().to_string(),
+            };
+            let rep = joins.logs(&mut ctx, &mut b, &run, display)?;
+            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            total_bytes += rep.bytes;
+            reports.push(rep);
+            continue;
+        }
         ctx.source = k as u32;
         let ctx = &ctx;
         let mut rep = InputReport {
@@ -662,6 +704,16 @@ pub fn ingest(
                     progress.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
                     Ok(())
                 })?;
+            }
+            Format::LibvmafLog | Format::Csv => {
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&src.display),
+                    reason: format!(
+                        "slot `{}`: {} is read only as a libvmaf log or a labels table",
+                        src.slot,
+                        src.format.as_str()
+                    ),
+                });
             }
             Format::Jsonl | Format::Json => {
                 let reader: Box<dyn Read + Send> = match &src.data {
@@ -733,9 +785,12 @@ pub fn ingest(
         total_bytes += rep.bytes;
         reports.push(rep);
     }
+    let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
+    reports.extend(label_reports);
     progress.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
+    report.notes = notes;
     if opts.unlabelled && !config.unlabelled {
         report.notes.push(format!(
             "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
