@@ -6,6 +6,7 @@ mod adapters;
 mod corpus;
 mod export;
 mod hardening;
+mod heads;
 mod hostile;
 mod libvmaf;
 mod outputs;

@@ -39,7 +39,7 @@ use crate::evaluation::folds::Policy;
 use crate::evaluation::gate::GateReport;
 use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::Aggregate;
-use crate::training::{FittedHead, HeadSpec, SolveReport, Standardizer};
+use crate::training::{FittedHead, ResolvedSpec, SolveReport, Standardizer};
 
 /// The adapter's default output directory: its environment override when
 /// set and non-empty, else its declared directory.
@@ -136,7 +136,7 @@ pub struct HostRecord {
 #[serde(deny_unknown_fields)]
 pub struct HeadRecord {
     /// Type and hyper-parameters.
-    pub spec: HeadSpec,
+    pub spec: ResolvedSpec,
     /// Number of parameters.
     pub n_parameters: usize,
     /// The flat parameter vector (layout documented per head type).

@@ -7,6 +7,7 @@ mod adapters;
 mod bench;
 mod corpus;
 mod export;
+mod head;
 mod predict;
 mod scoring;
 mod train;
@@ -67,6 +68,9 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per run: the size of the largest variant (train's flags)
+// does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the corpus adapters found, or show one.

@@ -18,16 +18,14 @@ use crate::manifest::{
     MANIFEST_SCHEMA,
 };
 use crate::progress::Progress;
-use crate::training::{HeadKind, HeadSpec};
 
 /// Arguments of `moshead train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The head type.
-    #[arg(long, value_enum, default_value_t = HeadKind::Mlp)]
-    head: HeadKind,
+    #[command(flatten)]
+    head: super::head::HeadArgs,
     /// Validation policy (default: explicit when rows carry train and val, else kfold).
     #[arg(long, value_enum)]
     validation: Option<PolicyKind>,
@@ -40,16 +38,6 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
-    /// L2 penalty on weights (default: min(1e-4, 1/rows) for mlp, where
-    /// rows are the training rows of each fit; 1e-6 for linear).
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// L-BFGS iteration cap (default: 400 mlp, 200 linear).
-    #[arg(long)]
-    max_iters: Option<u64>,
-    /// Early-stopping patience in iterations.
-    #[arg(long)]
-    patience: Option<u64>,
     /// Override the adapter's model id (recorded beside the adapter's).
     #[arg(long)]
     model_id: Option<String>,
@@ -120,17 +108,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     if let Some(id) = &args.model_id {
         crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
     }
-    let mut spec = HeadSpec::new(args.head);
-    if let Some(v) = args.weight_decay {
-        spec.weight_decay = Some(v);
-    }
-    if let Some(v) = args.max_iters {
-        spec.max_iters = v;
-    }
-    if let Some(v) = args.patience {
-        spec.patience = v;
-    }
-    crate::training::limits::check_spec(&spec).map_err(anyhow::Error::msg)?;
+    let spec = args.head.spec()?;
     crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
     let reg = env.registry()?;
     let loaded = load(env, &reg, &args.data)?;
@@ -166,8 +144,9 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     let fold_list = folds::make_folds(ds, &policy)?;
     let progress = Progress::new(!env.quiet);
+    let status = progress.status();
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
-    let results = run_folds(ds, &fold_list, &spec, baseline_name, &progress)?;
+    let results = run_folds(ds, &fold_list, &spec, baseline_name, &status)?;
 
     // The ship model: the explicit fold's head (same rows, same seed), or a
     // refit on every non-test row.
@@ -180,7 +159,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         _ => {
             let rows = folds::eligible(ds);
             progress.update(|| "ship model".into());
-            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &progress)?;
+            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &status)?;
             progress.clear();
             ("all non-test rows".to_owned(), rows.len(), head)
         }

@@ -5,20 +5,16 @@
 //! evaluated in parallel and their partial sums combined serially in chunk
 //! order, so results do not depend on the number of threads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argmin::core::observers::{Observe, ObserverMode};
-use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationReason, KV};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
+use argmin::core::{Error, Executor, State, TerminationReason, KV};
 use ndarray::{s, Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::memo::LastEval;
-use super::{HeadSpec, Model, TrainError};
-use crate::progress::Progress;
+use super::optim::{lbfgs, Fused};
+use super::{Model, ResolvedSpec, Status, TrainError};
 
 /// Rows per chunk of the parallel passes.
 pub const CHUNK: usize = 2048;
@@ -51,40 +47,17 @@ pub struct SolveReport {
     pub monitor_loss: Vec<f64>,
 }
 
+/// The head's objective over standardised rows: mean squared error plus
+/// weight decay on the decayed parameters.
 struct Problem<'a> {
     model: &'a dyn Model,
     x: &'a Array2<f64>,
     y: &'a [f64],
     decay: f64,
     mask: Vec<bool>,
-    memo: LastEval<Vec<f64>>,
-    /// Cost and gradient requests, counted here because an early stop
-    /// (an observer error) discards argmin's own counters.
-    counts: Arc<[AtomicU64; 2]>,
-    /// The evaluation cap ([`super::limits::max_evals`]).
-    cap: u64,
 }
 
 impl Problem<'_> {
-    /// Counts one request of kind `k` (0 cost, 1 gradient), refusing it
-    /// once the evaluation cap is reached.
-    fn admit(&self, k: usize) -> Result<(), Error> {
-        let used = self.counts[0].load(Ordering::Relaxed) + self.counts[1].load(Ordering::Relaxed);
-        if used >= self.cap {
-            return Err(Error::msg(EVAL_CAP));
-        }
-        self.counts[k].fetch_add(1, Ordering::Relaxed);
-        Ok(())
-    }
-
-    fn eval(&self, p: &Array1<f64>) -> (f64, Vec<f64>) {
-        let p = p
-            .as_slice()
-            .map(<[f64]>::to_vec)
-            .unwrap_or_else(|| p.to_vec());
-        self.memo.get_or_eval(&p, || self.fused(&p))
-    }
-
     /// Cost and gradient at `p` in one chunk-parallel pass.
     fn fused(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let n = self.y.len();
@@ -118,24 +91,6 @@ impl Problem<'_> {
             }
         }
         (cost, grad)
-    }
-}
-
-impl CostFunction for Problem<'_> {
-    type Param = Array1<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
-        self.admit(0)?;
-        Ok(self.eval(p).0)
-    }
-}
-
-impl Gradient for Problem<'_> {
-    type Param = Array1<f64>;
-    type Gradient = Array1<f64>;
-    fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, Error> {
-        self.admit(1)?;
-        Ok(Array1::from(self.eval(p).1))
     }
 }
 
@@ -173,7 +128,7 @@ struct Observer {
     monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
     patience: u64,
     watch: Arc<Mutex<Watch>>,
-    progress: Progress,
+    status: Status,
 }
 
 const EARLY_STOP: &str = "moshead: early stop";
@@ -189,7 +144,7 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
         if let Some(b) = state.get_best_param() {
             w.solver_best = Some(b.to_vec());
         }
-        self.progress
+        self.status
             .update(|| format!("  solve: iteration {iter}, loss {:.5}", state.get_cost()));
         let (Some(monitor), Some(p)) = (&self.monitor, state.get_param()) else {
             return Ok(());
@@ -219,39 +174,33 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
 /// Runs the solve. Returns the chosen parameters and the report.
 pub fn solve(
     model: Arc<dyn Model>,
-    spec: &HeadSpec,
+    spec: &ResolvedSpec,
     x: &Array2<f64>,
     y: &[f64],
     monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
     init: Vec<f64>,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(Vec<f64>, SolveReport), TrainError> {
-    let Some(decay) = spec.weight_decay else {
-        return Err(TrainError::Params(
-            "weight decay not resolved (HeadSpec::resolved)".into(),
-        ));
-    };
+    let decay = spec.weight_decay;
     let mask = (0..model.n_params()).map(|i| model.is_decayed(i)).collect();
-    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-    let problem = Problem {
-        counts: Arc::clone(&counts),
+    let objective = Problem {
         model: model.as_ref(),
         x,
         y,
         decay,
         mask,
-        memo: LastEval::new(),
-        cap: super::limits::max_evals(spec.max_iters),
     };
+    let (problem, counts) = Fused::new(|p: &[f64]| objective.fused(p));
+    let problem = problem.with_cap(super::limits::max_evals(spec.max_iters), EVAL_CAP);
     let watch = Arc::new(Mutex::new(Watch::default()));
     let observer = Observer {
         model: Arc::clone(&model),
         monitor,
         patience: spec.patience,
         watch: Arc::clone(&watch),
-        progress: progress.clone(),
+        status: status.clone(),
     };
-    let solver: Lbfgs = LBFGS::new(MoreThuenteLineSearch::new(), spec.lbfgs_memory);
+    let solver = lbfgs(spec.lbfgs_memory);
     let init = Array1::from(init);
     let result = Executor::new(problem, solver)
         .configure(|s| {
@@ -320,8 +269,7 @@ pub fn solve(
         (None, Some(p)) => p,
         (None, None) => init.to_vec(),
     };
-    report.cost_evals = counts[0].load(Ordering::Relaxed);
-    report.gradient_evals = counts[1].load(Ordering::Relaxed);
+    (report.cost_evals, report.gradient_evals) = counts.get();
     if params.iter().any(|v| !v.is_finite()) {
         return Err(TrainError::Solver(format!(
             "non-finite parameters ({})",
@@ -331,25 +279,22 @@ pub fn solve(
     Ok((params, report))
 }
 
-type Lbfgs =
-    LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, Array1<f64>, Array1<f64>, f64>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::training::heads::{model, HeadKind, Precision};
+    use crate::training::HeadSpec;
 
     #[test]
-    fn an_unresolved_weight_decay_is_refused_not_guessed() {
-        let x = Array2::zeros((4, 2));
-        let y = [1.0, 2.0, 3.0, 4.0];
-        let spec = HeadSpec::new(HeadKind::Linear);
-        let run = |spec: &HeadSpec| {
-            let m = model(HeadKind::Linear, 2, 0, Precision::F64);
-            solve(m, spec, &x, &y, None, vec![0.0; 3], &Progress::hidden())
-        };
-        assert!(matches!(run(&spec), Err(TrainError::Params(_))));
-        assert!(run(&spec.resolved(4)).is_ok());
+    fn a_resolved_spec_solves_with_its_recorded_decay() {
+        let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * 2 + j) as f64 * 0.3 - 1.0);
+        let y = [1.0, 2.0, 3.0, 4.0, 4.5, 2.5];
+        let spec = HeadSpec::new(HeadKind::Linear).resolved(6);
+        let m = model(HeadKind::Linear, 2, 0, Precision::F64).unwrap();
+        let (p, report) = solve(m, &spec, &x, &y, None, vec![0.0; 3], &Status::silent()).unwrap();
+        assert_eq!(report.weight_decay, Some(spec.weight_decay));
+        assert!(p.iter().all(|v| v.is_finite()));
+        assert!(report.cost_evals > 0 && report.gradient_evals > 0);
     }
 
     #[test]
@@ -366,9 +311,10 @@ mod tests {
                     spec.hidden = 4;
                     spec.max_iters = iters;
                     spec.weight_decay = Some(decay);
-                    let m = spec.model(3);
+                    let spec = spec.resolved(64);
+                    let m = spec.model(3).unwrap();
                     let init = vec![0.1; m.n_params()];
-                    let r = solve(m, &spec, &x, &y, None, init, &Progress::hidden());
+                    let r = solve(m, &spec, &x, &y, None, init, &Status::silent());
                     if let Ok((p, rep)) = &r {
                         assert!(rep.iterations <= iters, "{kind:?} {decay} {iters}: {rep:?}");
                         assert!(
