@@ -43,7 +43,16 @@ fn show_prints_the_whole_descriptor() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(slots, ["konvid-1k", "konvid-150k", "features-parquet"]);
+    assert_eq!(
+        slots,
+        [
+            "konvid-1k",
+            "konvid-150k",
+            "features-parquet",
+            "vmaf-logs",
+            "konvid-1k-attributes"
+        ]
+    );
 }
 
 #[test]
@@ -70,7 +79,7 @@ fn incompatible_api_is_refused_and_the_others_still_load() {
     assert!(!out.contains("future-api"), "{run}");
     let err = &run.stderr;
     assert!(
-        err.contains("2.0.0") && err.contains("1.0.0"),
+        err.contains("2.0.0") && err.contains(moshead_sdk::API_VERSION),
         "both versions: {err}"
     );
     assert!(err.contains(&lib_file("future-api")), "the file: {err}");

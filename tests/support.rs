@@ -282,3 +282,4 @@ pub fn train_chug(dir: &Path, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     moshead(dir, &args)
 }
+pub mod libvmaf_tool;

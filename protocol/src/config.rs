@@ -27,6 +27,19 @@ pub struct ProjectorConfig {
     /// Keep reference rows instead of rejecting them.
     #[serde(default)]
     pub include_references: bool,
+    /// Project rows that carry no MOS instead of rejecting them as
+    /// `mos-missing`, for prediction only: such a row crosses with `mos`
+    /// NaN (see [`FfiRow::mos`](crate::FfiRow)). Every other rule, the MOS
+    /// rule for rows that do carry one included, is unchanged. Hosts never
+    /// set it for training. Added in API 1.1.0 ([`crate::version::UNLABELLED_SINCE`]);
+    /// a plugin built against 1.0 refuses the key (1.0 denied unknown keys),
+    /// so hosts send it only to plugins of 1.1 or later, and omit it when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlabelled: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// A request for a synthetic corpus.

@@ -79,6 +79,10 @@ pub struct InputSlot {
     pub assume_corpus: Option<String>,
     /// One line on what belongs in the slot.
     pub description: String,
+    /// For a slot of libvmaf logs: the labels table each pooled log is
+    /// joined with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<crate::labels::LabelsJoin>,
 }
 
 /// Whether a slot is one file or a directory of shards.
@@ -104,6 +108,9 @@ pub enum SlotRole {
     /// A single JSON document handed to the projector as context (for
     /// example a display profile).
     Context,
+    /// A labels table (CSV or JSONL) that the host joins with the pooled
+    /// logs of a libvmaf-log slot; it is read only when such a slot is.
+    Labels,
 }
 
 /// A file format a slot accepts.
@@ -116,6 +123,11 @@ pub enum Format {
     Json,
     /// Apache Parquet.
     Parquet,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// A libvmaf JSON log (`vmaf --json`, ffmpeg `libvmaf=log_fmt=json`):
+    /// one clip per file, pooled by the host into one raw row.
+    LibvmafLog,
 }
 
 impl Format {
@@ -125,6 +137,8 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::LibvmafLog => "libvmaf-log",
         }
     }
 }
@@ -174,6 +188,12 @@ impl MosScale {
     /// Maps a native value onto the head's 1-5 scale.
     pub fn to_head(&self, native: f64) -> f64 {
         self.to_head_offset + self.to_head_scale * native
+    }
+
+    /// Maps a value on the head's 1-5 scale back onto the native scale (the
+    /// inverse of [`MosScale::to_head`]).
+    pub fn to_native(&self, head: f64) -> f64 {
+        (head - self.to_head_offset) / self.to_head_scale
     }
 }
 
@@ -344,6 +364,7 @@ impl Descriptor {
                 }
             }
         }
+        self.labels_problems(&mut out);
         if self.schemas.is_empty() {
             out.push("declares no feature schema".into());
         }
@@ -492,6 +513,73 @@ impl Descriptor {
             .filter(|(_, v)| !v.is_finite())
             .map(|(n, v)| format!("{n} = {v}"))
             .collect()
+    }
+}
+
+impl Descriptor {
+    /// Problems with libvmaf-log slots and labels slots: a log slot must be
+    /// a row slot reading only libvmaf logs and name a labels slot; a labels
+    /// slot must be a CSV or JSONL file that some log slot joins.
+    fn labels_problems(&self, out: &mut Vec<String>) {
+        for slot in &self.inputs {
+            let logs = slot.formats.contains(&Format::LibvmafLog);
+            match (&slot.labels, logs) {
+                (Some(join), true) => {
+                    out.extend(join.problems(&slot.name));
+                    if slot.role != SlotRole::Rows || slot.formats.len() != 1 {
+                        out.push(format!(
+                            "slot `{}` reads libvmaf logs: it must be a row slot of that format alone",
+                            slot.name
+                        ));
+                    }
+                    if self.slot(&join.slot).map(|s| s.role) != Some(SlotRole::Labels) {
+                        out.push(format!(
+                            "slot `{}` joins labels slot `{}`, which is not a declared labels slot",
+                            slot.name, join.slot
+                        ));
+                    }
+                }
+                (None, true) => out.push(format!(
+                    "slot `{}` reads libvmaf logs but names no labels table to join",
+                    slot.name
+                )),
+                (Some(_), false) => out.push(format!(
+                    "slot `{}` names a labels table but does not read libvmaf logs",
+                    slot.name
+                )),
+                (None, false) => {}
+            }
+            if slot.role == SlotRole::Labels {
+                if slot
+                    .formats
+                    .iter()
+                    .any(|f| !matches!(f, Format::Csv | Format::Jsonl))
+                {
+                    out.push(format!(
+                        "labels slot `{}` must read CSV or JSONL only",
+                        slot.name
+                    ));
+                }
+                let joined = self
+                    .inputs
+                    .iter()
+                    .any(|s| s.labels.as_ref().is_some_and(|j| j.slot == slot.name));
+                if !joined {
+                    out.push(format!(
+                        "labels slot `{}` is joined by no libvmaf-log slot",
+                        slot.name
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The libvmaf-log slots that join the labels slot `labels`.
+    pub fn slots_joining(&self, labels: &str) -> impl Iterator<Item = &InputSlot> + '_ {
+        let labels = labels.to_owned();
+        self.inputs
+            .iter()
+            .filter(move |s| s.labels.as_ref().is_some_and(|j| j.slot == labels))
     }
 }
 

@@ -12,6 +12,7 @@
 //!   JSON, and their consistency check ([`Descriptor::problems`]);
 //! - [`config`]: the JSON requests a host sends ([`ProjectorConfig`],
 //!   [`SynthRequest`]);
+//! - [`labels`]: how a slot of libvmaf logs joins its labels table;
 //! - [`codes`]: the published rejection codes;
 //! - [`contract`]: the check the host applies to every projected row;
 //! - [`shard_glob`]: the one shard-file matcher;
@@ -25,6 +26,7 @@ pub mod codes;
 pub mod config;
 pub mod contract;
 pub mod descriptor;
+pub mod labels;
 pub mod shard_glob;
 pub mod version;
 
@@ -33,11 +35,12 @@ pub use abi::{
     Projector, ProjectorBox, Split, SplitOrigin,
 };
 pub use config::{ProjectorConfig, SynthOutput, SynthRequest};
-pub use contract::row_contract;
+pub use contract::{row_contract, row_contract_for};
 pub use descriptor::{
     Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, InputSlot, MosScale, SampleRow,
     Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
 };
+pub use labels::LabelsJoin;
 pub use shard_glob::ShardGlob;
 pub use version::{check_api_compatible, API_VERSION};
 

@@ -23,7 +23,18 @@
 use semver::{Version, VersionReq};
 
 /// The API version this build of the sdk implements.
-pub const API_VERSION: &str = "1.0.0";
+pub const API_VERSION: &str = "1.1.0";
+
+/// The first API version whose projectors accept
+/// [`ProjectorConfig::unlabelled`](crate::ProjectorConfig) (rows without a
+/// MOS, projected for prediction).
+pub const UNLABELLED_SINCE: Version = Version::new(1, 1, 0);
+
+/// Whether a plugin of API version `plugin` can project rows without a MOS
+/// (pre-release tags ignored, as in [`check_api_compatible`]).
+pub fn supports_unlabelled(plugin: &Version) -> bool {
+    plugin.major == UNLABELLED_SINCE.major && plugin.minor >= UNLABELLED_SINCE.minor
+}
 
 /// The API version as a parsed [`Version`].
 pub fn api_version() -> Version {
@@ -154,6 +165,17 @@ mod tests {
         let r: SynthRequest =
             serde_json::from_str(r#"{"rows":3,"seed":1,"scale":"0-100"}"#).unwrap();
         assert_eq!((r.rows, r.seed, r.variant), (3, 1, None));
+    }
+
+    #[test]
+    fn unlabelled_projection_needs_api_1_1() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        assert!(!supports_unlabelled(&v("1.0.0")));
+        assert!(!supports_unlabelled(&v("1.0.9")));
+        assert!(supports_unlabelled(&v("1.1.0")));
+        assert!(supports_unlabelled(&v("1.1.0-rc.1")));
+        assert!(supports_unlabelled(&v("1.4.2")));
+        assert!(supports_unlabelled(&api_version()));
     }
 
     #[test]

@@ -108,6 +108,8 @@ struct Generic<A> {
     adapter: A,
     descriptor: Descriptor,
     columns: Vec<String>,
+    /// [`ProjectorConfig::unlabelled`].
+    unlabelled: bool,
 }
 
 impl<A: CorpusAdapter> Generic<A> {
@@ -135,7 +137,11 @@ impl<A: CorpusAdapter> Generic<A> {
         };
         self.adapter.admit(&row, &ctx)?;
         let id = self.adapter.id(&row, d)?;
-        let mos = rules::mos(&row, &d.mos_scale)?;
+        let mos = match rules::mos(&row, &d.mos_scale) {
+            Ok(v) => v,
+            Err(r) if self.unlabelled && r.code == codes::MOS_MISSING => f64::NAN,
+            Err(r) => return Err(r),
+        };
         let group = self.adapter.group(&row, d, &id)?;
         let split = rules::split(&row, &d.split_policy, &group)?;
         let (features, filled) =
@@ -156,7 +162,7 @@ impl<A: CorpusAdapter> Generic<A> {
             mos_se: self
                 .adapter
                 .mos_se(&row)
-                .filter(|v| v.is_finite() && *v > 0.0),
+                .filter(|v| v.is_finite() && *v > 0.0 && mos.is_finite()),
             split,
             group,
             baseline_key,
@@ -290,6 +296,7 @@ pub fn open_generic<A: CorpusAdapter>(
             adapter,
             descriptor,
             columns,
+            unlabelled: config.unlabelled,
         },
         TD_Opaque,
     ))

@@ -69,7 +69,7 @@
 // The wire contract, re-exported under the paths `export_adapter!` and
 // hand-written test plugins use; authors reach its types through the root.
 #[doc(hidden)]
-pub use moshead_protocol::{abi, descriptor, version};
+pub use moshead_protocol::{abi, descriptor, labels, version};
 
 pub mod builder;
 #[doc(hidden)]
@@ -93,8 +93,8 @@ pub mod guide {
 #[doc(inline)]
 pub use moshead_protocol::{
     codes, Descriptor, EnvOverride, FfiOutcome, FfiRejection, FfiRow, Format, GateSpec,
-    GroupBaseline, InputSlot, MosScale, PluginError, PluginErrorKind, SampleRow, Schema, SlotKind,
-    SlotRole, Split, SplitOrigin, SplitPolicy, Thresholds, API_VERSION,
+    GroupBaseline, InputSlot, LabelsJoin, MosScale, PluginError, PluginErrorKind, SampleRow,
+    Schema, SlotKind, SlotRole, Split, SplitOrigin, SplitPolicy, Thresholds, API_VERSION,
 };
 #[doc(inline)]
 pub use moshead_protocol::{ProjectorConfig, SynthOutput, SynthRequest};

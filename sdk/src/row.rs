@@ -49,7 +49,8 @@ pub struct Projected {
     pub features: Vec<f64>,
     /// Indices of filled columns.
     pub filled: Vec<u32>,
-    /// MOS on 1-5.
+    /// MOS on 1-5; NaN for a row without MOS projected for prediction
+    /// ([`ProjectorConfig::unlabelled`](crate::ProjectorConfig)).
     pub mos: f64,
     /// Standard error of the MOS on 1-5, when known.
     pub mos_se: Option<f64>,

@@ -223,6 +223,7 @@ fn bench_case(
         schema: Some(case.schema.to_owned()),
         include_references: false,
         strict: false,
+        unlabelled: false,
     };
     let peak_reset = reset_peak_rss();
     let before = memory();
@@ -745,6 +746,7 @@ mod train_bench {
                     schema: Some(case.schema.to_owned()),
                     include_references: false,
                     strict: false,
+                    unlabelled: false,
                 };
                 let loaded = load(env, &reg, &data)?;
                 let ds = &loaded.dataset;

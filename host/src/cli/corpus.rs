@@ -42,6 +42,10 @@ pub struct DataArgs {
     /// Fail on the first dropped row, naming file, line and reason.
     #[arg(long)]
     pub strict: bool,
+    /// Project rows without a MOS too (set by `predict` only; never for
+    /// training).
+    #[arg(skip)]
+    pub unlabelled: bool,
 }
 
 /// Arguments of `moshead corpus`.
@@ -123,8 +127,9 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         let resolved =
             inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
         let sources = resolved
-            .rows
+            .labels
             .iter()
+            .chain(&resolved.rows)
             .map(|f| Source {
                 slot: f.slot.clone(),
                 display: f.path.display().to_string(),
@@ -144,6 +149,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         schema: args.schema.clone(),
         include_references: args.include_references,
         strict: args.strict,
+        unlabelled: args.unlabelled,
         context: context
             .iter()
             .map(|(slot, path, text)| corpus::ContextDoc {
@@ -154,7 +160,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
             .collect(),
     };
     let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
-    report.notes = notes;
+    report.notes.splice(0..0, notes);
     report.context = context
         .iter()
         .map(|(slot, path, text)| {
@@ -319,6 +325,18 @@ pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
     {
         anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
+    }
+    // A directory on the way that is a symbolic link would lead outside.
+    let mut at = base.to_path_buf();
+    let parts: Vec<_> = p.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{}: is a symbolic link; refusing to write `{rel}` through it",
+                at.display()
+            );
+        }
     }
     Ok(base.join(p))
 }

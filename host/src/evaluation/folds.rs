@@ -255,6 +255,8 @@ mod tests {
             baseline: vec![None; n],
             baseline_names: Default::default(),
             ids: (0..n).map(|i| i.to_string()).collect(),
+            locations: Vec::new(),
+            sources: Vec::new(),
             synthetic: true,
         }
     }

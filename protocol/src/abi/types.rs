@@ -117,7 +117,9 @@ pub struct FfiRow {
     pub features: RVec<f64>,
     /// Indices of columns that had no finite value and were filled.
     pub filled: RVec<u32>,
-    /// MOS on the head's 1-5 scale.
+    /// MOS on the head's 1-5 scale. NaN only for a row without MOS from a
+    /// projector opened with [`crate::ProjectorConfig::unlabelled`] (for
+    /// prediction); otherwise always finite and within 1-5.
     pub mos: f64,
     /// Standard error of the MOS on the 1-5 scale, when known.
     pub mos_se: ROption<f64>,
