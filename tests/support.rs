@@ -81,19 +81,7 @@ pub fn builtin_plugin(name: &str) -> PathBuf {
 /// (e.g. `bad-api`).
 pub fn fixture_lib(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let target = target_dir().join("fixtures");
-        let mut c = cargo();
-        c.args([
-            "build",
-            "--manifest-path",
-            "tests/fixtures/Cargo.toml",
-            "--target-dir",
-        ])
-        .arg(&target);
-        run_cargo(c, "building fixture plugins");
-        target.join("debug")
-    });
+    let dir = DIR.get_or_init(|| build_fixtures("tests/fixtures/Cargo.toml", "fixture plugins"));
     let file = match name {
         // Named for the adapter it declares (plugins are found by file name).
         "bad-api" => "future-api",
@@ -110,19 +98,23 @@ pub fn fixture_lib(name: &str) -> PathBuf {
 pub fn compat_lib(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let target = target_dir().join("fixtures");
-        let mut c = cargo();
-        c.args([
-            "build",
-            "--manifest-path",
+        build_fixtures(
             "tests/fixtures/compat/Cargo.toml",
-            "--target-dir",
-        ])
-        .arg(&target);
-        run_cargo(c, "building the compatibility fixture plugins");
-        target.join("debug")
+            "the compatibility fixture plugins",
+        )
     });
     dir.join(lib_file(name))
+}
+
+/// Builds the fixture workspace `manifest` into `target/fixtures`; returns
+/// the directory of its libraries.
+fn build_fixtures(manifest: &str, what: &str) -> PathBuf {
+    let target = target_dir().join("fixtures");
+    let mut c = cargo();
+    c.args(["build", "--manifest-path", manifest, "--target-dir"])
+        .arg(&target);
+    run_cargo(c, &format!("building {what}"));
+    target.join("debug")
 }
 
 /// A fresh directory holding copies of the given plugin files.
