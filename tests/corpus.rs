@@ -545,7 +545,8 @@ fn strict_fails_on_the_first_bad_line_naming_file_line_and_reason() {
     std::fs::write(
         cwd.join("rows.jsonl"),
         format!(
-            "{good}\n{good}\n{}\n{{bad\n",
+            "{good}\n{}\n{}\n{{bad\n",
+            good.replace("a.mp4", "c.mp4"),
             r#"{"corpus":"konvid-1k","src":"b.mp4","mos":62.5}"#
         ),
     )
@@ -638,7 +639,7 @@ fn an_undeclared_slot_lists_the_allowed_slots() {
     );
     assert!(
         run.fails(1).contains(
-            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, display-profile"
+            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, vmaf-logs, chug-labels, display-profile"
         ),
         "{run}"
     );
@@ -683,6 +684,13 @@ fn a_missing_default_names_the_slot_the_path_and_the_flag() {
 /// Writes a CHUG shard of `contents` synthetic contents (seven lines each)
 /// at `path`, from a generated corpus.
 fn chug_shard(cwd: &Path, contents: usize, path: &Path) {
+    chug_shard_of(cwd, 0..contents, path);
+}
+
+/// A shard holding the synthetic contents `range` (distinct ranges give
+/// shards without a row in common: rows are keyed by id).
+fn chug_shard_of(cwd: &Path, range: std::ops::Range<usize>, path: &Path) {
+    let contents = range.end;
     let out = cwd.join(format!(".gen-{contents}"));
     if !out.exists() {
         let rows = (contents * 6).to_string();
@@ -702,7 +710,7 @@ fn chug_shard(cwd: &Path, contents: usize, path: &Path) {
     }
     // With fewer than eight contents, each shard holds one.
     let mut text = String::new();
-    for i in 0..contents {
+    for i in range {
         text.push_str(
             &std::fs::read_to_string(out.join(format!("shards/shard_{i:02}.features.jsonl")))
                 .unwrap(),
@@ -759,11 +767,11 @@ fn a_shard_dir_reads_only_matching_files_in_sorted_order() {
     let dir = cwd.join("shards");
     // Written out of order; sorted by name they are 02, 10, 9.
     for (name, contents) in [
-        ("shard_10.features.jsonl", 2),
-        ("shard_9.features.jsonl", 1),
-        ("shard_02.features.jsonl", 3),
+        ("shard_10.features.jsonl", 3..5),
+        ("shard_9.features.jsonl", 5..6),
+        ("shard_02.features.jsonl", 0..3),
     ] {
-        chug_shard(cwd, contents, &dir.join(name));
+        chug_shard_of(cwd, contents, &dir.join(name));
     }
     std::fs::write(dir.join("README.md"), "not a shard\n").unwrap();
     std::fs::write(dir.join("shard_01.features.jsonl.bak"), "{oops\n").unwrap();

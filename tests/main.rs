@@ -3,10 +3,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod compat;
 mod corpus;
 mod export;
 mod formats;
 mod hardening;
+mod heads;
 mod hostile;
+mod libvmaf;
+mod outputs;
+mod plugin_trust;
+mod predict;
+mod refusals;
 mod template;
 mod train;

@@ -101,7 +101,10 @@ fn template_builds_as_a_separate_crate_and_passes_adapters_check() {
         out,
         "api-version",
         "PASS",
-        &["plugin API 1.0.0, host API 1.0.0"],
+        &[&format!(
+            "plugin API {v}, host API {v}",
+            v = moshead_sdk::API_VERSION
+        )],
     );
     assert_check(
         out,
@@ -421,7 +424,7 @@ fn other_broken_plugins_fail_where_they_break() {
         &run.stdout,
         "api-version",
         "FAIL",
-        &["2.0.0", "1.0.0", "^1"],
+        &["2.0.0", moshead_sdk::API_VERSION, "^1"],
     );
     assert_check(&run.stdout, "descriptor", "SKIP", &[]);
 

@@ -111,6 +111,7 @@ impl DescriptorBuilder {
             assume_corpus: None,
             description: String::new(),
             mos_scale: None,
+            labels: None,
         })
     }
 
@@ -187,21 +188,67 @@ impl DescriptorBuilder {
         self
     }
 
-    /// Declares a context slot holding one JSON document.
-    pub fn context_json(self, name: &str) -> Self {
+    /// A file slot of `role` that accepts no corpus tag.
+    fn side_slot(self, name: &str, role: SlotRole, formats: Vec<Format>, default: &str) -> Self {
         self.input(InputSlot {
             name: name.to_owned(),
             kind: SlotKind::File,
-            role: SlotRole::Context,
-            formats: vec![Format::Json],
-            default_path: None,
+            role,
+            formats,
+            default_path: (!default.is_empty()).then(|| default.to_owned()),
             env: None,
             required: false,
             accepts: Vec::new(),
             assume_corpus: None,
             description: String::new(),
             mos_scale: None,
+            labels: None,
         })
+    }
+
+    /// Declares a context slot holding one JSON document.
+    pub fn context_json(self, name: &str) -> Self {
+        self.side_slot(name, SlotRole::Context, vec![Format::Json], "")
+    }
+
+    /// Declares a directory of libvmaf JSON logs (`*.json`, one per clip)
+    /// joined with the labels slot `labels_slot` on the labels column `key`
+    /// (aliases tried in order) against each log's file stem; `rename` maps
+    /// the labels table's columns onto the raw keys the adapter reads.
+    /// Pooled rows without a corpus tag are read as `accepts[0]`.
+    pub fn libvmaf_logs(
+        self,
+        name: &str,
+        default: &str,
+        accepts: &[&str],
+        labels_slot: &str,
+        key: &[&str],
+        rename: &[(&str, &str)],
+    ) -> Self {
+        let kind = SlotKind::ShardDir {
+            glob: "*.json".to_owned(),
+        };
+        let mut b = self.rows_slot(name, kind, default, accepts);
+        if let Some(s) = b.last() {
+            s.formats = vec![Format::LibvmafLog];
+            s.assume_corpus = accepts.first().map(|t| (*t).to_owned());
+            s.labels = Some(crate::labels::LabelsJoin {
+                slot: labels_slot.to_owned(),
+                key: owned(key),
+                rename: rename
+                    .iter()
+                    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                    .collect(),
+            });
+        }
+        b
+    }
+
+    /// Declares a labels table (CSV or JSONL) joined by a libvmaf-log slot.
+    /// An empty `default` means the slot has no default path.
+    pub fn labels_file(self, name: &str, default: &str) -> Self {
+        let formats = vec![Format::Csv, Format::Jsonl];
+        self.side_slot(name, SlotRole::Labels, formats, default)
     }
 
     fn last(&mut self) -> Option<&mut InputSlot> {
@@ -379,5 +426,26 @@ impl DescriptorBuilder {
             self.d.id_keys = vec![self.d.content_group_key.clone()];
         }
         self.d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> DescriptorBuilder {
+        DescriptorBuilder::new("g", "0.1.0", "g_v1")
+            .jsonl_file("rows", "", &["g"])
+            .schema("g-v1", &["adm2"])
+            .content_key("src")
+    }
+
+    #[test]
+    fn mos_range_maps_onto_1_5() {
+        let d = base().mos_range("mos10", 0.0, 10.0).build();
+        assert_eq!(d.mos_scale.to_head(0.0), 1.0);
+        assert_eq!(d.mos_scale.to_head(10.0), 5.0);
+        assert_eq!(d.mos_scale.to_head(5.0), 3.0);
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
     }
 }

@@ -43,7 +43,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use moshead_sdk::SynthRequest;
+use moshead_protocol::SynthRequest;
 use serde::Serialize;
 
 use super::bench_twins::{self, Form};
@@ -249,6 +249,7 @@ fn bench_case(
         schema: Some(case.schema.to_owned()),
         include_references: false,
         strict: false,
+        unlabelled: false,
     };
     let peak_reset = reset_peak_rss();
     let before = memory();
@@ -787,6 +788,7 @@ mod train_bench {
                     schema: Some(case.schema.to_owned()),
                     include_references: false,
                     strict: false,
+                    unlabelled: false,
                 };
                 let loaded = load(env, &reg, &data)?;
                 let ds = &loaded.dataset;

@@ -21,6 +21,10 @@ pub struct ExportArgs {
     /// there too, as `<id>.json`, with its `exports` updated.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace another model's files in `--out` (a manifest of the same id
+    /// that is not the one exported).
+    #[arg(long)]
+    force: bool,
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
@@ -67,6 +71,14 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
     // into the same directory. The manifest's own directory is not locked
     // when `--out` points elsewhere: it may be read-only.
     let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
+    let target = out.join(crate::export::Names::new(&m.id).manifest());
+    if !args.force && holds_another_model(&args.model, &m, &target) {
+        anyhow::bail!(
+            "{} holds another model's manifest (not {}); pass --force to replace that model's files",
+            target.display(),
+            args.model.display()
+        );
+    }
     if !load_predictions(&mut m, &src)? {
         eprintln!(
             "moshead: warning: no validation predictions beside {} (`{}_validation.jsonl`): the predicted-vs-MOS plot is skipped",
@@ -87,6 +99,31 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
     }
     report_bundle(&m, &bundle, args.json)?;
     Ok(EXIT_OK)
+}
+
+/// Whether `target` exists and holds another model than `m`: not the
+/// manifest `source` itself, and not the same model (equal in everything
+/// but the recorded exports, as an earlier export of `m` is).
+fn holds_another_model(source: &Path, m: &Manifest, target: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(target) else {
+        return target.exists();
+    };
+    let same_file = match (std::fs::canonicalize(source), std::fs::canonicalize(target)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_file {
+        return false;
+    }
+    match Manifest::parse(target, &text) {
+        Ok(mut there) => {
+            let mut here = m.clone();
+            there.exports.clear();
+            here.exports.clear();
+            there != here
+        }
+        Err(_) => true,
+    }
 }
 
 /// Arguments of `moshead ledger`.
@@ -126,11 +163,12 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
     let dir = match (&args.out, &args.adapter) {
         (Some(o), _) => o.clone(),
         (None, Some(sel)) => {
-            let reg = env.registry()?;
+            let reg = env.registry_for(sel)?;
             crate::manifest::default_output_dir(&reg.select(sel)?.descriptor)
         }
         (None, None) => anyhow::bail!("pass --out DIR or --adapter NAME"),
     };
+    crate::manifest::settle(&dir).map_err(anyhow::Error::msg)?;
     let path = dir.join(LEDGER_FILE);
     let read = ledger::read(&path)?;
     let runs: Vec<&(usize, LedgerEntry)> = read

@@ -1,12 +1,10 @@
-//! `moshead train`, `moshead predict` and `moshead validate`.
+//! `moshead train`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use moshead_sdk::Split;
 
 use super::corpus::{load, DataArgs, Loaded};
 use super::{print_json, Env, EXIT_GATE, EXIT_OK};
@@ -14,23 +12,20 @@ use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::{self, GateReport};
 use crate::evaluation::protocol::{run_folds, FoldResult};
-use crate::evaluation::{aggregate, evaluate, Aggregate, Metrics};
+use crate::evaluation::{aggregate, Aggregate, Metrics};
 use crate::manifest::{
     AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
     MANIFEST_SCHEMA,
 };
 use crate::progress::Progress;
-use crate::registry::Selector;
-use crate::training::{HeadKind, HeadSpec};
 
 /// Arguments of `moshead train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The head type.
-    #[arg(long, value_enum, default_value_t = HeadKind::Mlp)]
-    head: HeadKind,
+    #[command(flatten)]
+    head: super::head::HeadArgs,
     /// Validation policy (default: explicit when rows carry train and val, else kfold).
     #[arg(long, value_enum)]
     validation: Option<PolicyKind>,
@@ -43,16 +38,6 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
-    /// L2 penalty on weights (default: min(1e-4, 1/rows) for mlp, where
-    /// rows are the training rows of each fit; 1e-6 for linear).
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// L-BFGS iteration cap (default: 400 mlp, 200 linear).
-    #[arg(long)]
-    max_iters: Option<u64>,
-    /// Early-stopping patience in iterations.
-    #[arg(long)]
-    patience: Option<u64>,
     /// Override the adapter's model id (recorded beside the adapter's).
     #[arg(long)]
     model_id: Option<String>,
@@ -119,7 +104,13 @@ struct Summary<'a> {
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    // Everything the command line alone decides is checked before any work.
+    if let Some(id) = &args.model_id {
+        crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
+    }
+    let spec = args.head.spec()?;
+    crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
     check_dataset(ds, loaded.report.dropped())?;
@@ -132,9 +123,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     }
     let d = &loaded.adapter.descriptor;
     let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
-    if model_id.is_empty() || model_id.contains(['/', '\\']) || model_id.starts_with('.') {
-        bail!("model id `{model_id}` must be a plain file name");
-    }
+    crate::model_id::check(&model_id)
+        .map_err(|e| anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name))?;
     let out_dir = output_dir(&loaded, &args.out);
     let _lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
     let manifest_path = out_dir.join(format!("{model_id}.json"));
@@ -145,16 +135,6 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
 
-    let mut spec = HeadSpec::new(args.head);
-    if let Some(v) = args.weight_decay {
-        spec.weight_decay = Some(v);
-    }
-    if let Some(v) = args.max_iters {
-        spec.max_iters = v;
-    }
-    if let Some(v) = args.patience {
-        spec.patience = v;
-    }
     let policy = Policy {
         kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
         k: args.folds,
@@ -164,8 +144,9 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     let fold_list = folds::make_folds(ds, &policy)?;
     let progress = Progress::new(!env.quiet);
+    let status = progress.status();
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
-    let results = run_folds(ds, &fold_list, &spec, baseline_name, &progress)?;
+    let results = run_folds(ds, &fold_list, &spec, baseline_name, &status)?;
 
     // The ship model: the explicit fold's head (same rows, same seed), or a
     // refit on every non-test row.
@@ -178,7 +159,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         _ => {
             let rows = folds::eligible(ds);
             progress.update(|| "ship model".into());
-            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &progress)?;
+            let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, &rows, args.seed, &status)?;
             progress.clear();
             ("all non-test rows".to_owned(), rows.len(), head)
         }
@@ -261,12 +242,10 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    // The ONNX model and the validation sidecar, then the manifest that
-    // records their sha256, then the card and plots; then one ledger line.
-    let bundle = crate::export::write_bundle(&mut manifest, &out_dir)?;
+    // The ONNX model, the validation sidecar, the card, the plots, the
+    // manifest and the ledger line: one commit, all or nothing.
+    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
-    let entry = crate::export::ledger::LedgerEntry::new(&manifest, &bundle);
-    crate::export::ledger::append(&ledger_path, &entry)?;
     if args.json {
         print_json(&Summary {
             model_id: &model_id,
@@ -451,208 +430,4 @@ fn short(s: &str) -> String {
     } else {
         s.chars().take(40).collect()
     }
-}
-
-/// Arguments of `moshead predict`.
-#[derive(Debug, Args)]
-pub struct PredictArgs {
-    /// The model manifest.
-    #[arg(long)]
-    model: PathBuf,
-    /// Rows to score: `PATH` (read through the adapter's first row slot) or `SLOT=PATH` (repeatable).
-    #[arg(long = "input", short = 'i', required_unless_present = "demo")]
-    inputs: Vec<String>,
-    /// Score the embedded demo corpus.
-    #[arg(long)]
-    demo: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = OutFormat::Jsonl)]
-    format: OutFormat,
-    /// Write here instead of standard output.
-    #[arg(long)]
-    output: Option<PathBuf>,
-    /// Keep reference rows.
-    #[arg(long)]
-    include_references: bool,
-}
-
-/// Prediction output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutFormat {
-    /// One JSON object per row.
-    Jsonl,
-    /// Comma-separated values with a header.
-    Csv,
-}
-
-fn manifest_adapter(m: &Manifest) -> anyhow::Result<Selector> {
-    format!("{}@={}", m.adapter.name, m.adapter.version)
-        .parse::<Selector>()
-        .map_err(anyhow::Error::msg)
-}
-
-fn data_args_for(
-    m: &Manifest,
-    inputs: &[String],
-    demo: bool,
-    include_references: bool,
-    reg: &crate::registry::Registry,
-) -> anyhow::Result<DataArgs> {
-    let adapter = reg.select(&manifest_adapter(m)?)?;
-    let mut bindings = Vec::new();
-    for i in inputs {
-        match crate::corpus::inputs::parse_binding(i) {
-            Ok(b) if adapter.descriptor.slot(&b.0).is_some() => bindings.push(b),
-            _ => {
-                let slot = adapter
-                    .descriptor
-                    .inputs
-                    .iter()
-                    .find(|s| s.role == moshead_sdk::SlotRole::Rows)
-                    .context("the adapter has no row slot")?;
-                bindings.push((slot.name.clone(), PathBuf::from(i)));
-            }
-        }
-    }
-    if adapter.sha256 != m.adapter.sha256 {
-        eprintln!(
-            "moshead: warning: adapter library {} differs from the one that trained the model (sha256 {} vs {})",
-            adapter.path.display(),
-            adapter.sha256,
-            m.adapter.sha256
-        );
-    }
-    Ok(DataArgs {
-        adapter: manifest_adapter(m)?,
-        inputs: bindings,
-        demo,
-        schema: Some(m.feature_schema.clone()),
-        include_references,
-        strict: false,
-    })
-}
-
-fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
-    if ds.columns != m.feature_order {
-        bail!(
-            "the adapter's schema `{}` no longer has the manifest's feature order",
-            m.feature_schema
-        );
-    }
-    Ok(())
-}
-
-pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
-    let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
-    let data = data_args_for(&m, &args.inputs, args.demo, args.include_references, &reg)?;
-    let loaded = load(env, &reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(&m, ds)?;
-    let pred = m.fitted().predict(ds.x.view());
-    let mut out: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("{}: cannot create", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
-    if args.format == OutFormat::Csv {
-        writeln!(out, "id,prediction,mos,split,group")?;
-    }
-    for (i, p) in pred.iter().enumerate() {
-        let split = ds.split[i].map_or("", Split::as_str);
-        let group = &ds.group_names[ds.group[i] as usize];
-        match args.format {
-            OutFormat::Jsonl => writeln!(
-                out,
-                "{}",
-                serde_json::json!({"id": ds.ids[i], "prediction": p, "mos": ds.mos[i], "split": split, "group": group})
-            )?,
-            OutFormat::Csv => writeln!(
-                out,
-                "{},{p},{},{split},{}",
-                csv(&ds.ids[i]),
-                ds.mos[i],
-                csv(group)
-            )?,
-        }
-    }
-    out.flush()?;
-    if loaded.report.dropped() > 0 {
-        eprintln!(
-            "moshead: {} row(s) dropped while reading (see `moshead corpus`)",
-            loaded.report.dropped()
-        );
-    }
-    Ok(EXIT_OK)
-}
-
-fn csv(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
-/// Arguments of `moshead validate`.
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// The model manifest.
-    #[arg(long)]
-    model: PathBuf,
-    /// Inputs (`SLOT=PATH` or `PATH`); default: the adapter's defaults.
-    #[arg(long = "input", short = 'i')]
-    inputs: Vec<String>,
-    /// Score the embedded demo corpus's test split.
-    #[arg(long)]
-    demo: bool,
-    /// Machine-readable output.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
-    let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
-    let data = data_args_for(&m, &args.inputs, args.demo, m.data.include_references, &reg)?;
-    let loaded = load(env, &reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(&m, ds)?;
-    let test = ds.rows_in(Split::Test);
-    if test.is_empty() {
-        bail!("no rows carry split `test`: there is no held-out set to validate on");
-    }
-    let pred = m.fitted().predict_rows(ds.x.view(), &test);
-    let (mos, se) = ds.targets(&test);
-    let metrics = evaluate(&pred, &mos, &se);
-    let d = &reg.select(&manifest_adapter(&m)?)?.descriptor;
-    let (kind, mut t) = if ds.synthetic {
-        ("synthetic", d.gate.synthetic)
-    } else {
-        ("real", d.gate.real)
-    };
-    t.spread_max = None; // one held-out set: no spread
-    let verdict = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
-    if args.json {
-        print_json(
-            &serde_json::json!({"model": m.id, "test_rows": test.len(), "metrics": metrics, "gate": verdict}),
-        )?;
-    } else {
-        println!(
-            "{} on {} held-out test rows: PLCC {} (mapped {}), SROCC {}, KROCC {}, RMSE {}",
-            m.id,
-            test.len(),
-            f4(metrics.plcc),
-            f4(metrics.plcc_mapped),
-            f4(metrics.srocc),
-            f4(metrics.krocc),
-            f4(metrics.rmse)
-        );
-        println!(
-            "gate ({kind}): {}",
-            if verdict.passed { "PASSED" } else { "MISSED" }
-        );
-    }
-    Ok(if verdict.passed { EXIT_OK } else { EXIT_GATE })
 }

@@ -4,7 +4,7 @@
 //! fields absent), so plugins see the same rows whatever the file format.
 
 use csv::ByteRecord;
-use moshead_sdk::HeaderAlias;
+use moshead_protocol::HeaderAlias;
 
 /// Host-side drop reasons of delimited input.
 pub mod codes {

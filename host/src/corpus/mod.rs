@@ -8,8 +8,12 @@
 //! error naming file and line. Raw text is held one chunk at a time.
 
 pub mod delimited;
+pub mod duplicates;
 pub mod inputs;
+pub mod labels;
+pub mod libvmaf;
 pub mod lines;
+mod logs;
 pub mod parquet;
 pub mod sniff;
 pub mod strings;
@@ -20,7 +24,7 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use moshead_sdk::{
+use moshead_protocol::{
     Descriptor, FfiOutcome, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
 };
 use ndarray::Array2;
@@ -31,7 +35,7 @@ use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
 pub use strings::Strings;
 
-/// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
+/// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).
 pub mod codes {
     /// The line is not valid UTF-8.
     pub const INVALID_UTF8: &str = "invalid-utf8";
@@ -41,6 +45,9 @@ pub mod codes {
     pub const LINE_TOO_LONG: &str = "line-too-long";
     /// A CSV or TSV record with more or fewer fields than the header.
     pub const RAGGED_RECORD: &str = super::delimited::codes::RAGGED_RECORD;
+    /// The line does not parse and holds carriage returns inside it: the
+    /// file has CR-only (old Mac) line endings, and lines end at LF.
+    pub const CR_LINE_ENDINGS: &str = "cr-line-endings";
 }
 
 /// How many examples are kept per drop reason.
@@ -112,6 +119,28 @@ pub enum CorpusError {
         /// What happened.
         message: String,
     },
+    /// Two rows with one id disagree (see [`duplicates`]).
+    #[error("{place}: id `{id}` appears twice, {what}")]
+    Duplicate {
+        /// The second row's `file:line`.
+        place: String,
+        /// The first row's `file:line`.
+        first: String,
+        /// The id.
+        id: String,
+        /// How they disagree, naming both places.
+        what: String,
+    },
+    /// One content in two splits (see [`duplicates`]).
+    #[error("content `{content}` is in two splits: {first} and {second}; content-level splits would leak")]
+    Leak {
+        /// The content group.
+        content: String,
+        /// `split at file:line` of its first row in one split.
+        first: String,
+        /// `split at file:line` of its first row in the other.
+        second: String,
+    },
     /// Loading or calling the plugin failed.
     #[error(transparent)]
     Adapter(#[from] PluginError),
@@ -161,6 +190,10 @@ pub struct IngestOptions {
     pub strict: bool,
     /// Context documents.
     pub context: Vec<ContextDoc>,
+    /// Project rows without a MOS too (prediction only; their MOS is NaN).
+    /// Needs a plugin of API 1.1 or later; an older plugin drops them as
+    /// `mos-missing` and the report says why.
+    pub unlabelled: bool,
 }
 
 /// A context document for the projector (a display profile, say).
@@ -248,6 +281,10 @@ pub struct IngestReport {
     pub drops: BTreeMap<String, DropSummary>,
     /// Synthetic rows among the projected rows.
     pub synthetic_rows: u64,
+    /// Corpus tags of the rows dropped as `foreign-corpus`, with counts (to
+    /// say which slot or adapter would accept them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub foreign_tags: BTreeMap<String, u64>,
     /// Per feature column.
     pub columns: Vec<ColumnReport>,
     /// Notes (defaults not found, unrelated files).
@@ -273,7 +310,7 @@ impl IngestReport {
 
     /// The MOS scale of each row slot read (the slot's own, else the
     /// adapter's), by slot.
-    pub fn mos_scales(&self, d: &Descriptor) -> BTreeMap<String, moshead_sdk::MosScale> {
+    pub fn mos_scales(&self, d: &Descriptor) -> BTreeMap<String, moshead_protocol::MosScale> {
         self.inputs
             .iter()
             .filter_map(|i| {
@@ -310,6 +347,11 @@ pub struct Dataset {
     pub baseline_names: Strings,
     /// Row ids.
     pub ids: Strings,
+    /// Where each row was read: an index into `sources` and the 1-based
+    /// line (or parquet row).
+    pub locations: Vec<(u32, u64)>,
+    /// The inputs read, as reports name them (the path, or `<demo>/...`).
+    pub sources: Vec<String>,
     /// Whether every row is synthetic.
     pub synthetic: bool,
 }
@@ -331,6 +373,22 @@ impl Dataset {
         idx.iter().map(|&i| (self.mos[i], self.se[i])).unzip()
     }
 
+    /// `file:line` of row `i`.
+    pub fn location(&self, i: usize) -> String {
+        match self.locations.get(i) {
+            Some(&(src, line)) => format!(
+                "{}:{line}",
+                self.sources.get(src as usize).map_or("?", String::as_str)
+            ),
+            None => format!("row {i}"),
+        }
+    }
+
+    /// Whether row `i` carries a MOS (rows projected for prediction may not).
+    pub fn has_mos(&self, i: usize) -> bool {
+        !self.mos[i].is_nan()
+    }
+
     /// Indices of the rows in `split`.
     pub fn rows_in(&self, split: Split) -> Vec<usize> {
         (0..self.len())
@@ -342,6 +400,8 @@ impl Dataset {
 enum Outcome {
     Row(FfiRow),
     Drop(String, String),
+    /// A `foreign-corpus` drop, with the row's corpus tag.
+    Foreign(String, String),
 }
 
 #[derive(Default)]
@@ -359,9 +419,15 @@ struct Builder {
     baselines: Interner,
     baseline_names: Strings,
     ids: Strings,
+    /// Row ids interned into `ids`: an id's index is its row's.
+    id_index: Interner,
+    /// Where each kept row came from.
+    places: duplicates::Places,
+    locations: Vec<(u32, u64)>,
     synthetic: u64,
     filled: Vec<u64>,
     drops: BTreeMap<String, DropSummary>,
+    foreign: BTreeMap<String, u64>,
 }
 
 /// The split origins in report order, indexed by [`origin_index`].
@@ -419,12 +485,26 @@ struct Ctx<'a> {
     projector: &'a ProjectorBox,
     width: usize,
     strict: bool,
+    unlabelled: bool,
+    /// The index of the source being read (into [`Dataset::sources`]).
+    source: u32,
 }
 
 impl Ctx<'_> {
     fn project(&self, slot: &str, text: &str) -> Result<Outcome, String> {
         match self.projector.project(slot.into(), text.into()) {
             FfiOutcome::Row(r) => Ok(Outcome::Row(r)),
+            FfiOutcome::Rejected(r)
+                if r.code.as_str() == moshead_protocol::codes::FOREIGN_CORPUS =>
+            {
+                // The tag, read again only for this rare outcome, lets the
+                // report say which slot or adapter would accept the row.
+                let tag = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|row| row.get("corpus")?.as_str().map(|t| t.trim().to_owned()))
+                    .unwrap_or_default();
+                Ok(Outcome::Foreign(tag, r.message.into_string()))
+            }
             FfiOutcome::Rejected(r) => {
                 Ok(Outcome::Drop(r.code.into_string(), r.message.into_string()))
             }
@@ -440,7 +520,7 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        moshead_sdk::conformance::row_contract(slot, accepts, self.width, r)
+        moshead_protocol::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
     }
 
     /// Records a chunk's outcomes in line order.
@@ -493,6 +573,30 @@ impl Ctx<'_> {
                     synthetic,
                     ..
                 } = r;
+                let kept = b.ids.len();
+                let k = b.id_index.intern(&mut b.ids, Cow::Borrowed(id.as_str())) as usize;
+                if k < kept {
+                    let new = duplicates::Candidate {
+                        id: id.as_str(),
+                        features: features.as_slice(),
+                        mos,
+                        se: mos_se.into_option(),
+                        split: split.into_option(),
+                        group: group.as_str(),
+                    };
+                    return match duplicates::compare(b, k, &new, file, line) {
+                        duplicates::Verdict::Drop(message) => self.drop_row(
+                            b,
+                            rep,
+                            file,
+                            line,
+                            duplicates::DUPLICATE_ROW.into(),
+                            message,
+                        ),
+                        duplicates::Verdict::Error(e) => Err(e),
+                    };
+                }
+                b.places.push(file, line);
                 b.x.extend_from_slice(features.as_slice());
                 for i in filled.iter() {
                     b.filled[*i as usize] += 1;
@@ -514,26 +618,50 @@ impl Ctx<'_> {
                     })
                     .into_option();
                 b.baseline.push(bl);
-                b.ids.push(&id);
+                b.locations.push((self.source, line));
                 b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
             }
-            Outcome::Drop(code, message) => {
-                if self.strict {
-                    return Err(CorpusError::Strict {
-                        file: file.to_owned(),
-                        line,
-                        code,
+            Outcome::Foreign(tag, message) => {
+                *b.foreign.entry(tag).or_default() += 1;
+                return self.record(
+                    b,
+                    rep,
+                    file,
+                    line,
+                    Ok(Outcome::Drop(
+                        moshead_protocol::codes::FOREIGN_CORPUS.to_owned(),
                         message,
-                    });
-                }
-                *rep.drops.entry(code.clone()).or_default() += 1;
-                let d = b.drops.entry(code).or_default();
-                d.count += 1;
-                if d.examples.len() < EXAMPLES {
-                    d.examples.push(format!("{file}:{line}: {message}"));
-                }
+                    )),
+                );
             }
+            Outcome::Drop(code, message) => self.drop_row(b, rep, file, line, code, message)?,
+        }
+        Ok(())
+    }
+
+    fn drop_row(
+        &self,
+        b: &mut Builder,
+        rep: &mut InputReport,
+        file: &str,
+        line: u64,
+        code: String,
+        message: String,
+    ) -> Result<(), CorpusError> {
+        if self.strict {
+            return Err(CorpusError::Strict {
+                file: file.to_owned(),
+                line,
+                code,
+                message,
+            });
+        }
+        *rep.drops.entry(code.clone()).or_default() += 1;
+        let d = b.drops.entry(code).or_default();
+        d.count += 1;
+        if d.examples.len() < EXAMPLES {
+            d.examples.push(format!("{file}:{line}: {message}"));
         }
         Ok(())
     }
@@ -559,6 +687,8 @@ pub fn ingest(
             .map(|c| (c.slot.clone(), c.text.clone()))
             .collect(),
         include_references: opts.include_references,
+        unlabelled: opts.unlabelled
+            && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
     };
     let projector = adapter
         .open_projector(&config)
@@ -575,18 +705,60 @@ pub fn ingest(
         .schema(&schema)
         .map(|s| s.columns.clone())
         .unwrap_or_default();
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         adapter,
         projector: &projector,
         width: columns.len(),
         strict: opts.strict,
+        unlabelled: config.unlabelled,
+        source: 0,
     };
     let mut b = Builder {
         filled: vec![0; columns.len()],
         ..Builder::default()
     };
     let mut reports = Vec::new();
-    for src in sources {
+    // Labels tables first: the logs of libvmaf-log slots are joined with them.
+    let mut joins = logs::Joins::default();
+    let is_labels = |src: &Source| {
+        d.slot(&src.slot)
+            .is_some_and(|s| s.role == moshead_protocol::SlotRole::Labels)
+    };
+    for src in sources.iter().filter(|s| is_labels(s)) {
+        joins.read(&ctx, &mut b, src)?;
+    }
+    let mut next = 0;
+    while next < sources.len() {
+        let k = next;
+        let src = &sources[k];
+        next += 1;
+        if is_labels(src) {
+            continue;
+        }
+        if src.format == Format::LibvmafLog {
+            // The logs of one binding (one slot, one directory) are one input.
+            let dir = |s: &Source| match &s.data {
+                SourceData::File(p) => p.parent().map(|p| p.to_path_buf()),
+                SourceData::Memory(_) => None,
+            };
+            let mut run = vec![(k as u32, src)];
+            while let Some(more) = sources.get(next).filter(|s| {
+                s.slot == src.slot && s.format == Format::LibvmafLog && dir(s) == dir(src)
+            }) {
+                run.push((next as u32, more));
+                next += 1;
+            }
+            let display = match (run.len(), dir(src)) {
+                (1, _) | (_, None) => src.display.clone(),
+                (_, Some(p)) => p.display().to_string(),
+            };
+            let rep = joins.logs(&mut ctx, &mut b, &run, display)?;
+            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            reports.push(rep);
+            continue;
+        }
+        ctx.source = k as u32;
+        let ctx = &ctx;
         let mut rep = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
@@ -605,7 +777,9 @@ pub fn ingest(
                         reason: "parquet input must be a file".into(),
                     });
                 };
-                check_parquet_columns(d, &src.slot, path)?;
+                if !ctx.unlabelled {
+                    check_parquet_columns(d, &src.slot, path)?;
+                }
                 rep.sha256 =
                     crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
                         path: path.clone(),
@@ -625,9 +799,19 @@ pub fn ingest(
                     Ok(())
                 })?;
             }
-            Format::Jsonl | Format::Json => text::jsonl(&ctx, &mut b, &mut rep, src, progress)?,
-            Format::Csv => text::delimited(&ctx, &mut b, &mut rep, src, b',', progress)?,
-            Format::Tsv => text::delimited(&ctx, &mut b, &mut rep, src, b'\t', progress)?,
+            Format::LibvmafLog => {
+                // Logs are pooled above, binding by binding.
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&src.display),
+                    reason: format!(
+                        "slot `{}`: a libvmaf log is read only through a libvmaf-log slot",
+                        src.slot
+                    ),
+                });
+            }
+            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
+            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', progress)?,
+            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', progress)?,
         }
         if rep.bytes == 0 {
             return Err(CorpusError::Input {
@@ -635,10 +819,25 @@ pub fn ingest(
                 reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
             });
         }
+        duplicates::same_input(&reports, &rep)?;
         reports.push(rep);
     }
+    let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
+    reports.extend(label_reports);
+    duplicates::check_split_leakage(&b)?;
     progress.clear();
-    Ok(finish(b, d, schema, columns, reports))
+    let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
+    dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
+    report.notes = notes;
+    if opts.unlabelled && !config.unlabelled {
+        report.notes.push(format!(
+            "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
+            adapter.name(),
+            adapter.api_version,
+            moshead_protocol::version::UNLABELLED_SINCE
+        ));
+    }
+    Ok((dataset, report))
 }
 
 /// A parquet table must have a MOS column; anything else is up to the rows.
@@ -739,6 +938,7 @@ fn finish(
             .collect(),
         drops: b.drops,
         synthetic_rows: b.synthetic,
+        foreign_tags: b.foreign,
         columns: col_reports,
         notes: Vec::new(),
     };
@@ -754,6 +954,8 @@ fn finish(
         baseline: b.baseline,
         baseline_names: b.baseline_names,
         ids: b.ids,
+        locations: b.locations,
+        sources: Vec::new(),
         synthetic: n > 0 && b.synthetic == n as u64,
     };
     (dataset, report)

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use moshead_sdk::Format;
+use moshead_protocol::Format;
 
 /// How much of a file's (decompressed) start is looked at.
 const HEAD: usize = 64 << 10;

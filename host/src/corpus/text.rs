@@ -208,8 +208,28 @@ fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Ou
             Ok(text) if text.trim().is_empty() => {
                 Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
             }
-            Ok(text) => ctx.project(slot, text),
+            Ok(text) => name_cr_endings(text, ctx.project(slot, text)),
         },
+    }
+}
+
+/// A malformed line with carriage returns inside it is named for what it
+/// is: CR-only line endings (moshead splits lines at LF).
+fn name_cr_endings(text: &str, outcome: Result<Outcome, String>) -> Result<Outcome, String> {
+    match outcome {
+        Ok(Outcome::Drop(code, _))
+            if code == moshead_protocol::codes::MALFORMED_JSON
+                && text.trim_end_matches('\r').contains('\r') =>
+        {
+            let n = text.trim_end_matches('\r').matches('\r').count();
+            Ok(Outcome::Drop(
+                codes::CR_LINE_ENDINGS.into(),
+                format!(
+                    "{n} carriage return(s) inside one line: the file has CR-only line endings; lines end at LF (convert it, e.g. `tr '\\r' '\\n'`)"
+                ),
+            ))
+        }
+        other => other,
     }
 }
 

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Dataset;
-use moshead_sdk::Split;
+use moshead_protocol::Split;
 
 /// The default seed (the prior art's).
 pub const DEFAULT_SEED: u64 = 20260508;
@@ -255,6 +255,8 @@ mod tests {
             baseline: vec![None; n],
             baseline_names: Default::default(),
             ids: (0..n).map(|i| i.to_string()).collect(),
+            locations: Vec::new(),
+            sources: Vec::new(),
             synthetic: true,
         }
     }

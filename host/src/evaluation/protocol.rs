@@ -5,6 +5,9 @@
 //! - `mean`: the training-set mean MOS (the RMSE floor to beat; its
 //!   correlations are undefined);
 //! - `linear`: the bounded linear head (skipped when the head is linear);
+//! - `ridge`: the ridge head with its penalty chosen on the fold's training
+//!   rows (skipped when the head is ridge): the strongest cheap baseline on
+//!   small corpora;
 //! - the adapter's group baseline when it declares one (chug: the mean
 //!   training MOS of the row's ladder rung; a key unseen in training gets
 //!   the training mean).
@@ -16,8 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::folds::Fold;
 use super::summary::{evaluate, Metrics};
 use crate::corpus::Dataset;
-use crate::progress::Progress;
-use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, TrainError};
+use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 
 /// One fold's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,14 +83,14 @@ pub fn run_folds(
     folds: &[Fold],
     spec: &HeadSpec,
     group_baseline_name: Option<&str>,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<Vec<(FoldResult, FittedHead)>, TrainError> {
     let x = ds.x.view();
     let mut out = Vec::with_capacity(folds.len());
     for f in folds {
-        progress.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
+        status.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
         let (mos, se) = ds.targets(&f.eval);
-        let head = spec.fit(x, &ds.mos, &ds.group, &f.train, f.seed, progress)?;
+        let head = spec.fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
         let pred = head.predict_rows(x, &f.eval);
         let mut baselines = BTreeMap::new();
         let train_mean =
@@ -97,13 +99,15 @@ pub fn run_folds(
             "mean".to_owned(),
             evaluate(&vec![train_mean; f.eval.len()], &mos, &se),
         );
-        if spec.kind != HeadKind::Linear {
-            let linear = HeadSpec::new(HeadKind::Linear)
-                .fit(x, &ds.mos, &ds.group, &f.train, f.seed, progress)?;
-            baselines.insert(
-                "linear".to_owned(),
-                evaluate(&linear.predict_rows(x, &f.eval), &mos, &se),
-            );
+        for kind in [HeadKind::Linear, HeadKind::Ridge] {
+            if spec.kind != kind {
+                let head =
+                    HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
+                baselines.insert(
+                    kind.as_str().to_owned(),
+                    evaluate(&head.predict_rows(x, &f.eval), &mos, &se),
+                );
+            }
         }
         if let Some(name) = group_baseline_name {
             if ds.baseline.iter().any(Option::is_some) {
@@ -127,6 +131,6 @@ pub fn run_folds(
         };
         out.push((result, head));
     }
-    progress.clear();
+    status.clear();
     Ok(out)
 }

@@ -197,25 +197,23 @@ pub fn render(m: &Manifest) -> String {
         vec![
             "head".into(),
             format!(
-                "{}{}, weight decay {}, {} parameters",
-                m.head.spec.kind.as_str(),
-                if m.head.spec.kind == crate::training::HeadKind::Mlp {
-                    format!(" (2 x {} tanh, linear skip path)", m.head.spec.hidden)
-                } else {
-                    String::new()
-                },
-                m.head
-                    .spec
-                    .weight_decay
-                    .map_or_else(|| "auto".to_owned(), |d| format!("{d:e}")),
+                "{}, weight decay {:e}, {} parameters",
+                m.head.spec.summary(),
+                m.head.spec.weight_decay,
                 m.head.n_parameters
             ),
         ],
         vec![
             "output".into(),
             format!(
-                "MOS on {}-{}, `1 + 4 * sigmoid(z)`",
-                m.mos_range[0], m.mos_range[1]
+                "MOS on {}-{}, {}",
+                m.mos_range[0],
+                m.mos_range[1],
+                if m.head.spec.kind.is_gradient() {
+                    "`1 + 4 * sigmoid(z)`"
+                } else {
+                    "`z` clipped to the range"
+                }
             ),
         ],
     ];

@@ -1,7 +1,9 @@
 //! What a plugin declares about itself: the [`Descriptor`].
 //!
 //! The descriptor crosses the boundary as JSON, so adding an optional key
-//! (with `#[serde(default)]`) is a minor API change.
+//! (with `#[serde(default)]`) is a minor API change. No struct here denies
+//! unknown keys: a host ignores the keys a newer minor added, at every level
+//! (see [`crate::version`]).
 
 use std::collections::BTreeSet;
 
@@ -9,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 /// Everything a corpus adapter declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Descriptor {
     /// The adapter's name, as operators type it (`chug-hdr`).
     pub name: String,
@@ -60,7 +61,6 @@ pub struct Descriptor {
 
 /// Header names read as one row key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HeaderAlias {
     /// The row key the plugin reads (`mos`).
     pub key: String,
@@ -70,7 +70,6 @@ pub struct HeaderAlias {
 
 /// How a reference row is recognised: any one test that holds makes it one.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ReferenceRule {
     /// Keys whose value reads as true (`true`, or a non-zero number).
     #[serde(default)]
@@ -82,7 +81,6 @@ pub struct ReferenceRule {
 
 /// One named input of an adapter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InputSlot {
     /// The slot name used in `--input SLOT=PATH`.
     pub name: String,
@@ -113,6 +111,10 @@ pub struct InputSlot {
     /// (one adapter holding a 1-5 set and a 0-100 set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mos_scale: Option<MosScale>,
+    /// For a slot of libvmaf logs: the labels table each pooled log is
+    /// joined with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<crate::labels::LabelsJoin>,
 }
 
 impl InputSlot {
@@ -146,6 +148,9 @@ pub enum SlotRole {
     /// A single JSON document handed to the projector as context (for
     /// example a display profile).
     Context,
+    /// A labels table (CSV or JSONL) that the host joins with the pooled
+    /// logs of a libvmaf-log slot; it is read only when such a slot is.
+    Labels,
 }
 
 /// A file format a slot accepts. Text formats may also be gzip- or
@@ -163,6 +168,9 @@ pub enum Format {
     Csv,
     /// Tab-separated values with a header row.
     Tsv,
+    /// A libvmaf JSON log (`vmaf --json`, ffmpeg `libvmaf=log_fmt=json`):
+    /// one clip per file, pooled by the host into one raw row.
+    LibvmafLog,
 }
 
 impl Format {
@@ -178,13 +186,13 @@ impl Format {
             Format::Parquet => "parquet",
             Format::Csv => "csv",
             Format::Tsv => "tsv",
+            Format::LibvmafLog => "libvmaf-log",
         }
     }
 }
 
 /// An environment variable that overrides a slot's default path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnvOverride {
     /// The variable name.
     pub var: String,
@@ -196,7 +204,6 @@ pub struct EnvOverride {
 
 /// A named, ordered feature schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Schema {
     /// The schema name (`chug-hdr-wide-v1`).
     pub name: String,
@@ -212,7 +219,6 @@ pub struct Schema {
 
 /// The corpus's native MOS scale and the affine map onto 1-5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MosScale {
     /// Lower end of the native scale.
     pub native_min: f64,
@@ -258,6 +264,12 @@ impl MosScale {
             )
         })
     }
+
+    /// Maps a value on the head's 1-5 scale back onto the native scale (the
+    /// inverse of [`MosScale::to_head`]).
+    pub fn to_native(&self, head: f64) -> f64 {
+        (head - self.to_head_offset) / self.to_head_scale
+    }
 }
 
 /// How rows without an explicit split get one.
@@ -284,7 +296,6 @@ pub enum SplitPolicy {
 
 /// A baseline that predicts the mean training MOS of rows sharing a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GroupBaseline {
     /// The baseline's name in reports (`per-rung-mean`).
     pub name: String,
@@ -294,7 +305,6 @@ pub struct GroupBaseline {
 
 /// Gate thresholds. `None` means the metric is not gated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Minimum mean PLCC.
     #[serde(default)]
@@ -312,7 +322,6 @@ pub struct Thresholds {
 
 /// The gate for real corpora and the one for synthetic corpora.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GateSpec {
     /// Applied to real corpora.
     pub real: Thresholds,
@@ -322,7 +331,6 @@ pub struct GateSpec {
 
 /// A raw sample row and what projecting it must give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SampleRow {
     /// The slot the row is read from.
     pub slot: String,
@@ -395,6 +403,8 @@ impl Descriptor {
                         "slot `{}` glob `{glob}` must be a non-empty file-name pattern",
                         slot.name
                     ));
+                } else if let Err(e) = crate::ShardGlob::new(glob) {
+                    out.push(format!("slot `{}` {e}", slot.name));
                 }
             }
             if let Some(m) = &slot.mos_scale {
@@ -434,6 +444,7 @@ impl Descriptor {
                 }
             }
         }
+        self.labels_problems(&mut out);
         if self.schemas.is_empty() {
             out.push("declares no feature schema".into());
         }
@@ -592,6 +603,73 @@ impl Descriptor {
             .filter(|(_, v)| !v.is_finite())
             .map(|(n, v)| format!("{n} = {v}"))
             .collect()
+    }
+}
+
+impl Descriptor {
+    /// Problems with libvmaf-log slots and labels slots: a log slot must be
+    /// a row slot reading only libvmaf logs and name a labels slot; a labels
+    /// slot must be a CSV or JSONL file that some log slot joins.
+    fn labels_problems(&self, out: &mut Vec<String>) {
+        for slot in &self.inputs {
+            let logs = slot.formats.contains(&Format::LibvmafLog);
+            match (&slot.labels, logs) {
+                (Some(join), true) => {
+                    out.extend(join.problems(&slot.name));
+                    if slot.role != SlotRole::Rows || slot.formats.len() != 1 {
+                        out.push(format!(
+                            "slot `{}` reads libvmaf logs: it must be a row slot of that format alone",
+                            slot.name
+                        ));
+                    }
+                    if self.slot(&join.slot).map(|s| s.role) != Some(SlotRole::Labels) {
+                        out.push(format!(
+                            "slot `{}` joins labels slot `{}`, which is not a declared labels slot",
+                            slot.name, join.slot
+                        ));
+                    }
+                }
+                (None, true) => out.push(format!(
+                    "slot `{}` reads libvmaf logs but names no labels table to join",
+                    slot.name
+                )),
+                (Some(_), false) => out.push(format!(
+                    "slot `{}` names a labels table but does not read libvmaf logs",
+                    slot.name
+                )),
+                (None, false) => {}
+            }
+            if slot.role == SlotRole::Labels {
+                if slot
+                    .formats
+                    .iter()
+                    .any(|f| !matches!(f, Format::Csv | Format::Jsonl))
+                {
+                    out.push(format!(
+                        "labels slot `{}` must read CSV or JSONL only",
+                        slot.name
+                    ));
+                }
+                let joined = self
+                    .inputs
+                    .iter()
+                    .any(|s| s.labels.as_ref().is_some_and(|j| j.slot == slot.name));
+                if !joined {
+                    out.push(format!(
+                        "labels slot `{}` is joined by no libvmaf-log slot",
+                        slot.name
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The libvmaf-log slots that join the labels slot `labels`.
+    pub fn slots_joining(&self, labels: &str) -> impl Iterator<Item = &InputSlot> + '_ {
+        let labels = labels.to_owned();
+        self.inputs
+            .iter()
+            .filter(move |s| s.labels.as_ref().is_some_and(|j| j.slot == labels))
     }
 }
 
