@@ -133,7 +133,7 @@ fn synthetic_chug_shards_read_back_with_six_rungs_per_content() {
     let first = "c/shards/shard_00.features.jsonl";
     let examples: Vec<String> = [7, 14, 21]
         .iter()
-        .map(|n| format!("{first}:{n}: reference row (chug_ref = 1), excluded by default"))
+        .map(|n| format!("{first}:{n}: reference row (chug_ref = 1), excluded by default; --include-references keeps it"))
         .collect();
     assert_eq!(v["drops"]["reference-row"]["examples"], json!(examples));
     assert_eq!(v["groups"], 20);
@@ -609,7 +609,7 @@ fn strict_fails_on_the_first_bad_line_naming_file_line_and_reason() {
     );
     assert!(
         run.fails(1).contains(
-            "c/shards/shard_00.features.jsonl:7: reference-row: reference row (chug_ref = 1), excluded by default (--strict)"
+            "c/shards/shard_00.features.jsonl:7: reference-row: reference row (chug_ref = 1), excluded by default; --include-references keeps it (--strict)"
         ),
         "{run}"
     );
@@ -1269,22 +1269,27 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     let second = moshead(cwd, &args).json();
     for (v, generated) in [(&first, true), (&second, false)] {
         let figures = v["ingest"].as_array().unwrap();
-        let got: Vec<(&str, u64, u64, bool)> = figures
+        let got: Vec<(&str, &str, u64, u64, bool)> = figures
             .iter()
             .map(|f| {
                 (
                     f["adapter"].as_str().unwrap(),
+                    f["form"].as_str().unwrap(),
                     f["rows"].as_u64().unwrap(),
                     f["lines"].as_u64().unwrap(),
                     f["generated"].as_bool().unwrap(),
                 )
             })
             .collect();
+        // The KonViD corpus is generated once, then read as JSONL, as its
+        // CSV twin and as its gzipped twin: the same rows each time.
         assert_eq!(
             got,
             [
-                ("chug-hdr", 12, 14, generated),
-                ("konvid", 200, 200, generated)
+                ("chug-hdr", "jsonl", 12, 14, generated),
+                ("konvid", "jsonl", 200, 200, generated),
+                ("konvid", "csv", 200, 200, false),
+                ("konvid", "jsonl-gz", 200, 200, false)
             ]
         );
         for f in figures {
@@ -1306,7 +1311,12 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
                     }
                 }
             }
-            assert_eq!(f["input_bytes"], bytes, "{f}");
+            if f["form"] == "jsonl" {
+                assert_eq!(f["input_bytes"], bytes, "{f}");
+            } else {
+                // A twin of the JSONL: its own size, read from the cache.
+                assert!(f["input_bytes"].as_u64().unwrap() > 0, "{f}");
+            }
         }
     }
     assert_eq!(first["ingest"][0]["schema"], "chug-hdr-wide-v1");

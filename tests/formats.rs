@@ -37,7 +37,8 @@ konvid-1k,43,2.0,0.5\n\
 konvid-1k,44,2.0,NaN,0.5,x,Infinity\n\
 konvid-1k,45,NaN,0.5,0.5,x,1\n";
 
-/// The same rows as JSONL, as Python's `json.dumps` writes them.
+/// The same rows as JSONL, as Python's `json.dumps` writes them (the ragged
+/// CSV record's twin is a row with a NaN and a missing feature).
 const JSONL: &str = r#"{"corpus":"konvid-1k","flickr_id":3337642103,"mos":3.42,"adm2":0.91,"note":"a, \"quoted\" note\nover two lines","motion2_mean":4.2}
 {"corpus":"konvid-1k","flickr_id":42,"mos":2.5,"adm2":0.5,"vif_scale0":0.25,"note":"plain","motion2_mean":1.5}
 {"corpus":"konvid-1k","flickr_id":43,"mos":2.0,"adm2":0.5,"vif_scale0":NaN,"note":"ragged"}
@@ -64,7 +65,13 @@ fn csv_and_tsv_records_project_like_json_objects() {
         .replace(',', "\t")
         .replace("a\t \"\"quoted", "a, \"\"quoted");
     std::fs::write(cwd.join("rows.tsv"), &tsv).unwrap();
-    std::fs::write(cwd.join("rows.jsonl"), JSONL).unwrap();
+    // The JSONL twin without the record that is ragged in CSV.
+    let twin: String = JSONL
+        .lines()
+        .filter(|l| !l.contains("\"ragged\""))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(cwd.join("rows.jsonl"), twin).unwrap();
 
     let csv = report(cwd, "konvid", &["konvid-1k=rows.csv"]);
     assert_eq!(csv["rows"], 3, "{csv}");
@@ -328,8 +335,8 @@ fn one_adapter_holds_two_mos_scales_and_the_sdk_applies_the_reference_rule() {
     assert_eq!(
         drop_examples(&v, "reference-row"),
         [
-            "a.jsonl:31: reference row (`is_ref` is set), excluded by default; --include-references keeps it",
-            "b.jsonl:31: reference row (`is_ref` is set), excluded by default; --include-references keeps it",
+            "a.jsonl:31: reference row (is_ref = true), excluded by default; --include-references keeps it",
+            "b.jsonl:31: reference row (is_ref = 1), excluded by default; --include-references keeps it",
         ]
     );
     // The adapter never reads the config; the sdk honours the flag.

@@ -105,12 +105,15 @@ pub fn mos(row: &Row<'_>, scale: &MosScale) -> Result<f64, Rejection> {
 /// (`` `chug_ref` = 1 ``).
 pub fn reference(row: &Row<'_>, rule: &ReferenceRule) -> Option<String> {
     if let Some(key) = rule.flags.iter().find(|k| row.flag(k) == Some(true)) {
-        return Some(format!("`{key}` is set"));
+        return Some(match row.cell(key) {
+            Cell::Number(v) => format!("{key} = {v}"),
+            _ => format!("{key} = true"),
+        });
     }
     rule.equals
         .iter()
         .find(|(k, v)| row.string(k).is_some_and(|s| s.trim() == v))
-        .map(|(k, v)| format!("`{k}` is `{v}`"))
+        .map(|(k, v)| format!("{k} = {v}"))
 }
 
 /// A positive finite number at `key`, or `None` (0 conventionally means
@@ -342,9 +345,9 @@ mod tests {
             equals: vec![("rung".into(), "ref".into())],
         };
         let is = |j: &str| reference(&Row::parse(j).unwrap(), &rule);
-        assert_eq!(is(r#"{"is_ref":1}"#).as_deref(), Some("`is_ref` is set"));
-        assert_eq!(is(r#"{"is_ref":true}"#).as_deref(), Some("`is_ref` is set"));
-        assert_eq!(is(r#"{"rung":" ref"}"#).as_deref(), Some("`rung` is `ref`"));
+        assert_eq!(is(r#"{"is_ref":1}"#).as_deref(), Some("is_ref = 1"));
+        assert_eq!(is(r#"{"is_ref":true}"#).as_deref(), Some("is_ref = true"));
+        assert_eq!(is(r#"{"rung":" ref"}"#).as_deref(), Some("rung = ref"));
         assert_eq!(is(r#"{"is_ref":0,"rung":"1080p"}"#), None);
         assert_eq!(is(r#"{}"#), None);
     }

@@ -170,14 +170,12 @@ pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
     Ok((text_format(path, &head), compression))
 }
 
-/// Binary by content: a NUL byte, or more than 1 byte in 32 outside valid
-/// UTF-8 (a text file with a few bad lines is text: those lines are counted
-/// `invalid-utf8` drops).
+/// Binary by content: more than 1 in 32 of the sample's bytes are NUL or
+/// outside valid UTF-8, and at least 16 of them (or, in a tiny sample, more
+/// than a quarter). A text file with a few bad lines is
+/// text: those lines are counted drops (`invalid-utf8`, `malformed-json`).
 fn is_binary(head: &[u8]) -> bool {
-    if head.contains(&0) {
-        return true;
-    }
-    let mut invalid = 0usize;
+    let mut odd = memchr::memchr_iter(0, head).count();
     let mut rest = head;
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {
@@ -185,12 +183,12 @@ fn is_binary(head: &[u8]) -> bool {
             Err(e) => {
                 // A sequence cut at the end of the sample is not an error.
                 let Some(bad) = e.error_len() else { break };
-                invalid += bad;
+                odd += bad;
                 rest = &rest[e.valid_up_to() + bad..];
             }
         }
     }
-    invalid * 32 > head.len()
+    odd * 32 > head.len() && (odd >= 16 || odd * 4 > head.len())
 }
 
 /// JSONL when the first non-blank text is `{`; else CSV or TSV by the

@@ -7,6 +7,7 @@
 //! instead of idling the cores. Memory stays bounded: two chunks of raw text
 //! and two of outcomes.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
@@ -257,7 +258,7 @@ pub(super) fn delimited(
         .has_headers(true)
         .flexible(true)
         .buffer_capacity(1 << 20)
-        .from_reader(reader);
+        .from_reader(LineTracker::new(reader));
     let input_err = |reason: String| CorpusError::Input {
         path: PathBuf::from(&src.display),
         reason,
@@ -270,14 +271,15 @@ pub(super) fn delimited(
     if !names.is_empty() {
         let header = Header::new(&names, &ctx.adapter.descriptor.header_aliases)
             .map_err(|r| input_err(format!("line 1: {r}")))?;
-        let mut next_line = rdr.position().line();
+        let header_end = rdr.position().byte().saturating_sub(1);
+        let mut last_line = rdr.get_mut().line_of(header_end);
         pipeline(
             ctx,
             b,
             rep,
             src,
             progress,
-            |chunk: &mut Records| read_records(&mut rdr, chunk, &mut next_line),
+            |chunk: &mut Records| read_records(&mut rdr, chunk, &mut last_line),
             |chunk: &Records| {
                 chunk
                     .entries
@@ -299,18 +301,65 @@ pub(super) fn delimited(
         )?;
     }
     // Whatever the reader buffered but did not parse is counted too.
-    let mut rest = rdr.into_inner();
+    let mut rest = rdr.into_inner().inner;
     io::copy(&mut rest, &mut io::sink()).map_err(|e| input_err(format!("read error: {e}")))?;
     opened.finish(rep, None);
     Ok(())
 }
 
+/// The underlying reader of a delimited source, remembering where its lines
+/// end: the CSV reader reports a record's position *before* the blank lines
+/// it skips and counts `\r\n` as two terminators, so lines are numbered
+/// here from the bytes themselves.
+struct LineTracker<R> {
+    inner: R,
+    /// Bytes passed through so far.
+    offset: u64,
+    /// Offsets of the `\n` bytes passed through and not yet counted.
+    pending: VecDeque<u64>,
+    /// `\n` bytes counted (all before the last queried offset).
+    counted: u64,
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let base = self.offset;
+        self.pending
+            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        LineTracker {
+            inner,
+            offset: 0,
+            pending: VecDeque::new(),
+            counted: 0,
+        }
+    }
+
+    /// The 1-based line of the byte at `offset`; offsets must not decrease
+    /// from one call to the next.
+    fn line_of(&mut self, offset: u64) -> u64 {
+        while self.pending.front().is_some_and(|&nl| nl < offset) {
+            self.pending.pop_front();
+            self.counted += 1;
+        }
+        self.counted + 1
+    }
+}
+
 /// Reads about [`lines::CHUNK_BYTES`] of records; blank lines the CSV reader
 /// steps over are entries too, so that every line is accounted for.
+/// `last_line` is the line the previous record (or the header) ended on.
 fn read_records<R: Read>(
-    rdr: &mut csv::Reader<R>,
+    rdr: &mut csv::Reader<LineTracker<R>>,
     chunk: &mut Records,
-    next_line: &mut u64,
+    last_line: &mut u64,
 ) -> io::Result<bool> {
     chunk.entries.clear();
     let mut used = 0;
@@ -326,9 +375,17 @@ fn read_records<R: Read>(
         if !more {
             break;
         }
-        let line = rec.position().map_or(*next_line, |p| p.line());
-        chunk.entries.extend((*next_line..line).map(|l| (l, None)));
-        *next_line = rdr.position().line();
+        // The record ends at the byte before the reader's position (its
+        // terminator, or its last byte at the end of the input); it starts
+        // as many lines earlier as its quoted fields hold line breaks.
+        let end = rdr.position().byte().saturating_sub(1);
+        let end_line = rdr.get_mut().line_of(end);
+        let inner_breaks = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
+        let line = end_line.saturating_sub(inner_breaks).max(*last_line + 1);
+        chunk
+            .entries
+            .extend((*last_line + 1..line).map(|l| (l, None)));
+        *last_line = end_line;
         bytes += rec.as_slice().len() + rec.len();
         chunk.entries.push((line, Some(used)));
         used += 1;
