@@ -299,7 +299,13 @@ mod tests {
         assert!(f("a.jsonl", b"\xfd7zXZ\x00\x00").contains("xz archive"));
         assert!(f("a.jsonl", b"BZh91AY&SY").contains("bzip2"));
         assert!(f("a.jsonl", &gz(b"\x89PNG\r\n\x1a\n")).contains("gzip-compressed PNG image"));
-        assert!(f("a.jsonl", b"{\"a\":1}\x00\x00").contains("binary data"));
+        assert!(f("a.jsonl", &[&b"{\"a\":1}"[..], &[0; 8]].concat()).contains("binary data"));
+        // One NUL in a short text file is a bad line, not a binary file.
+        let one_nul = b"{\"src\":\"a\x00b\",\"mos\":3.0,\"adm2\":0.9}\n";
+        assert_eq!(
+            row_format(&write(d.path(), "nul.jsonl", one_nul)),
+            Ok((Format::Jsonl, Compression::None))
+        );
         assert!(
             f("a.jsonl", &[0xc3u8, 0x28, 0xa0, 0xa1, 0xe2, 0x28].repeat(8)).contains("binary data")
         );
