@@ -14,3 +14,4 @@ mod predict;
 mod refusals;
 mod template;
 mod train;
+mod vmaf;
