@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use moshead_e2e::*;
-use moshead_sdk::schemas::KONVID_V1;
+use moshead_plugin_common::KONVID_V1;
 use serde_json::Value;
 use sha2::Digest as _;
 use tract_onnx::prelude::*;

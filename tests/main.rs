@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod compat;
 mod corpus;
 mod export;
 mod hardening;
@@ -10,6 +11,7 @@ mod heads;
 mod hostile;
 mod libvmaf;
 mod outputs;
+mod plugin_trust;
 mod predict;
 mod refusals;
 mod template;

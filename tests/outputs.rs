@@ -143,15 +143,19 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
     let t_mlp = t0.elapsed();
     assert_ne!(linear, mlp);
     let mut rng = Rng(20260508);
+    // A run's length is re-estimated as the loop goes: a run that finished
+    // before its instant shortens the estimate, so the instants keep
+    // landing inside runs however the machine's load changes.
+    let mut span_of = [t_linear.as_micros() as u64, t_mlp.as_micros() as u64];
     let (mut pending, mut kills) = (0, 0);
     let mut i = 0u64;
-    while kills < 200 && i < 600 {
+    while kills < 200 && i < 2000 {
         i += 1;
-        let head = if i.is_multiple_of(2) { "linear" } else { "mlp" };
-        let full = if head == "linear" { t_linear } else { t_mlp };
+        let h = (i % 2) as usize;
+        let head = ["linear", "mlp"][h];
         // Half the instants anywhere in the run, half in its last fifth
         // (where the files are written and committed).
-        let span = full.as_micros() as u64;
+        let span = span_of[h].max(1);
         let at = if i % 4 < 2 {
             rng.below(span)
         } else {
@@ -165,6 +169,8 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
         std::thread::sleep(Duration::from_micros(at));
         if child.try_wait().unwrap().is_none() {
             kills += 1;
+        } else {
+            span_of[h] = span_of[h] * 9 / 10;
         }
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();

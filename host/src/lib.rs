@@ -15,6 +15,7 @@ pub mod commit;
 pub mod corpus;
 pub mod evaluation;
 pub mod export;
+pub mod loader;
 pub mod manifest;
 pub mod model_id;
 pub mod progress;

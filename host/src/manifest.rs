@@ -43,7 +43,7 @@ use crate::training::{FittedHead, ResolvedSpec, SolveReport, Standardizer};
 
 /// The adapter's default output directory: its environment override when
 /// set and non-empty, else its declared directory.
-pub fn default_output_dir(d: &moshead_sdk::Descriptor) -> PathBuf {
+pub fn default_output_dir(d: &moshead_protocol::Descriptor) -> PathBuf {
     d.output_env
         .as_deref()
         .and_then(std::env::var_os)

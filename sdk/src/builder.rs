@@ -371,3 +371,24 @@ impl DescriptorBuilder {
         self.d
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> DescriptorBuilder {
+        DescriptorBuilder::new("g", "0.1.0", "g_v1")
+            .jsonl_file("rows", "", &["g"])
+            .schema("g-v1", &["adm2"])
+            .content_key("src")
+    }
+
+    #[test]
+    fn mos_range_maps_onto_1_5() {
+        let d = base().mos_range("mos10", 0.0, 10.0).build();
+        assert_eq!(d.mos_scale.to_head(0.0), 1.0);
+        assert_eq!(d.mos_scale.to_head(10.0), 5.0);
+        assert_eq!(d.mos_scale.to_head(5.0), 3.0);
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+    }
+}

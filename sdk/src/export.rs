@@ -9,98 +9,20 @@
 //! therefore writes only what is specific to its corpus.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString, RVec, Tuple2};
-use serde::{Deserialize, Serialize};
+use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString, RVec};
 
 use crate::abi::{
-    AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, FfiSynthFile, FfiSynthOutput,
-    PluginError, PluginErrorKind, Projector, ProjectorBox, Projector_TO,
+    AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, FfiSynthOutput, PluginError,
+    PluginErrorKind, Projector, ProjectorBox, Projector_TO,
 };
 use crate::descriptor::{Descriptor, InputSlot, SlotRole};
 use crate::row::{codes, Projected, Rejection, Row};
 use crate::rules;
-
-/// How the host asks for a projector.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectorConfig {
-    /// The schema to project onto; the descriptor's default when `None`.
-    #[serde(default)]
-    pub schema: Option<String>,
-    /// Context documents by slot name (JSON text), e.g. a display profile.
-    #[serde(default)]
-    pub context: BTreeMap<String, String>,
-    /// Keep reference rows instead of rejecting them.
-    #[serde(default)]
-    pub include_references: bool,
-    /// Project rows that carry no MOS instead of rejecting them as
-    /// `mos-missing`, for prediction only: such a row crosses with `mos`
-    /// NaN (see [`FfiRow::mos`](crate::FfiRow)). Every other rule, the MOS
-    /// rule for rows that do carry one included, is unchanged. Hosts never
-    /// set it for training. Added in API 1.1.0 ([`crate::version::UNLABELLED_SINCE`]);
-    /// a plugin built against 1.0 refuses the key, so hosts send it only to
-    /// plugins of 1.1 or later, and omit it when false.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub unlabelled: bool,
-}
-
-fn is_false(v: &bool) -> bool {
-    !*v
-}
-
-/// A request for a synthetic corpus.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynthRequest {
-    /// Roughly how many distorted rows to generate.
-    pub rows: usize,
-    /// The generator seed.
-    pub seed: u64,
-    /// An adapter-specific variant (e.g. `konvid-1k` or `konvid-150k`).
-    #[serde(default)]
-    pub variant: Option<String>,
-}
-
-/// A synthetic corpus, as a plugin returns it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SynthOutput {
-    /// `(relative path, content)` per file.
-    pub files: Vec<(String, String)>,
-    /// `(slot, relative path)` bindings that read the corpus back.
-    pub inputs: Vec<(String, String)>,
-}
-
-impl SynthOutput {
-    /// A corpus of one file at `path`, read back through `slot`.
-    pub fn one_file(slot: &str, path: &str, content: String) -> Self {
-        SynthOutput {
-            files: vec![(path.to_owned(), content)],
-            inputs: vec![(slot.to_owned(), path.to_owned())],
-        }
-    }
-}
-
-impl From<FfiSynthOutput> for SynthOutput {
-    fn from(out: FfiSynthOutput) -> Self {
-        SynthOutput {
-            files: out
-                .files
-                .into_iter()
-                .map(|f| (f.path.into_string(), f.content.into_string()))
-                .collect(),
-            inputs: out
-                .inputs
-                .into_iter()
-                .map(|t| (t.0.into_string(), t.1.into_string()))
-                .collect(),
-        }
-    }
-}
+pub use moshead_protocol::{ProjectorConfig, SynthOutput, SynthRequest};
 
 /// What the projector knows about the row being projected.
 #[derive(Debug, Clone, Copy)]
@@ -404,21 +326,7 @@ extern "C" fn synth_entry<A: CorpusAdapter>(
         })?;
         let out = A::synthesize(&request)
             .map_err(|e| PluginError::new(PluginErrorKind::InvalidRequest, e))?;
-        Ok(FfiSynthOutput {
-            files: out
-                .files
-                .into_iter()
-                .map(|(path, content)| FfiSynthFile {
-                    path: path.into(),
-                    content: content.into(),
-                })
-                .collect(),
-            inputs: out
-                .inputs
-                .into_iter()
-                .map(|(s, p)| Tuple2(RString::from(s), RString::from(p)))
-                .collect(),
-        })
+        Ok(FfiSynthOutput::from(out))
     })
 }
 

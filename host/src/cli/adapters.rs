@@ -42,7 +42,10 @@ pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
     if let Some(AdaptersCmd::Check { path }) = &args.cmd {
         return check(path, args.json);
     }
-    let reg = env.registry()?;
+    let reg = match &args.cmd {
+        Some(AdaptersCmd::Show { name }) => env.registry_for(name)?,
+        _ => env.registry()?,
+    };
     match args.cmd {
         None => {
             if args.json {
@@ -124,7 +127,13 @@ fn paths(env: &Env, as_json: bool) -> anyhow::Result<u8> {
         let list: Vec<_> = env
             .dirs
             .iter()
-            .map(|d| json!({"path": d.path, "origin": d.origin, "exists": d.path.is_dir()}))
+            .map(|d| {
+                let mut v = json!({"path": d.path, "origin": d.origin, "exists": d.path.is_dir()});
+                if let Some(why) = &d.ignored {
+                    v["ignored"] = json!(why);
+                }
+                v
+            })
             .collect();
         print_json(&json!({ "search_path": list }))?;
     } else {
@@ -137,7 +146,11 @@ fn paths(env: &Env, as_json: bool) -> anyhow::Result<u8> {
                     (i + 1).to_string(),
                     d.path.display().to_string(),
                     d.origin.to_owned(),
-                    if d.path.is_dir() { "yes" } else { "no" }.to_owned(),
+                    match (&d.ignored, d.path.is_dir()) {
+                        (Some(_), _) => "ignored: relative".to_owned(),
+                        (None, true) => "yes".to_owned(),
+                        (None, false) => "no".to_owned(),
+                    },
                 ]
             })
             .collect();
@@ -187,8 +200,8 @@ fn show(a: &Adapter) {
         .iter()
         .map(|s| {
             let kind = match &s.kind {
-                moshead_sdk::SlotKind::File => "file".to_owned(),
-                moshead_sdk::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
+                moshead_protocol::SlotKind::File => "file".to_owned(),
+                moshead_protocol::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
             };
             let env = s
                 .env

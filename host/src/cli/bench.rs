@@ -38,7 +38,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
-use moshead_sdk::SynthRequest;
+use moshead_protocol::SynthRequest;
 use serde::Serialize;
 
 use super::corpus::{load, DataArgs};

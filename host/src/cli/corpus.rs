@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use moshead_sdk::{Format, SynthRequest};
+use moshead_protocol::{Format, SynthRequest};
 
 use super::adapters::print_table;
 use super::{print_json, Env, EXIT_OK};
@@ -180,7 +180,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
 }
 
 pub fn run_corpus(env: &Env, args: CorpusArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     if args.json {
         print_json(&loaded.report)?;
@@ -280,7 +280,7 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
 }
 
 pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.adapter)?;
     let adapter = reg.select(&args.adapter)?;
     let out = adapter.synthesize(&SynthRequest {
         rows: args.rows,

@@ -212,7 +212,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
     let dir = match (&args.out, &args.adapter) {
         (Some(o), _) => o.clone(),
         (None, Some(sel)) => {
-            let reg = env.registry()?;
+            let reg = env.registry_for(sel)?;
             crate::manifest::default_output_dir(&reg.select(sel)?.descriptor)
         }
         (None, None) => anyhow::bail!("pass --out DIR or --adapter NAME"),

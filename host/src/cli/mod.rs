@@ -39,8 +39,8 @@ Exit codes:
   3  the gate was missed: `train --require-gate`, or `validate`
   4  `adapters check` found a failing check
 
-Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH, then the
-executable's directory, then <prefix>/lib/moshead/plugins and
+Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH (absolute
+entries only), then the executable's directory, then <prefix>/lib/moshead/plugins and
 $XDG_DATA_HOME/moshead/plugins; never the current directory. See `moshead adapters --paths`.";
 
 /// Train MOS heads from objective video-quality features, one corpus adapter per corpus.
@@ -163,13 +163,33 @@ pub struct Env {
 }
 
 impl Env {
-    /// Discovers plugins, printing discovery warnings to stderr.
+    /// Discovers and loads every plugin, printing discovery warnings to
+    /// stderr (`moshead adapters`, `adapters lock`, the benches).
     pub fn registry(&self) -> anyhow::Result<Registry> {
         let reg = Registry::discover(&self.dirs, &self.trust)?;
+        Self::warn(&reg);
+        Ok(reg)
+    }
+
+    /// Discovers and loads every plugin without printing its warnings (the
+    /// command already printed those of the adapter it loaded); a failed
+    /// discovery is an empty registry. For hints about other adapters only.
+    pub fn registry_quiet(&self) -> Registry {
+        Registry::discover(&self.dirs, &self.trust).unwrap_or_default()
+    }
+
+    /// Discovers the plugin files named for the selected adapter and loads
+    /// only those: no other plugin's code runs.
+    pub fn registry_for(&self, sel: &crate::registry::Selector) -> anyhow::Result<Registry> {
+        let reg = Registry::discover_named(&self.dirs, &self.trust, &sel.name)?;
+        Self::warn(&reg);
+        Ok(reg)
+    }
+
+    fn warn(reg: &Registry) {
         for d in &reg.diagnostics {
             eprintln!("moshead: warning: {} ({})", d.message, d.kind);
         }
-        Ok(reg)
     }
 }
 

@@ -113,7 +113,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     let spec = args.head.spec()?;
     super::export::check_head(&args.formats, spec.kind)?;
     crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
     check_dataset(ds, loaded.report.dropped())?;

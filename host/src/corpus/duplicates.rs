@@ -14,7 +14,7 @@
 //! - the same input bound twice, by path or as a copy with the same
 //!   sha256, is refused (see [`same_input`]).
 
-use moshead_sdk::Split;
+use moshead_protocol::Split;
 
 use super::{Builder, CorpusError, InputReport};
 

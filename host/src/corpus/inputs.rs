@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use moshead_sdk::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
+use moshead_protocol::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
 
 use super::CorpusError;
 
@@ -344,9 +344,9 @@ fn expand(
             reason: format!("slot `{}` takes a file, and this is a directory", slot.name),
         });
     };
-    let pattern = glob::Pattern::new(glob).map_err(|e| CorpusError::Input {
+    let pattern = moshead_protocol::ShardGlob::new(glob).map_err(|e| CorpusError::Input {
         path: path.to_path_buf(),
-        reason: format!("slot `{}` has a bad glob `{glob}`: {e}", slot.name),
+        reason: format!("slot `{}` has a bad glob `{glob}`: {}", slot.name, e.reason),
     })?;
     let mut files = Vec::new();
     let mut unrelated = 0usize;

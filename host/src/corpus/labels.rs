@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 
-use moshead_sdk::{Format, LabelsJoin};
+use moshead_protocol::{Format, LabelsJoin};
 use serde_json::{Map, Value};
 
 /// Drop reasons of labels tables and of the join.

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use moshead_sdk::{Descriptor, LabelsJoin};
+use moshead_protocol::{Descriptor, LabelsJoin};
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 

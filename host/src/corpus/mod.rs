@@ -23,7 +23,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
 
-use moshead_sdk::{
+use moshead_protocol::{
     Descriptor, FfiOutcome, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
 };
 use ndarray::Array2;
@@ -35,7 +35,7 @@ use crate::registry::{Adapter, PluginError};
 use lines::{Chunk, Line, LineReader};
 pub use strings::Strings;
 
-/// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
+/// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).
 pub mod codes {
     /// The line is not valid UTF-8.
     pub const INVALID_UTF8: &str = "invalid-utf8";
@@ -465,12 +465,14 @@ impl Ctx<'_> {
     fn project(&self, slot: &str, text: &str) -> Result<Outcome, String> {
         match self.projector.project(slot.into(), text.into()) {
             FfiOutcome::Row(r) => Ok(Outcome::Row(r)),
-            FfiOutcome::Rejected(r) if r.code.as_str() == moshead_sdk::codes::FOREIGN_CORPUS => {
+            FfiOutcome::Rejected(r)
+                if r.code.as_str() == moshead_protocol::codes::FOREIGN_CORPUS =>
+            {
                 // The tag, read again only for this rare outcome, lets the
                 // report say which slot or adapter would accept the row.
-                let tag = moshead_sdk::Row::parse(text)
+                let tag = serde_json::from_str::<serde_json::Value>(text)
                     .ok()
-                    .and_then(|row| row.string("corpus").map(|t| t.trim().to_owned()))
+                    .and_then(|row| row.get("corpus")?.as_str().map(|t| t.trim().to_owned()))
                     .unwrap_or_default();
                 Ok(Outcome::Foreign(tag, r.message.into_string()))
             }
@@ -489,7 +491,7 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        moshead_sdk::conformance::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
+        moshead_protocol::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
     }
 
     /// Records a chunk's outcomes in line order.
@@ -599,7 +601,7 @@ impl Ctx<'_> {
                     file,
                     line,
                     Ok(Outcome::Drop(
-                        moshead_sdk::codes::FOREIGN_CORPUS.to_owned(),
+                        moshead_protocol::codes::FOREIGN_CORPUS.to_owned(),
                         message,
                     )),
                 );
@@ -657,7 +659,7 @@ pub fn ingest(
             .collect(),
         include_references: opts.include_references,
         unlabelled: opts.unlabelled
-            && moshead_sdk::version::supports_unlabelled(&adapter.api_version),
+            && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
     };
     let projector = adapter
         .open_projector(&config)
@@ -692,7 +694,7 @@ pub fn ingest(
     let mut joins = logs::Joins::default();
     let is_labels = |src: &Source| {
         d.slot(&src.slot)
-            .is_some_and(|s| s.role == moshead_sdk::SlotRole::Labels)
+            .is_some_and(|s| s.role == moshead_protocol::SlotRole::Labels)
     };
     for src in sources.iter().filter(|s| is_labels(s)) {
         joins.read(&ctx, &mut b, src)?;
@@ -862,7 +864,7 @@ pub fn ingest(
             "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
             adapter.name(),
             adapter.api_version,
-            moshead_sdk::version::UNLABELLED_SINCE
+            moshead_protocol::version::UNLABELLED_SINCE
         ));
     }
     Ok((dataset, report))
@@ -904,7 +906,7 @@ fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Ou
 fn name_cr_endings(text: &str, outcome: Result<Outcome, String>) -> Result<Outcome, String> {
     match outcome {
         Ok(Outcome::Drop(code, _))
-            if code == moshead_sdk::codes::MALFORMED_JSON
+            if code == moshead_protocol::codes::MALFORMED_JSON
                 && text.trim_end_matches('\r').contains('\r') =>
         {
             let n = text.trim_end_matches('\r').matches('\r').count();

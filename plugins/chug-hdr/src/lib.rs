@@ -95,7 +95,7 @@ impl CorpusAdapter for ChugHdr {
             .schema_cols("chug-hdr-wide-v1", wide, None, "canonical VMAF features, frame statistics, ladder and geometry")
             .schema_cols("chug-hdr-display-v1", display, Some("display-profile"), "wide plus 11 display-profile columns")
             .schema_cols("vmaf-canonical-v1", schemas::CANONICAL.iter().map(|s| s.to_string()).collect(), None, "the six features of libvmaf's own models, for a head libvmaf can load")
-            .schema_cols("konvid-v1", schemas::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "the KonViD schema, for ablations")
+            .schema_cols("konvid-v1", moshead_plugin_common::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "the KonViD schema, for ablations")
             .mos_0_100("mos_raw_0_100")
             .content_hash_split("chug-hdr-v1", 0.8, 0.1)
             .content_key("chug_content_name")
@@ -167,7 +167,7 @@ impl CorpusAdapter for ChugHdr {
                 .map(|b| (b - 8.0) / 4.0)
                 .filter(|v| *v >= 0.0),
             c if c.starts_with("display_") => display::column(row, self.display.as_ref(), c),
-            c => schemas::konvid_v1_column(row, c),
+            c => moshead_plugin_common::konvid_v1_column(row, c),
         }
     }
 

@@ -46,7 +46,7 @@ impl CorpusAdapter for Konvid {
             .labels_file("konvid-1k-attributes", ".corpus/konvid-1k/KoNViD_1k_attributes.csv")
             .env("VMAF_KONVID_1K_DIR", Some("KoNViD_1k_attributes.csv"))
             .about("KoNViD-1k's attributes CSV (flickr_id, MOS or mos, optional SD and rating count)")
-            .schema_cols("konvid-v1", schemas::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
+            .schema_cols("konvid-v1", moshead_plugin_common::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
             .schema_cols("vmaf-canonical-v1", schemas::CANONICAL.iter().map(|s| s.to_string()).collect(), None, "the six features of libvmaf's own models, for a head libvmaf can load")
             .mos_1_5()
             .split_aliases(&[("k150ka", Split::Train), ("k150kb", Split::Val)])
@@ -68,7 +68,7 @@ impl CorpusAdapter for Konvid {
     }
 
     fn column(&self, row: &Row<'_>, column: &str) -> Option<f64> {
-        schemas::konvid_v1_column(row, column)
+        moshead_plugin_common::konvid_v1_column(row, column)
     }
 
     fn mos_se(&self, row: &Row<'_>) -> Option<f64> {
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn passes_the_conformance_checks() {
-        let report = moshead_sdk::conformance::check_adapter::<Konvid>();
+        let report = moshead_conformance::check_adapter::<Konvid>();
         assert!(report.passed(), "{report}");
     }
 

@@ -10,8 +10,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The join of a libvmaf-log slot with its labels table.
+/// Unknown keys (a newer minor's) are ignored, like every descriptor type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LabelsJoin {
     /// The labels slot (role [`crate::SlotRole::Labels`]) whose table is joined.
     pub slot: String,

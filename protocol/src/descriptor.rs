@@ -1,7 +1,9 @@
 //! What a plugin declares about itself: the [`Descriptor`].
 //!
 //! The descriptor crosses the boundary as JSON, so adding an optional key
-//! (with `#[serde(default)]`) is a minor API change.
+//! (with `#[serde(default)]`) is a minor API change. No struct here denies
+//! unknown keys: a host ignores the keys a newer minor added, at every level
+//! (see [`crate::version`]).
 
 use std::collections::BTreeSet;
 
@@ -9,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 /// Everything a corpus adapter declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Descriptor {
     /// The adapter's name, as operators type it (`chug-hdr`).
     pub name: String,
@@ -52,7 +53,6 @@ pub struct Descriptor {
 
 /// One named input of an adapter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InputSlot {
     /// The slot name used in `--input SLOT=PATH`.
     pub name: String,
@@ -145,7 +145,6 @@ impl Format {
 
 /// An environment variable that overrides a slot's default path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnvOverride {
     /// The variable name.
     pub var: String,
@@ -157,7 +156,6 @@ pub struct EnvOverride {
 
 /// A named, ordered feature schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Schema {
     /// The schema name (`chug-hdr-wide-v1`).
     pub name: String,
@@ -173,7 +171,6 @@ pub struct Schema {
 
 /// The corpus's native MOS scale and the affine map onto 1-5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MosScale {
     /// Lower end of the native scale.
     pub native_min: f64,
@@ -224,7 +221,6 @@ pub enum SplitPolicy {
 
 /// A baseline that predicts the mean training MOS of rows sharing a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GroupBaseline {
     /// The baseline's name in reports (`per-rung-mean`).
     pub name: String,
@@ -234,7 +230,6 @@ pub struct GroupBaseline {
 
 /// Gate thresholds. `None` means the metric is not gated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Minimum mean PLCC.
     #[serde(default)]
@@ -252,7 +247,6 @@ pub struct Thresholds {
 
 /// The gate for real corpora and the one for synthetic corpora.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GateSpec {
     /// Applied to real corpora.
     pub real: Thresholds,
@@ -262,7 +256,6 @@ pub struct GateSpec {
 
 /// A raw sample row and what projecting it must give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SampleRow {
     /// The slot the row is read from.
     pub slot: String,
@@ -335,6 +328,8 @@ impl Descriptor {
                         "slot `{}` glob `{glob}` must be a non-empty file-name pattern",
                         slot.name
                     ));
+                } else if let Err(e) = crate::ShardGlob::new(glob) {
+                    out.push(format!("slot `{}` {e}", slot.name));
                 }
             }
             if let Some(tag) = &slot.assume_corpus {
