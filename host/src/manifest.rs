@@ -122,7 +122,7 @@ pub struct AdapterRecord {
     /// The adapter's native MOS scale and its map onto 1-5 (absent in
     /// manifests written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mos_scale: Option<moshead_sdk::MosScale>,
+    pub mos_scale: Option<moshead_protocol::MosScale>,
     /// libvmaf's name of each feature column that has one (absent in
     /// manifests written before they were recorded); the libvmaf model
     /// export ([`crate::export::vmaf`]) needs one for every column.

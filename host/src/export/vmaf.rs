@@ -41,7 +41,7 @@
 
 use std::collections::BTreeMap;
 
-use moshead_sdk::MosScale;
+use moshead_protocol::MosScale;
 use serde::Serialize;
 
 use super::ExportError;
