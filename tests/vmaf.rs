@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use moshead_e2e::moshead;
+use moshead_e2e::{fixture_lib, moshead, plugin_dir};
 use moshead_sdk::schemas::CANONICAL;
 use serde_json::Value;
 
@@ -408,6 +408,51 @@ fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
         e.contains("--export vmaf") && e.contains("the mlp head"),
         "{e}"
     );
+    // An adapter that names no column for libvmaf (a plugin of API 1.0,
+    // before the `libvmaf_names` key) cannot be exported, and says so.
+    let plugins = plugin_dir(&[fixture_lib("old-api")]);
+    let rows: String = (0..40)
+        .map(|i| {
+            let adm2 = 0.2 + 0.02 * f64::from(i);
+            format!(
+                "{{\"corpus\":\"old\",\"src\":\"c{i}\",\"mos\":{},\"adm2\":{adm2},\"motion2\":{}}}\n",
+                1.5 + 3.0 * adm2,
+                i % 9
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("old.jsonl"), rows).unwrap();
+    let plugin_args = [
+        "--plugin-dir",
+        plugins.path().to_str().unwrap(),
+        "train",
+        "-a",
+        "old-api",
+    ];
+    let mut args = plugin_args.to_vec();
+    args.extend([
+        "-i",
+        "rows=old.jsonl",
+        "--head",
+        "ridge",
+        "--out",
+        "old",
+        "--quiet",
+    ]);
+    let r = moshead(dir, &args);
+    r.ok();
+    assert!(
+        r.stderr
+            .contains("adapter `old-api` declares no libvmaf feature names for schema `s`"),
+        "{r}"
+    );
+    args.extend(["--force", "--export", "vmaf"]);
+    let e = moshead(dir, &args).fails(1).to_owned();
+    assert!(
+        e.contains("--export vmaf: adapter `old-api` declares no libvmaf"),
+        "{e}"
+    );
+
     // A run whose head has no libvmaf form, over a set that had a libvmaf
     // model, removes the old file in the same commit.
     run(

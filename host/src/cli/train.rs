@@ -125,9 +125,12 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
     let d = &loaded.adapter.descriptor;
-    let libvmaf_names = crate::export::vmaf::known_names(&ds.columns);
+    let libvmaf_names = d
+        .schema(&ds.schema)
+        .map(|s| s.libvmaf_names.clone())
+        .unwrap_or_default();
     if args.formats.vmaf() {
-        crate::export::vmaf::feature_names(&ds.schema, &ds.columns, &libvmaf_names)
+        crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
             .map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
     }
     let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());

@@ -56,31 +56,6 @@ pub const EXPORT_VMAF: &str = "vmaf";
 /// `MAX_FEATURE_COUNT`).
 pub const MAX_FEATURES: usize = 32;
 
-/// libvmaf's names of the canonical features (the integer extractors'
-/// model feature names, as in libvmaf's own `vmaf_v0.6.1.json`), by
-/// canonical column name.
-pub const LIBVMAF_FEATURE_NAMES: [(&str, &str); 6] = [
-    ("adm2", "VMAF_integer_feature_adm2_score"),
-    ("vif_scale0", "VMAF_integer_feature_vif_scale0_score"),
-    ("vif_scale1", "VMAF_integer_feature_vif_scale1_score"),
-    ("vif_scale2", "VMAF_integer_feature_vif_scale2_score"),
-    ("vif_scale3", "VMAF_integer_feature_vif_scale3_score"),
-    ("motion2", "VMAF_integer_feature_motion2_score"),
-];
-
-/// The libvmaf names of those of `columns` that have one.
-pub fn known_names(columns: &[String]) -> BTreeMap<String, String> {
-    columns
-        .iter()
-        .filter_map(|c| {
-            LIBVMAF_FEATURE_NAMES
-                .iter()
-                .find(|(k, _)| k == c)
-                .map(|(_, v)| (c.clone(), (*v).to_owned()))
-        })
-        .collect()
-}
-
 /// Why a model cannot be written in libvmaf's format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -109,6 +84,14 @@ pub enum Refusal {
         /// Its column count.
         n: usize,
     },
+    /// The adapter names no column of the schema for libvmaf.
+    #[error("adapter `{adapter}` declares no libvmaf feature names for schema `{schema}` (the optional schema key `libvmaf_names`, sdk API 1.2)")]
+    Undeclared {
+        /// The adapter.
+        adapter: String,
+        /// The schema.
+        schema: String,
+    },
     /// The manifest predates the fields the export needs.
     #[error("the manifest does not record the adapter's MOS scale and libvmaf feature names (it was written before they were recorded): train again")]
     NotRecorded,
@@ -130,12 +113,20 @@ pub fn head_refusal(kind: HeadKind) -> Option<Refusal> {
 }
 
 /// libvmaf's names of `columns` in order, from `names` (column -> libvmaf
-/// name); every column must have one.
+/// name, as adapter `adapter` declares them for `schema`); every column
+/// must have one.
 pub fn feature_names(
+    adapter: &str,
     schema: &str,
     columns: &[String],
     names: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, Refusal> {
+    if names.is_empty() {
+        return Err(Refusal::Undeclared {
+            adapter: adapter.to_owned(),
+            schema: schema.to_owned(),
+        });
+    }
     let missing: Vec<&str> = columns
         .iter()
         .filter(|c| !names.contains_key(*c))
@@ -168,7 +159,7 @@ pub fn check(m: &Manifest) -> Result<(Vec<String>, &MosScale), Refusal> {
     let (Some(scale), Some(names)) = (&m.adapter.mos_scale, &m.adapter.libvmaf_names) else {
         return Err(Refusal::NotRecorded);
     };
-    let names = feature_names(&m.feature_schema, &m.feature_order, names)?;
+    let names = feature_names(&m.adapter.name, &m.feature_schema, &m.feature_order, names)?;
     Ok((names, scale))
 }
 
@@ -411,15 +402,21 @@ mod tests {
         }
     }
 
+    fn names(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
+            .collect()
+    }
+
     #[test]
     fn unnamed_columns_are_listed_before_the_count_is_checked() {
         let cols: Vec<String> = ["adm2", "motion2", "saliency_mean", "shot_count_norm"]
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let names = known_names(&cols);
-        assert_eq!(names.len(), 2);
-        let e = feature_names("konvid-v1", &cols, &names).unwrap_err();
+        let declared = names(&moshead_sdk::schemas::LIBVMAF_NAMES);
+        let e = feature_names("konvid", "konvid-v1", &cols, &declared).unwrap_err();
         assert_eq!(
             e,
             Refusal::Columns {
@@ -427,11 +424,20 @@ mod tests {
                 columns: "saliency_mean, shot_count_norm".into()
             }
         );
-        let canonical: Vec<String> = LIBVMAF_FEATURE_NAMES
+        let e = feature_names("konvid", "konvid-v1", &cols, &BTreeMap::new()).unwrap_err();
+        assert!(
+            e.to_string().contains("declares no libvmaf feature names"),
+            "{e}"
+        );
+        let many: Vec<String> = (0..=MAX_FEATURES).map(|i| format!("f{i}")).collect();
+        let all: BTreeMap<String, String> = many.iter().map(|c| (c.clone(), c.clone())).collect();
+        let e = feature_names("x", "wide", &many, &all).unwrap_err();
+        assert!(matches!(e, Refusal::TooMany { n: 33, .. }), "{e}");
+        let canonical: Vec<String> = moshead_sdk::schemas::CANONICAL
             .iter()
-            .map(|(c, _)| c.to_string())
+            .map(|c| c.to_string())
             .collect();
-        let got = feature_names("vmaf-canonical-v1", &canonical, &known_names(&canonical));
+        let got = feature_names("konvid", "vmaf-canonical-v1", &canonical, &declared);
         assert_eq!(
             got.map(|n| n[5].clone()),
             Ok("VMAF_integer_feature_motion2_score".to_owned())
