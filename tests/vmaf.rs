@@ -324,6 +324,18 @@ fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
         args.extend(extra);
         moshead(dir, &args)
     };
+    // `adapters show` tells which schemas libvmaf can take.
+    let show = moshead(dir, &["adapters", "show", "chug-hdr"])
+        .ok()
+        .to_owned();
+    let line = |name: &str| {
+        show.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name}: {show}"))
+            .to_owned()
+    };
+    assert!(line("vmaf-canonical-v1").contains(" yes "), "{show}");
+    assert!(line("chug-hdr-wide-v1").contains(" 6/34 named "), "{show}");
     // Asked for: an error before any work, saying why.
     for (head, why) in [("mlp", "tanh"), ("linear", "sigmoid")] {
         let r = run(
