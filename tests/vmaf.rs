@@ -381,6 +381,11 @@ fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
     assert!(!dir.join("noted/chug_hdr_mos_head_v1_vmaf.json").exists());
     let m = read_json(&dir.join("noted/chug_hdr_mos_head_v1.json"));
     assert!(m["exports"].get("vmaf").is_none(), "{:#}", m["exports"]);
+    let card = std::fs::read_to_string(dir.join("noted/chug_hdr_mos_head_v1_card.md")).unwrap();
+    assert!(
+        card.contains("| libvmaf model | not exported: libvmaf cannot evaluate the mlp head"),
+        "{card}"
+    );
 
     // `export --export vmaf` regenerates the same file from the manifest,
     // and refuses a manifest whose head libvmaf cannot evaluate.
@@ -404,6 +409,13 @@ fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
     )
     .ok();
     assert_eq!(sha256(&vmaf), before);
+    let card = std::fs::read_to_string(dir.join("ridge/chug_hdr_mos_head_v1_card.md")).unwrap();
+    assert!(
+        card.contains(&format!(
+            "sha256 `{before}`: `vmaf --model path=chug_hdr_mos_head_v1_vmaf.json`"
+        )),
+        "{card}"
+    );
     let e = moshead(
         dir,
         &[
