@@ -84,7 +84,7 @@ pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn sha256(path: &Path) -> String {
+pub(crate) fn sha256(path: &Path) -> String {
     sha2::Sha256::digest(std::fs::read(path).unwrap())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -160,6 +160,19 @@ pub fn run_vmaf(reference: &Path, distorted: &Path, log: &Path, extra: &[&str]) 
     );
 }
 
+/// KonViD rows from the logs in `logs/` and the labels in
+/// `attributes.csv`, on the `vmaf-canonical-v1` schema.
+pub const KONVID_LOGS: [&str; 8] = [
+    "-a",
+    "konvid",
+    "-i",
+    "vmaf-logs=logs",
+    "-i",
+    "konvid-1k-attributes=attributes.csv",
+    "--schema",
+    "vmaf-canonical-v1",
+];
+
 /// One scored clip.
 pub struct Scored {
     /// Clip name (the log's file stem).
@@ -309,16 +322,7 @@ fn real_vmaf_logs_pool_like_their_frames_and_train_konvid_end_to_end() {
     std::fs::write(dir.join("logs/junk.json"), r#"{"hello": 1}"#).unwrap();
     std::fs::write(dir.join("attributes.csv"), &csv).unwrap();
 
-    let inputs = [
-        "-a",
-        "konvid",
-        "-i",
-        "vmaf-logs=logs",
-        "-i",
-        "konvid-1k-attributes=attributes.csv",
-        "--schema",
-        "vmaf-canonical-v1",
-    ];
+    let inputs = KONVID_LOGS;
     let mut args = vec!["corpus", "--json"];
     args.extend(inputs);
     let report = moshead(dir, &args).json();

@@ -17,3 +17,4 @@ mod predict;
 mod refusals;
 mod template;
 mod train;
+mod vmaf;

@@ -170,7 +170,13 @@ impl std::fmt::Display for Run {
 /// A `moshead` command with a hermetic environment (no user plugin
 /// directories, no corpus overrides), run in `cwd`.
 pub fn moshead_cmd(cwd: &Path) -> Command {
-    let mut c = Command::new(moshead_bin());
+    moshead_cmd_of(moshead_bin(), cwd)
+}
+
+/// [`moshead_cmd`] with the binary at `bin` (a copy elsewhere finds the
+/// plugins beside that copy instead of the built ones).
+pub fn moshead_cmd_of(bin: &Path, cwd: &Path) -> Command {
+    let mut c = Command::new(bin);
     c.current_dir(cwd);
     for var in [
         "MOSHEAD_PLUGIN_PATH",

@@ -100,7 +100,7 @@ pub struct Manifest {
 }
 
 /// Identity of the adapter plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdapterRecord {
     /// Adapter name.
@@ -119,6 +119,15 @@ pub struct AdapterRecord {
     /// written before it was recorded).
     #[serde(default)]
     pub licence: String,
+    /// The adapter's native MOS scale and its map onto 1-5 (absent in
+    /// manifests written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_scale: Option<moshead_protocol::MosScale>,
+    /// libvmaf's name of each feature column that has one (absent in
+    /// manifests written before they were recorded); the libvmaf model
+    /// export ([`crate::export::vmaf`]) needs one for every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libvmaf_names: Option<BTreeMap<String, String>>,
 }
 
 /// Identity of the host.

@@ -5,7 +5,7 @@
 //! unknown keys: a host ignores the keys a newer minor added, at every level
 //! (see [`crate::version`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -215,6 +215,12 @@ pub struct Schema {
     /// One line on what the schema is for.
     #[serde(default)]
     pub description: String,
+    /// libvmaf's model feature name of each column that has one (`adm2` ->
+    /// `VMAF_integer_feature_adm2_score`), for exporting a head as a
+    /// libvmaf model. Optional (added in API 1.2.0); a schema with a column
+    /// not named here cannot be exported to libvmaf.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libvmaf_names: BTreeMap<String, String>,
 }
 
 /// The corpus's native MOS scale and the affine map onto 1-5.
@@ -461,6 +467,20 @@ impl Descriptor {
             for c in &schema.columns {
                 if !seen.insert(c.as_str()) {
                     out.push(format!("schema `{}` repeats column `{c}`", schema.name));
+                }
+            }
+            for (column, name) in &schema.libvmaf_names {
+                if !seen.contains(column.as_str()) {
+                    out.push(format!(
+                        "schema `{}` names `{column}` for libvmaf, which is not one of its columns",
+                        schema.name
+                    ));
+                }
+                if name.is_empty() || name.chars().any(char::is_whitespace) {
+                    out.push(format!(
+                        "schema `{}` gives column `{column}` the libvmaf name `{name}`: it must be non-empty without whitespace",
+                        schema.name
+                    ));
                 }
             }
             if let Some(slot) = &schema.requires_slot {

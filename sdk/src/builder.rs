@@ -313,7 +313,25 @@ impl DescriptorBuilder {
             columns,
             requires_slot: requires.map(str::to_owned),
             description: about.to_owned(),
+            libvmaf_names: Default::default(),
         });
+        self
+    }
+
+    /// Names the columns of the schema declared last for libvmaf: every
+    /// `(column, libvmaf name)` pair whose column is in that schema
+    /// (e.g. [`crate::schemas::LIBVMAF_NAMES`]); a head trained on a schema
+    /// whose every column is named can be exported as a libvmaf model.
+    pub fn libvmaf_names(mut self, names: &[(&str, &str)]) -> Self {
+        if let Some(schema) = self.d.schemas.last_mut() {
+            for (column, name) in names {
+                if schema.columns.iter().any(|c| c == column) {
+                    schema
+                        .libvmaf_names
+                        .insert((*column).to_owned(), (*name).to_owned());
+                }
+            }
+        }
         self
     }
 
@@ -447,5 +465,45 @@ mod tests {
         assert_eq!(d.mos_scale.to_head(10.0), 5.0);
         assert_eq!(d.mos_scale.to_head(5.0), 3.0);
         assert!(d.problems().is_empty(), "{:?}", d.problems());
+    }
+
+    #[test]
+    fn libvmaf_names_apply_to_the_last_schema_and_are_checked() {
+        let d = base()
+            .schema("g-v2", &["adm2", "motion2", "noise"])
+            .libvmaf_names(&crate::schemas::LIBVMAF_NAMES)
+            .build();
+        assert!(d.schema("g-v1").is_some_and(|s| s.libvmaf_names.is_empty()));
+        let v2 = d
+            .schema("g-v2")
+            .map(|s| s.libvmaf_names.clone())
+            .unwrap_or_default();
+        assert_eq!(v2.len(), 2);
+        assert_eq!(v2["motion2"], "VMAF_integer_feature_motion2_score");
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+        // The key round-trips, and an older descriptor without it reads.
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        assert!(json.contains("\"libvmaf_names\""));
+        let back: Descriptor = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, d);
+        let mut bad = d.clone();
+        bad.schemas[1].libvmaf_names.insert(
+            "vif_scale0".into(),
+            "VMAF_integer_feature_vif_scale0_score".into(),
+        );
+        bad.schemas[1]
+            .libvmaf_names
+            .insert("noise".into(), "has space".into());
+        let p = bad.problems();
+        assert!(
+            p.iter()
+                .any(|m| m.contains("`vif_scale0`") && m.contains("not one of its columns")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.contains("`noise`") && m.contains("without whitespace")),
+            "{p:?}"
+        );
     }
 }

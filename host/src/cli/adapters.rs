@@ -280,11 +280,12 @@ fn show(a: &Adapter) {
                 ),
                 s.columns.len().to_string(),
                 s.requires_slot.clone().unwrap_or_else(|| "-".into()),
+                libvmaf_cell(s),
                 s.description.clone(),
             ]
         })
         .collect();
-    print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "ABOUT"], &rows);
+    print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "LIBVMAF", "ABOUT"], &rows);
     println!("gate:");
     for (label, t) in [("real", &d.gate.real), ("synthetic", &d.gate.synthetic)] {
         let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
@@ -323,5 +324,21 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     line(header.to_vec());
     for r in rows {
         line(r.iter().map(String::as_str).collect());
+    }
+}
+
+/// How many of a schema's columns the adapter names for libvmaf: `yes`
+/// when all are (a head on it can be exported as a libvmaf model), else
+/// `n/m named`, or `-`.
+fn libvmaf_cell(s: &moshead_protocol::Schema) -> String {
+    let named = s
+        .columns
+        .iter()
+        .filter(|c| s.libvmaf_names.contains_key(*c))
+        .count();
+    match named {
+        0 => "-".into(),
+        n if n == s.columns.len() => "yes".into(),
+        n => format!("{n}/{} named", s.columns.len()),
     }
 }

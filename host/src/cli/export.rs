@@ -28,6 +28,51 @@ pub struct ExportArgs {
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    formats: FormatArgs,
+}
+
+/// Export formats a command may be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `<id>_vmaf.json`, libvmaf's JSON model format.
+    Vmaf,
+}
+
+/// `--export FORMAT`: formats that must be written (an error when the
+/// model cannot be expressed in one). Without it, the libvmaf model is
+/// written when the head and schema allow and skipped with a note otherwise.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FormatArgs {
+    /// Require this export (repeatable): `vmaf` fails when libvmaf cannot
+    /// evaluate the head or has no name for a feature column.
+    #[arg(long = "export", value_enum)]
+    required: Vec<Format>,
+}
+
+impl FormatArgs {
+    /// Whether the libvmaf model was asked for.
+    pub fn vmaf(&self) -> bool {
+        self.required.contains(&Format::Vmaf)
+    }
+}
+
+/// Refuses `--export vmaf` up front when the head type has no libvmaf form.
+pub(super) fn check_head(
+    formats: &FormatArgs,
+    kind: crate::training::HeadKind,
+) -> anyhow::Result<()> {
+    match crate::export::vmaf::head_refusal(kind) {
+        Some(r) if formats.vmaf() => anyhow::bail!("--export vmaf: {r}"),
+        _ => Ok(()),
+    }
+}
+
+/// Says why the libvmaf model was not written, when it was not.
+pub(super) fn vmaf_note(m: &Manifest, bundle: &Bundle) {
+    if let Err(r) = &bundle.vmaf {
+        eprintln!("moshead: note: no {}_vmaf.json: {r}", m.id);
+    }
 }
 
 /// What `export` prints with `--json`.
@@ -65,6 +110,9 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let mut m = Manifest::load(&args.model)?;
+    if args.formats.vmaf() {
+        crate::export::vmaf::check(&m).map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
+    }
     let out = args.out.clone().unwrap_or_else(|| src.clone());
     // The same lock as `moshead train` (it creates `out`): an export
     // rewrites the manifest, so it must not interleave with a run writing
@@ -97,6 +145,7 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    vmaf_note(&m, &bundle);
     report_bundle(&m, &bundle, args.json)?;
     Ok(EXIT_OK)
 }

@@ -53,6 +53,8 @@ pub struct TrainArgs {
     /// Print the run summary as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    formats: super::export::FormatArgs,
 }
 
 /// Refuses datasets no honest validation can use.
@@ -109,6 +111,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
     }
     let spec = args.head.spec()?;
+    super::export::check_head(&args.formats, spec.kind)?;
     crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
     let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
@@ -122,6 +125,14 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
     let d = &loaded.adapter.descriptor;
+    let libvmaf_names = d
+        .schema(&ds.schema)
+        .map(|s| s.libvmaf_names.clone())
+        .unwrap_or_default();
+    if args.formats.vmaf() {
+        crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
+            .map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
+    }
     let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
     crate::model_id::check(&model_id)
         .map_err(|e| anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name))?;
@@ -194,6 +205,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             sha256: loaded.adapter.sha256.clone(),
             description: d.description.clone(),
             licence: d.licence.clone(),
+            mos_scale: Some(d.mos_scale.clone()),
+            libvmaf_names: Some(libvmaf_names),
         },
         host: HostRecord {
             name: "moshead".into(),
@@ -246,6 +259,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     // manifest and the ledger line: one commit, all or nothing.
     let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
+    super::export::vmaf_note(&manifest, &bundle);
     if args.json {
         print_json(&Summary {
             model_id: &model_id,

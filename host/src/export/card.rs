@@ -224,6 +224,18 @@ pub fn render(m: &Manifest) -> String {
         }
         None => rows.push(vec!["ONNX".into(), "not exported".into()]),
     }
+    let vmaf = match (
+        m.exports.get(super::vmaf::EXPORT_VMAF),
+        super::vmaf::check(m),
+    ) {
+        (Some(r), _) => format!(
+            "[`{0}`]({0}), sha256 `{1}`: `vmaf --model path={0}`",
+            r.path, r.sha256
+        ),
+        (None, Err(why)) => format!("not exported: {why}"),
+        (None, Ok(_)) => "not exported".into(),
+    };
+    rows.push(vec!["libvmaf model".into(), vmaf]);
     rows.push(vec![
         "ONNX contract".into(),
         format!(

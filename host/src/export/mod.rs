@@ -9,6 +9,7 @@
 //! | file | what | recorded in `exports` |
 //! |---|---|---|
 //! | `<id>.onnx` | the ship head, see [`onnx`] | `onnx` (path, sha256) |
+//! | `<id>_vmaf.json` | the head as a libvmaf model, when libvmaf can evaluate it, see [`vmaf`] | `vmaf` |
 //! | `<id>_validation.jsonl` | one `{"fold", "prediction", "mos"}` line per validation row | `validation_predictions` |
 //! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
 //! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
@@ -27,6 +28,7 @@ pub mod card;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
+pub mod vmaf;
 
 use std::path::{Path, PathBuf};
 
@@ -129,6 +131,10 @@ impl Names {
     /// `<id>.onnx`.
     pub fn onnx(&self) -> String {
         format!("{}.onnx", self.id)
+    }
+    /// `<id>_vmaf.json`: the libvmaf model.
+    pub fn vmaf(&self) -> String {
+        format!("{}_vmaf.json", self.id)
     }
     /// `<id>_validation.jsonl`.
     pub fn validation(&self) -> String {
@@ -273,6 +279,8 @@ pub struct Bundle {
     pub validation_plot: Option<PathBuf>,
     /// The solver-loss plot.
     pub loss_plot: PathBuf,
+    /// The libvmaf model, or why libvmaf cannot evaluate the head.
+    pub vmaf: Result<PathBuf, vmaf::Refusal>,
 }
 
 impl Bundle {
@@ -293,6 +301,9 @@ impl Bundle {
         }
         if let Some(v) = &self.validation_plot {
             out.insert("validation_plot".into(), name(v));
+        }
+        if let Ok(v) = &self.vmaf {
+            out.insert(vmaf::EXPORT_VMAF.into(), name(v));
         }
         out
     }
@@ -322,6 +333,7 @@ fn previous_set(dir: &Path, names: &Names) -> Vec<String> {
     let path = dir.join(names.manifest());
     let mut out = vec![
         names.onnx(),
+        names.vmaf(),
         names.validation(),
         names.card(),
         names.scatter_plot(),
@@ -347,6 +359,24 @@ fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, 
         },
     );
     files.push((names.onnx(), onnx_bytes));
+    let vmaf = match vmaf::check(m) {
+        Ok(_) => {
+            let bytes = vmaf::to_bytes(m)?;
+            m.exports.insert(
+                vmaf::EXPORT_VMAF.into(),
+                FileRecord {
+                    path: names.vmaf(),
+                    sha256: sha256_hex(&bytes),
+                },
+            );
+            files.push((names.vmaf(), bytes));
+            Ok(dir.join(names.vmaf()))
+        }
+        Err(refusal) => {
+            m.exports.remove(vmaf::EXPORT_VMAF);
+            Err(refusal)
+        }
+    };
     let validation = if has_predictions(m) {
         let bytes = validation_jsonl(m)?;
         m.exports.insert(
@@ -381,6 +411,7 @@ fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, 
         card: dir.join(names.card()),
         validation_plot,
         loss_plot: dir.join(names.loss_plot()),
+        vmaf,
     };
     let remove = previous_set(dir, &names);
     files.push((names.manifest(), manifest_bytes));
