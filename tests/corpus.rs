@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 /// The seed of the embedded demo corpus (`moshead corpus --demo`).
 const DEMO_SEED: &str = "20260508";
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -59,7 +59,7 @@ fn map(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
 }
 
 /// The column named `name` of a report.
-fn column<'v>(v: &'v Value, name: &str) -> &'v Value {
+pub(crate) fn column<'v>(v: &'v Value, name: &str) -> &'v Value {
     v["columns"]
         .as_array()
         .unwrap()
@@ -133,7 +133,7 @@ fn synthetic_chug_shards_read_back_with_six_rungs_per_content() {
     let first = "c/shards/shard_00.features.jsonl";
     let examples: Vec<String> = [7, 14, 21]
         .iter()
-        .map(|n| format!("{first}:{n}: reference row (chug_ref = 1), excluded by default"))
+        .map(|n| format!("{first}:{n}: reference row (chug_ref = 1), excluded by default; --include-references keeps it"))
         .collect();
     assert_eq!(v["drops"]["reference-row"]["examples"], json!(examples));
     assert_eq!(v["groups"], 20);
@@ -545,7 +545,8 @@ fn strict_fails_on_the_first_bad_line_naming_file_line_and_reason() {
     std::fs::write(
         cwd.join("rows.jsonl"),
         format!(
-            "{good}\n{good}\n{}\n{{bad\n",
+            "{good}\n{}\n{}\n{{bad\n",
+            good.replace("a.mp4", "c.mp4"),
             r#"{"corpus":"konvid-1k","src":"b.mp4","mos":62.5}"#
         ),
     )
@@ -608,7 +609,7 @@ fn strict_fails_on_the_first_bad_line_naming_file_line_and_reason() {
     );
     assert!(
         run.fails(1).contains(
-            "c/shards/shard_00.features.jsonl:7: reference-row: reference row (chug_ref = 1), excluded by default (--strict)"
+            "c/shards/shard_00.features.jsonl:7: reference-row: reference row (chug_ref = 1), excluded by default; --include-references keeps it (--strict)"
         ),
         "{run}"
     );
@@ -638,7 +639,7 @@ fn an_undeclared_slot_lists_the_allowed_slots() {
     );
     assert!(
         run.fails(1).contains(
-            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, display-profile"
+            "adapter `chug-hdr` has no input slot `bogus`; allowed slots: shards, features, vmaf-logs, chug-labels, display-profile"
         ),
         "{run}"
     );
@@ -683,6 +684,13 @@ fn a_missing_default_names_the_slot_the_path_and_the_flag() {
 /// Writes a CHUG shard of `contents` synthetic contents (seven lines each)
 /// at `path`, from a generated corpus.
 fn chug_shard(cwd: &Path, contents: usize, path: &Path) {
+    chug_shard_of(cwd, 0..contents, path);
+}
+
+/// A shard holding the synthetic contents `range` (distinct ranges give
+/// shards without a row in common: rows are keyed by id).
+fn chug_shard_of(cwd: &Path, range: std::ops::Range<usize>, path: &Path) {
+    let contents = range.end;
     let out = cwd.join(format!(".gen-{contents}"));
     if !out.exists() {
         let rows = (contents * 6).to_string();
@@ -702,7 +710,7 @@ fn chug_shard(cwd: &Path, contents: usize, path: &Path) {
     }
     // With fewer than eight contents, each shard holds one.
     let mut text = String::new();
-    for i in 0..contents {
+    for i in range {
         text.push_str(
             &std::fs::read_to_string(out.join(format!("shards/shard_{i:02}.features.jsonl")))
                 .unwrap(),
@@ -759,11 +767,11 @@ fn a_shard_dir_reads_only_matching_files_in_sorted_order() {
     let dir = cwd.join("shards");
     // Written out of order; sorted by name they are 02, 10, 9.
     for (name, contents) in [
-        ("shard_10.features.jsonl", 2),
-        ("shard_9.features.jsonl", 1),
-        ("shard_02.features.jsonl", 3),
+        ("shard_10.features.jsonl", 3..5),
+        ("shard_9.features.jsonl", 5..6),
+        ("shard_02.features.jsonl", 0..3),
     ] {
-        chug_shard(cwd, contents, &dir.join(name));
+        chug_shard_of(cwd, contents, &dir.join(name));
     }
     std::fs::write(dir.join("README.md"), "not a shard\n").unwrap();
     std::fs::write(dir.join("shard_01.features.jsonl.bak"), "{oops\n").unwrap();
@@ -946,7 +954,9 @@ fn a_parquet_without_mos_or_not_parquet_at_all_is_a_clear_error() {
             .contains("nomos.parquet: no `mos` column (columns: src, adm2)"),
         "{run}"
     );
-    std::fs::write(cwd.join("fake.parquet"), "src,mos\na.mp4,3.1\n").unwrap();
+    // Content decides: a CSV named .parquet is read as CSV, Parquet's magic
+    // without a Parquet file behind it is an error.
+    std::fs::write(cwd.join("fake.parquet"), "PAR1src,mos\na.mp4,3.1\n").unwrap();
     let run = moshead(
         cwd,
         &[
@@ -1259,22 +1269,27 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     let second = moshead(cwd, &args).json();
     for (v, generated) in [(&first, true), (&second, false)] {
         let figures = v["ingest"].as_array().unwrap();
-        let got: Vec<(&str, u64, u64, bool)> = figures
+        let got: Vec<(&str, &str, u64, u64, bool)> = figures
             .iter()
             .map(|f| {
                 (
                     f["adapter"].as_str().unwrap(),
+                    f["form"].as_str().unwrap(),
                     f["rows"].as_u64().unwrap(),
                     f["lines"].as_u64().unwrap(),
                     f["generated"].as_bool().unwrap(),
                 )
             })
             .collect();
+        // The KonViD corpus is generated once, then read as JSONL, as its
+        // CSV twin and as its gzipped twin: the same rows each time.
         assert_eq!(
             got,
             [
-                ("chug-hdr", 12, 14, generated),
-                ("konvid", 200, 200, generated)
+                ("chug-hdr", "jsonl", 12, 14, generated),
+                ("konvid", "jsonl", 200, 200, generated),
+                ("konvid", "csv", 200, 200, false),
+                ("konvid", "jsonl-gz", 200, 200, false)
             ]
         );
         for f in figures {
@@ -1296,7 +1311,12 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
                     }
                 }
             }
-            assert_eq!(f["input_bytes"], bytes, "{f}");
+            if f["form"] == "jsonl" {
+                assert_eq!(f["input_bytes"], bytes, "{f}");
+            } else {
+                // A twin of the JSONL: its own size, read from the cache.
+                assert!(f["input_bytes"].as_u64().unwrap() > 0, "{f}");
+            }
         }
     }
     assert_eq!(first["ingest"][0]["schema"], "chug-hdr-wide-v1");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use moshead_e2e::*;
-use moshead_sdk::schemas::KONVID_V1;
+use moshead_plugin_common::KONVID_V1;
 use serde_json::Value;
 use sha2::Digest as _;
 use tract_onnx::prelude::*;
@@ -65,7 +65,7 @@ fn konvid_corpus(dir: &Path, n: usize, seed: u64) -> BTreeMap<String, Vec<f64>> 
     rows
 }
 
-fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
+pub(crate) fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "train",
         "-a",
@@ -80,11 +80,11 @@ fn train_konvid(dir: &Path, out: &str, extra: &[&str]) -> Run {
     moshead(dir, &args)
 }
 
-fn read_json(path: &Path) -> Value {
+pub(crate) fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn sha256(path: &Path) -> String {
+pub(crate) fn sha256(path: &Path) -> String {
     sha2::Sha256::digest(std::fs::read(path).unwrap())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -111,12 +111,30 @@ fn run_onnx(model: &TypedRunnableModel<TypedModel>, rows: &[Vec<f64>], batch: us
 }
 
 #[test]
-fn onnx_matches_predict_for_both_heads_with_a_dynamic_batch() {
+fn onnx_matches_predict_for_every_head_with_a_dynamic_batch() {
     let d = tempfile::tempdir().unwrap();
     let features = konvid_corpus(d.path(), 300, 11);
-    for head in ["mlp", "linear"] {
+    let heads: [(&str, &[&str]); 6] = [
+        ("mlp", &["--head", "mlp"]),
+        ("linear", &["--head", "linear"]),
+        ("ridge", &["--head", "ridge"]),
+        ("svr", &["--head", "svr"]),
+        ("svr-nu", &["--head", "svr", "--svr-type", "nu"]),
+        (
+            "svr-linear",
+            &[
+                "--head",
+                "svr",
+                "--svr-kernel",
+                "linear",
+                "--svr-scaling",
+                "standard",
+            ],
+        ),
+    ];
+    for (head, flags) in heads {
         let out = format!("out-{head}");
-        train_konvid(d.path(), &out, &["--head", head]).ok();
+        train_konvid(d.path(), &out, flags).ok();
         let manifest_path = d.path().join(&out).join("konvid_mos_head_v1.json");
         let m = read_json(&manifest_path);
         let order: Vec<&str> = m["feature_order"]
@@ -148,6 +166,14 @@ fn onnx_matches_predict_for_both_heads_with_a_dynamic_batch() {
             - want.iter().copied().fold(f64::MAX, f64::min);
         assert!(spread > 0.5, "{head}: predictions barely vary ({spread})");
         let onnx_path = d.path().join(&out).join("konvid_mos_head_v1.onnx");
+        let proto = tract_onnx::onnx().proto_model_for_path(&onnx_path).unwrap();
+        for n in &proto.graph.as_ref().unwrap().node {
+            assert!(
+                moshead::export::onnx::ALLOWED_OPS.contains(&n.op_type.as_str()),
+                "{head}: operator {} is not on the allow-list",
+                n.op_type
+            );
+        }
         let model = tract_onnx::onnx()
             .model_for_path(&onnx_path)
             .unwrap()

@@ -3,11 +3,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod compat;
 mod corpus;
 mod export;
+mod formats;
 mod hardening;
+mod heads;
 mod hostile;
+mod libvmaf;
+mod outputs;
+mod plugin_trust;
 mod predict;
+mod refusals;
 mod selection;
 mod template;
 mod train;
+mod vmaf;

@@ -439,40 +439,65 @@ fn predict_output_may_not_be_an_input_the_model_or_a_model_file() {
     );
 }
 
+/// The plugin file itself changes after training: a private copy of the
+/// binary finds the chug-hdr plugin beside it (a copy), which is trained
+/// with, then changed (bytes appended: still a loadable library, with
+/// another sha256).
 #[test]
 fn predict_and_validate_refuse_a_changed_plugin_unless_allowed() {
     let d = tempfile::tempdir().unwrap();
-    chug_model(d.path(), &[]);
-    let mut m = read_json(&d.path().join(CHUG_MODEL));
-    let recorded = "0".repeat(64);
-    m["adapter"]["sha256"] = Value::from(recorded.clone());
-    write_json(&d.path().join("out/changed.json"), &m);
-    let actual = sha(&builtin_plugin("chug-hdr"));
+    let bin = tempfile::tempdir().unwrap();
+    let exe = bin.path().join(moshead_bin().file_name().unwrap());
+    std::fs::copy(moshead_bin(), &exe).unwrap();
+    let plugin = bin.path().join(lib_file("chug-hdr"));
+    std::fs::copy(builtin_plugin("chug-hdr"), &plugin).unwrap();
+    let run_here = |args: &[&str]| {
+        let mut c = moshead_cmd_of(&exe, d.path());
+        c.args(args);
+        run_cmd(c)
+    };
+    let adapters = run_here(&["adapters", "--json"]).json().to_string();
+    assert!(adapters.contains(plugin.to_str().unwrap()), "{adapters}");
+    run_here(&[
+        "synth", "-a", "chug-hdr", "--rows", "60", "--seed", "4", "--out", "corpus",
+    ])
+    .ok();
+    let train = "train -a chug-hdr -i shards=corpus/shards --head linear --out out --quiet";
+    run_here(&train.split(' ').collect::<Vec<_>>()).ok();
+    let recorded = sha(&plugin);
+    assert_eq!(
+        read_json(&d.path().join(CHUG_MODEL))["adapter"]["sha256"],
+        recorded.as_str()
+    );
+    {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&plugin)
+            .unwrap();
+        f.write_all(b"\0a changed build\0").unwrap();
+    }
+    let actual = sha(&plugin);
+    assert_ne!(actual, recorded);
     for cmd in ["predict", "validate"] {
-        let run = moshead(
-            d.path(),
-            &[cmd, "--model", "out/changed.json", "-i", "corpus/shards"],
-        );
+        let run = run_here(&[cmd, "--model", CHUG_MODEL, "-i", "corpus/shards"]);
         let err = run.fails(1);
         assert!(
             err.contains("adapter `chug-hdr` 1.0.0 changed since the model was trained")
-                && err.contains(&format!("has sha256 {actual}"))
-                && err.contains(&format!("out/changed.json records {recorded}"))
+                && err.contains(&format!("{} has sha256 {actual}", plugin.display()))
+                && err.contains(&format!("{CHUG_MODEL} records {recorded}"))
                 && err.contains("pass --allow-plugin-change"),
             "{cmd}: {run}"
         );
         assert!(run.stdout.is_empty(), "{run}");
-        let run = moshead(
-            d.path(),
-            &[
-                cmd,
-                "--model",
-                "out/changed.json",
-                "-i",
-                "corpus/shards",
-                "--allow-plugin-change",
-            ],
-        );
+        let run = run_here(&[
+            cmd,
+            "--model",
+            CHUG_MODEL,
+            "-i",
+            "corpus/shards",
+            "--allow-plugin-change",
+        ]);
         assert!(
             run.code == Some(0) || (cmd == "validate" && run.code == Some(3)),
             "{run}"

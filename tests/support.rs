@@ -81,20 +81,40 @@ pub fn builtin_plugin(name: &str) -> PathBuf {
 /// (e.g. `bad-api`).
 pub fn fixture_lib(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| build_fixtures("tests/fixtures/Cargo.toml", "fixture plugins"));
+    let file = match name {
+        // Named for the adapter it declares (plugins are found by file name).
+        "bad-api" => "future-api",
+        "dup-name" => "konvid",
+        "not-plugin" => "fixture-not-plugin",
+        other => other,
+    };
+    dir.join(lib_file(file))
+}
+
+/// Builds the compatibility fixtures (plugins of other API minors,
+/// `tests/fixtures/compat`, a workspace of its own) once; returns the
+/// library of adapter `name` (`api-next`, `api-1-0`).
+pub fn compat_lib(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
-        let target = target_dir().join("fixtures");
-        let mut c = cargo();
-        c.args([
-            "build",
-            "--manifest-path",
-            "tests/fixtures/Cargo.toml",
-            "--target-dir",
-        ])
-        .arg(&target);
-        run_cargo(c, "building fixture plugins");
-        target.join("debug")
+        build_fixtures(
+            "tests/fixtures/compat/Cargo.toml",
+            "the compatibility fixture plugins",
+        )
     });
-    dir.join(lib_file(&format!("fixture-{name}")))
+    dir.join(lib_file(name))
+}
+
+/// Builds the fixture workspace `manifest` into `target/fixtures`; returns
+/// the directory of its libraries.
+fn build_fixtures(manifest: &str, what: &str) -> PathBuf {
+    let target = target_dir().join("fixtures");
+    let mut c = cargo();
+    c.args(["build", "--manifest-path", manifest, "--target-dir"])
+        .arg(&target);
+    run_cargo(c, &format!("building {what}"));
+    target.join("debug")
 }
 
 /// A fresh directory holding copies of the given plugin files.
@@ -150,7 +170,13 @@ impl std::fmt::Display for Run {
 /// A `moshead` command with a hermetic environment (no user plugin
 /// directories, no corpus overrides), run in `cwd`.
 pub fn moshead_cmd(cwd: &Path) -> Command {
-    let mut c = Command::new(moshead_bin());
+    moshead_cmd_of(moshead_bin(), cwd)
+}
+
+/// [`moshead_cmd`] with the binary at `bin` (a copy elsewhere finds the
+/// plugins beside that copy instead of the built ones).
+pub fn moshead_cmd_of(bin: &Path, cwd: &Path) -> Command {
+    let mut c = Command::new(bin);
     c.current_dir(cwd);
     for var in [
         "MOSHEAD_PLUGIN_PATH",
@@ -254,3 +280,4 @@ pub fn train_chug(dir: &Path, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     moshead(dir, &args)
 }
+pub mod libvmaf_tool;

@@ -316,7 +316,12 @@ fn degenerate_corpora_get_clear_errors() {
     );
     for (file, needle) in [
         ("empty.jsonl", "no rows to train on: 1 row(s) were dropped"),
-        ("one.jsonl", "one content group (`same`)"),
+        // KonViD's id is its content: one content is one clip, here
+        // listed 20 times with different MOS (see tests/refusals.rs).
+        (
+            "one.jsonl",
+            "one.jsonl:2: id `same` appears twice, with two MOS: 1 at one.jsonl:1, 2 here",
+        ),
         ("flat.jsonl", "every MOS equals 3.5"),
     ] {
         let run = moshead(

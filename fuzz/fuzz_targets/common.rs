@@ -1,5 +1,6 @@
 //! Shared checks of the projection fuzz targets.
-use moshead_sdk::{FfiOutcome, PluginErrorKind, ProjectorBox};
+use moshead_sdk::abi::ProjectorBox;
+use moshead_sdk::{FfiOutcome, PluginErrorKind};
 
 /// Projects `data` (if UTF-8) through `slot` and checks the row contract:
 /// a row has `width` finite features, a MOS in 1-5, fill indices inside the

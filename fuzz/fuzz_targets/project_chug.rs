@@ -4,7 +4,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use moshead_sdk::export::open_generic;
-use moshead_sdk::{ProjectorBox, ProjectorConfig};
+use moshead_sdk::abi::ProjectorBox;
+use moshead_sdk::ProjectorConfig;
 
 #[path = "common.rs"]
 mod common;

@@ -1,7 +1,7 @@
 //! `moshead adapters check PATH`: load one plugin file and check it the way
 //! the host would use it.
 //!
-//! The checks, in order (names from [`moshead_sdk::conformance::names`]):
+//! The checks, in order (names from [`moshead_conformance::names`]):
 //!
 //! 1. `load`: the file is a shared library with a moshead root module whose
 //!    abi_stable header and layout match the host's;
@@ -13,7 +13,7 @@
 //! 4. `defaults`: which default input paths (with their environment
 //!    overrides applied) exist here. A missing default is a **warning**, not
 //!    a failure: corpora live elsewhere, and `--input` binds them;
-//! 5. the row-level checks of [`moshead_sdk::conformance`]: `samples`,
+//! 5. the row-level checks of [`moshead_conformance`]: `samples`,
 //!    `foreign-corpus`, `garbage` and `synthesize`.
 //!
 //! Steps 1-3 are [`Adapter::load`] itself, so a plugin passes them exactly
@@ -26,10 +26,9 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::Path;
 
-use abi_stable::library::lib_header_from_path;
 use abi_stable::std_types::{RResult, RStr};
-use moshead_sdk::conformance::{self, names, Check, Report, Status, Subject};
-use moshead_sdk::{
+use moshead_conformance::{self as conformance, names, Check, Report, Status, Subject};
+use moshead_protocol::{
     AdapterModRef, Descriptor, PluginErrorKind, ProjectorBox, ProjectorConfig, SlotKind,
     SynthOutput, SynthRequest,
 };
@@ -102,7 +101,7 @@ fn run_checks(path: &Path, push: &mut dyn FnMut(Check)) {
             };
             push(Check::new(names::LOAD, Status::Pass, "a moshead plugin"));
             push(api_pass((module.api_version())().as_str()));
-            push(moshead_sdk::conformance::descriptor_refused(problems));
+            push(moshead_conformance::descriptor_refused(problems));
             let descriptor = match (module.descriptor())() {
                 RResult::ROk(json) => serde_json::from_str::<Descriptor>(json.as_str()).ok(),
                 RResult::RErr(_) => None,
@@ -160,8 +159,8 @@ fn api_pass(plugin: &str) -> Check {
         Status::Pass,
         format!(
             "plugin API {plugin}, host API {} (the host accepts {})",
-            moshead_sdk::API_VERSION,
-            moshead_sdk::version::host_requirement()
+            moshead_protocol::API_VERSION,
+            moshead_protocol::version::host_requirement()
         ),
     )
 }
@@ -169,27 +168,27 @@ fn api_pass(plugin: &str) -> Check {
 /// The root module, when the file loads (already loaded by
 /// [`Adapter::load`]: this reaches the same library header).
 fn open_module(path: &Path) -> Option<AdapterModRef> {
-    lib_header_from_path(path)
-        .and_then(|h| h.init_root_module::<AdapterModRef>())
-        .ok()
+    let bytes = fs::read(path).ok()?;
+    crate::loader::load_root_module(&bytes, path).ok()
 }
 
-fn sdk_error(e: PluginError) -> moshead_sdk::PluginError {
+fn sdk_error(e: PluginError) -> moshead_protocol::PluginError {
     match e {
         PluginError::Call { error, .. } => error,
-        other => moshead_sdk::PluginError::new(PluginErrorKind::Failed, other.to_string()),
+        other => moshead_protocol::PluginError::new(PluginErrorKind::Failed, other.to_string()),
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, moshead_sdk::PluginError> {
-    serde_json::to_string(v)
-        .map_err(|e| moshead_sdk::PluginError::new(PluginErrorKind::InvalidRequest, e.to_string()))
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, moshead_protocol::PluginError> {
+    serde_json::to_string(v).map_err(|e| {
+        moshead_protocol::PluginError::new(PluginErrorKind::InvalidRequest, e.to_string())
+    })
 }
 
 fn module_open(
     module: AdapterModRef,
     config: &ProjectorConfig,
-) -> Result<ProjectorBox, moshead_sdk::PluginError> {
+) -> Result<ProjectorBox, moshead_protocol::PluginError> {
     let json = to_json(config)?;
     match (module.open_projector())(RStr::from_str(&json)) {
         RResult::ROk(p) => Ok(p),
@@ -200,7 +199,7 @@ fn module_open(
 fn module_synth(
     module: AdapterModRef,
     request: &SynthRequest,
-) -> Result<SynthOutput, moshead_sdk::PluginError> {
+) -> Result<SynthOutput, moshead_protocol::PluginError> {
     let json = to_json(request)?;
     match (module.synthesize())(RStr::from_str(&json)) {
         RResult::ROk(out) => Ok(out.into()),
@@ -278,7 +277,7 @@ pub fn defaults(d: &Descriptor, env: &dyn Fn(&str) -> Option<OsString>) -> Check
 }
 
 fn count_matching(dir: &Path, glob: &str) -> usize {
-    let Ok(pattern) = glob::Pattern::new(glob) else {
+    let Ok(pattern) = moshead_protocol::ShardGlob::new(glob) else {
         return 0;
     };
     fs::read_dir(dir)

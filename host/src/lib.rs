@@ -11,12 +11,16 @@
 
 pub mod check;
 pub mod cli;
+pub mod commit;
 pub mod corpus;
 pub mod evaluation;
 pub mod export;
+pub mod loader;
 pub mod manifest;
+pub mod model_id;
 pub mod progress;
 pub mod registry;
+pub mod safe_fs;
 pub mod scoring;
 pub mod selection;
 pub mod training;

@@ -4,19 +4,21 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same
-/// directory, flushed and synced, then renamed over the final name. A crash
+/// Writes `bytes` to `path` atomically: a temporary file of moshead's own
+/// naming in the same directory (created with `O_EXCL`, never through a
+/// link), flushed and synced, then renamed over the final name. A crash
 /// leaves either the old file or the new one, never a half-written file
-/// under the final name.
+/// under the final name. (A run's output set is committed as a whole by
+/// [`crate::commit`].)
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let tmp = dir.join(crate::safe_fs::temp_name(name));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = crate::safe_fs::create_new(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -39,11 +41,11 @@ use crate::evaluation::oof::Pooled;
 use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::Aggregate;
 use crate::selection::SelectionRecord;
-use crate::training::{FittedHead, HeadSpec, SolveReport, Standardizer};
+use crate::training::{FittedHead, ResolvedSpec, SolveReport, Standardizer};
 
 /// The adapter's default output directory: its environment override when
 /// set and non-empty, else its declared directory.
-pub fn default_output_dir(d: &moshead_sdk::Descriptor) -> PathBuf {
+pub fn default_output_dir(d: &moshead_protocol::Descriptor) -> PathBuf {
     d.output_env
         .as_deref()
         .and_then(std::env::var_os)
@@ -100,7 +102,7 @@ pub struct Manifest {
 }
 
 /// Identity of the adapter plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdapterRecord {
     /// Adapter name.
@@ -119,6 +121,15 @@ pub struct AdapterRecord {
     /// written before it was recorded).
     #[serde(default)]
     pub licence: String,
+    /// The adapter's native MOS scale and its map onto 1-5 (absent in
+    /// manifests written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_scale: Option<moshead_protocol::MosScale>,
+    /// libvmaf's name of each feature column that has one (absent in
+    /// manifests written before they were recorded); the libvmaf model
+    /// export ([`crate::export::vmaf`]) needs one for every column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub libvmaf_names: Option<BTreeMap<String, String>>,
 }
 
 /// Identity of the host.
@@ -136,7 +147,7 @@ pub struct HostRecord {
 #[serde(deny_unknown_fields)]
 pub struct HeadRecord {
     /// Type and hyper-parameters.
-    pub spec: HeadSpec,
+    pub spec: ResolvedSpec,
     /// Number of parameters.
     pub n_parameters: usize,
     /// The flat parameter vector (layout documented per head type).
@@ -229,6 +240,24 @@ pub struct DataRecord {
     pub inputs: Vec<InputReport>,
     /// Context documents `(slot, path, sha256)`.
     pub context: Vec<(String, String, String)>,
+    /// Per feature column, in feature order: the rows whose value was filled
+    /// (missing or non-finite). Empty in manifests written before it was recorded.
+    #[serde(default)]
+    pub filled: Vec<ColumnFill>,
+    /// The native MOS scale of each row slot read, by slot. Empty in
+    /// manifests written before it was recorded.
+    #[serde(default)]
+    pub mos_scales: BTreeMap<String, moshead_protocol::MosScale>,
+}
+
+/// How many rows had one feature column filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFill {
+    /// The feature column.
+    pub column: String,
+    /// Rows whose value was filled with 0.0.
+    pub filled: u64,
 }
 
 /// A file written beside the manifest.
@@ -283,9 +312,22 @@ impl Manifest {
         Ok(v)
     }
 
-    /// Reads and checks a manifest.
+    /// Reads and checks a manifest, first completing a commit interrupted
+    /// in its directory (see [`crate::commit`]).
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        settle(dir).map_err(|message| ManifestError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        let file = crate::safe_fs::open_read(path).map_err(|e| ManifestError::Io {
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+        let text = std::io::read_to_string(file).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -309,6 +351,15 @@ impl Manifest {
                 "manifest schema `{}` is not `{MANIFEST_SCHEMA}`",
                 m.manifest_schema
             )));
+        }
+        crate::model_id::check(&m.id).map_err(|e| invalid(format!("`id`: {e}")))?;
+        for (key, r) in &m.exports {
+            if !crate::commit::is_plain_name(&r.path) || r.path.starts_with('.') {
+                return Err(invalid(format!(
+                    "export `{key}` names `{}`, which is not a plain file name beside the manifest",
+                    r.path.escape_debug()
+                )));
+            }
         }
         if m.head.n_parameters != m.head.parameters.len() {
             return Err(invalid(format!(
@@ -340,8 +391,11 @@ impl Manifest {
 /// two runs into one directory cannot interleave their writes.
 ///
 /// The lock is an OS file lock on `<dir>/.moshead.lock` (released by the OS
-/// when the process dies, even by SIGKILL). While holding it, stale
-/// temporary files of interrupted runs (`.<name>.tmp-<pid>`) are removed.
+/// when the process dies, even by SIGKILL), opened without following a
+/// link (a symbolic link there is an error naming it). While holding it,
+/// a commit interrupted in the directory is completed ([`crate::commit`])
+/// and the temporary files of moshead processes that no longer run are
+/// removed (only names of moshead's own making, [`crate::safe_fs`]).
 #[derive(Debug)]
 pub struct OutputLock {
     _file: fs::File,
@@ -354,42 +408,54 @@ impl OutputLock {
     /// Takes the lock on `dir` (created if needed), or fails at once with a
     /// message naming the directory and the holder's pid.
     pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
+        Self::acquire_within(dir, std::time::Duration::ZERO)
+    }
+
+    /// Like [`OutputLock::acquire`], retrying for up to `wait`.
+    pub fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<OutputLock, String> {
         fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
         let path = dir.join(LOCK_FILE);
-        let mut file = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
-                return Err(format!(
-                    "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
-                    dir.display(),
-                    path.display(),
-                    holder.trim()
-                ));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(format!("{}: cannot lock: {e}", path.display()))
-            }
-        }
-        let _ = file.set_len(0);
-        let _ = write!(file, "{}", std::process::id());
-        let _ = file.flush();
-        if let Ok(entries) = fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let name = e.file_name();
-                let name = name.to_string_lossy();
-                if name.starts_with('.') && name.contains(".tmp-") {
-                    let _ = fs::remove_file(e.path());
+        let mut file = crate::safe_fs::open_rw(&path, false).map_err(|e| e.to_string())?;
+        let start = std::time::Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+                    return Err(format!(
+                        "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
+                        dir.display(),
+                        path.display(),
+                        holder.trim()
+                    ));
+                }
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(format!("{}: cannot lock: {e}", path.display()))
                 }
             }
         }
+        let _ = file.set_len(0);
+        let _ = std::io::Seek::rewind(&mut file);
+        let _ = write!(file, "{}", std::process::id());
+        let _ = file.flush();
+        // First complete an interrupted commit (its staged files are
+        // temporaries of a dead process), then clean the rest.
+        crate::commit::recover(dir).map_err(|e| e.to_string())?;
+        crate::safe_fs::remove_stale_temps(dir);
         Ok(OutputLock { _file: file })
     }
+}
+
+/// Completes a commit interrupted in `dir`, if any (taking the output lock
+/// for it, waiting up to 10 s for a run that is committing there). A
+/// directory without one is not touched.
+pub fn settle(dir: &Path) -> Result<(), String> {
+    if crate::commit::pending(dir) {
+        OutputLock::acquire_within(dir, std::time::Duration::from_secs(10))?;
+    }
+    Ok(())
 }

@@ -54,3 +54,20 @@ impl Progress {
         }
     }
 }
+
+impl crate::training::StatusSink for Progress {
+    fn update(&self, msg: &dyn Fn() -> String) {
+        Progress::update(self, msg);
+    }
+
+    fn clear(&self) {
+        Progress::clear(self);
+    }
+}
+
+impl Progress {
+    /// This progress line as the status handle fits report to.
+    pub fn status(&self) -> crate::training::Status {
+        crate::training::Status::new(std::sync::Arc::new(self.clone()))
+    }
+}

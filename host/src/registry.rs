@@ -12,9 +12,10 @@
 //!    (default `~/.local/share/moshead/plugins`).
 //!
 //! The current directory is never searched implicitly. Each plugin file is
-//! opened through its own library header (`lib_header_from_path` +
-//! `init_root_module`), never through abi_stable's per-type cache, and stays
-//! loaded for the life of the process.
+//! read once; its bytes are hashed and checked before any of its code runs,
+//! and those bytes are what is loaded ([`crate::loader`]), through its own
+//! library header (`init_root_module`, never abi_stable's per-type cache).
+//! It stays loaded for the life of the process.
 
 use std::collections::BTreeMap;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
@@ -23,16 +24,17 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, LibraryError};
+use abi_stable::library::LibraryError;
 use abi_stable::std_types::{RResult, RStr};
-use moshead_sdk::{
+use moshead_protocol::{
     check_api_compatible, AdapterModRef, Descriptor, ProjectorBox, ProjectorConfig, SynthOutput,
     SynthRequest,
 };
 use semver::{Version, VersionReq};
 use sha2::{Digest, Sha256};
 
-use crate::trust::{check_permissions, Pins, TrustPolicy, PIN_FILE};
+use crate::loader::{load_root_module, LoadFailure};
+use crate::trust::{check_directory, check_plugin_file, Pins, TrustPolicy, PIN_FILE};
 
 /// Where plugins are looked for, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,24 +46,42 @@ pub struct SearchDir {
     pub origin: &'static str,
     /// Explicit directories must exist; implicit ones may be absent.
     pub explicit: bool,
+    /// Why the entry is not searched (a relative `MOSHEAD_PLUGIN_PATH`
+    /// entry), if it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
 }
 
 /// The ordered plugin search path.
+///
+/// A relative `--plugin-dir` is resolved against the working directory (the
+/// operator named it on the command line). `MOSHEAD_PLUGIN_PATH` takes
+/// absolute directories only: an empty entry is dropped and a relative one
+/// (`.`, `./`, `plugins`) is listed as ignored and never searched, so the
+/// current directory is never searched through the environment.
 pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) -> Vec<SearchDir> {
     let mut dirs = Vec::new();
     for d in plugin_dirs {
         dirs.push(SearchDir {
-            path: d.clone(),
+            path: std::path::absolute(d).unwrap_or_else(|_| d.clone()),
             origin: "--plugin-dir",
             explicit: true,
+            ignored: None,
         });
     }
     if let Some(p) = env_path {
         for d in std::env::split_paths(p).filter(|d| !d.as_os_str().is_empty()) {
+            let ignored = d.is_relative().then(|| {
+                format!(
+                    "MOSHEAD_PLUGIN_PATH entry `{}` is relative: ignored (the entries must be absolute; the current directory is never searched)",
+                    d.display()
+                )
+            });
             dirs.push(SearchDir {
                 path: d,
                 origin: "MOSHEAD_PLUGIN_PATH",
                 explicit: true,
+                ignored,
             });
         }
     }
@@ -74,11 +94,13 @@ pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) 
                 path: exe_dir.clone(),
                 origin: "executable directory",
                 explicit: false,
+                ignored: None,
             });
             dirs.push(SearchDir {
                 path: prefix.join("lib").join("moshead").join("plugins"),
                 origin: "install prefix",
                 explicit: false,
+                ignored: None,
             });
         }
     }
@@ -90,11 +112,15 @@ pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) 
             path: d.join("moshead").join("plugins"),
             origin: "user data",
             explicit: false,
+            ignored: None,
         });
     }
     // A directory reached twice is searched once, at its first position.
     let mut seen = std::collections::HashSet::new();
-    dirs.retain(|d| seen.insert(fs::canonicalize(&d.path).unwrap_or_else(|_| d.path.clone())));
+    dirs.retain(|d| {
+        d.ignored.is_some()
+            || seen.insert(fs::canonicalize(&d.path).unwrap_or_else(|_| d.path.clone()))
+    });
     dirs
 }
 
@@ -103,6 +129,16 @@ pub fn is_library_name(name: &str) -> bool {
     name.starts_with(DLL_PREFIX)
         && name.ends_with(DLL_SUFFIX)
         && name.len() > DLL_PREFIX.len() + DLL_SUFFIX.len()
+}
+
+/// The adapter a library file is for, by its name: `libchug_hdr.so` is
+/// `chug-hdr` (`_` for `-`, as cargo names a cdylib). A command that names
+/// an adapter loads only the files named for it.
+pub fn adapter_name_of_file(file_name: &str) -> Option<String> {
+    let stem = file_name
+        .strip_prefix(DLL_PREFIX)?
+        .strip_suffix(DLL_SUFFIX)?;
+    (!stem.is_empty()).then(|| stem.replace('_', "-"))
 }
 
 /// A loaded adapter plugin.
@@ -193,7 +229,7 @@ pub enum PluginError {
         /// The adapter name.
         adapter: String,
         /// The plugin's error.
-        error: moshead_sdk::PluginError,
+        error: moshead_protocol::PluginError,
     },
 }
 
@@ -258,14 +294,14 @@ fn describe_library_error(path: &Path, e: LibraryError) -> PluginError {
         } => PluginError::Incompatible {
             path,
             reason: format!(
-                "built against moshead-sdk {actual_version}, host uses {expected_version} (abi_stable interface versions differ)"
+                "built against moshead-protocol {actual_version}, host uses {expected_version} (abi_stable interface versions differ)"
             ),
         },
         LibraryError::AbiInstability(err) => PluginError::Incompatible {
             path,
             reason: format!(
                 "ABI layout mismatch with host API {}: {}",
-                moshead_sdk::API_VERSION,
+                moshead_protocol::API_VERSION,
                 first_lines(&err.to_string(), 6)
             ),
         },
@@ -281,7 +317,7 @@ fn describe_library_error(path: &Path, e: LibraryError) -> PluginError {
     }
 }
 
-fn call_err(adapter: &str, error: moshead_sdk::PluginError) -> PluginError {
+fn call_err(adapter: &str, error: moshead_protocol::PluginError) -> PluginError {
     PluginError::Call {
         adapter: adapter.to_owned(),
         error,
@@ -313,18 +349,25 @@ impl Adapter {
                 not_a_plugin: true,
             });
         }
-        let sha256 = sha256_file(path).map_err(|e| PluginError::Load {
+        // Read once: the bytes hashed and pinned are the bytes loaded.
+        let bytes = fs::read(path).map_err(|e| PluginError::Load {
             path: path.to_path_buf(),
             reason: format!("cannot be read: {e}"),
             not_a_plugin: false,
         })?;
+        let sha256 = hex(&Sha256::digest(&bytes));
         precheck(&sha256).map_err(|reason| PluginError::Untrusted {
             path: path.to_path_buf(),
             reason,
         })?;
-        let module = lib_header_from_path(path)
-            .and_then(|h| h.init_root_module::<AdapterModRef>())
-            .map_err(|e| describe_library_error(path, e))?;
+        let module = load_root_module(&bytes, path).map_err(|e| match e {
+            LoadFailure::Library(e) => describe_library_error(path, e),
+            LoadFailure::PrivateCopy(e) => PluginError::Load {
+                path: path.to_path_buf(),
+                reason: format!("cannot make the private copy it is loaded from: {e}"),
+                not_a_plugin: false,
+            },
+        })?;
         let reported = (module.api_version())();
         let api_version =
             check_api_compatible(reported.as_str()).map_err(|e| PluginError::Incompatible {
@@ -375,13 +418,13 @@ impl Adapter {
     fn call_json<T: serde::Serialize, R>(
         &self,
         request: &T,
-        entry: impl FnOnce(RStr<'_>) -> RResult<R, moshead_sdk::PluginError>,
+        entry: impl FnOnce(RStr<'_>) -> RResult<R, moshead_protocol::PluginError>,
     ) -> Result<R, PluginError> {
         let json = serde_json::to_string(request).map_err(|e| {
             call_err(
                 self.name(),
-                moshead_sdk::PluginError::new(
-                    moshead_sdk::PluginErrorKind::InvalidRequest,
+                moshead_protocol::PluginError::new(
+                    moshead_protocol::PluginErrorKind::InvalidRequest,
                     e.to_string(),
                 ),
             )
@@ -474,29 +517,65 @@ fn refused_note(refused: &[String]) -> String {
     }
 }
 
-/// All adapters found on the search path.
+/// The adapters found on the search path (all of them, or those named for
+/// one adapter).
 #[derive(Debug, Default)]
 pub struct Registry {
     adapters: Vec<Adapter>,
     /// Files skipped or refused, and unreadable implicit directories.
     pub diagnostics: Vec<Diagnostic>,
+    /// Only the files named for this adapter were loaded.
+    only: Option<String>,
+    /// The adapter names of every library file seen, by file name.
+    seen: std::collections::BTreeSet<String>,
 }
 
 impl Registry {
-    /// Discovers and loads every plugin on `dirs`.
+    /// Discovers and loads every plugin on `dirs` (`moshead adapters`).
     ///
-    /// Fails on an explicit directory that cannot be read and on two plugins
-    /// sharing a name; files that are not moshead plugins, and plugins
-    /// refused for their ABI, API version or descriptor, become diagnostics.
+    /// Fails on an explicit directory that cannot be read and on two plugin
+    /// files for one adapter; files that are not moshead plugins, and
+    /// plugins refused for their ABI, API version, descriptor or a declared
+    /// name other than their file's, become diagnostics.
     pub fn discover(dirs: &[SearchDir], policy: &TrustPolicy) -> Result<Registry, PluginError> {
-        let mut reg = Registry::default();
+        Self::discover_only(dirs, policy, None)
+    }
+
+    /// Like [`Registry::discover`], but loads only the files named for
+    /// adapter `name` (`libchug_hdr.so` for `chug-hdr`): no other plugin's
+    /// code runs.
+    pub fn discover_named(
+        dirs: &[SearchDir],
+        policy: &TrustPolicy,
+        name: &str,
+    ) -> Result<Registry, PluginError> {
+        Self::discover_only(dirs, policy, Some(name))
+    }
+
+    fn discover_only(
+        dirs: &[SearchDir],
+        policy: &TrustPolicy,
+        only: Option<&str>,
+    ) -> Result<Registry, PluginError> {
+        let mut reg = Registry {
+            only: only.map(str::to_owned),
+            ..Registry::default()
+        };
         let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
         for dir in dirs {
+            if let Some(why) = &dir.ignored {
+                reg.diagnostics.push(Diagnostic {
+                    path: dir.path.clone(),
+                    message: why.clone(),
+                    kind: "ignored",
+                });
+                continue;
+            }
             if !dir.path.is_dir() && !dir.explicit {
                 continue;
             }
             if dir.path.is_dir() && !policy.allow_insecure {
-                if let Err(reason) = check_permissions(&dir.path, "plugin directory") {
+                if let Err(reason) = check_directory(&dir.path, "plugin directory") {
                     reg.diagnostics.push(Diagnostic {
                         path: dir.path.clone(),
                         message: reason,
@@ -536,11 +615,31 @@ impl Registry {
                 .collect();
             files.sort();
             for file in files {
+                let Some(for_name) = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(adapter_name_of_file)
+                else {
+                    continue;
+                };
+                reg.seen.insert(for_name.clone());
+                if only.is_some_and(|n| n != for_name) {
+                    continue;
+                }
+                // Two files for one adapter: an error before either runs.
+                if let Some(first) = by_name.get(&for_name) {
+                    return Err(PluginError::Duplicate {
+                        name: for_name,
+                        first: first.clone(),
+                        second: file,
+                    });
+                }
+                by_name.insert(for_name.clone(), file.clone());
                 let pins = policy.pins.as_ref().into_iter().chain(dir_pins.as_ref());
                 let pins: Vec<&Pins> = pins.collect();
                 let precheck = |sha: &str| -> Result<(), String> {
                     if !policy.allow_insecure {
-                        check_permissions(&file, "plugin file")?;
+                        check_plugin_file(&file)?;
                     }
                     for p in &pins {
                         if !p.by_sha.contains_key(sha) {
@@ -553,6 +652,16 @@ impl Registry {
                     Ok(())
                 };
                 let loaded = Adapter::load_checked(&file, &precheck).and_then(|a| {
+                    if a.name() != for_name {
+                        return Err(PluginError::Untrusted {
+                            path: file.clone(),
+                            reason: format!(
+                                "declares adapter `{}`, but its file is named for `{for_name}` (name the file {DLL_PREFIX}{}{DLL_SUFFIX})",
+                                a.name(),
+                                a.name().replace('-', "_")
+                            ),
+                        });
+                    }
                     for p in &pins {
                         if let Some(pin) = p.by_sha.get(&a.sha256) {
                             if pin.name != a.name() || pin.version != a.descriptor.version {
@@ -573,17 +682,7 @@ impl Registry {
                     Ok(a)
                 });
                 match loaded {
-                    Ok(adapter) => {
-                        if let Some(first) = by_name.get(adapter.name()) {
-                            return Err(PluginError::Duplicate {
-                                name: adapter.name().to_owned(),
-                                first: first.clone(),
-                                second: file,
-                            });
-                        }
-                        by_name.insert(adapter.name().to_owned(), file);
-                        reg.adapters.push(adapter);
-                    }
+                    Ok(adapter) => reg.adapters.push(adapter),
                     Err(e) => reg.diagnostics.push(Diagnostic {
                         path: file,
                         kind: match &e {
@@ -611,11 +710,16 @@ impl Registry {
         let Some(a) = self.adapters.iter().find(|a| a.name() == sel.name) else {
             return Err(SelectError::Unknown {
                 name: sel.name.clone(),
-                available: self
-                    .adapters
-                    .iter()
-                    .map(|a| format!("{} {}", a.name(), a.descriptor.version))
-                    .collect(),
+                // Only one adapter's files were loaded: name the others by
+                // their files, without running them.
+                available: match &self.only {
+                    Some(_) => self.seen.iter().cloned().collect(),
+                    None => self
+                        .adapters
+                        .iter()
+                        .map(|a| format!("{} {}", a.name(), a.descriptor.version))
+                        .collect(),
+                },
                 refused: self
                     .diagnostics
                     .iter()
@@ -654,6 +758,14 @@ mod tests {
     }
 
     #[test]
+    fn files_are_named_for_their_adapter() {
+        let f = |n: &str| adapter_name_of_file(&format!("{DLL_PREFIX}{n}{DLL_SUFFIX}"));
+        assert_eq!(f("chug_hdr").as_deref(), Some("chug-hdr"));
+        assert_eq!(f("my_corpus").as_deref(), Some("my-corpus"));
+        assert_eq!(adapter_name_of_file("chug_hdr.txt"), None);
+    }
+
+    #[test]
     fn library_names() {
         assert!(is_library_name(&format!("{DLL_PREFIX}konvid{DLL_SUFFIX}")));
         assert!(!is_library_name(&format!("{DLL_PREFIX}konvid.rlib")));
@@ -678,11 +790,35 @@ mod tests {
     }
 
     #[test]
+    fn relative_environment_entries_are_ignored_and_plugin_dirs_resolved() {
+        let dirs = search_dirs(
+            &[PathBuf::from("rel")],
+            Some(std::ffi::OsStr::new(".::./:plugins:/abs")),
+        );
+        assert!(dirs[0].path.is_absolute() && dirs[0].path.ends_with("rel"));
+        let env: Vec<_> = dirs
+            .iter()
+            .filter(|d| d.origin == "MOSHEAD_PLUGIN_PATH")
+            .map(|d| (d.path.display().to_string(), d.ignored.is_some()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                (".".to_owned(), true),
+                ("./".to_owned(), true),
+                ("plugins".to_owned(), true),
+                ("/abs".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
     fn missing_explicit_directory_is_an_error() {
         let dirs = [SearchDir {
             path: PathBuf::from("/definitely/not/here"),
             origin: "--plugin-dir",
             explicit: true,
+            ignored: None,
         }];
         let err = Registry::discover(&dirs, &TrustPolicy::default())
             .unwrap_err()

@@ -5,7 +5,12 @@
 //!
 //! - the file, or the directory holding it, is writable by users other than
 //!   its owner (group- or world-writable), or is owned by neither the
-//!   current user nor root — unless `--allow-insecure-plugins`;
+//!   current user nor root — unless `--allow-insecure-plugins`; for a
+//!   symlinked plugin, the directory of its final target is checked the
+//!   same way;
+//! - a directory above the plugin directory (or above a symlink target's
+//!   directory) is writable by others and is not a sticky directory owned
+//!   by root (`/tmp` is fine, a mode 0777 parent is not);
 //! - a pin file applies and does not list the file's sha256.
 //!
 //! A pin file (`moshead-plugins.lock`) lists one plugin per line as
@@ -158,6 +163,69 @@ pub fn check_permissions(path: &Path, what: &str) -> Result<(), String> {
 #[cfg(not(unix))]
 pub fn check_permissions(_path: &Path, _what: &str) -> Result<(), String> {
     Ok(())
+}
+
+/// Checks that no directory above `dir` lets others replace it: every
+/// ancestor must be writable by its owner only, unless it is a sticky
+/// directory owned by root (`/tmp`), where others cannot rename what they
+/// do not own.
+#[cfg(unix)]
+pub fn check_ancestors(dir: &Path, what: &str) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let canonical = fs::canonicalize(dir).map_err(|e| format!("{what} {}: {e}", dir.display()))?;
+    for parent in canonical.ancestors().skip(1) {
+        let meta = fs::metadata(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        let mode = meta.mode();
+        let sticky_root = mode & 0o1000 != 0 && meta.uid() == 0;
+        if mode & 0o022 != 0 && !sticky_root {
+            return Err(format!(
+                "{what} {} is inside {}, which is writable by {} (mode {:o}) and not a sticky directory owned by root, so others can replace it; refusing to load plugins from it (--allow-insecure-plugins overrides)",
+                dir.display(),
+                parent.display(),
+                if mode & 0o002 != 0 { "every user" } else { "its group" },
+                mode & 0o7777
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Ancestors are not checked on this platform.
+#[cfg(not(unix))]
+pub fn check_ancestors(_dir: &Path, _what: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// A directory plugins are loaded from: its own permissions and its
+/// ancestors'.
+pub fn check_directory(dir: &Path, what: &str) -> Result<(), String> {
+    check_permissions(dir, what)?;
+    check_ancestors(dir, what)
+}
+
+/// A plugin file: its own permissions (a symlink's target's), and, when it
+/// is a symlink, the directory of its final target and that directory's
+/// ancestors, exactly as a plugin directory is checked.
+pub fn check_plugin_file(path: &Path) -> Result<(), String> {
+    check_permissions(path, "plugin file")?;
+    let is_link = fs::symlink_metadata(path)
+        .map(|m| m.file_type().is_symlink())
+        .unwrap_or(false);
+    if !is_link {
+        return Ok(());
+    }
+    let target = fs::canonicalize(path)
+        .map_err(|e| format!("plugin file {}: symlink target: {e}", path.display()))?;
+    let Some(dir) = target.parent() else {
+        return Ok(());
+    };
+    check_directory(dir, "directory").map_err(|e| {
+        format!(
+            "plugin file {} is a symlink to {}: its {e}",
+            path.display(),
+            target.display()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -31,6 +31,18 @@ pub struct DescriptorBuilder {
     d: Descriptor,
 }
 
+/// The linear map of `[lo, hi]` onto 1-5.
+fn linear_scale(native_key: &str, lo: f64, hi: f64) -> MosScale {
+    let scale = 4.0 / (hi - lo);
+    MosScale {
+        native_min: lo,
+        native_max: hi,
+        to_head_scale: scale,
+        to_head_offset: 1.0 - lo * scale,
+        native_key: native_key.to_owned(),
+    }
+}
+
 fn owned(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -68,6 +80,8 @@ impl DescriptorBuilder {
                 output_env: None,
                 licence: String::new(),
                 samples: Vec::new(),
+                header_aliases: Vec::new(),
+                reference: None,
             },
         }
     }
@@ -84,61 +98,157 @@ impl DescriptorBuilder {
         self
     }
 
-    fn rows_slot(
-        self,
-        name: &str,
-        kind: SlotKind,
-        format: Format,
-        default: &str,
-        accepts: &[&str],
-    ) -> Self {
+    fn rows_slot(self, name: &str, kind: SlotKind, default: &str, accepts: &[&str]) -> Self {
         self.input(InputSlot {
             name: name.to_owned(),
             kind,
             role: SlotRole::Rows,
-            formats: vec![format],
+            formats: Format::ROWS.to_vec(),
             default_path: (!default.is_empty()).then(|| default.to_owned()),
             env: None,
             required: false,
             accepts: owned(accepts),
             assume_corpus: None,
             description: String::new(),
+            mos_scale: None,
+            labels: None,
         })
     }
 
-    /// Declares a JSONL file of rows with the corpus tags it accepts.
-    /// An empty `default` means the slot has no default path.
+    /// Declares a file of rows with the corpus tags it accepts. Like every
+    /// row slot it takes JSONL, CSV, TSV and Parquet ([`Format::ROWS`], told
+    /// apart by content), gzip- or zstd-compressed text included. An empty
+    /// `default` means the slot has no default path.
     pub fn jsonl_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
-        self.rows_slot(name, SlotKind::File, Format::Jsonl, default, accepts)
+        self.rows_slot(name, SlotKind::File, default, accepts)
     }
 
-    /// Declares a directory of JSONL shards matching `glob`.
+    /// Declares a directory of shards matching `glob` (a shard glob also
+    /// matches the name with `.gz`, `.zst` or `.zstd` appended).
     pub fn shard_dir(self, name: &str, default: &str, glob: &str, accepts: &[&str]) -> Self {
         let kind = SlotKind::ShardDir {
             glob: glob.to_owned(),
         };
-        self.rows_slot(name, kind, Format::Jsonl, default, accepts)
+        self.rows_slot(name, kind, default, accepts)
     }
 
-    /// Declares a Parquet table of rows.
+    /// Declares a file of rows meant for a Parquet table (it accepts the
+    /// other row formats too).
     pub fn parquet_file(self, name: &str, default: &str, accepts: &[&str]) -> Self {
-        self.rows_slot(name, SlotKind::File, Format::Parquet, default, accepts)
+        self.rows_slot(name, SlotKind::File, default, accepts)
     }
 
-    /// Declares a context slot holding one JSON document.
-    pub fn context_json(self, name: &str) -> Self {
+    /// The last slot accepts only `formats`.
+    pub fn formats(mut self, formats: &[Format]) -> Self {
+        if let Some(s) = self.last() {
+            s.formats = formats.to_vec();
+        }
+        self
+    }
+
+    /// The last slot's rows carry their MOS on their own native scale
+    /// `[lo, hi]` under `native_key` (see [`Self::mos_range`]), instead of
+    /// the adapter's.
+    pub fn slot_mos_range(mut self, native_key: &str, lo: f64, hi: f64) -> Self {
+        let scale = linear_scale(native_key, lo, hi);
+        if let Some(s) = self.last() {
+            s.mos_scale = Some(scale);
+        }
+        self
+    }
+
+    /// CSV and TSV headers named `aliases` are read as row key `key`.
+    pub fn header_alias(mut self, key: &str, aliases: &[&str]) -> Self {
+        self.d.header_aliases.push(HeaderAlias {
+            key: key.to_owned(),
+            aliases: owned(aliases),
+        });
+        self
+    }
+
+    /// A row is a reference when flag key `key` reads true. Reference rows
+    /// are rejected as `reference-row` by the sdk unless the run asks for
+    /// references (`--include-references`).
+    pub fn reference_flag(mut self, key: &str) -> Self {
+        self.d
+            .reference
+            .get_or_insert_with(ReferenceRule::default)
+            .flags
+            .push(key.to_owned());
+        self
+    }
+
+    /// A row is a reference when the string at `key` equals `value`.
+    pub fn reference_value(mut self, key: &str, value: &str) -> Self {
+        self.d
+            .reference
+            .get_or_insert_with(ReferenceRule::default)
+            .equals
+            .push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A file slot of `role` that accepts no corpus tag.
+    fn side_slot(self, name: &str, role: SlotRole, formats: Vec<Format>, default: &str) -> Self {
         self.input(InputSlot {
             name: name.to_owned(),
             kind: SlotKind::File,
-            role: SlotRole::Context,
-            formats: vec![Format::Json],
-            default_path: None,
+            role,
+            formats,
+            default_path: (!default.is_empty()).then(|| default.to_owned()),
             env: None,
             required: false,
             accepts: Vec::new(),
             assume_corpus: None,
             description: String::new(),
+            mos_scale: None,
+            labels: None,
         })
+    }
+
+    /// Declares a context slot holding one JSON document.
+    pub fn context_json(self, name: &str) -> Self {
+        self.side_slot(name, SlotRole::Context, vec![Format::Json], "")
+    }
+
+    /// Declares a directory of libvmaf JSON logs (`*.json`, one per clip)
+    /// joined with the labels slot `labels_slot` on the labels column `key`
+    /// (aliases tried in order) against each log's file stem; `rename` maps
+    /// the labels table's columns onto the raw keys the adapter reads.
+    /// Pooled rows without a corpus tag are read as `accepts[0]`.
+    pub fn libvmaf_logs(
+        self,
+        name: &str,
+        default: &str,
+        accepts: &[&str],
+        labels_slot: &str,
+        key: &[&str],
+        rename: &[(&str, &str)],
+    ) -> Self {
+        let kind = SlotKind::ShardDir {
+            glob: "*.json".to_owned(),
+        };
+        let mut b = self.rows_slot(name, kind, default, accepts);
+        if let Some(s) = b.last() {
+            s.formats = vec![Format::LibvmafLog];
+            s.assume_corpus = accepts.first().map(|t| (*t).to_owned());
+            s.labels = Some(crate::labels::LabelsJoin {
+                slot: labels_slot.to_owned(),
+                key: owned(key),
+                rename: rename
+                    .iter()
+                    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                    .collect(),
+            });
+        }
+        b
+    }
+
+    /// Declares a labels table (CSV or JSONL) joined by a libvmaf-log slot.
+    /// An empty `default` means the slot has no default path.
+    pub fn labels_file(self, name: &str, default: &str) -> Self {
+        let formats = vec![Format::Csv, Format::Jsonl];
+        self.side_slot(name, SlotRole::Labels, formats, default)
     }
 
     fn last(&mut self) -> Option<&mut InputSlot> {
@@ -203,7 +313,25 @@ impl DescriptorBuilder {
             columns,
             requires_slot: requires.map(str::to_owned),
             description: about.to_owned(),
+            libvmaf_names: Default::default(),
         });
+        self
+    }
+
+    /// Names the columns of the schema declared last for libvmaf: every
+    /// `(column, libvmaf name)` pair whose column is in that schema
+    /// (e.g. [`crate::schemas::LIBVMAF_NAMES`]); a head trained on a schema
+    /// whose every column is named can be exported as a libvmaf model.
+    pub fn libvmaf_names(mut self, names: &[(&str, &str)]) -> Self {
+        if let Some(schema) = self.d.schemas.last_mut() {
+            for (column, name) in names {
+                if schema.columns.iter().any(|c| c == column) {
+                    schema
+                        .libvmaf_names
+                        .insert((*column).to_owned(), (*name).to_owned());
+                }
+            }
+        }
         self
     }
 
@@ -237,14 +365,7 @@ impl DescriptorBuilder {
     /// 10.0)` is a 0-10 scale. A row's own `mos` key, when present, is read
     /// as already on 1-5 and wins.
     pub fn mos_range(mut self, native_key: &str, lo: f64, hi: f64) -> Self {
-        let scale = 4.0 / (hi - lo);
-        self.d.mos_scale = MosScale {
-            native_min: lo,
-            native_max: hi,
-            to_head_scale: scale,
-            to_head_offset: 1.0 - lo * scale,
-            native_key: native_key.to_owned(),
-        };
+        self.d.mos_scale = linear_scale(native_key, lo, hi);
         self
     }
 
@@ -323,5 +444,66 @@ impl DescriptorBuilder {
             self.d.id_keys = vec![self.d.content_group_key.clone()];
         }
         self.d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> DescriptorBuilder {
+        DescriptorBuilder::new("g", "0.1.0", "g_v1")
+            .jsonl_file("rows", "", &["g"])
+            .schema("g-v1", &["adm2"])
+            .content_key("src")
+    }
+
+    #[test]
+    fn mos_range_maps_onto_1_5() {
+        let d = base().mos_range("mos10", 0.0, 10.0).build();
+        assert_eq!(d.mos_scale.to_head(0.0), 1.0);
+        assert_eq!(d.mos_scale.to_head(10.0), 5.0);
+        assert_eq!(d.mos_scale.to_head(5.0), 3.0);
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+    }
+
+    #[test]
+    fn libvmaf_names_apply_to_the_last_schema_and_are_checked() {
+        let d = base()
+            .schema("g-v2", &["adm2", "motion2", "noise"])
+            .libvmaf_names(&crate::schemas::LIBVMAF_NAMES)
+            .build();
+        assert!(d.schema("g-v1").is_some_and(|s| s.libvmaf_names.is_empty()));
+        let v2 = d
+            .schema("g-v2")
+            .map(|s| s.libvmaf_names.clone())
+            .unwrap_or_default();
+        assert_eq!(v2.len(), 2);
+        assert_eq!(v2["motion2"], "VMAF_integer_feature_motion2_score");
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+        // The key round-trips, and an older descriptor without it reads.
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        assert!(json.contains("\"libvmaf_names\""));
+        let back: Descriptor = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, d);
+        let mut bad = d.clone();
+        bad.schemas[1].libvmaf_names.insert(
+            "vif_scale0".into(),
+            "VMAF_integer_feature_vif_scale0_score".into(),
+        );
+        bad.schemas[1]
+            .libvmaf_names
+            .insert("noise".into(), "has space".into());
+        let p = bad.problems();
+        assert!(
+            p.iter()
+                .any(|m| m.contains("`vif_scale0`") && m.contains("not one of its columns")),
+            "{p:?}"
+        );
+        assert!(
+            p.iter()
+                .any(|m| m.contains("`noise`") && m.contains("without whitespace")),
+            "{p:?}"
+        );
     }
 }

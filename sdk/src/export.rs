@@ -2,105 +2,29 @@
 //! [`export_adapter!`](crate::export_adapter).
 //!
 //! The generic projector here applies, for every adapter and in this order:
-//! JSON parsing, the corpus guard of the row's slot, the adapter's
-//! [`admit`](CorpusAdapter::admit) hook, the row id, the MOS rule, the
+//! JSON parsing, the corpus guard of the row's slot, the descriptor's
+//! reference rule (honouring `include_references`), the adapter's
+//! [`admit`](CorpusAdapter::admit) hook, the row id, the MOS rule (with the
+//! slot's MOS scale), the
 //! content group, the split policy, the feature columns of the chosen
 //! schema, the MOS standard error and the group-baseline key. An adapter
 //! therefore writes only what is specific to its corpus.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use abi_stable::prefix_type::PrefixTypeTrait;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString, RVec, Tuple2};
-use serde::{Deserialize, Serialize};
+use abi_stable::std_types::{RErr, ROk, ROption, RResult, RStr, RString, RVec};
 
 use crate::abi::{
-    AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, FfiSynthFile, FfiSynthOutput,
-    PluginError, PluginErrorKind, Projector, ProjectorBox, Projector_TO,
+    AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, FfiSynthOutput, PluginError,
+    PluginErrorKind, Projector, ProjectorBox, Projector_TO,
 };
 use crate::descriptor::{Descriptor, InputSlot, SlotRole};
 use crate::row::{codes, Projected, Rejection, Row};
 use crate::rules;
-
-/// How the host asks for a projector.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProjectorConfig {
-    /// The schema to project onto; the descriptor's default when `None`.
-    #[serde(default)]
-    pub schema: Option<String>,
-    /// Context documents by slot name (JSON text), e.g. a display profile.
-    #[serde(default)]
-    pub context: BTreeMap<String, String>,
-    /// Keep reference rows instead of rejecting them.
-    #[serde(default)]
-    pub include_references: bool,
-    /// Project rows that carry no MOS instead of rejecting them as
-    /// `mos-missing`, for prediction only: such a row crosses with `mos`
-    /// NaN (see [`FfiRow::mos`](crate::FfiRow)). Every other rule, the MOS
-    /// rule for rows that do carry one included, is unchanged. Hosts never
-    /// set it for training. Added in API 1.1.0 ([`crate::version::UNLABELLED_SINCE`]);
-    /// a plugin built against 1.0 refuses the key, so hosts send it only to
-    /// plugins of 1.1 or later, and omit it when false.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub unlabelled: bool,
-}
-
-fn is_false(v: &bool) -> bool {
-    !*v
-}
-
-/// A request for a synthetic corpus.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SynthRequest {
-    /// Roughly how many distorted rows to generate.
-    pub rows: usize,
-    /// The generator seed.
-    pub seed: u64,
-    /// An adapter-specific variant (e.g. `konvid-1k` or `konvid-150k`).
-    #[serde(default)]
-    pub variant: Option<String>,
-}
-
-/// A synthetic corpus, as a plugin returns it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SynthOutput {
-    /// `(relative path, content)` per file.
-    pub files: Vec<(String, String)>,
-    /// `(slot, relative path)` bindings that read the corpus back.
-    pub inputs: Vec<(String, String)>,
-}
-
-impl SynthOutput {
-    /// A corpus of one file at `path`, read back through `slot`.
-    pub fn one_file(slot: &str, path: &str, content: String) -> Self {
-        SynthOutput {
-            files: vec![(path.to_owned(), content)],
-            inputs: vec![(slot.to_owned(), path.to_owned())],
-        }
-    }
-}
-
-impl From<FfiSynthOutput> for SynthOutput {
-    fn from(out: FfiSynthOutput) -> Self {
-        SynthOutput {
-            files: out
-                .files
-                .into_iter()
-                .map(|f| (f.path.into_string(), f.content.into_string()))
-                .collect(),
-            inputs: out
-                .inputs
-                .into_iter()
-                .map(|t| (t.0.into_string(), t.1.into_string()))
-                .collect(),
-        }
-    }
-}
+pub use moshead_protocol::{ProjectorConfig, SynthOutput, SynthRequest};
 
 /// What the projector knows about the row being projected.
 #[derive(Debug, Clone, Copy)]
@@ -186,6 +110,7 @@ struct Generic<A> {
     adapter: A,
     descriptor: Descriptor,
     columns: Vec<String>,
+    include_references: bool,
     /// [`ProjectorConfig::unlabelled`].
     unlabelled: bool,
 }
@@ -209,13 +134,23 @@ impl<A: CorpusAdapter> Generic<A> {
         let d = &self.descriptor;
         let row = Row::parse(raw)?;
         let corpus = rules::corpus_tag(&row, slot)?;
+        if let Some(rule) = d.reference.as_ref().filter(|_| !self.include_references) {
+            if let Some(why) = rules::reference(&row, rule) {
+                return Err(Rejection::new(
+                    codes::REFERENCE_ROW,
+                    format!(
+                        "reference row ({why}), excluded by default; --include-references keeps it"
+                    ),
+                ));
+            }
+        }
         let ctx = RowContext {
             slot,
             corpus: &corpus,
         };
         self.adapter.admit(&row, &ctx)?;
         let id = self.adapter.id(&row, d)?;
-        let mos = match rules::mos(&row, &d.mos_scale) {
+        let mos = match rules::mos(&row, slot.scale(d)) {
             Ok(v) => v,
             Err(r) if self.unlabelled && r.code == codes::MOS_MISSING => f64::NAN,
             Err(r) => return Err(r),
@@ -374,6 +309,7 @@ pub fn open_generic<A: CorpusAdapter>(
             adapter,
             descriptor,
             columns,
+            include_references: config.include_references,
             unlabelled: config.unlabelled,
         },
         TD_Opaque,
@@ -404,21 +340,7 @@ extern "C" fn synth_entry<A: CorpusAdapter>(
         })?;
         let out = A::synthesize(&request)
             .map_err(|e| PluginError::new(PluginErrorKind::InvalidRequest, e))?;
-        Ok(FfiSynthOutput {
-            files: out
-                .files
-                .into_iter()
-                .map(|(path, content)| FfiSynthFile {
-                    path: path.into(),
-                    content: content.into(),
-                })
-                .collect(),
-            inputs: out
-                .inputs
-                .into_iter()
-                .map(|(s, p)| Tuple2(RString::from(s), RString::from(p)))
-                .collect(),
-        })
+        Ok(FfiSynthOutput::from(out))
     })
 }
 

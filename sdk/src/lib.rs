@@ -7,18 +7,22 @@
 //! content group. The host owns all file I/O, training, validation and
 //! output; a plugin only ever sees one row at a time.
 //!
-//! The crate has four layers:
+//! This crate is what an adapter author needs, and only that:
 //!
-//! - [`abi`]: the stable binary interface (an `abi_stable` prefix-type root
-//!   module and `#[repr(C)]` row types), checked by abi_stable's layout
-//!   checks and by [`version::check_api_compatible`];
-//! - [`descriptor`]: what a plugin declares (slots, schemas, MOS scale,
-//!   split policy, gate, model id), as serde types that cross as JSON;
-//! - [`row`] and [`rules`]: lazy raw rows and the projection rules every
+//! - [`CorpusAdapter`] and [`export_adapter!`]: implement the trait, call the
+//!   macro, and the plugin is a short, declarative file;
+//! - [`DescriptorBuilder`] and the [`Descriptor`] types: what a plugin
+//!   declares (slots, schemas, MOS scale, split policy, gate, model id);
+//! - [`Row`] and [`rules`]: lazy raw rows and the projection rules every
 //!   adapter shares (value fill, MOS, splits, the corpus guard);
-//! - [`export`]: the [`CorpusAdapter`] trait and the
-//!   [`export_adapter!`] macro that make a plugin a short, declarative file.
+//! - [`synth`] and [`schemas`]: a portable seeded generator, a base VMAF
+//!   feature model and the canonical libvmaf columns, for synthetic corpora;
+//! - [`testing`]: project rows in-process in the plugin's unit tests.
 //!
+//! The wire types and the API-version rule live in `moshead-protocol`, and
+//! the checks of `moshead adapters check` in `moshead-conformance`
+//! (`moshead_conformance::check_adapter::<YourAdapter>()` in a unit test).
+
 //! ## A minimal adapter
 //!
 //! ```
@@ -48,9 +52,8 @@
 //! // moshead_sdk::export_adapter!(Tiny);
 //!
 //! // Projecting in-process, the way the host does through the plugin:
-//! let projector = moshead_sdk::export::open_generic::<Tiny>(&ProjectorConfig::default()).unwrap();
-//! let out = projector.project("rows".into(), r#"{"corpus":"tiny","src":"a.mp4","mos":3.2,"adm2":0.9}"#.into());
-//! let FfiOutcome::Row(row) = out else { panic!("{out:?}") };
+//! let probe = moshead_sdk::testing::Probe::open::<Tiny>(&ProjectorConfig::default()).unwrap();
+//! let row = probe.row("rows", r#"{"corpus":"tiny","src":"a.mp4","mos":3.2,"adm2":0.9}"#).unwrap();
 //! assert_eq!(row.features.as_slice(), &[0.9, 0.0]); // motion2 was filled ...
 //! assert_eq!(row.filled.as_slice(), &[1]);          // ... and counted
 //! ```
@@ -58,61 +61,68 @@
 //! The [`guide`] (also `sdk/README.md`) is the whole story: the contract,
 //! the API-version policy, how rows, slots, schemas, MOS scales, splits,
 //! gates and sample rows are declared, a worked example, and how to test a
-//! plugin in-process ([`testing`], [`conformance`]) and with `moshead
-//! adapters check`. `examples/adapter-template/` in the repository is a
+//! plugin in-process ([`testing`], `moshead-conformance`) and with
+//! `moshead adapters check`. `examples/adapter-template/` in the repository is a
 //! complete adapter to copy.
 #![deny(missing_docs)]
 
-pub mod abi;
+// The wire contract, re-exported under the paths `export_adapter!` and
+// hand-written test plugins use; authors reach its types through the root.
+#[doc(hidden)]
+pub use moshead_protocol::{abi, descriptor, labels, version};
+
 pub mod builder;
-pub mod conformance;
-pub mod descriptor;
+#[doc(hidden)]
 pub mod export;
 pub mod row;
 pub mod rules;
 pub mod schemas;
 pub mod synth;
 pub mod testing;
-pub mod version;
+mod tokens;
 
 /// The adapter author's guide (`sdk/README.md`); its examples are tested.
 pub mod guide {
     #![doc = include_str!("../README.md")]
     #[allow(unused_imports)]
     use crate::{
-        abi::{self, Projector},
-        builder, codes, conformance, export, rules, schemas, synth, testing, version,
-        CorpusAdapter, Descriptor, DescriptorBuilder, PluginError, SynthOutput, SynthRequest,
-        API_VERSION,
+        builder, codes, export_adapter, rules, schemas, synth, testing, CorpusAdapter, Descriptor,
+        DescriptorBuilder, Format, PluginError, SynthOutput, SynthRequest, API_VERSION,
     };
 }
 
-pub use abi::{
-    AdapterMod, AdapterModRef, FfiOutcome, FfiRejection, FfiRow, PluginError, PluginErrorKind,
-    Projector, ProjectorBox, Split, SplitOrigin,
+#[doc(inline)]
+pub use moshead_protocol::{
+    codes, Descriptor, EnvOverride, FfiOutcome, FfiRejection, FfiRow, Format, GateSpec,
+    GroupBaseline, HeaderAlias, InputSlot, LabelsJoin, MosScale, PluginError, PluginErrorKind,
+    ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, Split, SplitOrigin, SplitPolicy,
+    Thresholds, API_VERSION,
 };
+#[doc(inline)]
+pub use moshead_protocol::{ProjectorConfig, SynthOutput, SynthRequest};
+
 pub use builder::DescriptorBuilder;
-pub use descriptor::{
-    Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, InputSlot, MosScale, SampleRow,
-    Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
-};
-pub use export::{CorpusAdapter, ProjectorConfig, RowContext, SynthOutput, SynthRequest};
-pub use row::{codes, Cell, Projected, Rejection, Row};
-pub use version::{check_api_compatible, API_VERSION};
+pub use export::{CorpusAdapter, RowContext};
+#[doc(hidden)]
+pub use row::Projected;
+pub use row::{Cell, Rejection, Row};
 
 /// Re-exported so plugins and hosts agree on one abi_stable.
+#[doc(hidden)]
 pub use abi_stable;
 
 /// Everything a plugin file usually needs.
 pub mod prelude {
-    pub use crate::abi::{FfiOutcome, Projector as _, Split, SplitOrigin};
+    pub use crate::abi::Projector as _;
     pub use crate::builder::DescriptorBuilder;
-    pub use crate::descriptor::*;
-    pub use crate::export::{
-        CorpusAdapter, ProjectorConfig, RowContext, SynthOutput, SynthRequest,
-    };
+    pub use crate::export::{CorpusAdapter, RowContext};
     pub use crate::row::{codes, Cell, Rejection, Row};
     pub use crate::rules;
     pub use crate::schemas;
     pub use crate::synth::{self, Rng};
+    pub use crate::{
+        Descriptor, EnvOverride, FfiOutcome, Format, GateSpec, GroupBaseline, InputSlot, MosScale,
+        ProjectorConfig, SampleRow, Schema, SlotKind, SlotRole, Split, SplitOrigin, SplitPolicy,
+        SynthOutput, SynthRequest, Thresholds,
+    };
 }

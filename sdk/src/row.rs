@@ -11,36 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::Split;
 
-/// Stable rejection reason codes. Hosts count drops per code, so a code, once
-/// published, keeps its meaning.
-pub mod codes {
-    /// The line is not valid JSON.
-    pub const MALFORMED_JSON: &str = "malformed-json";
-    /// The line is JSON but not an object.
-    pub const NOT_AN_OBJECT: &str = "not-an-object";
-    /// The object has the same key twice.
-    pub const DUPLICATE_KEY: &str = "duplicate-key";
-    /// The row's corpus tag is not one the slot accepts.
-    pub const FOREIGN_CORPUS: &str = "foreign-corpus";
-    /// The row has no corpus tag and the slot assumes none.
-    pub const MISSING_CORPUS_TAG: &str = "missing-corpus-tag";
-    /// The row has no MOS.
-    pub const MOS_MISSING: &str = "mos-missing";
-    /// The MOS is not a number.
-    pub const MOS_INVALID: &str = "mos-invalid";
-    /// The MOS is NaN or infinite.
-    pub const MOS_NON_FINITE: &str = "mos-non-finite";
-    /// The MOS is outside the head's 1-5 range after mapping.
-    pub const MOS_OUT_OF_RANGE: &str = "mos-out-of-range";
-    /// The split label is not one the adapter knows.
-    pub const UNKNOWN_SPLIT: &str = "unknown-split";
-    /// The row has no content-group value.
-    pub const MISSING_CONTENT: &str = "missing-content";
-    /// The row has no identifier.
-    pub const MISSING_ID: &str = "missing-id";
-    /// A reference (undistorted) row, excluded by default.
-    pub const REFERENCE_ROW: &str = "reference-row";
-}
+pub use moshead_protocol::codes;
 
 /// A row refused by an adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,9 +90,25 @@ pub enum Cell<'a> {
 /// Keys are hashed with aHash (randomly seeded per process, so crafted keys
 /// cannot force collisions): a row is built and probed tens of times per
 /// line, and SipHash was the largest single cost of ingestion.
+///
+/// Python's `NaN`, `Infinity` and `-Infinity` tokens (which `json.dumps`
+/// writes by default) are read as non-finite numbers: a feature holding one
+/// is filled and counted like a missing one, a MOS holding one is a
+/// `mos-non-finite` rejection.
 #[derive(Debug)]
 pub struct Row<'a> {
-    fields: HashMap<Cow<'a, str>, &'a RawValue, ahash::RandomState>,
+    fields: HashMap<Cow<'a, str>, Value<'a>, ahash::RandomState>,
+}
+
+/// One value of a raw row.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    /// The value's JSON text.
+    Raw(&'a RawValue),
+    /// A non-finite number token (`NaN`, `Infinity`, `-Infinity`).
+    NonFinite(f64),
+    /// An array or object holding such a token.
+    Composite,
 }
 
 impl<'a> Row<'a> {
@@ -136,23 +123,56 @@ impl<'a> Row<'a> {
                 Rejection::new(codes::MALFORMED_JSON, describe_json_error(raw))
             });
         }
-        serde_json::from_str::<Row<'a>>(raw).map_err(|e| {
-            let msg = e.to_string();
-            if let Some(key) = msg.strip_prefix(DUP_PREFIX) {
-                let key = key.split(" at line").next().unwrap_or(key);
-                Rejection::new(codes::DUPLICATE_KEY, format!("key {key} appears twice"))
-            } else {
-                Rejection::new(codes::MALFORMED_JSON, msg)
+        match serde_json::from_str::<Row<'a>>(raw) {
+            Ok(row) => Ok(row),
+            Err(e) => {
+                let rejection = parse_rejection(&e);
+                if rejection.code != codes::MALFORMED_JSON {
+                    return Err(rejection);
+                }
+                match crate::tokens::rewrite(raw) {
+                    Some(rw) => Self::parse_rewritten(raw, &rw).map_err(|r| {
+                        if r.code == codes::MALFORMED_JSON {
+                            rejection
+                        } else {
+                            r
+                        }
+                    }),
+                    None => Err(rejection),
+                }
             }
-        })
+        }
+    }
+
+    /// Parses a line whose non-finite tokens were replaced by sentinels: the
+    /// values borrow from the original line again, sentinels become numbers.
+    fn parse_rewritten(raw: &'a str, rw: &crate::tokens::Rewritten) -> Result<Row<'a>, Rejection> {
+        let tmp = serde_json::from_str::<Row<'_>>(&rw.text).map_err(|e| parse_rejection(&e))?;
+        let base = rw.text.as_ptr() as usize;
+        let mut fields = HashMap::with_capacity_and_hasher(tmp.fields.len(), hasher());
+        for (k, v) in tmp.fields {
+            let Value::Raw(r) = v else { continue };
+            let start = r.get().as_ptr() as usize - base;
+            let value = match rw.origin(start, start + r.get().len()) {
+                Ok((s, e)) => serde_json::from_str::<&'a RawValue>(&raw[s..e])
+                    .map(Value::Raw)
+                    .map_err(|e| Rejection::new(codes::MALFORMED_JSON, e.to_string()))?,
+                Err(Some(v)) => Value::NonFinite(v),
+                Err(None) => Value::Composite,
+            };
+            fields.insert(Cow::Owned(k.into_owned()), value);
+        }
+        Ok(Row { fields })
     }
 
     /// Classifies the cell at `key`.
     pub fn cell(&self, key: &str) -> Cell<'a> {
-        let Some(raw) = self.fields.get(key) else {
-            return Cell::Missing;
+        let text = match self.fields.get(key) {
+            None => return Cell::Missing,
+            Some(Value::Raw(raw)) => raw.get(),
+            Some(Value::NonFinite(v)) => return Cell::Number(*v),
+            Some(Value::Composite) => return Cell::Composite,
         };
-        let text = raw.get();
         match text.as_bytes().first() {
             Some(b'n') => Cell::Null,
             Some(b't') => Cell::Bool(true),
@@ -225,6 +245,17 @@ impl<'a> Row<'a> {
 
 const DUP_PREFIX: &str = "moshead-duplicate-key ";
 
+/// The rejection for a parse error: `duplicate-key` or `malformed-json`.
+fn parse_rejection(e: &serde_json::Error) -> Rejection {
+    let msg = e.to_string();
+    if let Some(key) = msg.strip_prefix(DUP_PREFIX) {
+        let key = key.split(" at line").next().unwrap_or(key);
+        Rejection::new(codes::DUPLICATE_KEY, format!("key {key} appears twice"))
+    } else {
+        Rejection::new(codes::MALFORMED_JSON, msg)
+    }
+}
+
 thread_local! {
     /// The key count of the last row parsed on this thread.
     static KEYS_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(32) };
@@ -268,7 +299,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Row<'a> {
                             return Err(de::Error::custom(format!("{DUP_PREFIX}`{}`", e.key())));
                         }
                         Entry::Vacant(e) => {
-                            e.insert(v);
+                            e.insert(Value::Raw(v));
                         }
                     }
                 }
@@ -315,6 +346,30 @@ mod tests {
         assert_eq!(
             Row::parse(r#"{"a":1} trailing"#).unwrap_err().code,
             codes::MALFORMED_JSON
+        );
+    }
+
+    #[test]
+    fn python_non_finite_tokens_are_numbers() {
+        let row = Row::parse(
+            r#"{"a":NaN,"b":Infinity,"c":-Infinity,"d":[NaN],"s":"NaN","e":2,"k\u0062":"x\"y"}"#,
+        )
+        .unwrap();
+        assert!(matches!(row.cell("a"), Cell::Number(v) if v.is_nan()));
+        assert_eq!(row.cell("b"), Cell::Number(f64::INFINITY));
+        assert_eq!(row.cell("c"), Cell::Number(f64::NEG_INFINITY));
+        assert_eq!(row.number("a"), None, "a token is not a finite number");
+        assert_eq!(row.cell("d"), Cell::Composite);
+        assert_eq!(row.string("s").as_deref(), Some("NaN"));
+        assert_eq!(row.number("e"), Some(2.0));
+        assert_eq!(row.string("kb").as_deref(), Some("x\"y"));
+        // Still malformed: the original error is reported, not the rewrite's.
+        let bad = Row::parse(r#"{"a":NaN,"b":}"#).unwrap_err();
+        assert_eq!(bad.code, codes::MALFORMED_JSON);
+        assert!(bad.message.contains("column"), "{}", bad.message);
+        assert_eq!(
+            Row::parse(r#"{"a":NaN,"a":1}"#).unwrap_err().code,
+            codes::DUPLICATE_KEY
         );
     }
 

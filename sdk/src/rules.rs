@@ -4,7 +4,7 @@
 use blake2::digest::{Update, VariableOutput};
 use blake2::Blake2sVar;
 
-use crate::descriptor::{InputSlot, MosScale, SplitPolicy};
+use crate::descriptor::{InputSlot, MosScale, ReferenceRule, SplitPolicy};
 use crate::row::{codes, Cell, Rejection, Row};
 use crate::{Split, SplitOrigin};
 
@@ -53,25 +53,33 @@ pub fn project_columns<'c>(
 /// The MOS rule.
 ///
 /// `mos` (already on 1-5) if present; else the native key mapped through
-/// `scale`. The result must be finite and within [1, 5]; it is never
-/// clamped. A present but invalid `mos` is refused without falling back, so
-/// a bad label can never be papered over by another column.
+/// `scale` (the slot's scale, else the adapter's). When the native key is
+/// `mos` itself, `mos` is read through the scale. The result must be finite
+/// and within [1, 5]; it is never clamped. A present but invalid `mos` is
+/// refused without falling back, so a bad label can never be papered over by
+/// another column.
 pub fn mos(row: &Row<'_>, scale: &MosScale) -> Result<f64, Rejection> {
-    let (value, source) = match row.cell("mos") {
-        Cell::Missing | Cell::Null => match row.cell(&scale.native_key) {
+    let native = scale.native_key.as_str();
+    let head = if native == "mos" {
+        Cell::Missing
+    } else {
+        row.cell("mos")
+    };
+    let (value, source) = match head {
+        Cell::Missing | Cell::Null => match row.cell(native) {
             Cell::Missing | Cell::Null => {
-                let message = if scale.native_key == "mos" {
+                let message = if native == "mos" {
                     "`mos` is not present".to_owned()
                 } else {
-                    format!("neither `mos` nor `{}` is present", scale.native_key)
+                    format!("neither `mos` nor `{native}` is present")
                 };
                 return Err(Rejection::new(codes::MOS_MISSING, message));
             }
-            Cell::Number(v) => (scale.to_head(v), scale.native_key.as_str()),
+            Cell::Number(v) => (scale.to_head(v), native),
             _ => {
                 return Err(Rejection::new(
                     codes::MOS_INVALID,
-                    format!("`{}` is not a number", scale.native_key),
+                    format!("`{native}` is not a number"),
                 ))
             }
         },
@@ -91,6 +99,21 @@ pub fn mos(row: &Row<'_>, scale: &MosScale) -> Result<f64, Rejection> {
         ));
     }
     Ok(value)
+}
+
+/// Why `row` is a reference row under `rule`, if it is one
+/// (`` `chug_ref` = 1 ``).
+pub fn reference(row: &Row<'_>, rule: &ReferenceRule) -> Option<String> {
+    if let Some(key) = rule.flags.iter().find(|k| row.flag(k) == Some(true)) {
+        return Some(match row.cell(key) {
+            Cell::Number(v) => format!("{key} = {v}"),
+            _ => format!("{key} = true"),
+        });
+    }
+    rule.equals
+        .iter()
+        .find(|(k, v)| row.string(k).is_some_and(|s| s.trim() == v))
+        .map(|(k, v)| format!("{k} = {v}"))
 }
 
 /// A positive finite number at `key`, or `None` (0 conventionally means
@@ -295,6 +318,38 @@ mod tests {
             code(r#"{"mos":7,"mos_raw_0_100":50}"#),
             codes::MOS_OUT_OF_RANGE
         );
+    }
+
+    #[test]
+    fn a_native_key_named_mos_is_read_through_its_scale() {
+        let s = MosScale {
+            native_key: "mos".into(),
+            ..scale()
+        };
+        let ok = |j: &str| mos(&Row::parse(j).unwrap(), &s);
+        assert_eq!(ok(r#"{"mos":50}"#), Ok(3.0));
+        assert_eq!(
+            ok(r#"{"mos":-1}"#).unwrap_err().code,
+            codes::MOS_OUT_OF_RANGE
+        );
+        assert_eq!(
+            ok(r#"{"mos":NaN}"#).unwrap_err().code,
+            codes::MOS_NON_FINITE
+        );
+    }
+
+    #[test]
+    fn reference_rule() {
+        let rule = ReferenceRule {
+            flags: vec!["is_ref".into()],
+            equals: vec![("rung".into(), "ref".into())],
+        };
+        let is = |j: &str| reference(&Row::parse(j).unwrap(), &rule);
+        assert_eq!(is(r#"{"is_ref":1}"#).as_deref(), Some("is_ref = 1"));
+        assert_eq!(is(r#"{"is_ref":true}"#).as_deref(), Some("is_ref = true"));
+        assert_eq!(is(r#"{"rung":" ref"}"#).as_deref(), Some("rung = ref"));
+        assert_eq!(is(r#"{"is_ref":0,"rung":"1080p"}"#), None);
+        assert_eq!(is(r#"{}"#), None);
     }
 
     #[test]

@@ -1,10 +1,7 @@
-//! Column lists and derivations that more than one adapter uses.
+//! Column lists shared by adapters of libvmaf features.
 //!
 //! Schemas are append-only: a published schema never changes its columns or
 //! their order, because the order is baked into every model trained on it.
-
-use crate::row::Row;
-use crate::rules::feature_value;
 
 /// The canonical libvmaf features, in schema order.
 pub const CANONICAL: [&str; 6] = [
@@ -16,55 +13,14 @@ pub const CANONICAL: [&str; 6] = [
     "motion2",
 ];
 
-/// The `konvid-v1` schema (11 columns).
-pub const KONVID_V1: [&str; 11] = [
-    "adm2",
-    "vif_scale0",
-    "vif_scale1",
-    "vif_scale2",
-    "vif_scale3",
-    "motion2",
-    "saliency_mean",
-    "saliency_var",
-    "shot_count_norm",
-    "shot_mean_len_norm",
-    "shot_cut_density",
+/// libvmaf's model feature names of the [`CANONICAL`] features: those of
+/// its integer extractors, as in libvmaf's own `vmaf_v0.6.1.json`. Declare
+/// them with [`crate::DescriptorBuilder::libvmaf_names`].
+pub const LIBVMAF_NAMES: [(&str, &str); 6] = [
+    ("adm2", "VMAF_integer_feature_adm2_score"),
+    ("vif_scale0", "VMAF_integer_feature_vif_scale0_score"),
+    ("vif_scale1", "VMAF_integer_feature_vif_scale1_score"),
+    ("vif_scale2", "VMAF_integer_feature_vif_scale2_score"),
+    ("vif_scale3", "VMAF_integer_feature_vif_scale3_score"),
+    ("motion2", "VMAF_integer_feature_motion2_score"),
 ];
-
-/// A `konvid-v1` column: the value rule first, then the derivations of the
-/// shot columns from raw counts (`shot_count` -> log10(1+N)/3,
-/// `shot_mean_len_s` -> seconds/30, `shot_cuts` / `n_frames` -> cuts per
-/// frame). Negative raw values give `None`.
-pub fn konvid_v1_column(row: &Row<'_>, column: &str) -> Option<f64> {
-    if let Some(v) = feature_value(row, column) {
-        return Some(v);
-    }
-    let nonneg = |k: &str| row.number(k).filter(|v| *v >= 0.0);
-    match column {
-        "shot_count_norm" => nonneg("shot_count").map(|n| (1.0 + n).log10() / 3.0),
-        "shot_mean_len_norm" => nonneg("shot_mean_len_s").map(|s| s / 30.0),
-        "shot_cut_density" => {
-            let frames = nonneg("n_frames").filter(|f| *f > 0.0)?;
-            nonneg("shot_cuts").map(|c| c / frames)
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shot_columns_derive_from_raw_counts() {
-        let row = Row::parse(r#"{"shot_count":9,"shot_mean_len_s":3,"shot_cuts":8,"n_frames":240,"shot_count_norm":null}"#).unwrap();
-        assert_eq!(konvid_v1_column(&row, "shot_count_norm"), Some(1.0 / 3.0));
-        assert_eq!(konvid_v1_column(&row, "shot_mean_len_norm"), Some(0.1));
-        assert_eq!(
-            konvid_v1_column(&row, "shot_cut_density"),
-            Some(8.0 / 240.0)
-        );
-        let direct = Row::parse(r#"{"shot_count_norm":0.5,"shot_count":9}"#).unwrap();
-        assert_eq!(konvid_v1_column(&direct, "shot_count_norm"), Some(0.5));
-    }
-}

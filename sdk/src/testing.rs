@@ -111,8 +111,8 @@ mod tests {
         assert_eq!(r.mos_se.into_option(), None);
         assert_eq!(r.features.as_slice(), &[0.8]);
         let accepts = ["tiny".to_owned()];
-        assert!(crate::conformance::row_contract_for("rows", &accepts, 1, &r, true).is_ok());
-        assert!(crate::conformance::row_contract("rows", &accepts, 1, &r).is_err());
+        assert!(moshead_protocol::row_contract_for("rows", &accepts, 1, &r, true).is_ok());
+        assert!(moshead_protocol::row_contract("rows", &accepts, 1, &r).is_err());
         // A MOS that is present is still checked and mapped.
         let p = probe(true);
         let labelled = p

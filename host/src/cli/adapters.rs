@@ -42,7 +42,10 @@ pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
     if let Some(AdaptersCmd::Check { path }) = &args.cmd {
         return check(path, args.json);
     }
-    let reg = env.registry()?;
+    let reg = match &args.cmd {
+        Some(AdaptersCmd::Show { name }) => env.registry_for(name)?,
+        _ => env.registry()?,
+    };
     match args.cmd {
         None => {
             if args.json {
@@ -124,7 +127,13 @@ fn paths(env: &Env, as_json: bool) -> anyhow::Result<u8> {
         let list: Vec<_> = env
             .dirs
             .iter()
-            .map(|d| json!({"path": d.path, "origin": d.origin, "exists": d.path.is_dir()}))
+            .map(|d| {
+                let mut v = json!({"path": d.path, "origin": d.origin, "exists": d.path.is_dir()});
+                if let Some(why) = &d.ignored {
+                    v["ignored"] = json!(why);
+                }
+                v
+            })
             .collect();
         print_json(&json!({ "search_path": list }))?;
     } else {
@@ -137,7 +146,11 @@ fn paths(env: &Env, as_json: bool) -> anyhow::Result<u8> {
                     (i + 1).to_string(),
                     d.path.display().to_string(),
                     d.origin.to_owned(),
-                    if d.path.is_dir() { "yes" } else { "no" }.to_owned(),
+                    match (&d.ignored, d.path.is_dir()) {
+                        (Some(_), _) => "ignored: relative".to_owned(),
+                        (None, true) => "yes".to_owned(),
+                        (None, false) => "no".to_owned(),
+                    },
                 ]
             })
             .collect();
@@ -171,6 +184,30 @@ fn show(a: &Adapter) {
         d.content_group_key,
         d.id_keys.join(", ")
     );
+    for s in &d.inputs {
+        if let Some(m) = &s.mos_scale {
+            println!(
+                "  MOS of {}  native {}..{} (`{}`), head = {} + {} * native",
+                s.name, m.native_min, m.native_max, m.native_key, m.to_head_offset, m.to_head_scale
+            );
+        }
+    }
+    if let Some(r) = &d.reference {
+        let mut tests: Vec<String> = r.flags.iter().map(|k| format!("`{k}` set")).collect();
+        tests.extend(r.equals.iter().map(|(k, v)| format!("`{k}` = `{v}`")));
+        println!(
+            "  references   {} (excluded unless --include-references)",
+            tests.join(" or ")
+        );
+    }
+    if !d.header_aliases.is_empty() {
+        let aliases: Vec<String> = d
+            .header_aliases
+            .iter()
+            .map(|a| format!("{} -> `{}`", a.aliases.join("/"), a.key))
+            .collect();
+        println!("  CSV headers  {}", aliases.join(", "));
+    }
     if let Some(b) = &d.group_baseline {
         println!("  baseline     {} (by `{}`)", b.name, b.key);
     }
@@ -187,8 +224,8 @@ fn show(a: &Adapter) {
         .iter()
         .map(|s| {
             let kind = match &s.kind {
-                moshead_sdk::SlotKind::File => "file".to_owned(),
-                moshead_sdk::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
+                moshead_protocol::SlotKind::File => "file".to_owned(),
+                moshead_protocol::SlotKind::ShardDir { glob } => format!("dir of {glob}"),
             };
             let env = s
                 .env
@@ -243,11 +280,12 @@ fn show(a: &Adapter) {
                 ),
                 s.columns.len().to_string(),
                 s.requires_slot.clone().unwrap_or_else(|| "-".into()),
+                libvmaf_cell(s),
                 s.description.clone(),
             ]
         })
         .collect();
-    print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "ABOUT"], &rows);
+    print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "LIBVMAF", "ABOUT"], &rows);
     println!("gate:");
     for (label, t) in [("real", &d.gate.real), ("synthetic", &d.gate.synthetic)] {
         let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
@@ -286,5 +324,21 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     line(header.to_vec());
     for r in rows {
         line(r.iter().map(String::as_str).collect());
+    }
+}
+
+/// How many of a schema's columns the adapter names for libvmaf: `yes`
+/// when all are (a head on it can be exported as a libvmaf model), else
+/// `n/m named`, or `-`.
+fn libvmaf_cell(s: &moshead_protocol::Schema) -> String {
+    let named = s
+        .columns
+        .iter()
+        .filter(|c| s.libvmaf_names.contains_key(*c))
+        .count();
+    match named {
+        0 => "-".into(),
+        n if n == s.columns.len() => "yes".into(),
+        n => format!("{n}/{} named", s.columns.len()),
     }
 }

@@ -113,10 +113,15 @@ struct CorpusFigures {
 
 /// The heads to compare: every fixed head with its defaults, then `auto`.
 fn choices(filter: &[String]) -> Vec<HeadChoice> {
-    let mut all: Vec<HeadChoice> = [HeadKind::Linear, HeadKind::Mlp]
-        .into_iter()
-        .map(|k| HeadChoice::Fixed(HeadSpec::new(k)))
-        .collect();
+    let mut all: Vec<HeadChoice> = [
+        HeadKind::Ridge,
+        HeadKind::Linear,
+        HeadKind::Svr,
+        HeadKind::Mlp,
+    ]
+    .into_iter()
+    .map(|k| HeadChoice::Fixed(HeadSpec::new(k)))
+    .collect();
     all.push(HeadChoice::Auto(AutoConfig::default()));
     all.retain(|c| filter.is_empty() || filter.iter().any(|f| f == c.name()));
     all
@@ -172,7 +177,8 @@ fn run_corpus(
                     folds.len()
                 )
             });
-            let (head, sel) = choice.fit(ds, &f.train, f.seed, &Progress::hidden())?;
+            let (head, sel) =
+                choice.fit(ds, &f.train, f.seed, &crate::training::Status::silent())?;
             let pred = head.predict_rows(ds.x.view(), &f.eval);
             let (mos, _) = ds.targets(&f.eval);
             s.extend(srocc(&pred, &mos));

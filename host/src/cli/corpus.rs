@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use moshead_sdk::{Format, SynthRequest};
+use moshead_protocol::{Format, SynthRequest};
 
 use super::adapters::print_table;
 use super::{print_json, Env, EXIT_OK};
@@ -127,8 +127,9 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
         let resolved =
             inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
         let sources = resolved
-            .rows
+            .labels
             .iter()
+            .chain(&resolved.rows)
             .map(|f| Source {
                 slot: f.slot.clone(),
                 display: f.path.display().to_string(),
@@ -179,7 +180,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
 }
 
 pub fn run_corpus(env: &Env, args: CorpusArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     if args.json {
         print_json(&loaded.report)?;
@@ -279,7 +280,7 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
 }
 
 pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    let reg = env.registry_for(&args.adapter)?;
     let adapter = reg.select(&args.adapter)?;
     let out = adapter.synthesize(&SynthRequest {
         rows: args.rows,
@@ -324,6 +325,18 @@ pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
             .any(|c| !matches!(c, std::path::Component::Normal(_)))
     {
         anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
+    }
+    // A directory on the way that is a symbolic link would lead outside.
+    let mut at = base.to_path_buf();
+    let parts: Vec<_> = p.components().collect();
+    for c in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push(c);
+        if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
+            anyhow::bail!(
+                "{}: is a symbolic link; refusing to write `{rel}` through it",
+                at.display()
+            );
+        }
     }
     Ok(base.join(p))
 }

@@ -21,9 +21,58 @@ pub struct ExportArgs {
     /// there too, as `<id>.json`, with its `exports` updated.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Replace another model's files in `--out` (a manifest of the same id
+    /// that is not the one exported).
+    #[arg(long)]
+    force: bool,
     /// Print what was written as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    formats: FormatArgs,
+}
+
+/// Export formats a command may be asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `<id>_vmaf.json`, libvmaf's JSON model format.
+    Vmaf,
+}
+
+/// `--export FORMAT`: formats that must be written (an error when the
+/// model cannot be expressed in one). Without it, the libvmaf model is
+/// written when the head and schema allow and skipped with a note otherwise.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FormatArgs {
+    /// Require this export (repeatable): `vmaf` fails when libvmaf cannot
+    /// evaluate the head or has no name for a feature column.
+    #[arg(long = "export", value_enum)]
+    required: Vec<Format>,
+}
+
+impl FormatArgs {
+    /// Whether the libvmaf model was asked for.
+    pub fn vmaf(&self) -> bool {
+        self.required.contains(&Format::Vmaf)
+    }
+}
+
+/// Refuses `--export vmaf` up front when the head type has no libvmaf form.
+pub(super) fn check_head(
+    formats: &FormatArgs,
+    kind: crate::training::HeadKind,
+) -> anyhow::Result<()> {
+    match crate::export::vmaf::head_refusal(kind) {
+        Some(r) if formats.vmaf() => anyhow::bail!("--export vmaf: {r}"),
+        _ => Ok(()),
+    }
+}
+
+/// Says why the libvmaf model was not written, when it was not.
+pub(super) fn vmaf_note(m: &Manifest, bundle: &Bundle) {
+    if let Err(r) = &bundle.vmaf {
+        eprintln!("moshead: note: no {}_vmaf.json: {r}", m.id);
+    }
 }
 
 /// What `export` prints with `--json`.
@@ -61,12 +110,23 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let mut m = Manifest::load(&args.model)?;
+    if args.formats.vmaf() {
+        crate::export::vmaf::check(&m).map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
+    }
     let out = args.out.clone().unwrap_or_else(|| src.clone());
     // The same lock as `moshead train` (it creates `out`): an export
     // rewrites the manifest, so it must not interleave with a run writing
     // into the same directory. The manifest's own directory is not locked
     // when `--out` points elsewhere: it may be read-only.
     let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
+    let target = out.join(crate::export::Names::new(&m.id).manifest());
+    if !args.force && holds_another_model(&args.model, &m, &target) {
+        anyhow::bail!(
+            "{} holds another model's manifest (not {}); pass --force to replace that model's files",
+            target.display(),
+            args.model.display()
+        );
+    }
     if !load_predictions(&mut m, &src)? {
         eprintln!(
             "moshead: warning: no validation predictions beside {} (`{}_validation.jsonl`): the predicted-vs-MOS plot is skipped",
@@ -85,8 +145,34 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
             );
         }
     }
+    vmaf_note(&m, &bundle);
     report_bundle(&m, &bundle, args.json)?;
     Ok(EXIT_OK)
+}
+
+/// Whether `target` exists and holds another model than `m`: not the
+/// manifest `source` itself, and not the same model (equal in everything
+/// but the recorded exports, as an earlier export of `m` is).
+fn holds_another_model(source: &Path, m: &Manifest, target: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(target) else {
+        return target.exists();
+    };
+    let same_file = match (std::fs::canonicalize(source), std::fs::canonicalize(target)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same_file {
+        return false;
+    }
+    match Manifest::parse(target, &text) {
+        Ok(mut there) => {
+            let mut here = m.clone();
+            there.exports.clear();
+            here.exports.clear();
+            there != here
+        }
+        Err(_) => true,
+    }
 }
 
 /// Arguments of `moshead ledger`.
@@ -126,11 +212,12 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
     let dir = match (&args.out, &args.adapter) {
         (Some(o), _) => o.clone(),
         (None, Some(sel)) => {
-            let reg = env.registry()?;
+            let reg = env.registry_for(sel)?;
             crate::manifest::default_output_dir(&reg.select(sel)?.descriptor)
         }
         (None, None) => anyhow::bail!("pass --out DIR or --adapter NAME"),
     };
+    crate::manifest::settle(&dir).map_err(anyhow::Error::msg)?;
     let path = dir.join(LEDGER_FILE);
     let read = ledger::read(&path)?;
     let runs: Vec<&(usize, LedgerEntry)> = read

@@ -7,8 +7,10 @@ mod adapters;
 mod bench;
 mod bench_accuracy;
 mod bench_corpora;
+mod bench_twins;
 mod corpus;
 mod export;
+mod head;
 mod predict;
 mod scoring;
 mod train;
@@ -40,8 +42,8 @@ Exit codes:
   3  the gate was missed: `train --require-gate`, or `validate`
   4  `adapters check` found a failing check
 
-Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH, then the
-executable's directory, then <prefix>/lib/moshead/plugins and
+Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH (absolute
+entries only), then the executable's directory, then <prefix>/lib/moshead/plugins and
 $XDG_DATA_HOME/moshead/plugins; never the current directory. See `moshead adapters --paths`.";
 
 /// Train MOS heads from objective video-quality features, one corpus adapter per corpus.
@@ -58,8 +60,10 @@ pub struct Cli {
     /// owned by someone else.
     #[arg(long, global = true)]
     pub allow_insecure_plugins: bool,
-    /// A pin file (`name version sha256` per line): refuse any plugin not listed.
-    #[arg(long, global = true, value_name = "FILE", env = "MOSHEAD_PLUGIN_LOCK")]
+    /// A pin file (`name version sha256` per line): refuse any plugin not
+    /// listed. Default: $MOSHEAD_PLUGIN_LOCK when set (set but empty is an
+    /// error).
+    #[arg(long, global = true, value_name = "FILE")]
     pub plugin_lock: Option<PathBuf>,
     /// The command.
     #[command(subcommand)]
@@ -67,6 +71,9 @@ pub struct Cli {
 }
 
 /// The commands.
+// Parsed once per run: the size of the largest variant (train's flags)
+// does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the corpus adapters found, or show one.
@@ -110,9 +117,41 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("moshead: error: {e:#}");
+            eprintln!("moshead: error: {}", render_error(&e));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// An error and its causes, `: `-separated, each cause shown once: a cause
+/// whose text the message already holds (an I/O error a library error
+/// prints beside its path) is not repeated.
+pub fn render_error(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.is_empty() {
+            out = text;
+        } else if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// The pin file: `--plugin-lock`, else `$MOSHEAD_PLUGIN_LOCK`; the variable
+/// set to an empty value is an error saying so.
+fn plugin_lock(flag: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(p) = flag {
+        return Ok(Some(p.to_path_buf()));
+    }
+    match std::env::var_os("MOSHEAD_PLUGIN_LOCK") {
+        Some(v) if v.is_empty() => anyhow::bail!(
+            "MOSHEAD_PLUGIN_LOCK is set but empty: set it to a pin file, or unset it to use no pin file"
+        ),
+        Some(v) => Ok(Some(PathBuf::from(v))),
+        None => Ok(None),
     }
 }
 
@@ -127,13 +166,33 @@ pub struct Env {
 }
 
 impl Env {
-    /// Discovers plugins, printing discovery warnings to stderr.
+    /// Discovers and loads every plugin, printing discovery warnings to
+    /// stderr (`moshead adapters`, `adapters lock`, the benches).
     pub fn registry(&self) -> anyhow::Result<Registry> {
         let reg = Registry::discover(&self.dirs, &self.trust)?;
+        Self::warn(&reg);
+        Ok(reg)
+    }
+
+    /// Discovers and loads every plugin without printing its warnings (the
+    /// command already printed those of the adapter it loaded); a failed
+    /// discovery is an empty registry. For hints about other adapters only.
+    pub fn registry_quiet(&self) -> Registry {
+        Registry::discover(&self.dirs, &self.trust).unwrap_or_default()
+    }
+
+    /// Discovers the plugin files named for the selected adapter and loads
+    /// only those: no other plugin's code runs.
+    pub fn registry_for(&self, sel: &crate::registry::Selector) -> anyhow::Result<Registry> {
+        let reg = Registry::discover_named(&self.dirs, &self.trust, &sel.name)?;
+        Self::warn(&reg);
+        Ok(reg)
+    }
+
+    fn warn(reg: &Registry) {
         for d in &reg.diagnostics {
             eprintln!("moshead: warning: {} ({})", d.message, d.kind);
         }
-        Ok(reg)
     }
 }
 
@@ -146,8 +205,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         quiet: cli.quiet,
         trust: crate::trust::TrustPolicy {
             allow_insecure: cli.allow_insecure_plugins,
-            pins: cli
-                .plugin_lock
+            pins: plugin_lock(cli.plugin_lock.as_deref())?
                 .as_deref()
                 .map(crate::trust::Pins::load)
                 .transpose()?,

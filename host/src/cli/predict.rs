@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use moshead_sdk::{MosScale, Split};
+use moshead_protocol::{MosScale, Split};
 
 use super::corpus::{load, DataArgs};
 use super::scoring::{bindings, check_columns, drops_and_hints, manifest_adapter, model_adapter};
@@ -65,7 +65,7 @@ pub const CSV_HEADER: &str = "id,prediction,prediction_native,mos,mos_native,spl
 
 pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
     let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
+    let reg = env.registry_for(&manifest_adapter(&m)?)?;
     let adapter = model_adapter(&reg, &m, &args.model, args.allow_plugin_change)?;
     let data = DataArgs {
         adapter: manifest_adapter(&m)?,
@@ -102,7 +102,7 @@ pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
         bail!(
             "no row could be scored: {} line(s) read, every one dropped{}",
             loaded.report.inputs.iter().map(|i| i.lines).sum::<u64>(),
-            drops_and_hints(&reg, adapter, &loaded.report, &args.model)
+            drops_and_hints(env, adapter, &loaded.report, &args.model)
         );
     }
     let all: Vec<usize> = (0..ds.len()).collect();
@@ -129,7 +129,7 @@ pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
             ds.len(),
             r.dropped(),
             if r.dropped() > 0 {
-                drops_and_hints(&reg, adapter, r, &args.model)
+                drops_and_hints(env, adapter, r, &args.model)
             } else {
                 String::new()
             }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 
+use super::Env;
 use crate::corpus::{Dataset, IngestReport};
 use crate::manifest::Manifest;
 use crate::registry::{Adapter, Registry, Selector};
@@ -57,7 +58,7 @@ pub fn bindings(adapter: &Adapter, inputs: &[String]) -> anyhow::Result<Vec<(Str
                     .descriptor
                     .inputs
                     .iter()
-                    .find(|s| s.role == moshead_sdk::SlotRole::Rows)
+                    .find(|s| s.role == moshead_protocol::SlotRole::Rows)
                     .context("the adapter has no row slot")?;
                 out.push((slot.name.clone(), PathBuf::from(i)));
             }
@@ -81,8 +82,11 @@ pub fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
 /// per corpus tag of the `foreign-corpus` drops: which slot of `adapter`
 /// reads rows so tagged, or which other installed adapter they belong to
 /// and how to score `model` on them there (cross-corpus).
+///
+/// Commands load only the adapter they name; the other installed adapters
+/// are discovered here, and only when a tag needs them for its hint.
 pub fn drops_and_hints(
-    reg: &Registry,
+    env: &Env,
     adapter: &Adapter,
     report: &IngestReport,
     model: &Path,
@@ -94,6 +98,7 @@ pub fn drops_and_hints(
             let _ = write!(s, ", e.g. {e}");
         }
     }
+    let mut installed: Option<Registry> = None;
     for (tag, n) in &report.foreign_tags {
         let slots = |a: &Adapter| -> Vec<String> {
             a.descriptor
@@ -118,6 +123,7 @@ pub fn drops_and_hints(
             );
             continue;
         }
+        let reg = installed.get_or_insert_with(|| env.registry_quiet());
         let others: Vec<(&Adapter, Vec<String>)> = reg
             .adapters()
             .iter()
@@ -146,7 +152,10 @@ pub fn drops_and_hints(
             );
         }
     }
-    if let Some(d) = report.drops.get(moshead_sdk::codes::MISSING_CORPUS_TAG) {
+    if let Some(d) = report
+        .drops
+        .get(moshead_protocol::codes::MISSING_CORPUS_TAG)
+    {
         let assuming: Vec<String> = adapter
             .descriptor
             .inputs

@@ -19,18 +19,15 @@ use crate::manifest::{
     MANIFEST_SCHEMA,
 };
 use crate::progress::Progress;
-use crate::selection::{AutoConfig, HeadChoice};
-use crate::training::{HeadKind, HeadSpec};
+use crate::selection::HeadChoice;
 
 /// Arguments of `moshead train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
-    /// The head: `auto` (default) chooses among the heads and their
-    /// hyper-parameters by content-grouped inner CV inside every fold.
-    #[arg(long, value_enum, default_value_t = HeadArg::Auto)]
-    head: HeadArg,
+    #[command(flatten)]
+    head: super::head::HeadArgs,
     /// Validation policy (default: explicit when rows carry train and val, else kfold).
     #[arg(long, value_enum)]
     validation: Option<PolicyKind>,
@@ -43,16 +40,6 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
-    /// L2 penalty on weights (default: min(1e-4, 1/rows) for mlp, where
-    /// rows are the training rows of each fit; 1e-6 for linear).
-    #[arg(long)]
-    weight_decay: Option<f64>,
-    /// L-BFGS iteration cap (default: 400 mlp, 200 linear).
-    #[arg(long)]
-    max_iters: Option<u64>,
-    /// Early-stopping patience in iterations.
-    #[arg(long)]
-    patience: Option<u64>,
     /// Override the adapter's model id (recorded beside the adapter's).
     #[arg(long)]
     model_id: Option<String>,
@@ -68,17 +55,8 @@ pub struct TrainArgs {
     /// Print the run summary as JSON.
     #[arg(long)]
     json: bool,
-}
-
-/// The `--head` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum HeadArg {
-    /// Chosen by content-grouped inner cross-validation.
-    Auto,
-    /// Two tanh hidden layers, then the bounded output.
-    Mlp,
-    /// A bounded linear model.
-    Linear,
+    #[command(flatten)]
+    formats: super::export::FormatArgs,
 }
 
 /// Refuses datasets no honest validation can use.
@@ -130,7 +108,22 @@ struct Summary<'a> {
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
-    let reg = env.registry()?;
+    // Everything the command line alone decides is checked before any work.
+    if let Some(id) = &args.model_id {
+        crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
+    }
+    let mut choice = args.head.choice()?;
+    match &mut choice {
+        HeadChoice::Fixed(spec) => super::export::check_head(&args.formats, spec.kind)?,
+        // A libvmaf model was asked for: auto chooses among the heads
+        // libvmaf can evaluate.
+        HeadChoice::Auto(cfg) if args.formats.vmaf() => cfg
+            .candidates
+            .retain(|c| crate::export::vmaf::head_refusal(c.spec.kind).is_none()),
+        HeadChoice::Auto(_) => {}
+    }
+    crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
+    let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
     check_dataset(ds, loaded.report.dropped())?;
@@ -142,10 +135,17 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
     let d = &loaded.adapter.descriptor;
-    let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
-    if model_id.is_empty() || model_id.contains(['/', '\\']) || model_id.starts_with('.') {
-        bail!("model id `{model_id}` must be a plain file name");
+    let libvmaf_names = d
+        .schema(&ds.schema)
+        .map(|s| s.libvmaf_names.clone())
+        .unwrap_or_default();
+    if args.formats.vmaf() {
+        crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
+            .map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
     }
+    let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
+    crate::model_id::check(&model_id)
+        .map_err(|e| anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name))?;
     let out_dir = output_dir(&loaded, &args.out);
     let _lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
     let manifest_path = out_dir.join(format!("{model_id}.json"));
@@ -156,31 +156,6 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         );
     }
 
-    let choice = match args.head {
-        HeadArg::Auto => {
-            if args.weight_decay.is_some() || args.max_iters.is_some() || args.patience.is_some() {
-                bail!("--weight-decay, --max-iters and --patience set one head's hyper-parameters; with --head auto they are chosen by inner CV (pass --head mlp or --head linear to set them)");
-            }
-            HeadChoice::Auto(AutoConfig::default())
-        }
-        HeadArg::Mlp | HeadArg::Linear => {
-            let mut spec = HeadSpec::new(if args.head == HeadArg::Mlp {
-                HeadKind::Mlp
-            } else {
-                HeadKind::Linear
-            });
-            if let Some(v) = args.weight_decay {
-                spec.weight_decay = Some(v);
-            }
-            if let Some(v) = args.max_iters {
-                spec.max_iters = v;
-            }
-            if let Some(v) = args.patience {
-                spec.patience = v;
-            }
-            HeadChoice::Fixed(spec)
-        }
-    };
     let policy = Policy {
         kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
         k: args.folds,
@@ -190,9 +165,10 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     let fold_list = folds::make_folds(ds, &policy)?;
     let progress = Progress::new(!env.quiet);
+    let status = progress.status();
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
     let native = NativeScale::of(&d.mos_scale);
-    let results = run_folds(ds, &fold_list, &choice, baseline_name, native, &progress)?;
+    let results = run_folds(ds, &fold_list, &choice, baseline_name, native, &status)?;
 
     // The ship model: the explicit fold's head (same rows, same seed), or a
     // refit on every non-test row.
@@ -206,7 +182,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         _ => {
             let rows = folds::eligible(ds);
             progress.update(|| "ship model".into());
-            let (head, selection) = choice.fit(ds, &rows, args.seed, &progress)?;
+            let (head, selection) = choice.fit(ds, &rows, args.seed, &status)?;
             progress.clear();
             ("all non-test rows".to_owned(), rows.len(), head, selection)
         }
@@ -242,6 +218,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             sha256: loaded.adapter.sha256.clone(),
             description: d.description.clone(),
             licence: d.licence.clone(),
+            mos_scale: Some(d.mos_scale.clone()),
+            libvmaf_names: Some(libvmaf_names),
         },
         host: HostRecord {
             name: "moshead".into(),
@@ -284,18 +262,19 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             include_references: args.data.include_references,
             inputs: r.inputs.clone(),
             context: r.context.clone(),
+            filled: r.fills(),
+            mos_scales: r.mos_scales(d),
         },
         exports: BTreeMap::new(),
         command_line: command_line(),
     };
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    // The ONNX model and the validation sidecar, then the manifest that
-    // records their sha256, then the card and plots; then one ledger line.
-    let bundle = crate::export::write_bundle(&mut manifest, &out_dir)?;
+    // The ONNX model, the validation sidecar, the card, the plots, the
+    // manifest and the ledger line: one commit, all or nothing.
+    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
-    let entry = crate::export::ledger::LedgerEntry::new(&manifest, &bundle);
-    crate::export::ledger::append(&ledger_path, &entry)?;
+    super::export::vmaf_note(&manifest, &bundle);
     if args.json {
         print_json(&Summary {
             model_id: &model_id,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use moshead_sdk::Split;
+use moshead_protocol::Split;
 
 use super::corpus::{load, DataArgs};
 use super::scoring::{bindings, check_columns, drops_and_hints, manifest_adapter, model_adapter};
@@ -48,10 +48,12 @@ fn f4(v: Option<f64>) -> String {
 
 pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
     let m = Manifest::load(&args.model)?;
-    let reg = env.registry()?;
+    let reg = env.registry_for(&manifest_adapter(&m)?)?;
     let own = model_adapter(&reg, &m, &args.model, args.allow_plugin_change)?;
     if let Some(sel) = args.adapter.as_ref().filter(|s| s.name != m.adapter.name) {
-        return cross_corpus(env, &reg, &m, own, sel, &args);
+        // The other corpus's adapter, loaded by its own name.
+        let other_reg = env.registry_for(sel)?;
+        return cross_corpus(env, &other_reg, &m, own, sel, &args);
     }
     let data = DataArgs {
         adapter: manifest_adapter(&m)?,
@@ -70,7 +72,7 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
         bail!(
             "no rows carry split `test`: there is no held-out set to validate on ({} rows read){}",
             ds.len(),
-            drops_and_hints(&reg, own, &loaded.report, &args.model)
+            drops_and_hints(env, own, &loaded.report, &args.model)
         );
     }
     let pred = predict_finite(&m, ds, &test)?;
@@ -116,7 +118,7 @@ fn metric_line(m: &Metrics) -> String {
 }
 
 /// The MOS scale of an adapter, as reported.
-fn scale_json(name: &str, s: &moshead_sdk::MosScale) -> serde_json::Value {
+fn scale_json(name: &str, s: &moshead_protocol::MosScale) -> serde_json::Value {
     serde_json::json!({
         "adapter": name,
         "native_min": s.native_min,
@@ -153,7 +155,7 @@ fn cross_corpus(
             "adapter `{}` projected {} row(s): too few to score the model on{}",
             other.name(),
             ds.len(),
-            drops_and_hints(reg, other, &loaded.report, &args.model)
+            drops_and_hints(env, other, &loaded.report, &args.model)
         );
     }
     let rows: Vec<usize> = (0..ds.len()).collect();
@@ -205,7 +207,7 @@ fn cross_corpus(
             eprintln!(
                 "moshead: {} row(s) dropped{}",
                 loaded.report.dropped(),
-                drops_and_hints(reg, other, &loaded.report, &args.model)
+                drops_and_hints(env, other, &loaded.report, &args.model)
             );
         }
     }

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use moshead_sdk::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
+use moshead_protocol::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
 
 use super::CorpusError;
 
@@ -46,6 +46,9 @@ pub struct Resolved {
     pub rows: Vec<SourceFile>,
     /// Context documents by slot.
     pub context: Vec<SourceFile>,
+    /// Labels tables joined by libvmaf-log slots (only those whose log
+    /// slot is read).
+    pub labels: Vec<SourceFile>,
     /// Things the operator should know (optional defaults not found,
     /// unrelated files in shard directories).
     pub notes: Vec<String>,
@@ -109,59 +112,53 @@ pub fn resolve(
         .iter()
         .any(|(s, _)| d.slot(s).is_some_and(|s| s.role == SlotRole::Rows));
     let mut out = Resolved::default();
-    for slot in &d.inputs {
-        let given: Vec<&PathBuf> = flags
-            .iter()
-            .filter(|(s, _)| *s == slot.name)
-            .map(|(_, p)| p)
+    for slot in d.inputs.iter().filter(|s| s.role != SlotRole::Labels) {
+        let bindings = bindings_of(slot, flags, named_rows, env, &mut out.notes)?;
+        push_files(slot, bindings, &mut out)?;
+    }
+    // A labels table is read when a slot of libvmaf logs that joins it is.
+    for slot in d.inputs.iter().filter(|s| s.role == SlotRole::Labels) {
+        let joined: Vec<&str> = d
+            .slots_joining(&slot.name)
+            .filter(|l| out.rows.iter().any(|r| r.slot == l.name))
+            .map(|l| l.name.as_str())
             .collect();
-        let bindings: Vec<(PathBuf, Origin)> = if !given.is_empty() {
-            given
-                .into_iter()
-                .map(|p| (p.clone(), Origin::Flag))
-                .collect()
-        } else if slot.role == SlotRole::Rows && named_rows {
-            continue;
-        } else {
-            match default_path(slot, env) {
-                Some((path, origin)) => {
-                    if !path.exists() {
-                        if slot.required {
-                            return Err(CorpusError::MissingDefault {
-                                slot: slot.name.clone(),
-                                path,
-                                origin: describe_origin(&origin),
-                            });
-                        }
-                        out.notes.push(format!(
-                            "slot `{}`: default {} ({}) not found, not read",
-                            slot.name,
-                            path.display(),
-                            describe_origin(&origin)
-                        ));
-                        continue;
-                    }
-                    vec![(path, origin)]
-                }
-                None => continue,
-            }
-        };
-        for (path, origin) in bindings {
-            let files = expand(slot, &path, &mut out.notes)?;
-            let target = if slot.role == SlotRole::Context {
-                &mut out.context
-            } else {
-                &mut out.rows
-            };
-            for file in files {
-                let format = format_of(slot, &file)?;
-                target.push(SourceFile {
-                    slot: slot.name.clone(),
-                    path: file,
-                    format,
-                    origin: origin.clone(),
+        let flagged = flags.iter().any(|(s, _)| *s == slot.name);
+        if joined.is_empty() {
+            if flagged {
+                let logs: Vec<String> = d
+                    .slots_joining(&slot.name)
+                    .map(|l| format!("--input {}=DIR", l.name))
+                    .collect();
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&slot.name),
+                    reason: format!(
+                        "labels slot `{}` is only read with the libvmaf logs it labels; pass {}",
+                        slot.name,
+                        logs.join(" or ")
+                    ),
                 });
             }
+            continue;
+        }
+        let bindings = bindings_of(slot, flags, false, env, &mut out.notes)?;
+        if bindings.is_empty() {
+            return Err(CorpusError::Input {
+                path: PathBuf::from(joined.join(", ")),
+                reason: format!(
+                    "slot `{}` joins its logs with labels slot `{}`, which has no file; pass --input {}=PATH",
+                    joined.join("`, `"),
+                    slot.name,
+                    slot.name
+                ),
+            });
+        }
+        push_files(slot, bindings, &mut out)?;
+        if out.labels.iter().filter(|c| c.slot == slot.name).count() > 1 {
+            return Err(CorpusError::Input {
+                path: PathBuf::from(&slot.name),
+                reason: format!("labels slot `{}` takes one file", slot.name),
+            });
         }
     }
     for slot in d.inputs.iter().filter(|s| s.role == SlotRole::Context) {
@@ -211,6 +208,74 @@ pub fn resolve(
     Ok(out)
 }
 
+/// The paths bound to `slot`: the flags naming it, else (unless another row
+/// slot was named) its default with its environment override.
+fn bindings_of(
+    slot: &InputSlot,
+    flags: &[(String, PathBuf)],
+    named_rows: bool,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(PathBuf, Origin)>, CorpusError> {
+    let given: Vec<(PathBuf, Origin)> = flags
+        .iter()
+        .filter(|(s, _)| *s == slot.name)
+        .map(|(_, p)| (p.clone(), Origin::Flag))
+        .collect();
+    if !given.is_empty() {
+        return Ok(given);
+    }
+    if slot.role == SlotRole::Rows && named_rows {
+        return Ok(Vec::new());
+    }
+    let Some((path, origin)) = default_path(slot, env) else {
+        return Ok(Vec::new());
+    };
+    if path.exists() {
+        return Ok(vec![(path, origin)]);
+    }
+    if slot.required {
+        return Err(CorpusError::MissingDefault {
+            slot: slot.name.clone(),
+            path,
+            origin: describe_origin(&origin),
+        });
+    }
+    notes.push(format!(
+        "slot `{}`: default {} ({}) not found, not read",
+        slot.name,
+        path.display(),
+        describe_origin(&origin)
+    ));
+    Ok(Vec::new())
+}
+
+/// Expands the bindings of `slot` into files of the list its role reads.
+fn push_files(
+    slot: &InputSlot,
+    bindings: Vec<(PathBuf, Origin)>,
+    out: &mut Resolved,
+) -> Result<(), CorpusError> {
+    for (path, origin) in bindings {
+        let files = expand(slot, &path, &mut out.notes)?;
+        let target = match slot.role {
+            SlotRole::Context => &mut out.context,
+            SlotRole::Labels => &mut out.labels,
+            SlotRole::Rows => &mut out.rows,
+        };
+        for file in files {
+            let format = format_of(slot, &file)?;
+            target.push(SourceFile {
+                slot: slot.name.clone(),
+                path: file,
+                format,
+                origin: origin.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn describe_origin(o: &Origin) -> String {
     match o {
         Origin::Flag => "from --input".into(),
@@ -220,17 +285,21 @@ fn describe_origin(o: &Origin) -> String {
     }
 }
 
+/// A row file's format by its content (see [`super::sniff`]); a context
+/// document is JSON.
 fn format_of(slot: &InputSlot, file: &Path) -> Result<Format, CorpusError> {
-    let ext = file
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let wanted = match ext.as_str() {
-        "parquet" | "pq" => Format::Parquet,
-        "json" if slot.role == SlotRole::Context => Format::Json,
-        _ if slot.formats.len() == 1 => slot.formats[0],
-        _ => Format::Jsonl,
+    let wanted = if slot.role == SlotRole::Context {
+        Format::Json
+    } else if slot.formats == [Format::LibvmafLog] {
+        // One JSON document per clip, pooled by the host (see `logs`).
+        Format::LibvmafLog
+    } else {
+        super::sniff::row_format(file)
+            .map_err(|reason| CorpusError::Input {
+                path: file.to_path_buf(),
+                reason: format!("slot `{}`: {reason}", slot.name),
+            })?
+            .0
     };
     if slot.formats.contains(&wanted) {
         Ok(wanted)
@@ -262,15 +331,25 @@ fn expand(
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
+    if !meta.is_dir() {
+        return Err(CorpusError::Input {
+            path: path.to_path_buf(),
+            reason: format!(
+                "slot `{}`: is {}, not a regular file",
+                slot.name,
+                crate::safe_fs::describe_type(&meta.file_type())
+            ),
+        });
+    }
     let SlotKind::ShardDir { glob } = &slot.kind else {
         return Err(CorpusError::Input {
             path: path.to_path_buf(),
             reason: format!("slot `{}` takes a file, and this is a directory", slot.name),
         });
     };
-    let pattern = glob::Pattern::new(glob).map_err(|e| CorpusError::Input {
+    let pattern = moshead_protocol::ShardGlob::new(glob).map_err(|e| CorpusError::Input {
         path: path.to_path_buf(),
-        reason: format!("slot `{}` has a bad glob `{glob}`: {e}", slot.name),
+        reason: format!("slot `{}` has a bad glob `{glob}`: {}", slot.name, e.reason),
     })?;
     let mut files = Vec::new();
     let mut unrelated = 0usize;
@@ -288,7 +367,12 @@ fn expand(
             unrelated += 1;
             continue;
         };
-        if !pattern.matches(name) {
+        // A compressed shard matches as its plain name does.
+        let plain = [".gz", ".zst", ".zstd"]
+            .iter()
+            .find_map(|c| name.strip_suffix(c))
+            .unwrap_or(name);
+        if !pattern.matches(name) && !pattern.matches(plain) {
             unrelated += 1;
             continue;
         }
@@ -301,7 +385,10 @@ fn expand(
         if !m.is_file() {
             return Err(CorpusError::Input {
                 path: p,
-                reason: format!("matches `{glob}` but is not a file"),
+                reason: format!(
+                    "matches `{glob}` but is {}, not a regular file",
+                    crate::safe_fs::describe_type(&m.file_type())
+                ),
             });
         }
         files.push(p);

@@ -38,7 +38,7 @@ pub struct Chunk {
 pub struct LineReader<R> {
     inner: BufReader<R>,
     line_no: u64,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     bytes: u64,
 }
 
@@ -48,8 +48,17 @@ impl<R: Read> LineReader<R> {
         LineReader {
             inner: BufReader::with_capacity(1 << 20, inner),
             line_no: 0,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
             bytes: 0,
+        }
+    }
+
+    /// Wraps `inner` without hashing (the caller hashes the bytes it reads,
+    /// e.g. before decompressing them); [`Self::finish`] then gives `""`.
+    pub fn without_hash(inner: R) -> Self {
+        LineReader {
+            hasher: None,
+            ..Self::new(inner)
         }
     }
 
@@ -73,7 +82,9 @@ impl<R: Read> LineReader<R> {
             }
             self.line_no += 1;
             self.bytes += n as u64;
-            self.hasher.update(&chunk.buf[start..]);
+            if let Some(h) = &mut self.hasher {
+                h.update(&chunk.buf[start..]);
+            }
             let complete = chunk.buf.last() == Some(&b'\n');
             if !complete && n > MAX_LINE {
                 chunk.buf.truncate(start);
@@ -113,7 +124,9 @@ impl<R: Read> LineReader<R> {
                 Some(pos) => (pos + 1, true),
                 None => (avail.len(), false),
             };
-            self.hasher.update(&avail[..take]);
+            if let Some(h) = &mut self.hasher {
+                h.update(&avail[..take]);
+            }
             self.inner.consume(take);
             total += take as u64;
             self.bytes += take as u64;
@@ -125,7 +138,9 @@ impl<R: Read> LineReader<R> {
 
     /// Finishes hashing; returns the hex sha256 of everything read.
     pub fn finish(self) -> String {
-        crate::registry::hex(&self.hasher.finalize())
+        self.hasher
+            .map(|h| crate::registry::hex(&h.finalize()))
+            .unwrap_or_default()
     }
 }
 

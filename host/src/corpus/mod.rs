@@ -7,19 +7,24 @@
 //! its slot does not accept, a non-finite feature, a MOS outside 1-5), is an
 //! error naming file and line. Raw text is held one chunk at a time.
 
+pub mod delimited;
+pub mod duplicates;
 pub mod inputs;
+pub mod labels;
+pub mod libvmaf;
 pub mod lines;
+mod logs;
 pub mod parquet;
+pub mod sniff;
 pub mod strings;
+mod text;
 
 use std::borrow::Cow;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::Read;
 use std::path::PathBuf;
 
-use moshead_sdk::{
+use moshead_protocol::{
     Descriptor, FfiOutcome, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
 };
 use ndarray::Array2;
@@ -28,10 +33,9 @@ use serde::Serialize;
 
 use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
-use lines::{Chunk, Line, LineReader};
 pub use strings::Strings;
 
-/// Host-side drop reasons (the plugin's codes are in `moshead_sdk::codes`).
+/// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).
 pub mod codes {
     /// The line is not valid UTF-8.
     pub const INVALID_UTF8: &str = "invalid-utf8";
@@ -39,6 +43,11 @@ pub mod codes {
     pub const BLANK_LINE: &str = "blank-line";
     /// The line is longer than the reader's bound.
     pub const LINE_TOO_LONG: &str = "line-too-long";
+    /// A CSV or TSV record with more or fewer fields than the header.
+    pub const RAGGED_RECORD: &str = super::delimited::codes::RAGGED_RECORD;
+    /// The line does not parse and holds carriage returns inside it: the
+    /// file has CR-only (old Mac) line endings, and lines end at LF.
+    pub const CR_LINE_ENDINGS: &str = "cr-line-endings";
 }
 
 /// How many examples are kept per drop reason.
@@ -109,6 +118,28 @@ pub enum CorpusError {
         adapter: String,
         /// What happened.
         message: String,
+    },
+    /// Two rows with one id disagree (see [`duplicates`]).
+    #[error("{place}: id `{id}` appears twice, {what}")]
+    Duplicate {
+        /// The second row's `file:line`.
+        place: String,
+        /// The first row's `file:line`.
+        first: String,
+        /// The id.
+        id: String,
+        /// How they disagree, naming both places.
+        what: String,
+    },
+    /// One content in two splits (see [`duplicates`]).
+    #[error("content `{content}` is in two splits: {first} and {second}; content-level splits would leak")]
+    Leak {
+        /// The content group.
+        content: String,
+        /// `split at file:line` of its first row in one split.
+        first: String,
+        /// `split at file:line` of its first row in the other.
+        second: String,
     },
     /// Loading or calling the plugin failed.
     #[error(transparent)]
@@ -202,6 +233,10 @@ pub struct InputReport {
     pub rows: u64,
     /// Drops by reason.
     pub drops: BTreeMap<String, u64>,
+    /// The compression the file was read through (`gzip`, `zstd`), if any;
+    /// `bytes` and `sha256` are the file's own (compressed) bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<String>,
 }
 
 /// Range and fill count of one feature column.
@@ -260,6 +295,29 @@ impl IngestReport {
     /// Total dropped rows.
     pub fn dropped(&self) -> u64 {
         self.drops.values().map(|d| d.count).sum()
+    }
+
+    /// Per feature column, in feature order, the rows whose value was filled.
+    pub fn fills(&self) -> Vec<crate::manifest::ColumnFill> {
+        self.columns
+            .iter()
+            .map(|c| crate::manifest::ColumnFill {
+                column: c.name.clone(),
+                filled: c.filled,
+            })
+            .collect()
+    }
+
+    /// The MOS scale of each row slot read (the slot's own, else the
+    /// adapter's), by slot.
+    pub fn mos_scales(&self, d: &Descriptor) -> BTreeMap<String, moshead_protocol::MosScale> {
+        self.inputs
+            .iter()
+            .filter_map(|i| {
+                d.slot(&i.slot)
+                    .map(|s| (i.slot.clone(), s.scale(d).clone()))
+            })
+            .collect()
     }
 }
 
@@ -361,6 +419,10 @@ struct Builder {
     baselines: Interner,
     baseline_names: Strings,
     ids: Strings,
+    /// Row ids interned into `ids`: an id's index is its row's.
+    id_index: Interner,
+    /// Where each kept row came from.
+    places: duplicates::Places,
     locations: Vec<(u32, u64)>,
     synthetic: u64,
     filled: Vec<u64>,
@@ -432,12 +494,14 @@ impl Ctx<'_> {
     fn project(&self, slot: &str, text: &str) -> Result<Outcome, String> {
         match self.projector.project(slot.into(), text.into()) {
             FfiOutcome::Row(r) => Ok(Outcome::Row(r)),
-            FfiOutcome::Rejected(r) if r.code.as_str() == moshead_sdk::codes::FOREIGN_CORPUS => {
+            FfiOutcome::Rejected(r)
+                if r.code.as_str() == moshead_protocol::codes::FOREIGN_CORPUS =>
+            {
                 // The tag, read again only for this rare outcome, lets the
                 // report say which slot or adapter would accept the row.
-                let tag = moshead_sdk::Row::parse(text)
+                let tag = serde_json::from_str::<serde_json::Value>(text)
                     .ok()
-                    .and_then(|row| row.string("corpus").map(|t| t.trim().to_owned()))
+                    .and_then(|row| row.get("corpus")?.as_str().map(|t| t.trim().to_owned()))
                     .unwrap_or_default();
                 Ok(Outcome::Foreign(tag, r.message.into_string()))
             }
@@ -456,7 +520,7 @@ impl Ctx<'_> {
             .slot(slot)
             .map(|s| s.accepts.as_slice())
             .unwrap_or(&[]);
-        moshead_sdk::conformance::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
+        moshead_protocol::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
     }
 
     /// Records a chunk's outcomes in line order.
@@ -509,6 +573,30 @@ impl Ctx<'_> {
                     synthetic,
                     ..
                 } = r;
+                let kept = b.ids.len();
+                let k = b.id_index.intern(&mut b.ids, Cow::Borrowed(id.as_str())) as usize;
+                if k < kept {
+                    let new = duplicates::Candidate {
+                        id: id.as_str(),
+                        features: features.as_slice(),
+                        mos,
+                        se: mos_se.into_option(),
+                        split: split.into_option(),
+                        group: group.as_str(),
+                    };
+                    return match duplicates::compare(b, k, &new, file, line) {
+                        duplicates::Verdict::Drop(message) => self.drop_row(
+                            b,
+                            rep,
+                            file,
+                            line,
+                            duplicates::DUPLICATE_ROW.into(),
+                            message,
+                        ),
+                        duplicates::Verdict::Error(e) => Err(e),
+                    };
+                }
+                b.places.push(file, line);
                 b.x.extend_from_slice(features.as_slice());
                 for i in filled.iter() {
                     b.filled[*i as usize] += 1;
@@ -530,7 +618,6 @@ impl Ctx<'_> {
                     })
                     .into_option();
                 b.baseline.push(bl);
-                b.ids.push(&id);
                 b.locations.push((self.source, line));
                 b.synthetic += u64::from(synthetic);
                 rep.rows += 1;
@@ -543,27 +630,38 @@ impl Ctx<'_> {
                     file,
                     line,
                     Ok(Outcome::Drop(
-                        moshead_sdk::codes::FOREIGN_CORPUS.to_owned(),
+                        moshead_protocol::codes::FOREIGN_CORPUS.to_owned(),
                         message,
                     )),
                 );
             }
-            Outcome::Drop(code, message) => {
-                if self.strict {
-                    return Err(CorpusError::Strict {
-                        file: file.to_owned(),
-                        line,
-                        code,
-                        message,
-                    });
-                }
-                *rep.drops.entry(code.clone()).or_default() += 1;
-                let d = b.drops.entry(code).or_default();
-                d.count += 1;
-                if d.examples.len() < EXAMPLES {
-                    d.examples.push(format!("{file}:{line}: {message}"));
-                }
-            }
+            Outcome::Drop(code, message) => self.drop_row(b, rep, file, line, code, message)?,
+        }
+        Ok(())
+    }
+
+    fn drop_row(
+        &self,
+        b: &mut Builder,
+        rep: &mut InputReport,
+        file: &str,
+        line: u64,
+        code: String,
+        message: String,
+    ) -> Result<(), CorpusError> {
+        if self.strict {
+            return Err(CorpusError::Strict {
+                file: file.to_owned(),
+                line,
+                code,
+                message,
+            });
+        }
+        *rep.drops.entry(code.clone()).or_default() += 1;
+        let d = b.drops.entry(code).or_default();
+        d.count += 1;
+        if d.examples.len() < EXAMPLES {
+            d.examples.push(format!("{file}:{line}: {message}"));
         }
         Ok(())
     }
@@ -590,7 +688,7 @@ pub fn ingest(
             .collect(),
         include_references: opts.include_references,
         unlabelled: opts.unlabelled
-            && moshead_sdk::version::supports_unlabelled(&adapter.api_version),
+            && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
     };
     let projector = adapter
         .open_projector(&config)
@@ -620,8 +718,45 @@ pub fn ingest(
         ..Builder::default()
     };
     let mut reports = Vec::new();
-    let mut total_bytes = 0u64;
-    for (k, src) in sources.iter().enumerate() {
+    // Labels tables first: the logs of libvmaf-log slots are joined with them.
+    let mut joins = logs::Joins::default();
+    let is_labels = |src: &Source| {
+        d.slot(&src.slot)
+            .is_some_and(|s| s.role == moshead_protocol::SlotRole::Labels)
+    };
+    for src in sources.iter().filter(|s| is_labels(s)) {
+        joins.read(&ctx, &mut b, src)?;
+    }
+    let mut next = 0;
+    while next < sources.len() {
+        let k = next;
+        let src = &sources[k];
+        next += 1;
+        if is_labels(src) {
+            continue;
+        }
+        if src.format == Format::LibvmafLog {
+            // The logs of one binding (one slot, one directory) are one input.
+            let dir = |s: &Source| match &s.data {
+                SourceData::File(p) => p.parent().map(|p| p.to_path_buf()),
+                SourceData::Memory(_) => None,
+            };
+            let mut run = vec![(k as u32, src)];
+            while let Some(more) = sources.get(next).filter(|s| {
+                s.slot == src.slot && s.format == Format::LibvmafLog && dir(s) == dir(src)
+            }) {
+                run.push((next as u32, more));
+                next += 1;
+            }
+            let display = match (run.len(), dir(src)) {
+                (1, _) | (_, None) => src.display.clone(),
+                (_, Some(p)) => p.display().to_string(),
+            };
+            let rep = joins.logs(&mut ctx, &mut b, &run, display)?;
+            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            reports.push(rep);
+            continue;
+        }
         ctx.source = k as u32;
         let ctx = &ctx;
         let mut rep = InputReport {
@@ -632,6 +767,7 @@ pub fn ingest(
             lines: 0,
             rows: 0,
             drops: BTreeMap::new(),
+            compression: None,
         };
         match src.format {
             Format::Parquet => {
@@ -642,7 +778,7 @@ pub fn ingest(
                     });
                 };
                 if !ctx.unlabelled {
-                    check_parquet_columns(d, path)?;
+                    check_parquet_columns(d, &src.slot, path)?;
                 }
                 rep.sha256 =
                     crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
@@ -663,125 +799,55 @@ pub fn ingest(
                     Ok(())
                 })?;
             }
-            Format::Jsonl | Format::Json => {
-                let reader: Box<dyn Read + Send> = match &src.data {
-                    SourceData::File(path) => {
-                        Box::new(File::open(path).map_err(|e| CorpusError::Input {
-                            path: path.clone(),
-                            reason: inputs::io_reason(&e),
-                        })?)
-                    }
-                    SourceData::Memory(text) => {
-                        Box::new(std::io::Cursor::new(text.as_bytes().to_vec()))
-                    }
-                };
-                let mut lr = LineReader::new(reader);
-                let read_error = |e: std::io::Error, lines: u64| CorpusError::Input {
+            Format::LibvmafLog => {
+                // Logs are pooled above, binding by binding.
+                return Err(CorpusError::Input {
                     path: PathBuf::from(&src.display),
-                    reason: format!("read error after line {lines}: {e}"),
-                };
-                // A pipeline over chunks: while chunk k is projected in
-                // parallel, the outcomes of chunk k-1 are recorded (in line
-                // order) and chunk k+1 is read and hashed, so the sequential
-                // work overlaps the projection instead of idling the cores.
-                // Memory stays bounded: two chunks of raw text and two of
-                // outcomes.
-                let mut current = Chunk::default();
-                let mut next = Chunk::default();
-                let mut pending: Vec<(u64, Result<Outcome, String>)> = Vec::new();
-                let mut more = lr.next_chunk(&mut current).map_err(|e| read_error(e, 0))?;
-                while more {
-                    let (outcomes, step) = rayon::join(
-                        || project_chunk(ctx, &src.slot, &current),
-                        || -> Result<std::io::Result<bool>, CorpusError> {
-                            let done = std::mem::take(&mut pending);
-                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
-                            Ok(lr.next_chunk(&mut next))
-                        },
-                    );
-                    // A --strict or plugin error in an earlier line wins.
-                    let read = step?;
-                    pending = outcomes;
-                    more = match read {
-                        Ok(more) => more,
-                        Err(e) => {
-                            let done = std::mem::take(&mut pending);
-                            ctx.record_all(&mut b, &mut rep, &src.display, done)?;
-                            return Err(read_error(e, rep.lines));
-                        }
-                    };
-                    std::mem::swap(&mut current, &mut next);
-                    progress.update(|| {
-                        format!(
-                            "ingest: {:.1} MB, {} rows",
-                            (total_bytes + lr.bytes()) as f64 / 1e6,
-                            b.mos.len()
-                        )
-                    });
-                }
-                ctx.record_all(&mut b, &mut rep, &src.display, pending)?;
-                rep.bytes = lr.bytes();
-                rep.sha256 = lr.finish();
-                if rep.bytes == 0 {
-                    return Err(CorpusError::Input {
-                        path: PathBuf::from(&src.display),
-                        reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
-                    });
-                }
+                    reason: format!(
+                        "slot `{}`: a libvmaf log is read only through a libvmaf-log slot",
+                        src.slot
+                    ),
+                });
             }
+            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
+            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', progress)?,
+            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', progress)?,
         }
-        total_bytes += rep.bytes;
+        if rep.bytes == 0 {
+            return Err(CorpusError::Input {
+                path: PathBuf::from(&src.display),
+                reason: format!("slot `{}`: empty file (0 bytes)", src.slot),
+            });
+        }
+        duplicates::same_input(&reports, &rep)?;
         reports.push(rep);
     }
+    let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
+    reports.extend(label_reports);
+    duplicates::check_split_leakage(&b)?;
     progress.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
+    report.notes = notes;
     if opts.unlabelled && !config.unlabelled {
         report.notes.push(format!(
             "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
             adapter.name(),
             adapter.api_version,
-            moshead_sdk::version::UNLABELLED_SINCE
+            moshead_protocol::version::UNLABELLED_SINCE
         ));
     }
     Ok((dataset, report))
 }
 
-/// Projects every line of a chunk in parallel; outcomes keep line order.
-fn project_chunk(ctx: &Ctx<'_>, slot: &str, chunk: &Chunk) -> Vec<(u64, Result<Outcome, String>)> {
-    chunk
-        .lines
-        .par_iter()
-        .map(|(n, line)| (*n, project_line(ctx, slot, &chunk.buf, line)))
-        .collect()
-}
-
-fn project_line(ctx: &Ctx<'_>, slot: &str, buf: &[u8], line: &Line) -> Result<Outcome, String> {
-    match line {
-        Line::Oversized(len) => Ok(Outcome::Drop(
-            codes::LINE_TOO_LONG.into(),
-            format!(
-                "line of {len} bytes exceeds the {} MiB bound",
-                lines::MAX_LINE >> 20
-            ),
-        )),
-        Line::Text(range) => match std::str::from_utf8(&buf[range.clone()]) {
-            Err(e) => Ok(Outcome::Drop(
-                codes::INVALID_UTF8.into(),
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-            )),
-            Ok(text) if text.trim().is_empty() => {
-                Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
-            }
-            Ok(text) => ctx.project(slot, text),
-        },
-    }
-}
-
 /// A parquet table must have a MOS column; anything else is up to the rows.
-fn check_parquet_columns(d: &Descriptor, path: &std::path::Path) -> Result<(), CorpusError> {
+fn check_parquet_columns(
+    d: &Descriptor,
+    slot: &str,
+    path: &std::path::Path,
+) -> Result<(), CorpusError> {
     let cols = parquet::columns(path)?;
-    let native = &d.mos_scale.native_key;
+    let native = &d.slot(slot).map_or(&d.mos_scale, |s| s.scale(d)).native_key;
     if !cols.iter().any(|c| c == "mos" || c == native) {
         return Err(CorpusError::Input {
             path: path.to_path_buf(),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use super::CorpusError;
 
@@ -29,6 +29,7 @@ fn field_to_json(f: &Field) -> Value {
         Field::UInt(v) => Value::from(*v),
         Field::ULong(v) => Value::from(*v),
         Field::Float(v) => num(f64::from(*v)),
+        Field::Float16(v) => num(f64::from(v.to_f32())),
         Field::Double(v) => num(*v),
         Field::Str(s) => Value::String(s.clone()),
         // Dates, decimals, bytes, lists and maps are not row values moshead
@@ -45,19 +46,55 @@ pub fn columns(path: &Path) -> Result<Vec<String>, CorpusError> {
     Ok(schema.columns().iter().map(|c| c.path().string()).collect())
 }
 
+/// Opens a parquet file; a column name that appears twice is refused
+/// (a row could only keep one of the values). Page checksums, where the
+/// writer recorded them, are verified as pages are read (the crate's
+/// `crc` feature): a mismatch is an error naming the row.
 fn open(path: &Path) -> Result<SerializedFileReader<File>, CorpusError> {
-    let file = File::open(path).map_err(|e| CorpusError::Input {
+    let file = crate::safe_fs::open_read(path).map_err(|e| CorpusError::Input {
         path: path.to_path_buf(),
-        reason: super::inputs::io_reason(&e),
+        reason: e.reason,
     })?;
-    SerializedFileReader::new(file).map_err(|e| CorpusError::Input {
+    let reader = SerializedFileReader::new(file).map_err(|e| CorpusError::Input {
         path: path.to_path_buf(),
         reason: format!("not a readable parquet file: {e}"),
-    })
+    })?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, c) in schema.columns().iter().enumerate() {
+        let name = c.path().string();
+        if let Some(first) = seen.insert(name.clone(), i + 1) {
+            return Err(CorpusError::Input {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "column `{name}` appears twice (columns {first} and {}); a row would keep only one of its values",
+                    i + 1
+                ),
+            });
+        }
+    }
+    Ok(reader)
+}
+
+/// JSON text for a non-finite float: the overflow literals `1e999` and
+/// `-1e999` (JSON has no NaN), which rules read as non-finite numbers
+/// (`mos-non-finite`, a filled feature) rather than as absent values.
+fn non_finite(f: &Field) -> Option<&'static str> {
+    let v = match f {
+        Field::Float(v) => f64::from(*v),
+        Field::Double(v) => *v,
+        Field::Float16(v) => f64::from(v.to_f32()),
+        _ => return None,
+    };
+    match v {
+        v if v.is_finite() => None,
+        v if v == f64::NEG_INFINITY => Some("-1e999"),
+        _ => Some("1e999"),
+    }
 }
 
 /// Calls `each` with batches of `(row number, JSON text)`, in file order.
-/// A non-finite float becomes `null` (JSON has no NaN).
+/// A non-finite float becomes an overflowing number (see [`non_finite`]).
 pub fn for_each_batch(
     path: &Path,
     batch: usize,
@@ -74,11 +111,20 @@ pub fn for_each_batch(
             path: path.to_path_buf(),
             reason: format!("row {}: {e}", i + 1),
         })?;
-        let mut obj = Map::new();
-        for (name, field) in row.get_column_iter() {
-            obj.insert(name.clone(), field_to_json(field));
+        let mut text = String::from("{");
+        for (k, (name, field)) in row.get_column_iter().enumerate() {
+            if k > 0 {
+                text.push(',');
+            }
+            text.push_str(&Value::String(name.clone()).to_string());
+            text.push(':');
+            match non_finite(field) {
+                Some(lit) => text.push_str(lit),
+                None => text.push_str(&field_to_json(field).to_string()),
+            }
         }
-        pending.push((i as u64 + 1, Value::Object(obj).to_string()));
+        text.push('}');
+        pending.push((i as u64 + 1, text));
         if pending.len() == batch {
             each(std::mem::take(&mut pending))?;
         }
@@ -96,11 +142,15 @@ pub enum ColumnData {
     F64(Vec<Option<f64>>),
     /// A UTF-8 string column.
     Str(Vec<Option<String>>),
+    /// A FLOAT16 column (half precision; `None` is null).
+    F16(Vec<Option<f32>>),
 }
 
 /// Writes a flat parquet table of optional DOUBLE and UTF-8 columns.
 pub fn write_table(path: &Path, columns: &[(String, ColumnData)]) -> Result<(), CorpusError> {
-    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
+    use parquet::data_type::{
+        ByteArray, ByteArrayType, DoubleType, FixedLenByteArray, FixedLenByteArrayType,
+    };
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
     use parquet::schema::parser::parse_message_type;
@@ -114,6 +164,9 @@ pub fn write_table(path: &Path, columns: &[(String, ColumnData)]) -> Result<(), 
         .map(|(name, data)| match data {
             ColumnData::F64(_) => format!("OPTIONAL DOUBLE {name};"),
             ColumnData::Str(_) => format!("OPTIONAL BYTE_ARRAY {name} (UTF8);"),
+            ColumnData::F16(_) => {
+                format!("OPTIONAL FIXED_LEN_BYTE_ARRAY (2) {name} (FLOAT16);")
+            }
         })
         .collect();
     let schema = Arc::new(
@@ -147,6 +200,19 @@ pub fn write_table(path: &Path, columns: &[(String, ColumnData)]) -> Result<(), 
                     .map(|s| ByteArray::from(s.as_str()))
                     .collect();
                 col.typed::<ByteArrayType>()
+                    .write_batch(&vals, Some(&defs), None)
+                    .map_err(err)?;
+            }
+            ColumnData::F16(values) => {
+                let defs: Vec<i16> = values.iter().map(|v| i16::from(v.is_some())).collect();
+                let vals: Vec<FixedLenByteArray> = values
+                    .iter()
+                    .flatten()
+                    .map(|v| {
+                        FixedLenByteArray::from(half::f16::from_f32(*v).to_le_bytes().to_vec())
+                    })
+                    .collect();
+                col.typed::<FixedLenByteArrayType>()
                     .write_batch(&vals, Some(&defs), None)
                     .map_err(err)?;
             }

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Dataset;
-use moshead_sdk::Split;
+use moshead_protocol::Split;
 
 /// The default seed (the prior art's).
 pub const DEFAULT_SEED: u64 = 20260508;

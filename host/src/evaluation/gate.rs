@@ -1,7 +1,7 @@
 //! The gate: an adapter's thresholds applied to the aggregated fold metrics.
 //! The tool never loosens a threshold; an undefined aggregate fails.
 
-use moshead_sdk::Thresholds;
+use moshead_protocol::Thresholds;
 use serde::{Deserialize, Serialize};
 
 use super::summary::Aggregate;

@@ -14,12 +14,10 @@
 //!
 //! Sequential and deterministic: identical inputs give bit-identical fits.
 
-use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationReason};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
+use argmin::core::{Executor, State, TerminationReason};
 use ndarray::Array1;
 
-use crate::training::memo::LastEval;
+use crate::training::optim::{lbfgs, Fused};
 
 /// L-BFGS history length.
 const LBFGS_MEMORY: usize = 7;
@@ -82,7 +80,6 @@ fn sigmoid_pair(z: f64) -> (f64, f64) {
 struct LogisticProblem {
     u: Vec<f64>,
     v: Vec<f64>,
-    memo: LastEval<[f64; 4]>,
 }
 
 impl LogisticProblem {
@@ -106,28 +103,6 @@ impl LogisticProblem {
             g[3] += r * dqdz * (-z / c4);
         }
         (cost / n, g.map(|gi| 2.0 * gi / n))
-    }
-}
-
-impl CostFunction for LogisticProblem {
-    type Param = Array1<f64>;
-    type Output = f64;
-
-    fn cost(&self, p: &Self::Param) -> Result<Self::Output, Error> {
-        let c = p.to_vec();
-        Ok(self.memo.get_or_eval(&c, || self.cost_grad(&c)).0)
-    }
-}
-
-impl Gradient for LogisticProblem {
-    type Param = Array1<f64>;
-    type Gradient = Array1<f64>;
-
-    fn gradient(&self, p: &Self::Param) -> Result<Self::Gradient, Error> {
-        let c = p.to_vec();
-        Ok(Array1::from(
-            self.memo.get_or_eval(&c, || self.cost_grad(&c)).1.to_vec(),
-        ))
     }
 }
 
@@ -211,7 +186,6 @@ pub fn fit_logistic(pred: &[f64], mos: &[f64]) -> Option<LogisticFit> {
     let problem = LogisticProblem {
         u: pred.iter().map(|&x| ax.to_std(x)).collect(),
         v: mos.iter().map(|&y| ay.to_std(y)).collect(),
-        memo: LastEval::new(),
     };
     let c0 = Array1::from(vec![
         ay.to_std(init[0]),
@@ -227,14 +201,15 @@ pub fn fit_logistic(pred: &[f64], mos: &[f64]) -> Option<LogisticFit> {
         iterations,
     };
 
-    let solver: LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, _, _, f64> =
-        match LBFGS::new(MoreThuenteLineSearch::new(), LBFGS_MEMORY)
-            .with_tolerance_cost(COST_TOLERANCE)
-        {
-            Ok(s) => s,
-            Err(e) => return Some(fallback(format!("optimiser setup: {e}"), 0)),
-        };
-    let result = match Executor::new(problem, solver)
+    let solver = match lbfgs(LBFGS_MEMORY).with_tolerance_cost(COST_TOLERANCE) {
+        Ok(s) => s,
+        Err(e) => return Some(fallback(format!("optimiser setup: {e}"), 0)),
+    };
+    let (fused, _) = Fused::new(|c: &[f64]| {
+        let (cost, g) = problem.cost_grad(c);
+        (cost, g.to_vec())
+    });
+    let result = match Executor::new(fused, solver)
         .configure(|s| s.param(c0).max_iters(MAX_ITERS))
         .run()
     {
@@ -315,11 +290,7 @@ mod tests {
             .iter()
             .map(|x| x.tanh() + rng.gen_range(-0.3..0.3))
             .collect();
-        let prob = LogisticProblem {
-            u,
-            v,
-            memo: LastEval::new(),
-        };
+        let prob = LogisticProblem { u, v };
         for _ in 0..8 {
             let mut c = [
                 rng.gen_range(0.5..2.0),

@@ -40,7 +40,7 @@ impl NativeScale {
     };
 
     /// From an adapter's declared MOS scale.
-    pub fn of(s: &moshead_sdk::MosScale) -> NativeScale {
+    pub fn of(s: &moshead_protocol::MosScale) -> NativeScale {
         NativeScale {
             offset: s.to_head_offset,
             scale: s.to_head_scale,

@@ -5,6 +5,9 @@
 //! - `mean`: the training-set mean MOS (the RMSE floor to beat; its
 //!   correlations are undefined);
 //! - `linear`: the bounded linear head (skipped when the head is linear);
+//! - `ridge`: the ridge head with its penalty chosen on the fold's training
+//!   rows (skipped when the head is ridge): the strongest cheap baseline on
+//!   small corpora;
 //! - the adapter's group baseline when it declares one (chug: the mean
 //!   training MOS of the row's ladder rung; a key unseen in training gets
 //!   the training mean).
@@ -17,9 +20,8 @@ use super::folds::{distinct_groups as groups, Fold};
 use super::oof::{NativeScale, OofRow};
 use super::summary::{evaluate, Metrics};
 use crate::corpus::Dataset;
-use crate::progress::Progress;
 use crate::selection::{HeadChoice, SelectionRecord};
-use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, TrainError};
+use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 
 /// One fold's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,23 +109,26 @@ pub fn run_folds(
     choice: &HeadChoice,
     group_baseline_name: Option<&str>,
     native: NativeScale,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<Vec<(FoldResult, FittedHead)>, TrainError> {
     let x = ds.x.view();
     let mut out = Vec::with_capacity(folds.len());
     for f in folds {
-        progress.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
+        status.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
         let (mos, se) = ds.targets(&f.eval);
-        let (head, selection) = choice.fit(ds, &f.train, f.seed, progress)?;
+        let (head, selection) = choice.fit(ds, &f.train, f.seed, status)?;
         let pred = head.predict_rows(x, &f.eval);
         let mut baseline_predictions = BTreeMap::new();
         let train_mean =
             f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
         baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
-        if !matches!(choice, HeadChoice::Fixed(s) if s.kind == HeadKind::Linear) {
-            let (linear, _) = HeadChoice::Fixed(HeadSpec::new(HeadKind::Linear))
-                .fit(ds, &f.train, f.seed, progress)?;
-            baseline_predictions.insert("linear".to_owned(), linear.predict_rows(x, &f.eval));
+        for kind in [HeadKind::Linear, HeadKind::Ridge] {
+            if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
+                let head =
+                    HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
+                baseline_predictions
+                    .insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
+            }
         }
         if let Some(name) = group_baseline_name {
             if ds.baseline.iter().any(Option::is_some) {
@@ -151,6 +156,6 @@ pub fn run_folds(
         };
         out.push((result, head));
     }
-    progress.clear();
+    status.clear();
     Ok(out)
 }

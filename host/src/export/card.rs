@@ -290,25 +290,23 @@ pub fn render(m: &Manifest) -> String {
         vec![
             "head".into(),
             format!(
-                "{}{}, weight decay {}, {} parameters",
-                m.head.spec.kind.as_str(),
-                if m.head.spec.kind == crate::training::HeadKind::Mlp {
-                    format!(" (2 x {} tanh, linear skip path)", m.head.spec.hidden)
-                } else {
-                    String::new()
-                },
-                m.head
-                    .spec
-                    .weight_decay
-                    .map_or_else(|| "auto".to_owned(), |d| format!("{d:e}")),
+                "{}, weight decay {:e}, {} parameters",
+                m.head.spec.summary(),
+                m.head.spec.weight_decay,
                 m.head.n_parameters
             ),
         ],
         vec![
             "output".into(),
             format!(
-                "MOS on {}-{}, `1 + 4 * sigmoid(z)`",
-                m.mos_range[0], m.mos_range[1]
+                "MOS on {}-{}, {}",
+                m.mos_range[0],
+                m.mos_range[1],
+                if m.head.spec.kind.is_gradient() {
+                    "`1 + 4 * sigmoid(z)`"
+                } else {
+                    "`z` clipped to the range"
+                }
             ),
         ],
     ];
@@ -319,6 +317,18 @@ pub fn render(m: &Manifest) -> String {
         }
         None => rows.push(vec!["ONNX".into(), "not exported".into()]),
     }
+    let vmaf = match (
+        m.exports.get(super::vmaf::EXPORT_VMAF),
+        super::vmaf::check(m),
+    ) {
+        (Some(r), _) => format!(
+            "[`{0}`]({0}), sha256 `{1}`: `vmaf --model path={0}`",
+            r.path, r.sha256
+        ),
+        (None, Err(why)) => format!("not exported: {why}"),
+        (None, Ok(_)) => "not exported".into(),
+    };
+    rows.push(vec!["libvmaf model".into(), vmaf]);
     rows.push(vec![
         "ONNX contract".into(),
         format!(
@@ -409,6 +419,37 @@ pub fn render(m: &Manifest) -> String {
         })
         .collect();
     table(&mut o, &["slot", "input", "rows", "lines", "sha256"], &rows);
+    let scales: Vec<Vec<String>> = d
+        .mos_scales
+        .iter()
+        .map(|(slot, s)| {
+            vec![
+                format!("`{slot}`"),
+                format!("`{}`", s.native_key),
+                format!("{}-{}", s.native_min, s.native_max),
+                format!("{} + {} x", s.to_head_offset, s.to_head_scale),
+            ]
+        })
+        .collect();
+    if !scales.is_empty() {
+        table(
+            &mut o,
+            &["slot", "native MOS key", "native scale", "to 1-5"],
+            &scales,
+        );
+    }
+    let filled: Vec<Vec<String>> = d
+        .filled
+        .iter()
+        .filter(|f| f.filled > 0)
+        .map(|f| vec![format!("`{}`", f.column), f.filled.to_string()])
+        .collect();
+    if filled.is_empty() {
+        o.push_str("No feature value was filled: every row had every column.\n\n");
+    } else {
+        o.push_str("Missing or non-finite feature values were filled with 0.0:\n\n");
+        table(&mut o, &["feature column", "rows filled"], &filled);
+    }
 
     o.push_str("## Validation\n\n");
     let _ = writeln!(

@@ -148,47 +148,71 @@ pub struct Ledger {
     pub malformed: Vec<Malformed>,
 }
 
-/// Appends `entry` as one line to the ledger at `path` (created if absent).
+/// The ledger line of `entry` (JSON, without its newline).
+pub fn line(entry: &LedgerEntry) -> Result<String, LedgerError> {
+    Ok(serde_json::to_string(entry)?)
+}
+
+/// Appends `entry` as one line to the ledger at `path` (created if absent;
+/// never through a symbolic link, never to anything but a regular file).
 pub fn append(path: &Path, entry: &LedgerEntry) -> Result<(), LedgerError> {
     let io = |source| LedgerError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let mut line = serde_json::to_vec(entry)?;
+    let mut file = crate::safe_fs::open_rw(path, true).map_err(|e| io(e.into()))?;
+    append_to(&mut file, line(entry)?.as_bytes()).map_err(io)
+}
+
+fn append_to(file: &mut std::fs::File, text: &[u8]) -> std::io::Result<()> {
+    let mut line = text.to_vec();
     line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .map_err(io)?;
-    let len = file.seek(SeekFrom::End(0)).map_err(io)?;
+    let len = file.seek(SeekFrom::End(0))?;
     if len > 0 {
-        file.seek(SeekFrom::Start(len - 1)).map_err(io)?;
+        file.seek(SeekFrom::Start(len - 1))?;
         let mut last = [0u8; 1];
-        file.read_exact(&mut last).map_err(io)?;
+        file.read_exact(&mut last)?;
         if last[0] != b'\n' {
             line.insert(0, b'\n');
         }
     }
     // O_APPEND: the write lands at the end whatever the position.
-    file.write_all(&line).map_err(io)?;
-    file.sync_data().map_err(io)
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+/// Appends `text` as one line to the file at `path` unless it was already
+/// appended after offset `at` (the file's length when the commit was
+/// decided; completing an interrupted commit appends a run's line once,
+/// even when an identical line is older). Same safety as [`append`]; the
+/// error is the reason (the caller names the file).
+pub fn append_line_once(path: &Path, text: &str, at: u64) -> Result<(), String> {
+    let mut file = crate::safe_fs::open_rw(path, true).map_err(|e| e.reason)?;
+    let shown = |e: std::io::Error| e.to_string();
+    let mut have = Vec::new();
+    file.read_to_end(&mut have).map_err(shown)?;
+    let after = have.get(at as usize..).unwrap_or(&[]);
+    if after.split(|b| *b == b'\n').any(|l| l == text.as_bytes()) {
+        return Ok(());
+    }
+    append_to(&mut file, text.as_bytes()).map_err(shown)
 }
 
 /// Reads the ledger at `path`; a missing file is an empty ledger. Blank
-/// lines are ignored; any other line that does not parse is reported.
+/// lines are ignored; any other line that does not parse is reported. A
+/// FIFO or device there is an error saying what it is (never a wait).
 pub fn read(path: &Path) -> Result<Ledger, LedgerError> {
-    let text = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Ledger::default()),
-        Err(source) => {
-            return Err(LedgerError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let io = |source| LedgerError::Io {
+        path: path.to_path_buf(),
+        source,
     };
+    let mut file = match crate::safe_fs::open_read(path) {
+        Ok(f) => f,
+        Err(e) if e.kind == std::io::ErrorKind::NotFound => return Ok(Ledger::default()),
+        Err(e) => return Err(io(e.into())),
+    };
+    let mut text = Vec::new();
+    file.read_to_end(&mut text).map_err(io)?;
     let mut ledger = Ledger::default();
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
         if raw.iter().all(u8::is_ascii_whitespace) {

@@ -9,6 +9,7 @@
 //! | file | what | recorded in `exports` |
 //! |---|---|---|
 //! | `<id>.onnx` | the ship head, see [`onnx`] | `onnx` (path, sha256) |
+//! | `<id>_vmaf.json` | the head as a libvmaf model, when libvmaf can evaluate it, see [`vmaf`] | `vmaf` |
 //! | `<id>_validation.jsonl` | one [`ValidationRow`] per validation row: fold, id, content group, split, MOS and prediction (1-5 and native scale) | `validation_predictions` |
 //! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
 //! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
@@ -19,13 +20,15 @@
 //! the manifest pins the sidecar by sha256, so a re-export refuses a
 //! sidecar that is not the one the run wrote.
 //!
-//! Order of writes: the ONNX model and the sidecar first, then the manifest
-//! that records their hashes, then the views; each file atomically.
+//! The files are written as one set, all or nothing ([`crate::commit`]):
+//! after any interruption the directory holds the previous run's set or
+//! this one's, never a mix.
 
 pub mod card;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
+pub mod vmaf;
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 use crate::evaluation::oof::OofRow;
-use crate::manifest::{write_atomic, FileRecord, Manifest};
+use crate::manifest::{FileRecord, Manifest};
 
 /// The `exports` key of the ONNX model.
 pub const EXPORT_ONNX: &str = "onnx";
@@ -77,6 +80,12 @@ pub enum ExportError {
         /// What is wrong.
         message: String,
     },
+    /// Committing the set failed (see [`crate::commit`]).
+    #[error(transparent)]
+    Commit(#[from] crate::commit::CommitError),
+    /// The ledger line cannot be made.
+    #[error(transparent)]
+    Ledger(#[from] ledger::LedgerError),
     /// A file does not have the sha256 the manifest records.
     #[error("{path}: sha256 {found} is not the {recorded} the manifest records")]
     Hash {
@@ -123,6 +132,10 @@ impl Names {
     /// `<id>.onnx`.
     pub fn onnx(&self) -> String {
         format!("{}.onnx", self.id)
+    }
+    /// `<id>_vmaf.json`: the libvmaf model.
+    pub fn vmaf(&self) -> String {
+        format!("{}_vmaf.json", self.id)
     }
     /// `<id>_validation.jsonl`.
     pub fn validation(&self) -> String {
@@ -304,6 +317,8 @@ pub struct Bundle {
     pub validation_plot: Option<PathBuf>,
     /// The solver-loss plot.
     pub loss_plot: PathBuf,
+    /// The libvmaf model, or why libvmaf cannot evaluate the head.
+    pub vmaf: Result<PathBuf, vmaf::Refusal>,
 }
 
 impl Bundle {
@@ -325,24 +340,55 @@ impl Bundle {
         if let Some(v) = &self.validation_plot {
             out.insert("validation_plot".into(), name(v));
         }
+        if let Ok(v) = &self.vmaf {
+            out.insert(vmaf::EXPORT_VMAF.into(), name(v));
+        }
         out
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    write_atomic(path, bytes).map_err(io(path))
+/// Writes a model's files into `dir` as one set ([`crate::commit`]): the
+/// ONNX model and the validation sidecar (recording both in `m.exports`;
+/// the sidecar only when the folds hold predictions, see
+/// [`has_predictions`]), the plots, the card and the manifest `<id>.json`.
+/// Files of the previous set under this id that the new set does not
+/// replace (a sidecar, a plot, an export recorded by the old manifest) are
+/// removed in the same commit. `dir` must exist and be locked
+/// ([`crate::manifest::OutputLock`]).
+pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
+    write_set(m, dir, false)
 }
 
-/// Writes a model's files into `dir`: the ONNX model and the validation
-/// sidecar (recording both in `m.exports`; the sidecar only when the folds
-/// hold predictions, see [`has_predictions`]), then the manifest `<id>.json`
-/// (left untouched when its bytes are already these), then the card and
-/// plots. `dir` must exist.
-pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
+/// [`write_bundle`], with the run's ledger line ([`ledger::LEDGER_FILE`])
+/// appended in the same commit.
+pub fn write_bundle_with_ledger(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
+    write_set(m, dir, true)
+}
+
+/// The names the previous set under `id` in `dir` holds: its manifest's
+/// recorded exports and the views written beside them.
+fn previous_set(dir: &Path, names: &Names) -> Vec<String> {
+    let path = dir.join(names.manifest());
+    let mut out = vec![
+        names.onnx(),
+        names.vmaf(),
+        names.validation(),
+        names.card(),
+        names.scatter_plot(),
+        names.loss_plot(),
+    ];
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(old) = Manifest::parse(&path, &text) {
+            out.extend(old.exports.values().map(|r| r.path.clone()));
+        }
+    }
+    out
+}
+
+fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, ExportError> {
     let names = Names::new(&m.id);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let onnx_bytes = onnx::to_bytes(m)?;
-    let onnx_path = dir.join(names.onnx());
-    write(&onnx_path, &onnx_bytes)?;
     m.exports.insert(
         EXPORT_ONNX.into(),
         FileRecord {
@@ -350,10 +396,27 @@ pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError>
             sha256: sha256_hex(&onnx_bytes),
         },
     );
+    files.push((names.onnx(), onnx_bytes));
+    let vmaf = match vmaf::check(m) {
+        Ok(_) => {
+            let bytes = vmaf::to_bytes(m)?;
+            m.exports.insert(
+                vmaf::EXPORT_VMAF.into(),
+                FileRecord {
+                    path: names.vmaf(),
+                    sha256: sha256_hex(&bytes),
+                },
+            );
+            files.push((names.vmaf(), bytes));
+            Ok(dir.join(names.vmaf()))
+        }
+        Err(refusal) => {
+            m.exports.remove(vmaf::EXPORT_VMAF);
+            Err(refusal)
+        }
+    };
     let validation = if has_predictions(m) {
         let bytes = validation_jsonl(m)?;
-        let path = dir.join(names.validation());
-        write(&path, &bytes)?;
         m.exports.insert(
             EXPORT_VALIDATION.into(),
             FileRecord {
@@ -361,36 +424,47 @@ pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError>
                 sha256: sha256_hex(&bytes),
             },
         );
-        Some(path)
+        files.push((names.validation(), bytes));
+        Some(dir.join(names.validation()))
     } else {
         m.exports.remove(EXPORT_VALIDATION);
         None
     };
-    let manifest_bytes = m.to_bytes()?;
-    let manifest_path = dir.join(names.manifest());
-    if std::fs::read(&manifest_path).ok().as_deref() != Some(manifest_bytes.as_slice()) {
-        write(&manifest_path, &manifest_bytes)?;
-    }
     let validation_plot = match plots::validation_svg(m)? {
         Some(svg) => {
-            let path = dir.join(names.scatter_plot());
-            write(&path, svg.as_bytes())?;
-            Some(path)
+            files.push((names.scatter_plot(), svg.into_bytes()));
+            Some(dir.join(names.scatter_plot()))
         }
         None => None,
     };
-    let loss_plot = dir.join(names.loss_plot());
-    write(&loss_plot, plots::loss_svg(m)?.as_bytes())?;
-    let card_path = dir.join(names.card());
-    write(&card_path, card::render(m).as_bytes())?;
-    Ok(Bundle {
+    files.push((names.loss_plot(), plots::loss_svg(m)?.into_bytes()));
+    files.push((names.card(), card::render(m).into_bytes()));
+    let manifest_bytes = m.to_bytes()?;
+    let bundle = Bundle {
         dir: dir.to_path_buf(),
-        manifest: manifest_path,
+        manifest: dir.join(names.manifest()),
         manifest_sha256: sha256_hex(&manifest_bytes),
-        onnx: onnx_path,
+        onnx: dir.join(names.onnx()),
         validation,
-        card: card_path,
+        card: dir.join(names.card()),
         validation_plot,
-        loss_plot,
-    })
+        loss_plot: dir.join(names.loss_plot()),
+        vmaf,
+    };
+    let remove = previous_set(dir, &names);
+    files.push((names.manifest(), manifest_bytes));
+    let mut append = Vec::new();
+    if with_ledger {
+        let entry = ledger::LedgerEntry::new(m, &bundle);
+        append.push((ledger::LEDGER_FILE.to_owned(), ledger::line(&entry)?));
+    }
+    crate::commit::commit(
+        dir,
+        &crate::commit::Set {
+            files,
+            remove,
+            append,
+        },
+    )?;
+    Ok(bundle)
 }

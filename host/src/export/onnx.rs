@@ -39,6 +39,8 @@
 
 use prost::Message as _;
 
+mod closed;
+
 use super::ExportError;
 use crate::manifest::Manifest;
 use crate::training::{FittedHead, HeadKind};
@@ -48,10 +50,25 @@ pub const OPSET: i64 = 17;
 /// The ONNX IR version (IR 8 is the one paired with opset 17).
 pub const IR_VERSION: i64 = 8;
 /// The operators the export may use (the prior art's allowlist plus Sub,
-/// Div and Tanh).
-pub const ALLOWED_OPS: [&str; 12] = [
-    "Gemm", "MatMul", "Add", "Mul", "Sub", "Div", "Relu", "Tanh", "Sigmoid", "Concat", "Squeeze",
+/// Div and Tanh, and from the runtime allow-list the Unsqueeze,
+/// ReduceSum, Exp and Clip of the SVR's kernel and the clipped heads).
+pub const ALLOWED_OPS: [&str; 16] = [
+    "Gemm",
+    "MatMul",
+    "Add",
+    "Mul",
+    "Sub",
+    "Div",
+    "Relu",
+    "Tanh",
+    "Sigmoid",
+    "Concat",
+    "Squeeze",
     "Reshape",
+    "Unsqueeze",
+    "ReduceSum",
+    "Exp",
+    "Clip",
 ];
 /// Name of the feature input.
 pub const INPUT_FEATURES: &str = "features";
@@ -65,7 +82,7 @@ pub const BATCH_DIM: &str = "batch";
 /// Hand-declared ONNX protobuf messages (the subset the export writes);
 /// names and tags are onnx.proto's. onnx.proto is proto2, so repeated
 /// scalars are declared unpacked, as protoc would write them.
-mod proto {
+pub(crate) mod proto {
     /// `onnx.ModelProto`.
     #[derive(Clone, PartialEq, prost::Message)]
     pub struct ModelProto {
@@ -213,7 +230,7 @@ mod proto {
 use proto::*;
 
 const FLOAT: i32 = 1;
-const INT64: i32 = 7;
+pub(crate) const INT64: i32 = 7;
 const ATTR_INT: i32 = 2;
 
 /// A head as dense layers over the standardised features, float64, in the
@@ -253,6 +270,12 @@ impl Layers {
                 out_w: p[..f].to_vec(),
                 out_b: p[f],
             },
+            HeadKind::Ridge | HeadKind::Svr => {
+                return Err(ExportError::Head(format!(
+                    "the {} head is not a stack of dense layers",
+                    head.spec.kind.as_str()
+                )))
+            }
             HeadKind::Mlp => {
                 let (h1, h2) = (head.spec.hidden, head.spec.hidden);
                 let mut at = 0;
@@ -328,7 +351,11 @@ fn dim(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn float_tensor(name: &str, dims: &[usize], values: impl IntoIterator<Item = f64>) -> TensorProto {
+pub(crate) fn float_tensor(
+    name: &str,
+    dims: &[usize],
+    values: impl IntoIterator<Item = f64>,
+) -> TensorProto {
     TensorProto {
         dims: dims.iter().map(|&d| dim(d)).collect(),
         data_type: FLOAT,
@@ -338,7 +365,7 @@ fn float_tensor(name: &str, dims: &[usize], values: impl IntoIterator<Item = f64
 }
 
 /// Weights `out x n_in` widened with `extra` zero columns.
-fn widen(w: &[f64], out: usize, n_in: usize, extra: usize) -> Vec<f64> {
+pub(crate) fn widen(w: &[f64], out: usize, n_in: usize, extra: usize) -> Vec<f64> {
     let mut v = Vec::with_capacity(out * (n_in + extra));
     for o in 0..out {
         v.extend_from_slice(&w[o * n_in..(o + 1) * n_in]);
@@ -347,7 +374,13 @@ fn widen(w: &[f64], out: usize, n_in: usize, extra: usize) -> Vec<f64> {
     v
 }
 
-fn node(op: &str, name: &str, inputs: &[&str], output: &str, attrs: &[(&str, i64)]) -> NodeProto {
+pub(crate) fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attrs: &[(&str, i64)],
+) -> NodeProto {
     NodeProto {
         input: inputs.iter().map(|s| (*s).to_owned()).collect(),
         output: vec![output.to_owned()],
@@ -394,10 +427,11 @@ fn value_info(name: &str, dims: &[Option<usize>]) -> ValueInfoProto {
 /// Builds the model for the manifest's ship head.
 fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
     let f = m.feature_order.len();
-    let layers = Layers::from_head(&m.fitted(), f)?;
+    let head = m.fitted();
+    head.check_shape(f).map_err(ExportError::Head)?;
     let mut init = vec![
-        float_tensor("feature_mean", &[f], layers.mean.iter().copied()),
-        float_tensor("feature_std", &[f], layers.std.iter().copied()),
+        float_tensor("feature_mean", &[f], head.standardizer.mean.iter().copied()),
+        float_tensor("feature_std", &[f], head.standardizer.std.iter().copied()),
     ];
     let mut nodes = vec![
         node(
@@ -414,14 +448,32 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
             "x_std",
             &[],
         ),
-        node(
-            "Concat",
-            "append_onehot",
-            &["x_std", INPUT_ONEHOT],
-            "x_in",
-            &[("axis", 1)],
-        ),
     ];
+    let output = if m.head.spec.kind.is_gradient() {
+        dense_graph(&head, f, &mut nodes, &mut init)?;
+        "1 + 4 * sigmoid(z) on 1-5"
+    } else {
+        closed::graph(&head, f, &mut nodes, &mut init)?;
+        "z clipped to 1-5"
+    };
+    finish(m, f, nodes, init, output)
+}
+
+/// The gradient heads' graph from `x_std` to `mos`.
+fn dense_graph(
+    head: &FittedHead,
+    f: usize,
+    nodes: &mut Vec<NodeProto>,
+    init: &mut Vec<TensorProto>,
+) -> Result<(), ExportError> {
+    let layers = Layers::from_head(head, f)?;
+    nodes.extend([node(
+        "Concat",
+        "append_onehot",
+        &["x_std", INPUT_ONEHOT],
+        "x_in",
+        &[("axis", 1)],
+    )]);
     // Hidden layers: the first reads x_in (F + 1 columns, the one-hot
     // column weighted zero), later ones the previous activation.
     let mut prev = "x_in".to_owned();
@@ -475,12 +527,7 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
     init.push(float_tensor("b_out", &[1], [layers.out_b]));
     init.push(float_tensor("four", &[], [4.0]));
     init.push(float_tensor("one", &[], [1.0]));
-    init.push(TensorProto {
-        dims: vec![1],
-        data_type: INT64,
-        name: "squeeze_axes".into(),
-        raw_data: 1i64.to_le_bytes().to_vec(),
-    });
+    init.push(int_tensor("squeeze_axes", &[1]));
     nodes.extend([
         node(
             "Gemm",
@@ -500,6 +547,27 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
             &[],
         ),
     ]);
+    Ok(())
+}
+
+/// A 1-D int64 initialiser.
+pub(crate) fn int_tensor(name: &str, values: &[i64]) -> TensorProto {
+    TensorProto {
+        dims: vec![dim(values.len())],
+        data_type: INT64,
+        name: name.into(),
+        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+    }
+}
+
+/// The model around the graph `nodes` / `init` (inputs, output, metadata).
+fn finish(
+    m: &Manifest,
+    f: usize,
+    nodes: Vec<NodeProto>,
+    init: Vec<TensorProto>,
+    output: &str,
+) -> Result<ModelProto, ExportError> {
     let meta = |k: &str, v: String| StringStringEntryProto {
         key: k.into(),
         value: v,
@@ -511,7 +579,7 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
         domain: String::new(),
         model_version: 1,
         doc_string: format!(
-            "{}: {} MOS head for {} ({}); mos = 1 + 4 * sigmoid(z) on 1-5",
+            "{}: {} MOS head for {} ({}); mos = {output}",
             m.id,
             m.head.spec.kind.as_str(),
             m.adapter.name,
@@ -564,9 +632,9 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     fn head(kind: HeadKind, f: usize, hidden: usize, seed: u64) -> FittedHead {
-        let mut spec = HeadSpec::new(kind);
+        let mut spec = HeadSpec::new(kind).resolved(1);
         spec.hidden = hidden;
-        let n = spec.model(f).n_params();
+        let n = spec.model(f).unwrap().n_params();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         FittedHead {
             spec,

@@ -10,7 +10,7 @@
 //! adapters map their native endpoints onto 1 and 5 (CHUG 0-100, KonViD
 //! 1-5) it is the identity.
 
-use moshead_sdk::{Descriptor, MosScale};
+use moshead_protocol::{Descriptor, MosScale};
 
 use crate::manifest::Manifest;
 

@@ -6,10 +6,13 @@ use crate::training::{HeadKind, HeadSpec};
 /// One candidate: a name for the tables and the spec it fits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
-    /// `linear`, `mlp`, `mlp(decay=1e-2)`, ...
+    /// `ridge`, `linear`, `svr(C=4,gamma=2/F)`, `mlp(decay=1e-2)`, ...
     pub name: String,
     /// The hyper-parameters.
     pub spec: HeadSpec,
+    /// For an RBF SVR: gamma as a multiple of `1 / F` (F the feature
+    /// count), resolved by [`Candidate::resolve`]; `None` keeps the spec's.
+    pub gamma_per_feature: Option<f64>,
 }
 
 impl Candidate {
@@ -18,7 +21,17 @@ impl Candidate {
         Candidate {
             name: kind.as_str().to_owned(),
             spec: HeadSpec::new(kind),
+            gamma_per_feature: None,
         }
+    }
+
+    /// The spec to fit on `features` columns.
+    pub fn resolve(&self, features: usize) -> HeadSpec {
+        let mut spec = self.spec.clone();
+        if let Some(g) = self.gamma_per_feature {
+            spec.svr.gamma = Some(g / features.max(1) as f64);
+        }
+        spec
     }
 }
 
@@ -26,20 +39,41 @@ impl Candidate {
 /// stronger penalties, which small corpora need.
 pub const MLP_DECAYS: [f64; 2] = [1e-3, 1e-2];
 
+/// The RBF SVR's penalties `C` tried (features min-max scaled, MOS on 1-5).
+pub const SVR_C: [f64; 3] = [1.0, 4.0, 16.0];
+
+/// The RBF SVR's widths tried, as multiples of `1 / F` (libsvm's default
+/// is 1).
+pub const SVR_GAMMA_PER_FEATURE: [f64; 2] = [0.5, 2.0];
+
 /// The default candidate list, simplest first (ties go to the earlier):
-/// the linear head, then the MLP with its default decay and with each of
-/// [`MLP_DECAYS`].
+/// ridge (its penalty chosen by its own inner CV), the bounded linear head,
+/// the RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], then the MLP with
+/// its default decay and with each of [`MLP_DECAYS`].
 pub fn default_candidates() -> Vec<Candidate> {
     let mut out = vec![
+        Candidate::default_of(HeadKind::Ridge),
         Candidate::default_of(HeadKind::Linear),
-        Candidate::default_of(HeadKind::Mlp),
     ];
+    for c in SVR_C {
+        for g in SVR_GAMMA_PER_FEATURE {
+            let mut spec = HeadSpec::new(HeadKind::Svr);
+            spec.svr.c = c;
+            out.push(Candidate {
+                name: format!("svr(C={c},gamma={g}/F)"),
+                spec,
+                gamma_per_feature: Some(g),
+            });
+        }
+    }
+    out.push(Candidate::default_of(HeadKind::Mlp));
     for d in MLP_DECAYS {
         let mut spec = HeadSpec::new(HeadKind::Mlp);
         spec.weight_decay = Some(d);
         out.push(Candidate {
             name: format!("mlp(decay={d:e})"),
             spec,
+            gamma_per_feature: None,
         });
     }
     out

@@ -31,8 +31,7 @@ pub use record::{CandidateScore, SelectionRecord};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{distinct_groups, grouped_kfold};
 use crate::evaluation::{plcc, rmse, srocc};
-use crate::progress::Progress;
-use crate::training::{FittedHead, HeadSpec, TrainError};
+use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
 /// The selection criterion, as recorded.
 pub const CRITERION: &str =
@@ -84,12 +83,12 @@ impl HeadChoice {
         ds: &Dataset,
         rows: &[usize],
         seed: u64,
-        progress: &Progress,
+        status: &Status,
     ) -> Result<(FittedHead, Option<SelectionRecord>), TrainError> {
         let groups = distinct_groups(ds, rows);
         let (candidates, note) = match self {
             HeadChoice::Fixed(spec) if !stopping::needs_inner_cv(spec, groups) => {
-                let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, progress)?;
+                let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, status)?;
                 return Ok((head, None));
             }
             HeadChoice::Fixed(spec) => (stopping::stopping_grid(spec), small_note(groups)),
@@ -105,7 +104,7 @@ impl HeadChoice {
                 ..AutoConfig::default()
             },
         };
-        let mut record = select(ds, rows, seed, &cfg, progress)?;
+        let mut record = select(ds, rows, seed, &cfg, status)?;
         record.requested = self.name().to_owned();
         if let Some(n) = note {
             record.note = Some(match record.note.take() {
@@ -118,10 +117,15 @@ impl HeadChoice {
             .iter()
             .find(|c| c.name == record.chosen)
             .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
-        progress.update(|| format!("  refit {} on {} rows", winner.name, rows.len()));
-        let head = winner
-            .spec
-            .fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, progress)?;
+        status.update(|| format!("  refit {} on {} rows", winner.name, rows.len()));
+        let head = winner.resolve(ds.x.ncols()).fit(
+            ds.x.view(),
+            &ds.mos,
+            &ds.group,
+            rows,
+            seed,
+            status,
+        )?;
         Ok((head, Some(record)))
     }
 }
@@ -172,7 +176,7 @@ pub fn select(
     rows: &[usize],
     seed: u64,
     cfg: &AutoConfig,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<SelectionRecord, TrainError> {
     let first = cfg
         .candidates
@@ -212,19 +216,19 @@ pub fn select(
     let pairs: Vec<(usize, usize)> = (0..cfg.candidates.len())
         .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
         .collect();
-    progress.update(|| {
+    status.update(|| {
         format!(
             "  auto: {} candidates x {k} inner folds on {} rows",
             cfg.candidates.len(),
             inner_rows.len()
         )
     });
-    let quiet = Progress::hidden();
+    let quiet = Status::silent();
     let fits: Vec<Result<Vec<f64>, TrainError>> = pairs
         .par_iter()
         .map(|&(c, f)| {
             let fold = &folds[f];
-            let head = cfg.candidates[c].spec.fit(
+            let head = cfg.candidates[c].resolve(x.ncols()).fit(
                 x,
                 &ds.mos,
                 &ds.group,

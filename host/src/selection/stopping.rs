@@ -70,6 +70,7 @@ pub fn stopping_grid(spec: &HeadSpec) -> Vec<Candidate> {
             out.push(Candidate {
                 name: format!("{}(decay={d:e},iters={it})", spec.kind.as_str()),
                 spec: s,
+                gamma_per_feature: None,
             });
         }
     }

@@ -5,20 +5,16 @@
 //! evaluated in parallel and their partial sums combined serially in chunk
 //! order, so results do not depend on the number of threads.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use argmin::core::observers::{Observe, ObserverMode};
-use argmin::core::{CostFunction, Error, Executor, Gradient, State, TerminationReason, KV};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
+use argmin::core::{Error, Executor, State, TerminationReason, KV};
 use ndarray::{s, Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::memo::LastEval;
-use super::{HeadSpec, Model, TrainError};
-use crate::progress::Progress;
+use super::optim::{lbfgs, Fused};
+use super::{Model, ResolvedSpec, Status, TrainError};
 
 /// Rows per chunk of the parallel passes.
 pub const CHUNK: usize = 2048;
@@ -51,27 +47,17 @@ pub struct SolveReport {
     pub monitor_loss: Vec<f64>,
 }
 
+/// The head's objective over standardised rows: mean squared error plus
+/// weight decay on the decayed parameters.
 struct Problem<'a> {
     model: &'a dyn Model,
     x: &'a Array2<f64>,
     y: &'a [f64],
     decay: f64,
     mask: Vec<bool>,
-    memo: LastEval<Vec<f64>>,
-    /// Cost and gradient requests, counted here because an early stop
-    /// (an observer error) discards argmin's own counters.
-    counts: Arc<[AtomicU64; 2]>,
 }
 
 impl Problem<'_> {
-    fn eval(&self, p: &Array1<f64>) -> (f64, Vec<f64>) {
-        let p = p
-            .as_slice()
-            .map(<[f64]>::to_vec)
-            .unwrap_or_else(|| p.to_vec());
-        self.memo.get_or_eval(&p, || self.fused(&p))
-    }
-
     /// Cost and gradient at `p` in one chunk-parallel pass.
     fn fused(&self, p: &[f64]) -> (f64, Vec<f64>) {
         let n = self.y.len();
@@ -108,24 +94,6 @@ impl Problem<'_> {
     }
 }
 
-impl CostFunction for Problem<'_> {
-    type Param = Array1<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Self::Param) -> Result<f64, Error> {
-        self.counts[0].fetch_add(1, Ordering::Relaxed);
-        Ok(self.eval(p).0)
-    }
-}
-
-impl Gradient for Problem<'_> {
-    type Param = Array1<f64>;
-    type Gradient = Array1<f64>;
-    fn gradient(&self, p: &Self::Param) -> Result<Array1<f64>, Error> {
-        self.counts[1].fetch_add(1, Ordering::Relaxed);
-        Ok(Array1::from(self.eval(p).1))
-    }
-}
-
 /// Predicts over `x` in fixed chunks, in parallel.
 pub fn predict_chunked(model: &dyn Model, p: &[f64], x: &Array2<f64>) -> Vec<f64> {
     let n = x.nrows();
@@ -149,6 +117,9 @@ struct Watch {
     loss: Vec<f64>,
     monitor: Vec<f64>,
     best: Option<(f64, u64, Vec<f64>)>,
+    /// The solver's best parameters at the last iteration (kept when the
+    /// evaluation cap ends the solve and argmin's state is lost).
+    solver_best: Option<Vec<f64>>,
     stopped: Option<String>,
 }
 
@@ -157,10 +128,11 @@ struct Observer {
     monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
     patience: u64,
     watch: Arc<Mutex<Watch>>,
-    progress: Progress,
+    status: Status,
 }
 
 const EARLY_STOP: &str = "moshead: early stop";
+const EVAL_CAP: &str = "moshead: evaluation cap";
 
 impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
     fn observe_iter(&mut self, state: &I, _kv: &KV) -> Result<(), Error> {
@@ -169,7 +141,10 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
         };
         let iter = state.get_iter();
         w.loss.push(state.get_cost());
-        self.progress
+        if let Some(b) = state.get_best_param() {
+            w.solver_best = Some(b.to_vec());
+        }
+        self.status
             .update(|| format!("  solve: iteration {iter}, loss {:.5}", state.get_cost()));
         let (Some(monitor), Some(p)) = (&self.monitor, state.get_param()) else {
             return Ok(());
@@ -199,38 +174,33 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
 /// Runs the solve. Returns the chosen parameters and the report.
 pub fn solve(
     model: Arc<dyn Model>,
-    spec: &HeadSpec,
+    spec: &ResolvedSpec,
     x: &Array2<f64>,
     y: &[f64],
     monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
     init: Vec<f64>,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(Vec<f64>, SolveReport), TrainError> {
-    let Some(decay) = spec.weight_decay else {
-        return Err(TrainError::Params(
-            "weight decay not resolved (HeadSpec::resolved)".into(),
-        ));
-    };
+    let decay = spec.weight_decay;
     let mask = (0..model.n_params()).map(|i| model.is_decayed(i)).collect();
-    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
-    let problem = Problem {
-        counts: Arc::clone(&counts),
+    let objective = Problem {
         model: model.as_ref(),
         x,
         y,
         decay,
         mask,
-        memo: LastEval::new(),
     };
+    let (problem, counts) = Fused::new(|p: &[f64]| objective.fused(p));
+    let problem = problem.with_cap(super::limits::max_evals(spec.max_iters), EVAL_CAP);
     let watch = Arc::new(Mutex::new(Watch::default()));
     let observer = Observer {
         model: Arc::clone(&model),
         monitor,
         patience: spec.patience,
         watch: Arc::clone(&watch),
-        progress: progress.clone(),
+        status: status.clone(),
     };
-    let solver: Lbfgs = LBFGS::new(MoreThuenteLineSearch::new(), spec.lbfgs_memory);
+    let solver = lbfgs(spec.lbfgs_memory);
     let init = Array1::from(init);
     let result = Executor::new(problem, solver)
         .configure(|s| {
@@ -277,6 +247,16 @@ pub fn solve(
             report.converged = true;
             None
         }
+        Err(e) if e.to_string().contains(EVAL_CAP) => {
+            report.termination = format!(
+                "evaluation cap: {} cost and gradient evaluations ({} per iteration of the cap {})",
+                super::limits::max_evals(spec.max_iters),
+                super::limits::EVALS_PER_ITER,
+                spec.max_iters
+            );
+            report.converged = false;
+            w.solver_best.clone()
+        }
         Err(e) => return Err(TrainError::Solver(e.to_string())),
     };
     // With a monitor set, the best-monitor parameters win; otherwise the
@@ -289,8 +269,7 @@ pub fn solve(
         (None, Some(p)) => p,
         (None, None) => init.to_vec(),
     };
-    report.cost_evals = counts[0].load(Ordering::Relaxed);
-    report.gradient_evals = counts[1].load(Ordering::Relaxed);
+    (report.cost_evals, report.gradient_evals) = counts.get();
     if params.iter().any(|v| !v.is_finite()) {
         return Err(TrainError::Solver(format!(
             "non-finite parameters ({})",
@@ -300,24 +279,52 @@ pub fn solve(
     Ok((params, report))
 }
 
-type Lbfgs =
-    LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, Array1<f64>, Array1<f64>, f64>;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::training::heads::{model, HeadKind, Precision};
+    use crate::training::HeadSpec;
 
     #[test]
-    fn an_unresolved_weight_decay_is_refused_not_guessed() {
-        let x = Array2::zeros((4, 2));
-        let y = [1.0, 2.0, 3.0, 4.0];
-        let spec = HeadSpec::new(HeadKind::Linear);
-        let run = |spec: &HeadSpec| {
-            let m = model(HeadKind::Linear, 2, 0, Precision::F64);
-            solve(m, spec, &x, &y, None, vec![0.0; 3], &Progress::hidden())
-        };
-        assert!(matches!(run(&spec), Err(TrainError::Params(_))));
-        assert!(run(&spec.resolved(4)).is_ok());
+    fn a_resolved_spec_solves_with_its_recorded_decay() {
+        let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * 2 + j) as f64 * 0.3 - 1.0);
+        let y = [1.0, 2.0, 3.0, 4.0, 4.5, 2.5];
+        let spec = HeadSpec::new(HeadKind::Linear).resolved(6);
+        let m = model(HeadKind::Linear, 2, 0, Precision::F64).unwrap();
+        let (p, report) = solve(m, &spec, &x, &y, None, vec![0.0; 3], &Status::silent()).unwrap();
+        assert_eq!(report.weight_decay, Some(spec.weight_decay));
+        assert!(p.iter().all(|v| v.is_finite()));
+        assert!(report.cost_evals > 0 && report.gradient_evals > 0);
+    }
+
+    #[test]
+    fn every_solve_ends_within_its_iteration_and_evaluation_caps() {
+        // 1e308 overflows the objective: the line search used to loop
+        // forever. Any decay ends, within the caps, with finite parameters
+        // or an error, never a hang.
+        let x = Array2::from_shape_fn((64, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
+        let y: Vec<f64> = (0..64).map(|i| 1.0 + (i % 5) as f64).collect();
+        for kind in [HeadKind::Linear, HeadKind::Mlp] {
+            for decay in [0.0, 1.0, 1e3, 1e300, 1e308, f64::MAX] {
+                for iters in [1u64, 2, 50] {
+                    let mut spec = HeadSpec::new(kind);
+                    spec.hidden = 4;
+                    spec.max_iters = iters;
+                    spec.weight_decay = Some(decay);
+                    let spec = spec.resolved(64);
+                    let m = spec.model(3).unwrap();
+                    let init = vec![0.1; m.n_params()];
+                    let r = solve(m, &spec, &x, &y, None, init, &Status::silent());
+                    if let Ok((p, rep)) = &r {
+                        assert!(rep.iterations <= iters, "{kind:?} {decay} {iters}: {rep:?}");
+                        assert!(
+                            rep.cost_evals + rep.gradient_evals
+                                <= crate::training::limits::max_evals(iters)
+                        );
+                        assert!(p.iter().all(|v| v.is_finite()));
+                    }
+                }
+            }
+        }
     }
 }

@@ -9,7 +9,9 @@
 //! (`shard_*.features.jsonl`). Splits are content-level: explicit labels are
 //! kept, and unlabelled rows get the prior art's BLAKE2s 80/10/10 rule on the
 //! content name (seed `chug-hdr-v1`), so every rung of a content shares a
-//! split. Reference rows (`chug_ref` = 1) are excluded unless asked for.
+//! split. Reference rows (`chug_ref` = 1 or `chug_resolution` = `ref`) are
+//! excluded unless asked for: the descriptor declares the rule, the sdk
+//! applies it.
 
 mod display;
 mod synth;
@@ -35,6 +37,23 @@ const METADATA: [&str; 10] = [
     "feature_bitdepth_norm",
 ];
 
+/// The columns of the released `chug.csv`, renamed to the keys of the CHUG
+/// ingest row (the prior art's names); `width` and `height` keep theirs
+/// (the distorted clip's geometry).
+const CHUG_CSV: [(&str, &str); 11] = [
+    ("Video", "chug_video_id"),
+    ("mos_j", "mos_raw_0_100"),
+    ("sos_j", "mos_std_dev"),
+    ("ref", "chug_ref"),
+    ("name", "chug_name"),
+    ("bitladder", "chug_bitladder"),
+    ("resolution", "chug_resolution"),
+    ("bitrate", "chug_bitrate_label"),
+    ("orientation", "chug_orientation"),
+    ("framerate", "chug_framerate_manifest"),
+    ("content_name", "chug_content_name"),
+];
+
 fn wide_columns() -> Vec<String> {
     let mut cols: Vec<String> = schemas::CANONICAL.iter().map(|s| s.to_string()).collect();
     for f in schemas::CANONICAL {
@@ -47,7 +66,6 @@ fn wide_columns() -> Vec<String> {
 /// The CHUG adapter, opened for one schema.
 pub struct ChugHdr {
     display: Option<DisplayProfile>,
-    include_references: bool,
 }
 
 impl CorpusAdapter for ChugHdr {
@@ -67,16 +85,29 @@ impl CorpusAdapter for ChugHdr {
             .about("CHUG feature shards written by the fork's extractor")
             .jsonl_file("features", "", &["chug"])
             .about("explicit CHUG feature JSONL files (repeatable)")
+            .libvmaf_logs("vmaf-logs", ".corpus/chug/vmaf_logs/", &["chug"], "chug-labels", &["Video"], &CHUG_CSV)
+            .env("VMAF_CHUG_DIR", Some("vmaf_logs"))
+            .about("libvmaf JSON logs, one per clip (<Video>.json), pooled and joined with chug-labels")
+            .labels_file("chug-labels", ".corpus/chug/chug.csv")
+            .env("VMAF_CHUG_DIR", Some("chug.csv"))
+            .about("CHUG's released chug.csv (Video, mos_j 0-100, sos_j, ref, bitladder, content_name, ...)")
             .context_json("display-profile")
             .about("display profile JSON for chug-hdr-display-v1")
             .schema_cols("chug-hdr-wide-v1", wide, None, "canonical VMAF features, frame statistics, ladder and geometry")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
             .schema_cols("chug-hdr-display-v1", display, Some("display-profile"), "wide plus 11 display-profile columns")
-            .schema_cols("konvid-v1", schemas::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "the KonViD schema, for ablations")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
+            .schema_cols("vmaf-canonical-v1", schemas::CANONICAL.iter().map(|s| s.to_string()).collect(), None, "the six features of libvmaf's own models, for a head libvmaf can load")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
+            .schema_cols("konvid-v1", moshead_plugin_common::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "the KonViD schema, for ablations")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
             .mos_0_100("mos_raw_0_100")
             .content_hash_split("chug-hdr-v1", 0.8, 0.1)
             .content_key("chug_content_name")
             .id_keys(&["chug_video_id", "src_sha256", "src"])
             .group_baseline("per-rung-mean", "chug_bitladder")
+            .reference_flag("chug_ref")
+            .reference_value("chug_resolution", "ref")
             .output_dir(".workingdir2/chug/", Some("VMAF_CHUG_OUTPUT_DIR"))
             .licence("CHUG is CC BY-NC-SA 4.0 (README says CC BY-NC 4.0): non-commercial, share-alike. Do not redistribute CHUG media, features or heads without checking it.")
             .sample("shards", SAMPLE, None)
@@ -92,26 +123,11 @@ impl CorpusAdapter for ChugHdr {
         if schema == "chug-hdr-display-v1" && display.is_none() {
             return Err("chug-hdr-display-v1 needs a display profile".into());
         }
-        Ok(ChugHdr {
-            display,
-            include_references: config.include_references,
-        })
+        Ok(ChugHdr { display })
     }
 
     fn synthesize(request: &SynthRequest) -> Result<SynthOutput, String> {
         synth::corpus(request)
-    }
-
-    fn admit(&self, row: &Row<'_>, _: &RowContext<'_>) -> Result<(), Rejection> {
-        let is_ref = row.flag("chug_ref") == Some(true)
-            || row.string("chug_resolution").as_deref() == Some("ref");
-        if is_ref && !self.include_references {
-            return Err(Rejection::new(
-                codes::REFERENCE_ROW,
-                "reference row (chug_ref = 1), excluded by default",
-            ));
-        }
-        Ok(())
     }
 
     fn column(&self, row: &Row<'_>, column: &str) -> Option<f64> {
@@ -143,7 +159,7 @@ impl CorpusAdapter for ChugHdr {
                 .map(|b| (b - 8.0) / 4.0)
                 .filter(|v| *v >= 0.0),
             c if c.starts_with("display_") => display::column(row, self.display.as_ref(), c),
-            c => schemas::konvid_v1_column(row, c),
+            c => moshead_plugin_common::konvid_v1_column(row, c),
         }
     }
 

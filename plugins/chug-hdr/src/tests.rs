@@ -21,7 +21,7 @@ fn code(config: &ProjectorConfig, raw: &str) -> String {
 
 #[test]
 fn passes_the_conformance_checks() {
-    let report = moshead_sdk::conformance::check_adapter::<ChugHdr>();
+    let report = moshead_conformance::check_adapter::<ChugHdr>();
     assert!(report.passed(), "{report}");
 }
 

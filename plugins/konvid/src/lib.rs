@@ -6,10 +6,27 @@
 //! clip is its own content. Set labels `k150ka` and `k150kb` map to train and
 //! val, the KonVid-150k paper's protocol; rows without a split are validated
 //! with grouped folds. Research use only.
+//!
+//! Every slot takes JSONL, CSV, TSV or Parquet (compressed text included);
+//! the attribute files' `MOS` and `video_id` headers read as `mos` and
+//! `flickr_id`.
 
 mod synth;
 
 use moshead_sdk::prelude::*;
+
+/// The columns of KoNViD-1k's attributes CSV renamed to the keys of a
+/// KonViD row (aliases: the first present wins).
+const KONVID_ATTRIBUTES: [(&str, &str); 8] = [
+    ("MOS", "mos"),
+    ("mos", "mos"),
+    ("SD", "mos_std_dev"),
+    ("sd", "mos_std_dev"),
+    ("n", "n_ratings"),
+    ("ratings", "n_ratings"),
+    ("num_ratings", "n_ratings"),
+    ("n_ratings", "n_ratings"),
+];
 
 /// The KonViD adapter.
 pub struct Konvid;
@@ -27,11 +44,22 @@ impl CorpusAdapter for Konvid {
             .parquet_file("features-parquet", "", &["konvid-1k", "konvid-150k", "konvid"])
             .assume_corpus("konvid")
             .about("a feature table: <feature> or <feature>_mean, mos, optional split and src columns")
-            .schema_cols("konvid-v1", schemas::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
+            .libvmaf_logs("vmaf-logs", ".corpus/konvid-1k/vmaf_logs/", &["konvid-1k"], "konvid-1k-attributes", &["flickr_id", "video_id"], &KONVID_ATTRIBUTES)
+            .env("VMAF_KONVID_1K_DIR", Some("vmaf_logs"))
+            .about("libvmaf JSON logs of KoNViD-1k clips (<flickr_id>.json), pooled and joined with konvid-1k-attributes")
+            .labels_file("konvid-1k-attributes", ".corpus/konvid-1k/KoNViD_1k_attributes.csv")
+            .env("VMAF_KONVID_1K_DIR", Some("KoNViD_1k_attributes.csv"))
+            .about("KoNViD-1k's attributes CSV (flickr_id, MOS or mos, optional SD and rating count)")
+            .schema_cols("konvid-v1", moshead_plugin_common::KONVID_V1.iter().map(|s| s.to_string()).collect(), None, "canonical VMAF features, saliency and shot statistics")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
+            .schema_cols("vmaf-canonical-v1", schemas::CANONICAL.iter().map(|s| s.to_string()).collect(), None, "the six features of libvmaf's own models, for a head libvmaf can load")
+            .libvmaf_names(&schemas::LIBVMAF_NAMES)
             .mos_1_5()
             .split_aliases(&[("k150ka", Split::Train), ("k150kb", Split::Val)])
             .content_key("src")
             .id_keys(&["src", "src_sha256", "flickr_id", "video_name", "file_name"])
+            .header_alias("mos", &["MOS"])
+            .header_alias("flickr_id", &["video_id"])
             .output_dir(".workingdir2/konvid/", Some("VMAF_KONVID_OUTPUT_DIR"))
             .licence("KoNViD-1k and KonVid-150k are for research use only; the videos are Flickr (YFCC100m) content.")
             .sample("konvid-1k", SAMPLE, None)
@@ -48,7 +76,7 @@ impl CorpusAdapter for Konvid {
     }
 
     fn column(&self, row: &Row<'_>, column: &str) -> Option<f64> {
-        schemas::konvid_v1_column(row, column)
+        moshead_plugin_common::konvid_v1_column(row, column)
     }
 
     fn mos_se(&self, row: &Row<'_>) -> Option<f64> {
@@ -97,7 +125,7 @@ mod tests {
 
     #[test]
     fn passes_the_conformance_checks() {
-        let report = moshead_sdk::conformance::check_adapter::<Konvid>();
+        let report = moshead_conformance::check_adapter::<Konvid>();
         assert!(report.passed(), "{report}");
     }
 

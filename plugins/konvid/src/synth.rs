@@ -33,7 +33,7 @@ pub fn corpus(request: &SynthRequest) -> Result<SynthOutput, String> {
         let motion = rng.uniform(0.0, 30.0);
         let f = synth::base_features(&mut rng, q, motion);
         let saliency_mean = rng.uniform(0.0, 0.6);
-        let clean = synth::smoke_mos(&mut rng, &f, saliency_mean);
+        let clean = moshead_plugin_common::smoke_mos(&mut rng, &f, saliency_mean);
         // Set A's 5 ratings make its MOS much noisier than set B's 89+.
         let (ratings, noise) = match (big, in_b) {
             (false, _) => (50 + rng.index(65), 0.0),

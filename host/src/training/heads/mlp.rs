@@ -1,136 +1,15 @@
-//! The heads: parameterised functions from standardised features to a MOS
-//! bounded to 1-5 as `1 + 4 * sigmoid(z)`.
-//!
-//! Every head implements [`Model`]: a flat parameter vector, a seeded
-//! initialisation, and one fused pass that returns the sum of squared
-//! errors of a chunk of rows and adds its gradient. A new head is a new
-//! implementation of this trait.
+//! The MLP head: standardised features -> tanh -> tanh -> bounded output,
+//! with a linear skip path.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, NdFloat};
+use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_chacha::ChaCha8Rng;
-
-use super::fastmath::FastTanh;
-use super::matmul::{gemm_into, matmul};
 use rand_distr::{Distribution, Normal};
 use serde::{Deserialize, Serialize};
 
-/// The head types.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadKind {
-    /// Two tanh hidden layers, then the bounded output.
-    Mlp,
-    /// A bounded linear model.
-    Linear,
-}
-
-impl HeadKind {
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HeadKind::Mlp => "mlp",
-            HeadKind::Linear => "linear",
-        }
-    }
-}
-
-/// A differentiable head over `f` standardised features.
-pub trait Model: Send + Sync {
-    /// Number of parameters.
-    fn n_params(&self) -> usize;
-    /// Whether weight decay penalises parameter `i`. Biases are never
-    /// decayed; nor is the MLP's linear skip path (see [`Mlp`]).
-    fn is_decayed(&self, i: usize) -> bool;
-    /// A seeded initial parameter vector; `mean_mos` sets the output bias so
-    /// the sigmoid starts unsaturated at the mean.
-    fn init(&self, rng: &mut ChaCha8Rng, mean_mos: f64) -> Vec<f64>;
-    /// Adds the gradient of the chunk's sum of squared errors to `grad` and
-    /// returns that sum.
-    fn sse_grad(&self, p: &[f64], x: ArrayView2<'_, f64>, y: &[f64], grad: &mut [f64]) -> f64;
-    /// Predicts MOS (1-5) for the chunk.
-    fn predict(&self, p: &[f64], x: ArrayView2<'_, f64>) -> Vec<f64>;
-}
-
-/// The logistic function.
-pub fn sigmoid(z: f64) -> f64 {
-    if z >= 0.0 {
-        1.0 / (1.0 + (-z).exp())
-    } else {
-        let e = z.exp();
-        e / (1.0 + e)
-    }
-}
-
-/// `logit((mean - 1) / 4)`, clamped away from the asymptotes.
-pub fn output_bias(mean_mos: f64) -> f64 {
-    let u = ((mean_mos - 1.0) / 4.0).clamp(0.02, 0.98);
-    (u / (1.0 - u)).ln()
-}
-
-/// Squared error and `d sse / d z` of the bounded output for one row.
-#[inline]
-fn bounded_error(z: f64, y: f64) -> (f64, f64) {
-    let s = sigmoid(z);
-    let e = 1.0 + 4.0 * s - y;
-    (e * e, 2.0 * e * 4.0 * s * (1.0 - s))
-}
-
-/// `1 + 4 sigmoid(z) `: standardised features -> bounded linear output.
-/// Parameters: `w` (F), then `b`.
-#[derive(Debug, Clone, Copy)]
-pub struct Linear {
-    /// Number of features.
-    pub f: usize,
-}
-
-impl Model for Linear {
-    fn n_params(&self) -> usize {
-        self.f + 1
-    }
-
-    fn is_decayed(&self, i: usize) -> bool {
-        i < self.f
-    }
-
-    fn init(&self, _rng: &mut ChaCha8Rng, mean_mos: f64) -> Vec<f64> {
-        let mut p = vec![0.0; self.f + 1];
-        p[self.f] = output_bias(mean_mos);
-        p
-    }
-
-    fn sse_grad(&self, p: &[f64], x: ArrayView2<'_, f64>, y: &[f64], grad: &mut [f64]) -> f64 {
-        let (w, b) = (ArrayView1::from(&p[..self.f]), p[self.f]);
-        let mut sse = 0.0;
-        for (row, &t) in x.outer_iter().zip(y) {
-            let (se, dz) = bounded_error(row.dot(&w) + b, t);
-            sse += se;
-            for (g, v) in grad[..self.f].iter_mut().zip(row.iter()) {
-                *g += dz * v;
-            }
-            grad[self.f] += dz;
-        }
-        sse
-    }
-
-    fn predict(&self, p: &[f64], x: ArrayView2<'_, f64>) -> Vec<f64> {
-        let (w, b) = (ArrayView1::from(&p[..self.f]), p[self.f]);
-        x.outer_iter()
-            .map(|row| 1.0 + 4.0 * sigmoid(row.dot(&w) + b))
-            .collect()
-    }
-}
+use super::{bounded_error, output_bias, sigmoid, Model};
+use crate::training::compute::matmul::{gemm_into, matmul};
+use crate::training::compute::vector::{add, add_matvec, tmatvec};
+use crate::training::compute::{cast, tanh_inplace, uncast, Compute};
 
 /// Standardised features -> tanh(h1) -> tanh(h2) -> `1 + 4 sigmoid(z)`,
 /// with a linear skip path: `z = w3 . h2 + b3 + v . x`.
@@ -207,26 +86,6 @@ struct Layers<A> {
     w3: Array1<A>,
     b3: A,
     v: Array1<A>,
-}
-
-/// The compute types of the MLP.
-pub trait Compute: NdFloat + FastTanh {}
-impl Compute for f64 {}
-impl Compute for f32 {}
-
-fn tanh_inplace<A: Compute>(a: &mut Array2<A>) {
-    match a.as_slice_mut() {
-        Some(s) => A::tanh_slice(s),
-        None => a.mapv_inplace(A::tanh),
-    }
-}
-
-fn cast<A: Compute>(v: f64) -> A {
-    num_traits::cast(v).unwrap_or_else(A::nan)
-}
-
-fn uncast<A: Compute>(v: A) -> f64 {
-    num_traits::cast(v).unwrap_or(f64::NAN)
 }
 
 impl Mlp {
@@ -430,118 +289,12 @@ impl Model for Mlp {
     }
 }
 
-/// `out[i] += m[i, ..] . w` for every row `i`: row dot products with eight
-/// interleaved partial sums (a fixed order the compiler vectorises; ndarray
-/// runs a matrix-vector product of `f32` through a scalar generic path).
-fn add_matvec<A: Compute>(m: ArrayView2<'_, A>, w: &Array1<A>, out: &mut Array1<A>) {
-    let Some(w) = w.as_slice() else {
-        *out += &m.dot(w);
-        return;
-    };
-    for (row, o) in m.outer_iter().zip(out.iter_mut()) {
-        *o += match row.as_slice() {
-            Some(r) => dot8(r, w),
-            None => row.iter().zip(w).fold(A::zero(), |s, (a, b)| s + *a * *b),
-        };
-    }
-}
-
-/// `a . b` with eight interleaved partial sums, combined pairwise.
-#[inline(always)]
-fn dot8<A: Compute>(a: &[A], b: &[A]) -> A {
-    let mut acc = [A::zero(); 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .fold(A::zero(), |s, (x, y)| s + *x * *y);
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
-}
-
-/// `m^T d`, accumulated row by row (contiguous, vectorisable axpy updates).
-fn tmatvec<A: Compute>(m: ArrayView2<'_, A>, d: &Array1<A>) -> impl Iterator<Item = A> {
-    let mut acc = Array1::<A>::zeros(m.ncols());
-    for (row, &di) in m.outer_iter().zip(d.iter()) {
-        acc.scaled_add(di, &row);
-    }
-    acc.into_iter()
-}
-
-fn add(dst: &mut [f64], src: impl Iterator<Item = f64>) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d += s;
-    }
-}
-
-/// Builds the model of `kind` for `f` features.
-pub fn model(
-    kind: HeadKind,
-    f: usize,
-    hidden: usize,
-    precision: Precision,
-) -> std::sync::Arc<dyn Model> {
-    match kind {
-        HeadKind::Mlp => std::sync::Arc::new(Mlp {
-            f,
-            h1: hidden,
-            h2: hidden,
-            precision,
-        }),
-        HeadKind::Linear => std::sync::Arc::new(Linear { f }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng as _, SeedableRng};
-
-    fn data(n: usize, f: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let x = Array2::from_shape_fn((n, f), |_| rng.gen_range(-2.0..2.0));
-        let y = (0..n).map(|_| rng.gen_range(1.0..5.0)).collect();
-        (x, y)
-    }
-
-    /// Analytic gradients against central finite differences.
-    fn check_gradient(m: &dyn Model, f: usize) {
-        let (x, y) = data(17, f, 3);
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let mut p = m.init(&mut rng, 3.0);
-        for v in p.iter_mut() {
-            *v += rng.gen_range(-0.3..0.3);
-        }
-        let mut g = vec![0.0; p.len()];
-        m.sse_grad(&p, x.view(), &y, &mut g);
-        let h = 1e-6;
-        for i in 0..p.len() {
-            let mut up = p.clone();
-            up[i] += h;
-            let mut dn = p.clone();
-            dn[i] -= h;
-            let mut scratch = vec![0.0; p.len()];
-            let fd = (m.sse_grad(&up, x.view(), &y, &mut scratch)
-                - m.sse_grad(&dn, x.view(), &y, &mut scratch))
-                / (2.0 * h);
-            let tol = 1e-5 * (1.0 + fd.abs().max(g[i].abs()));
-            assert!(
-                (fd - g[i]).abs() < tol,
-                "param {i}: analytic {} vs numeric {fd}",
-                g[i]
-            );
-        }
-    }
-
-    #[test]
-    fn linear_gradient_matches_finite_differences() {
-        check_gradient(&Linear { f: 5 }, 5);
-    }
+    use crate::training::heads::testing::{check_gradient, data};
+    use crate::training::heads::Linear;
+    use rand::SeedableRng;
 
     #[test]
     fn mlp_gradient_matches_finite_differences() {

@@ -6,17 +6,24 @@
 //!
 //! Policy:
 //! - **patch**: documentation or behaviour fixes that change no type or field;
-//! - **minor**: additions only (a field appended to the root module after the
-//!   last prefix field, an optional descriptor key with a default). A host
-//!   accepts plugins of any minor within its major: appended root-module fields
-//!   are read through abi_stable's prefix types, which report them as absent
-//!   for older plugins;
+//! - **minor**: additions only (an optional descriptor key with a default, a
+//!   field a *plugin* appends to the root module after the last prefix
+//!   field). A host accepts plugins of any minor within its major, older or
+//!   newer:
+//!   - descriptor keys the host does not know (a newer minor's optional
+//!     keys) are ignored at every level of the descriptor, and a plugin
+//!     ignores the keys of [`crate::ProjectorConfig`] and
+//!     [`crate::SynthRequest`] that a newer host sends;
+//!   - root-module fields a newer plugin appended are not read. abi_stable
+//!     refuses a root module with fewer fields than the host's, so the host
+//!     itself never appends one (an older plugin would be refused): new
+//!     capabilities arrive as optional descriptor keys;
 //! - **major**: anything else. A host refuses every plugin of another major.
 
 use semver::{Version, VersionReq};
 
 /// The API version this build of the sdk implements.
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// The first API version whose projectors accept
 /// [`ProjectorConfig::unlabelled`](crate::ProjectorConfig) (rows without a
@@ -117,6 +124,47 @@ mod tests {
             check_api_compatible("one"),
             Err(CompatError::Unparsable { .. })
         ));
+    }
+
+    /// The minor-version promise for JSON: keys added by a newer minor are
+    /// ignored at every level, and the rest reads as before.
+    #[test]
+    fn unknown_optional_keys_of_a_newer_minor_are_ignored() {
+        use crate::{Descriptor, ProjectorConfig, SynthRequest};
+        let known = r#"{"name":"tiny","version":"0.1.0","description":"","model_id":"tiny_v1",
+            "inputs":[{"name":"rows","kind":{"type":"file"},"role":"rows","formats":["jsonl"],
+              "default_path":"rows.jsonl","env":{"var":"TINY_DIR","join":"rows.jsonl"},
+              "required":false,"accepts":["tiny"],"assume_corpus":null,"description":""}],
+            "schemas":[{"name":"tiny-v1","columns":["adm2"],"requires_slot":null,"description":""}],
+            "default_schema":"tiny-v1",
+            "mos_scale":{"native_min":1.0,"native_max":5.0,"to_head_scale":1.0,"to_head_offset":0.0,"native_key":"mos"},
+            "split_policy":{"kind":"explicit-only","aliases":[]},
+            "content_group_key":"src","id_keys":["src"],"group_baseline":null,
+            "gate":{"real":{"plcc_min":0.85,"srocc_min":null,"rmse_max":null,"spread_max":null},
+                    "synthetic":{"plcc_min":0.75,"srocc_min":null,"rmse_max":null,"spread_max":null}},
+            "output_dir":"out","output_env":null,"licence":"",
+            "samples":[{"slot":"rows","raw":"{}","expect_rejection":null}]}"#;
+        let d: Descriptor = serde_json::from_str(known).unwrap();
+        let mut v: serde_json::Value = serde_json::from_str(known).unwrap();
+        v["intended_use"] = "a key from API 1.9".into();
+        v["inputs"][0]["compression"] = serde_json::json!(["zstd"]);
+        v["inputs"][0]["env"]["also"] = 1.into();
+        v["inputs"][0]["kind"]["recursive"] = true.into();
+        v["schemas"][0]["units"] = serde_json::json!({"adm2": "ratio"});
+        v["mos_scale"]["per_slot"] = serde_json::json!({});
+        v["split_policy"]["note"] = "x".into();
+        v["gate"]["real"]["krocc_min"] = 0.6.into();
+        v["gate"]["new_kind"] = serde_json::json!({});
+        v["samples"][0]["why"] = "x".into();
+        let back: Descriptor = serde_json::from_value(v).unwrap();
+        assert_eq!(back, d);
+
+        let c: ProjectorConfig =
+            serde_json::from_str(r#"{"schema":"s","batch":64,"context":{}}"#).unwrap();
+        assert_eq!(c.schema.as_deref(), Some("s"));
+        let r: SynthRequest =
+            serde_json::from_str(r#"{"rows":3,"seed":1,"scale":"0-100"}"#).unwrap();
+        assert_eq!((r.rows, r.seed, r.variant), (3, 1, None));
     }
 
     #[test]

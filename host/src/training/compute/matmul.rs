@@ -12,7 +12,7 @@ use gemm::{gemm, Parallelism};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
-use super::heads::Compute;
+use super::Compute;
 
 /// `c = a b` (or `c += a b` when `accumulate`), for any memory layouts.
 ///

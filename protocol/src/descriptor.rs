@@ -1,15 +1,16 @@
 //! What a plugin declares about itself: the [`Descriptor`].
 //!
 //! The descriptor crosses the boundary as JSON, so adding an optional key
-//! (with `#[serde(default)]`) is a minor API change.
+//! (with `#[serde(default)]`) is a minor API change. No struct here denies
+//! unknown keys: a host ignores the keys a newer minor added, at every level
+//! (see [`crate::version`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 /// Everything a corpus adapter declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Descriptor {
     /// The adapter's name, as operators type it (`chug-hdr`).
     pub name: String,
@@ -48,11 +49,38 @@ pub struct Descriptor {
     /// A few raw rows with their expected outcome, used by `adapters check`.
     #[serde(default)]
     pub samples: Vec<SampleRow>,
+    /// Header names of CSV and TSV inputs read as another row key (`MOS` as
+    /// `mos`), where datasets disagree on a column's name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub header_aliases: Vec<HeaderAlias>,
+    /// How a reference (undistorted) row is recognised. The sdk rejects such
+    /// rows as `reference-row` unless the run asks for references.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceRule>,
+}
+
+/// Header names read as one row key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderAlias {
+    /// The row key the plugin reads (`mos`).
+    pub key: String,
+    /// Header names that mean it (`MOS`), matched exactly after trimming.
+    pub aliases: Vec<String>,
+}
+
+/// How a reference row is recognised: any one test that holds makes it one.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReferenceRule {
+    /// Keys whose value reads as true (`true`, or a non-zero number).
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// `(key, value)`: the key's string value equals `value`.
+    #[serde(default)]
+    pub equals: Vec<(String, String)>,
 }
 
 /// One named input of an adapter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InputSlot {
     /// The slot name used in `--input SLOT=PATH`.
     pub name: String,
@@ -79,6 +107,22 @@ pub struct InputSlot {
     pub assume_corpus: Option<String>,
     /// One line on what belongs in the slot.
     pub description: String,
+    /// The slot's own native MOS scale, when it differs from the adapter's
+    /// (one adapter holding a 1-5 set and a 0-100 set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_scale: Option<MosScale>,
+    /// For a slot of libvmaf logs: the labels table each pooled log is
+    /// joined with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<crate::labels::LabelsJoin>,
+}
+
+impl InputSlot {
+    /// The MOS scale of rows read through this slot: its own, else the
+    /// adapter's.
+    pub fn scale<'a>(&'a self, descriptor: &'a Descriptor) -> &'a MosScale {
+        self.mos_scale.as_ref().unwrap_or(&descriptor.mos_scale)
+    }
 }
 
 /// Whether a slot is one file or a directory of shards.
@@ -104,9 +148,13 @@ pub enum SlotRole {
     /// A single JSON document handed to the projector as context (for
     /// example a display profile).
     Context,
+    /// A labels table (CSV or JSONL) that the host joins with the pooled
+    /// logs of a libvmaf-log slot; it is read only when such a slot is.
+    Labels,
 }
 
-/// A file format a slot accepts.
+/// A file format a slot accepts. Text formats may also be gzip- or
+/// zstd-compressed; the host recognises formats by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
@@ -116,22 +164,35 @@ pub enum Format {
     Json,
     /// Apache Parquet.
     Parquet,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Tab-separated values with a header row.
+    Tsv,
+    /// A libvmaf JSON log (`vmaf --json`, ffmpeg `libvmaf=log_fmt=json`):
+    /// one clip per file, pooled by the host into one raw row.
+    LibvmafLog,
 }
 
 impl Format {
+    /// The formats a row slot declared with [`crate::DescriptorBuilder`]
+    /// accepts: every record of each becomes the same raw row.
+    pub const ROWS: [Format; 4] = [Format::Jsonl, Format::Csv, Format::Tsv, Format::Parquet];
+
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Jsonl => "jsonl",
             Format::Json => "json",
             Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::LibvmafLog => "libvmaf-log",
         }
     }
 }
 
 /// An environment variable that overrides a slot's default path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnvOverride {
     /// The variable name.
     pub var: String,
@@ -143,7 +204,6 @@ pub struct EnvOverride {
 
 /// A named, ordered feature schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Schema {
     /// The schema name (`chug-hdr-wide-v1`).
     pub name: String,
@@ -155,11 +215,16 @@ pub struct Schema {
     /// One line on what the schema is for.
     #[serde(default)]
     pub description: String,
+    /// libvmaf's model feature name of each column that has one (`adm2` ->
+    /// `VMAF_integer_feature_adm2_score`), for exporting a head as a
+    /// libvmaf model. Optional (added in API 1.2.0); a schema with a column
+    /// not named here cannot be exported to libvmaf.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libvmaf_names: BTreeMap<String, String>,
 }
 
 /// The corpus's native MOS scale and the affine map onto 1-5.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MosScale {
     /// Lower end of the native scale.
     pub native_min: f64,
@@ -177,6 +242,33 @@ impl MosScale {
     /// Maps a native value onto the head's 1-5 scale.
     pub fn to_head(&self, native: f64) -> f64 {
         self.to_head_offset + self.to_head_scale * native
+    }
+
+    /// Why the scale is unusable, if it is: not a finite increasing map, or
+    /// one that leaves the head's 1-5 range.
+    pub fn problem(&self) -> Option<String> {
+        let m = self;
+        let finite = [
+            m.native_min,
+            m.native_max,
+            m.to_head_scale,
+            m.to_head_offset,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
+        if !finite || m.native_min >= m.native_max || m.to_head_scale <= 0.0 {
+            return Some(format!(
+                "MOS scale [{}, {}] -> {} + {}*x is not a finite increasing map",
+                m.native_min, m.native_max, m.to_head_offset, m.to_head_scale
+            ));
+        }
+        let (lo, hi) = (m.to_head(m.native_min), m.to_head(m.native_max));
+        (lo < 1.0 - 1e-9 || hi > 5.0 + 1e-9).then(|| {
+            format!(
+                "MOS scale maps [{}, {}] to [{lo}, {hi}], outside the head's 1-5 range",
+                m.native_min, m.native_max
+            )
+        })
     }
 
     /// Maps a value on the head's 1-5 scale back onto the native scale (the
@@ -210,7 +302,6 @@ pub enum SplitPolicy {
 
 /// A baseline that predicts the mean training MOS of rows sharing a key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GroupBaseline {
     /// The baseline's name in reports (`per-rung-mean`).
     pub name: String,
@@ -220,7 +311,6 @@ pub struct GroupBaseline {
 
 /// Gate thresholds. `None` means the metric is not gated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Minimum mean PLCC.
     #[serde(default)]
@@ -238,7 +328,6 @@ pub struct Thresholds {
 
 /// The gate for real corpora and the one for synthetic corpora.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GateSpec {
     /// Applied to real corpora.
     pub real: Thresholds,
@@ -248,7 +337,6 @@ pub struct GateSpec {
 
 /// A raw sample row and what projecting it must give.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SampleRow {
     /// The slot the row is read from.
     pub slot: String,
@@ -321,6 +409,13 @@ impl Descriptor {
                         "slot `{}` glob `{glob}` must be a non-empty file-name pattern",
                         slot.name
                     ));
+                } else if let Err(e) = crate::ShardGlob::new(glob) {
+                    out.push(format!("slot `{}` {e}", slot.name));
+                }
+            }
+            if let Some(m) = &slot.mos_scale {
+                if let Some(p) = m.problem() {
+                    out.push(format!("slot `{}`: {p}", slot.name));
                 }
             }
             if let Some(tag) = &slot.assume_corpus {
@@ -355,6 +450,7 @@ impl Descriptor {
                 }
             }
         }
+        self.labels_problems(&mut out);
         if self.schemas.is_empty() {
             out.push("declares no feature schema".into());
         }
@@ -373,6 +469,20 @@ impl Descriptor {
                     out.push(format!("schema `{}` repeats column `{c}`", schema.name));
                 }
             }
+            for (column, name) in &schema.libvmaf_names {
+                if !seen.contains(column.as_str()) {
+                    out.push(format!(
+                        "schema `{}` names `{column}` for libvmaf, which is not one of its columns",
+                        schema.name
+                    ));
+                }
+                if name.is_empty() || name.chars().any(char::is_whitespace) {
+                    out.push(format!(
+                        "schema `{}` gives column `{column}` the libvmaf name `{name}`: it must be non-empty without whitespace",
+                        schema.name
+                    ));
+                }
+            }
             if let Some(slot) = &schema.requires_slot {
                 match self.slot(slot) {
                     Some(s) if s.role == SlotRole::Context => {}
@@ -389,27 +499,30 @@ impl Descriptor {
                 self.default_schema
             ));
         }
-        let m = &self.mos_scale;
-        let finite = [
-            m.native_min,
-            m.native_max,
-            m.to_head_scale,
-            m.to_head_offset,
-        ]
-        .iter()
-        .all(|v| v.is_finite());
-        if !finite || m.native_min >= m.native_max || m.to_head_scale <= 0.0 {
-            out.push(format!(
-                "MOS scale [{}, {}] -> {} + {}*x is not a finite increasing map",
-                m.native_min, m.native_max, m.to_head_offset, m.to_head_scale
-            ));
-        } else {
-            let (lo, hi) = (m.to_head(m.native_min), m.to_head(m.native_max));
-            if lo < 1.0 - 1e-9 || hi > 5.0 + 1e-9 {
+        if let Some(p) = self.mos_scale.problem() {
+            out.push(p);
+        }
+        let mut aliased = BTreeSet::new();
+        for a in &self.header_aliases {
+            if a.key.trim().is_empty() || a.aliases.is_empty() {
                 out.push(format!(
-                    "MOS scale maps [{}, {}] to [{lo}, {hi}], outside the head's 1-5 range",
-                    m.native_min, m.native_max
+                    "header alias of `{}` names no key or no alias",
+                    a.key
                 ));
+            }
+            for name in &a.aliases {
+                if !aliased.insert(name.as_str()) {
+                    out.push(format!("header `{name}` is aliased twice"));
+                }
+            }
+        }
+        if let Some(r) = &self.reference {
+            let empty = |k: &String| k.trim().is_empty();
+            if (r.flags.is_empty() && r.equals.is_empty())
+                || r.flags.iter().any(empty)
+                || r.equals.iter().any(|(k, _)| empty(k))
+            {
+                out.push("the reference rule tests no key, or an empty one".into());
             }
         }
         if let SplitPolicy::ContentHash { seed, train, val } = &self.split_policy {
@@ -472,13 +585,20 @@ impl Descriptor {
     /// back as "not gated"), so the exported descriptor entry point refuses
     /// a descriptor with any; [`Descriptor::problems`] reports them too.
     pub fn non_finite_numbers(&self) -> Vec<String> {
-        let m = &self.mos_scale;
-        let mut named: Vec<(String, f64)> = vec![
-            ("mos_scale.native_min".into(), m.native_min),
-            ("mos_scale.native_max".into(), m.native_max),
-            ("mos_scale.to_head_scale".into(), m.to_head_scale),
-            ("mos_scale.to_head_offset".into(), m.to_head_offset),
-        ];
+        let scales = std::iter::once(("mos_scale".to_owned(), &self.mos_scale)).chain(
+            self.inputs.iter().filter_map(|s| {
+                s.mos_scale
+                    .as_ref()
+                    .map(|m| (format!("inputs.{}.mos_scale", s.name), m))
+            }),
+        );
+        let mut named: Vec<(String, f64)> = Vec::new();
+        for (path, m) in scales {
+            named.push((format!("{path}.native_min"), m.native_min));
+            named.push((format!("{path}.native_max"), m.native_max));
+            named.push((format!("{path}.to_head_scale"), m.to_head_scale));
+            named.push((format!("{path}.to_head_offset"), m.to_head_offset));
+        }
         if let SplitPolicy::ContentHash { train, val, .. } = &self.split_policy {
             named.push(("split_policy.train".into(), *train));
             named.push(("split_policy.val".into(), *val));
@@ -503,6 +623,73 @@ impl Descriptor {
             .filter(|(_, v)| !v.is_finite())
             .map(|(n, v)| format!("{n} = {v}"))
             .collect()
+    }
+}
+
+impl Descriptor {
+    /// Problems with libvmaf-log slots and labels slots: a log slot must be
+    /// a row slot reading only libvmaf logs and name a labels slot; a labels
+    /// slot must be a CSV or JSONL file that some log slot joins.
+    fn labels_problems(&self, out: &mut Vec<String>) {
+        for slot in &self.inputs {
+            let logs = slot.formats.contains(&Format::LibvmafLog);
+            match (&slot.labels, logs) {
+                (Some(join), true) => {
+                    out.extend(join.problems(&slot.name));
+                    if slot.role != SlotRole::Rows || slot.formats.len() != 1 {
+                        out.push(format!(
+                            "slot `{}` reads libvmaf logs: it must be a row slot of that format alone",
+                            slot.name
+                        ));
+                    }
+                    if self.slot(&join.slot).map(|s| s.role) != Some(SlotRole::Labels) {
+                        out.push(format!(
+                            "slot `{}` joins labels slot `{}`, which is not a declared labels slot",
+                            slot.name, join.slot
+                        ));
+                    }
+                }
+                (None, true) => out.push(format!(
+                    "slot `{}` reads libvmaf logs but names no labels table to join",
+                    slot.name
+                )),
+                (Some(_), false) => out.push(format!(
+                    "slot `{}` names a labels table but does not read libvmaf logs",
+                    slot.name
+                )),
+                (None, false) => {}
+            }
+            if slot.role == SlotRole::Labels {
+                if slot
+                    .formats
+                    .iter()
+                    .any(|f| !matches!(f, Format::Csv | Format::Jsonl))
+                {
+                    out.push(format!(
+                        "labels slot `{}` must read CSV or JSONL only",
+                        slot.name
+                    ));
+                }
+                let joined = self
+                    .inputs
+                    .iter()
+                    .any(|s| s.labels.as_ref().is_some_and(|j| j.slot == slot.name));
+                if !joined {
+                    out.push(format!(
+                        "labels slot `{}` is joined by no libvmaf-log slot",
+                        slot.name
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The libvmaf-log slots that join the labels slot `labels`.
+    pub fn slots_joining(&self, labels: &str) -> impl Iterator<Item = &InputSlot> + '_ {
+        let labels = labels.to_owned();
+        self.inputs
+            .iter()
+            .filter(move |s| s.labels.as_ref().is_some_and(|j| j.slot == labels))
     }
 }
 

@@ -1,0 +1,310 @@
+//! Labels tables: the clip key -> MOS, content, split and other columns that
+//! a slot of libvmaf logs is joined with.
+//!
+//! A table is CSV (a header row, standard quoting, an empty field is a
+//! missing value) or JSONL (one object per line). Every record becomes a
+//! JSON object the way a JSONL row would look: a CSV field that reads as an
+//! integer or a finite number becomes a number, any other field a string.
+//! The slot's [`LabelsJoin`] renames the dataset's columns onto the keys the
+//! adapter reads and names the key column. A record without a key, with a
+//! key seen before, or that cannot be read is a counted drop at its line.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use moshead_protocol::{Format, LabelsJoin};
+use serde_json::{Map, Value};
+
+/// Drop reasons of labels tables and of the join.
+pub mod codes {
+    /// A labels record has no value in any key column.
+    pub const LABEL_KEY_MISSING: &str = "label-key-missing";
+    /// A labels record repeats the key of an earlier one (the first is kept).
+    pub const LABEL_DUPLICATE: &str = "label-duplicate";
+    /// A CSV record that cannot be read (ragged, bad quoting, bad UTF-8).
+    pub const MALFORMED_CSV: &str = "malformed-csv";
+    /// A JSONL labels line that is not a JSON object.
+    pub const MALFORMED_JSON: &str = "malformed-json";
+    /// A labels record that no log joined.
+    pub const LOG_MISSING: &str = "log-missing";
+    /// A log whose file stem is no key of the labels table.
+    pub const LABEL_MISSING: &str = "label-missing";
+    /// A file in a libvmaf-log slot that is not a libvmaf JSON log.
+    pub const NOT_LIBVMAF_LOG: &str = "not-libvmaf-log";
+}
+
+/// One readable record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// 1-based line (CSV: the record's first line; the header is line 1).
+    pub line: u64,
+    /// The join key.
+    pub key: String,
+    /// The renamed columns.
+    pub columns: Map<String, Value>,
+}
+
+/// A labels table read into memory (one record per clip: small).
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Readable records with a fresh key, in file order.
+    pub records: Vec<Record>,
+    /// Record index by key.
+    pub index: HashMap<String, usize>,
+    /// Records or lines that were dropped while reading: `(line, code, message)`.
+    pub drops: Vec<(u64, &'static str, String)>,
+    /// Records read (kept or dropped).
+    pub read: u64,
+}
+
+impl Table {
+    /// The record whose key is `key`.
+    pub fn get(&self, key: &str) -> Option<(usize, &Record)> {
+        self.index.get(key).map(|&i| (i, &self.records[i]))
+    }
+}
+
+/// Reads a labels table in `format` from `reader`.
+pub fn read(reader: impl Read, format: Format, join: &LabelsJoin) -> Result<Table, String> {
+    let mut t = Table::default();
+    match format {
+        Format::Csv => read_csv(reader, join, &mut t)?,
+        Format::Jsonl => read_jsonl(reader, join, &mut t)?,
+        other => {
+            return Err(format!(
+                "a labels table is CSV or JSONL, not {}",
+                other.as_str()
+            ))
+        }
+    }
+    Ok(t)
+}
+
+fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(reader);
+    let headers: Vec<String> = r
+        .headers()
+        .map_err(|e| format!("line 1: cannot read the CSV header: {e}"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    if !join.key.iter().any(|k| headers.contains(k)) {
+        return Err(format!(
+            "the header has no key column ({}); it has {}",
+            join.key.join(" or "),
+            headers.join(", ")
+        ));
+    }
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let line = r.position().line();
+        match r.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
+                t.read += 1;
+                let line = rec.position().map_or(line, |p| p.line());
+                let mut obj = Map::new();
+                for (h, field) in headers.iter().zip(rec.iter()) {
+                    // Key columns stay text: `08` must join a log `08.json`.
+                    let v = if join.key.contains(h) {
+                        Some(field.trim())
+                            .filter(|f| !f.is_empty())
+                            .map(|f| Value::String(f.to_owned()))
+                    } else {
+                        csv_value(field)
+                    };
+                    if let Some(v) = v {
+                        obj.insert(h.clone(), v);
+                    }
+                }
+                add(t, line, obj, join);
+            }
+            Err(e) => {
+                t.read += 1;
+                let line = e.position().map_or(line, |p| p.line());
+                let reason = match e.kind() {
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!("{len} fields where the header has {expected_len}"),
+                    csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_owned(),
+                    _ => e.to_string(),
+                };
+                t.drops.push((line, codes::MALFORMED_CSV, reason));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(format!("read error after line {line}: {e}"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A CSV field as a JSON value: absent when empty, a number when it reads
+/// as one (integers stay integers), a string otherwise.
+fn csv_value(field: &str) -> Option<Value> {
+    let f = field.trim();
+    if f.is_empty() {
+        return None;
+    }
+    if let Ok(i) = f.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    match f.parse::<f64>() {
+        Ok(v) if v.is_finite() => serde_json::Number::from_f64(v).map(Value::Number),
+        _ => Some(Value::String(field.to_owned())),
+    }
+}
+
+fn read_jsonl(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
+    let mut text = String::new();
+    let mut reader = reader;
+    reader
+        .read_to_string(&mut text)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        t.read += 1;
+        match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(obj)) => add(t, line, obj, join),
+            Ok(_) => t
+                .drops
+                .push((line, codes::MALFORMED_JSON, "not a JSON object".into())),
+            Err(e) => t.drops.push((line, codes::MALFORMED_JSON, e.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// The key of a record: the first key column with a string or integer value.
+fn key_of(obj: &Map<String, Value>, join: &LabelsJoin) -> Option<String> {
+    join.key.iter().find_map(|k| match obj.get(k) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+/// Applies the renames (first present alias wins; the others are removed).
+pub fn rename(mut obj: Map<String, Value>, join: &LabelsJoin) -> Map<String, Value> {
+    let mut renamed: Vec<(&str, Value)> = Vec::new();
+    for (from, to) in &join.rename {
+        if let Some(v) = obj.remove(from) {
+            if !renamed.iter().any(|(k, _)| k == to) {
+                renamed.push((to, v));
+            }
+        }
+    }
+    for (k, v) in renamed {
+        obj.insert(k.to_owned(), v);
+    }
+    obj
+}
+
+fn add(t: &mut Table, line: u64, obj: Map<String, Value>, join: &LabelsJoin) {
+    let Some(key) = key_of(&obj, join) else {
+        t.drops.push((
+            line,
+            codes::LABEL_KEY_MISSING,
+            format!("no value in the key column ({})", join.key.join(" or ")),
+        ));
+        return;
+    };
+    if let Some(&first) = t.index.get(&key) {
+        t.drops.push((
+            line,
+            codes::LABEL_DUPLICATE,
+            format!(
+                "key `{key}` repeats line {} (the first is kept)",
+                t.records[first].line
+            ),
+        ));
+        return;
+    }
+    t.index.insert(key.clone(), t.records.len());
+    t.records.push(Record {
+        line,
+        key,
+        columns: rename(obj, join),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn join() -> LabelsJoin {
+        LabelsJoin {
+            slot: "labels".into(),
+            key: vec!["flickr_id".into(), "video_id".into()],
+            rename: vec![
+                ("MOS".into(), "mos".into()),
+                ("mos".into(), "mos".into()),
+                ("SD".into(), "mos_std_dev".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn csv_records_become_typed_renamed_objects() {
+        let text = "flickr_id,MOS,SD,note\n\
+                    3337642103,3.42,0.8,\"a, quoted\"\n\
+                    42,,0.5,plain\n\
+                    ,3.0,0.1,no key\n\
+                    42,4.0,0.2,again\n\
+                    7,1.5\n\
+                    08,NaN,0.3,x\n";
+        let t = read(text.as_bytes(), Format::Csv, &join()).unwrap();
+        assert_eq!(t.read, 6);
+        assert_eq!(t.records.len(), 3);
+        let (_, r) = t.get("3337642103").unwrap();
+        assert_eq!(r.line, 2);
+        assert_eq!(r.columns["mos"], 3.42);
+        assert_eq!(r.columns["mos_std_dev"], 0.8);
+        assert_eq!(r.columns["note"], "a, quoted");
+        assert!(!r.columns.contains_key("MOS"));
+        let (_, r) = t.get("42").unwrap();
+        assert!(!r.columns.contains_key("mos"), "an empty field is missing");
+        let (_, r) = t.get("08").unwrap();
+        assert_eq!(r.columns["mos"], "NaN", "a non-finite token stays visible");
+        let codes: Vec<(u64, &str)> = t.drops.iter().map(|(l, c, _)| (*l, *c)).collect();
+        assert_eq!(
+            codes,
+            [
+                (4, codes::LABEL_KEY_MISSING),
+                (5, codes::LABEL_DUPLICATE),
+                (6, codes::MALFORMED_CSV)
+            ]
+        );
+        assert!(t.drops[1].2.contains("line 3"), "{:?}", t.drops[1]);
+        assert!(t.drops[2].2.contains("2 fields"), "{:?}", t.drops[2]);
+    }
+
+    #[test]
+    fn a_header_without_the_key_is_refused() {
+        let e = read("id,MOS\n1,3\n".as_bytes(), Format::Csv, &join()).unwrap_err();
+        assert!(
+            e.contains("flickr_id or video_id") && e.contains("id, MOS"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn jsonl_records_and_aliases() {
+        let text = "{\"video_id\":\"a\",\"mos\":2.0,\"MOS\":3.0}\n\n[1]\n{\"video_id\":5}\n";
+        let t = read(text.as_bytes(), Format::Jsonl, &join()).unwrap();
+        assert_eq!(t.read, 3);
+        assert_eq!(
+            t.get("a").unwrap().1.columns["mos"],
+            3.0,
+            "MOS is listed first"
+        );
+        assert!(t.get("5").is_some());
+        assert_eq!(t.drops[0].0, 3);
+    }
+}

@@ -1,0 +1,178 @@
+//! The heads: functions from scaled features to a MOS on 1-5.
+//!
+//! One file per head. The gradient heads ([`linear`], [`mlp`]) implement
+//! [`Model`] (a flat parameter vector, a seeded initialisation and one
+//! fused pass returning the sum of squared errors of a chunk of rows and
+//! adding its gradient) and are fitted by the L-BFGS solve
+//! ([`super::solver`]); their output is bounded as `1 + 4 * sigmoid(z)`.
+//! A new gradient head is a new implementation of [`Model`]. The ridge head
+//! ([`ridge`]) is solved in closed form and the SVR ([`svr`]) by libsvm's
+//! SMO; every head, whatever its fit, is reached through
+//! [`super::HeadSpec::fit`] and predicts through [`super::FittedHead`].
+
+pub mod linear;
+pub mod mlp;
+pub mod ridge;
+pub mod svr;
+
+#[cfg(test)]
+mod golden;
+
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use linear::Linear;
+pub use mlp::{Mlp, Precision};
+
+/// The head types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadKind {
+    /// Two tanh hidden layers, then the bounded output.
+    Mlp,
+    /// A bounded linear model.
+    Linear,
+    /// Closed-form ridge regression, its penalty chosen by inner
+    /// cross-validation.
+    Ridge,
+    /// Support vector regression (libsvm's epsilon- or nu-SVR).
+    Svr,
+}
+
+impl HeadKind {
+    /// Every head type, in the order the command line lists them.
+    pub const ALL: [HeadKind; 4] = [
+        HeadKind::Mlp,
+        HeadKind::Linear,
+        HeadKind::Ridge,
+        HeadKind::Svr,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadKind::Mlp => "mlp",
+            HeadKind::Linear => "linear",
+            HeadKind::Ridge => "ridge",
+            HeadKind::Svr => "svr",
+        }
+    }
+
+    /// Whether the head is fitted by the L-BFGS solve (it has a [`Model`]).
+    pub fn is_gradient(self) -> bool {
+        matches!(self, HeadKind::Mlp | HeadKind::Linear)
+    }
+}
+
+/// A differentiable head over `f` standardised features.
+pub trait Model: Send + Sync {
+    /// Number of parameters.
+    fn n_params(&self) -> usize;
+    /// Whether weight decay penalises parameter `i`. Biases are never
+    /// decayed; nor is the MLP's linear skip path (see [`Mlp`]).
+    fn is_decayed(&self, i: usize) -> bool;
+    /// A seeded initial parameter vector; `mean_mos` sets the output bias so
+    /// the sigmoid starts unsaturated at the mean.
+    fn init(&self, rng: &mut ChaCha8Rng, mean_mos: f64) -> Vec<f64>;
+    /// Adds the gradient of the chunk's sum of squared errors to `grad` and
+    /// returns that sum.
+    fn sse_grad(
+        &self,
+        p: &[f64],
+        x: ndarray::ArrayView2<'_, f64>,
+        y: &[f64],
+        grad: &mut [f64],
+    ) -> f64;
+    /// Predicts MOS (1-5) for the chunk.
+    fn predict(&self, p: &[f64], x: ndarray::ArrayView2<'_, f64>) -> Vec<f64>;
+}
+
+/// The logistic function.
+pub fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `logit((mean - 1) / 4)`, clamped away from the asymptotes.
+pub fn output_bias(mean_mos: f64) -> f64 {
+    let u = ((mean_mos - 1.0) / 4.0).clamp(0.02, 0.98);
+    (u / (1.0 - u)).ln()
+}
+
+/// Squared error and `d sse / d z` of the bounded output for one row.
+#[inline]
+pub(crate) fn bounded_error(z: f64, y: f64) -> (f64, f64) {
+    let s = sigmoid(z);
+    let e = 1.0 + 4.0 * s - y;
+    (e * e, 2.0 * e * 4.0 * s * (1.0 - s))
+}
+
+/// Builds the gradient model of `kind` for `f` features (`None` for the
+/// closed-form and SVR heads).
+pub fn model(
+    kind: HeadKind,
+    f: usize,
+    hidden: usize,
+    precision: Precision,
+) -> Option<std::sync::Arc<dyn Model>> {
+    match kind {
+        HeadKind::Mlp => Some(std::sync::Arc::new(Mlp {
+            f,
+            h1: hidden,
+            h2: hidden,
+            precision,
+        })),
+        HeadKind::Linear => Some(std::sync::Arc::new(Linear { f })),
+        HeadKind::Ridge | HeadKind::Svr => None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Shared checks of the gradient heads.
+    use super::Model;
+    use ndarray::Array2;
+    use rand::{Rng as _, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `n` seeded rows of `f` features in [-2, 2] and MOS in [1, 5].
+    pub fn data(n: usize, f: usize, seed: u64) -> (Array2<f64>, Vec<f64>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x = Array2::from_shape_fn((n, f), |_| rng.gen_range(-2.0..2.0));
+        let y = (0..n).map(|_| rng.gen_range(1.0..5.0)).collect();
+        (x, y)
+    }
+
+    /// Analytic gradients against central finite differences.
+    pub fn check_gradient(m: &dyn Model, f: usize) {
+        let (x, y) = data(17, f, 3);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut p = m.init(&mut rng, 3.0);
+        for v in p.iter_mut() {
+            *v += rng.gen_range(-0.3..0.3);
+        }
+        let mut g = vec![0.0; p.len()];
+        m.sse_grad(&p, x.view(), &y, &mut g);
+        let h = 1e-6;
+        for i in 0..p.len() {
+            let mut up = p.clone();
+            up[i] += h;
+            let mut dn = p.clone();
+            dn[i] -= h;
+            let mut scratch = vec![0.0; p.len()];
+            let fd = (m.sse_grad(&up, x.view(), &y, &mut scratch)
+                - m.sse_grad(&dn, x.view(), &y, &mut scratch))
+                / (2.0 * h);
+            let tol = 1e-5 * (1.0 + fd.abs().max(g[i].abs()));
+            assert!(
+                (fd - g[i]).abs() < tol,
+                "param {i}: analytic {} vs numeric {fd}",
+                g[i]
+            );
+        }
+    }
+}

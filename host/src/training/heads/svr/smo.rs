@@ -1,0 +1,448 @@
+//! libsvm's SMO solver for support vector regression, ported from
+//! `svm.cpp` (libsvm 3.x: `Solver`, `Solver_NU`, `solve_epsilon_svr`,
+//! `solve_nu_svr`): the same working-set selection (WSS3, second order,
+//! Fan, Chen and Lin 2005), the same two-variable update with its clipping
+//! cases, the same stopping rule (maximal violating pair below `tol`) and
+//! the same `rho`. Shrinking is not implemented: it changes the path, not
+//! the solution, and the golden test runs scikit-learn with
+//! `shrinking=False` so both take the same steps.
+//!
+//! The problem has `2 n` variables for `n` rows: `alpha` (sign `+1`) and
+//! `alpha*` (sign `-1`), with `Q_ij = s_i s_j K(i mod n, j mod n)`.
+
+use super::kernel::RowCache;
+
+/// libsvm's `TAU`: the curvature used when a pair's is not positive.
+const TAU: f64 = 1e-12;
+
+/// Which SVR.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Formulation {
+    /// epsilon-SVR: the tube width `epsilon` is given.
+    Epsilon {
+        /// Tube half-width.
+        epsilon: f64,
+    },
+    /// nu-SVR: `nu` bounds the fraction of support vectors; the tube width
+    /// is found.
+    Nu {
+        /// In (0, 1].
+        nu: f64,
+    },
+}
+
+/// A solved SVR dual.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Solution {
+    /// `alpha_i - alpha*_i` per training row.
+    pub coef: Vec<f64>,
+    /// The decision function is `sum_i coef_i K(x_i, x) - rho`.
+    pub rho: f64,
+    /// nu-SVR's tube half-width (`-r` in libsvm); epsilon-SVR's given one.
+    pub epsilon: f64,
+    /// SMO iterations.
+    pub iterations: u64,
+    /// Whether the stopping rule was met (else the iteration cap).
+    pub converged: bool,
+    /// The dual objective.
+    pub objective: f64,
+}
+
+/// libsvm's estimate of the objective decrease of a pair (negative).
+#[inline]
+fn objective_decrease(grad_diff: f64, quad: f64) -> f64 {
+    -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Bound {
+    Lower,
+    Upper,
+    Free,
+}
+
+struct Solver<'c, 'a> {
+    n: usize,
+    cache: &'c mut RowCache<'a>,
+    /// Signs (`y` in libsvm): `+1` for `alpha`, `-1` for `alpha*`.
+    sign: Vec<f64>,
+    qd: Vec<f64>,
+    alpha: Vec<f64>,
+    status: Vec<Bound>,
+    g: Vec<f64>,
+    c: f64,
+}
+
+impl Solver<'_, '_> {
+    fn l(&self) -> usize {
+        2 * self.n
+    }
+
+    fn update_status(&mut self, i: usize) {
+        self.status[i] = if self.alpha[i] >= self.c {
+            Bound::Upper
+        } else if self.alpha[i] <= 0.0 {
+            Bound::Lower
+        } else {
+            Bound::Free
+        };
+    }
+
+    /// Row `i` of `Q` (length `2 n`).
+    fn q_row(&mut self, i: usize) -> Vec<f64> {
+        let k = self.cache.row(i % self.n);
+        let si = self.sign[i];
+        let n = self.n;
+        (0..2 * n)
+            .map(|j| si * self.sign[j] * f64::from(k[j % n]))
+            .collect()
+    }
+
+    /// libsvm `Solver::select_working_set`; `None` when optimal. (Indexed
+    /// loops over several arrays, as in libsvm, so the port reads alike.)
+    #[allow(clippy::needless_range_loop)]
+    fn select(&mut self, tol: f64) -> Option<(usize, usize)> {
+        let mut gmax = f64::NEG_INFINITY;
+        let mut gmax2 = f64::NEG_INFINITY;
+        let mut gmax_idx = None;
+        let mut gmin_idx = None;
+        let mut obj_diff_min = f64::INFINITY;
+        for t in 0..self.l() {
+            if self.sign[t] > 0.0 {
+                if self.status[t] != Bound::Upper && -self.g[t] >= gmax {
+                    gmax = -self.g[t];
+                    gmax_idx = Some(t);
+                }
+            } else if self.status[t] != Bound::Lower && self.g[t] >= gmax {
+                gmax = self.g[t];
+                gmax_idx = Some(t);
+            }
+        }
+        let i = gmax_idx?;
+        let q_i = self.q_row(i);
+        for j in 0..self.l() {
+            if self.sign[j] > 0.0 {
+                if self.status[j] != Bound::Lower {
+                    let grad_diff = gmax + self.g[j];
+                    if self.g[j] >= gmax2 {
+                        gmax2 = self.g[j];
+                    }
+                    if grad_diff > 0.0 {
+                        let quad = self.qd[i] + self.qd[j] - 2.0 * self.sign[i] * q_i[j];
+                        let obj_diff = objective_decrease(grad_diff, quad);
+                        if obj_diff <= obj_diff_min {
+                            gmin_idx = Some(j);
+                            obj_diff_min = obj_diff;
+                        }
+                    }
+                }
+            } else if self.status[j] != Bound::Upper {
+                let grad_diff = gmax - self.g[j];
+                if -self.g[j] >= gmax2 {
+                    gmax2 = -self.g[j];
+                }
+                if grad_diff > 0.0 {
+                    let quad = self.qd[i] + self.qd[j] + 2.0 * self.sign[i] * q_i[j];
+                    let obj_diff = objective_decrease(grad_diff, quad);
+                    if obj_diff <= obj_diff_min {
+                        gmin_idx = Some(j);
+                        obj_diff_min = obj_diff;
+                    }
+                }
+            }
+        }
+        if gmax + gmax2 < tol {
+            return None;
+        }
+        gmin_idx.map(|j| (i, j))
+    }
+
+    /// libsvm `Solver_NU::select_working_set`; `None` when optimal.
+    #[allow(clippy::needless_range_loop)]
+    fn select_nu(&mut self, tol: f64) -> Option<(usize, usize)> {
+        let (mut gmaxp, mut gmaxp2, mut gmaxp_idx) = (f64::NEG_INFINITY, f64::NEG_INFINITY, None);
+        let (mut gmaxn, mut gmaxn2, mut gmaxn_idx) = (f64::NEG_INFINITY, f64::NEG_INFINITY, None);
+        let mut gmin_idx = None;
+        let mut obj_diff_min = f64::INFINITY;
+        for t in 0..self.l() {
+            if self.sign[t] > 0.0 {
+                if self.status[t] != Bound::Upper && -self.g[t] >= gmaxp {
+                    gmaxp = -self.g[t];
+                    gmaxp_idx = Some(t);
+                }
+            } else if self.status[t] != Bound::Lower && self.g[t] >= gmaxn {
+                gmaxn = self.g[t];
+                gmaxn_idx = Some(t);
+            }
+        }
+        let q_ip = gmaxp_idx.map(|i| self.q_row(i));
+        let q_in = gmaxn_idx.map(|i| self.q_row(i));
+        for j in 0..self.l() {
+            if self.sign[j] > 0.0 {
+                if self.status[j] != Bound::Lower {
+                    let grad_diff = gmaxp + self.g[j];
+                    if self.g[j] >= gmaxp2 {
+                        gmaxp2 = self.g[j];
+                    }
+                    if let (true, Some(ip), Some(q)) = (grad_diff > 0.0, gmaxp_idx, &q_ip) {
+                        let quad = self.qd[ip] + self.qd[j] - 2.0 * q[j];
+                        let obj_diff = objective_decrease(grad_diff, quad);
+                        if obj_diff <= obj_diff_min {
+                            gmin_idx = Some(j);
+                            obj_diff_min = obj_diff;
+                        }
+                    }
+                }
+            } else if self.status[j] != Bound::Upper {
+                let grad_diff = gmaxn - self.g[j];
+                if -self.g[j] >= gmaxn2 {
+                    gmaxn2 = -self.g[j];
+                }
+                if let (true, Some(ineg), Some(q)) = (grad_diff > 0.0, gmaxn_idx, &q_in) {
+                    let quad = self.qd[ineg] + self.qd[j] - 2.0 * q[j];
+                    let obj_diff = objective_decrease(grad_diff, quad);
+                    if obj_diff <= obj_diff_min {
+                        gmin_idx = Some(j);
+                        obj_diff_min = obj_diff;
+                    }
+                }
+            }
+        }
+        if (gmaxp + gmaxp2).max(gmaxn + gmaxn2) < tol {
+            return None;
+        }
+        let j = gmin_idx?;
+        let i = if self.sign[j] > 0.0 {
+            gmaxp_idx
+        } else {
+            gmaxn_idx
+        }?;
+        Some((i, j))
+    }
+
+    /// The two-variable update of libsvm `Solver::Solve`.
+    fn step(&mut self, i: usize, j: usize) {
+        let q_i = self.q_row(i);
+        let q_j = self.q_row(j);
+        let (c_i, c_j) = (self.c, self.c);
+        let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
+        let (mut ai, mut aj) = (old_i, old_j);
+        if self.sign[i] != self.sign[j] {
+            let mut quad = self.qd[i] + self.qd[j] + 2.0 * q_i[j];
+            if quad <= 0.0 {
+                quad = TAU;
+            }
+            let delta = (-self.g[i] - self.g[j]) / quad;
+            let diff = ai - aj;
+            ai += delta;
+            aj += delta;
+            if diff > 0.0 {
+                if aj < 0.0 {
+                    aj = 0.0;
+                    ai = diff;
+                }
+            } else if ai < 0.0 {
+                ai = 0.0;
+                aj = -diff;
+            }
+            if diff > c_i - c_j {
+                if ai > c_i {
+                    ai = c_i;
+                    aj = c_i - diff;
+                }
+            } else if aj > c_j {
+                aj = c_j;
+                ai = c_j + diff;
+            }
+        } else {
+            let mut quad = self.qd[i] + self.qd[j] - 2.0 * q_i[j];
+            if quad <= 0.0 {
+                quad = TAU;
+            }
+            let delta = (self.g[i] - self.g[j]) / quad;
+            let sum = ai + aj;
+            ai -= delta;
+            aj += delta;
+            if sum > c_i {
+                if ai > c_i {
+                    ai = c_i;
+                    aj = sum - c_i;
+                }
+            } else if aj < 0.0 {
+                aj = 0.0;
+                ai = sum;
+            }
+            if sum > c_j {
+                if aj > c_j {
+                    aj = c_j;
+                    ai = sum - c_j;
+                }
+            } else if ai < 0.0 {
+                ai = 0.0;
+                aj = sum;
+            }
+        }
+        self.alpha[i] = ai;
+        self.alpha[j] = aj;
+        let (di, dj) = (ai - old_i, aj - old_j);
+        for ((g, qi), qj) in self.g.iter_mut().zip(&q_i).zip(&q_j) {
+            *g += qi * di + qj * dj;
+        }
+        self.update_status(i);
+        self.update_status(j);
+    }
+
+    /// libsvm `Solver::calculate_rho`.
+    fn rho(&self) -> f64 {
+        let (mut ub, mut lb, mut sum_free, mut nr_free) =
+            (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
+        for i in 0..self.l() {
+            let yg = self.sign[i] * self.g[i];
+            match self.status[i] {
+                Bound::Upper => {
+                    if self.sign[i] < 0.0 {
+                        ub = ub.min(yg);
+                    } else {
+                        lb = lb.max(yg);
+                    }
+                }
+                Bound::Lower => {
+                    if self.sign[i] > 0.0 {
+                        ub = ub.min(yg);
+                    } else {
+                        lb = lb.max(yg);
+                    }
+                }
+                Bound::Free => {
+                    nr_free += 1;
+                    sum_free += yg;
+                }
+            }
+        }
+        if nr_free > 0 {
+            sum_free / nr_free as f64
+        } else {
+            (ub + lb) / 2.0
+        }
+    }
+
+    /// libsvm `Solver_NU::calculate_rho`: `(rho, r)`.
+    fn rho_nu(&self) -> (f64, f64) {
+        let mut side = [(f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize); 2];
+        for i in 0..self.l() {
+            let s = &mut side[usize::from(self.sign[i] < 0.0)];
+            match self.status[i] {
+                Bound::Upper => s.1 = s.1.max(self.g[i]),
+                Bound::Lower => s.0 = s.0.min(self.g[i]),
+                Bound::Free => {
+                    s.3 += 1;
+                    s.2 += self.g[i];
+                }
+            }
+        }
+        let r = |(ub, lb, sum, nr): (f64, f64, f64, usize)| {
+            if nr > 0 {
+                sum / nr as f64
+            } else {
+                (ub + lb) / 2.0
+            }
+        };
+        let (r1, r2) = (r(side[0]), r(side[1]));
+        ((r1 - r2) / 2.0, (r1 + r2) / 2.0)
+    }
+}
+
+/// Solves the SVR dual on the rows behind `cache` with targets `y`,
+/// penalty `c` and stopping tolerance `tol`.
+pub fn solve(cache: &mut RowCache<'_>, y: &[f64], c: f64, form: Formulation, tol: f64) -> Solution {
+    let n = y.len();
+    let l = 2 * n;
+    let sign: Vec<f64> = (0..l).map(|i| if i < n { 1.0 } else { -1.0 }).collect();
+    let qd: Vec<f64> = (0..l).map(|i| cache.diagonal(i % n)).collect();
+    let (alpha, p): (Vec<f64>, Vec<f64>) = match form {
+        Formulation::Epsilon { epsilon } => (
+            vec![0.0; l],
+            (0..l)
+                .map(|i| {
+                    if i < n {
+                        epsilon - y[i]
+                    } else {
+                        epsilon + y[i - n]
+                    }
+                })
+                .collect(),
+        ),
+        Formulation::Nu { nu } => {
+            let mut sum = c * nu * n as f64 / 2.0;
+            let mut alpha = vec![0.0; l];
+            for i in 0..n {
+                let a = sum.min(c);
+                alpha[i] = a;
+                alpha[i + n] = a;
+                sum -= a;
+            }
+            let p = (0..l)
+                .map(|i| if i < n { -y[i] } else { y[i - n] })
+                .collect();
+            (alpha, p)
+        }
+    };
+    let mut s = Solver {
+        n,
+        cache,
+        sign,
+        qd,
+        alpha,
+        status: vec![Bound::Free; l],
+        g: p.clone(),
+        c,
+    };
+    for i in 0..l {
+        s.update_status(i);
+    }
+    for i in 0..l {
+        if s.status[i] != Bound::Lower {
+            let q_i = s.q_row(i);
+            let a = s.alpha[i];
+            for (g, q) in s.g.iter_mut().zip(&q_i) {
+                *g += a * q;
+            }
+        }
+    }
+    let max_iter = 10_000_000u64.max(100 * l as u64);
+    let nu = matches!(form, Formulation::Nu { .. });
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < max_iter {
+        let pair = if nu { s.select_nu(tol) } else { s.select(tol) };
+        let Some((i, j)) = pair else {
+            converged = true;
+            break;
+        };
+        iterations += 1;
+        s.step(i, j);
+    }
+    let (rho, epsilon) = match form {
+        Formulation::Epsilon { epsilon } => (s.rho(), epsilon),
+        Formulation::Nu { .. } => {
+            let (rho, r) = s.rho_nu();
+            (rho, -r)
+        }
+    };
+    let objective = s
+        .alpha
+        .iter()
+        .zip(s.g.iter().zip(&p))
+        .map(|(a, (g, p))| a * (g + p))
+        .sum::<f64>()
+        / 2.0;
+    let coef = (0..n).map(|i| s.alpha[i] - s.alpha[i + n]).collect();
+    Solution {
+        coef,
+        rho,
+        epsilon,
+        iterations,
+        converged,
+        objective,
+    }
+}

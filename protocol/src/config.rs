@@ -1,0 +1,113 @@
+//! The JSON requests a host sends to a plugin ([`ProjectorConfig`],
+//! [`SynthRequest`]) and the Rust view of a synthetic corpus
+//! ([`SynthOutput`]).
+//!
+//! Neither request denies unknown keys: a plugin ignores the keys a newer
+//! host sends, as the minor-version policy says ([`crate::version`]).
+
+use std::collections::BTreeMap;
+
+use abi_stable::std_types::{RString, Tuple2};
+use serde::{Deserialize, Serialize};
+
+use crate::abi::{FfiSynthFile, FfiSynthOutput};
+
+/// How the host asks for a projector.
+///
+/// Unknown keys (sent by a newer host) are ignored, as the minor-version
+/// policy says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProjectorConfig {
+    /// The schema to project onto; the descriptor's default when `None`.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Context documents by slot name (JSON text), e.g. a display profile.
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+    /// Keep reference rows instead of rejecting them.
+    #[serde(default)]
+    pub include_references: bool,
+    /// Project rows that carry no MOS instead of rejecting them as
+    /// `mos-missing`, for prediction only: such a row crosses with `mos`
+    /// NaN (see [`FfiRow::mos`](crate::FfiRow)). Every other rule, the MOS
+    /// rule for rows that do carry one included, is unchanged. Hosts never
+    /// set it for training. Added in API 1.1.0 ([`crate::version::UNLABELLED_SINCE`]);
+    /// a plugin built against 1.0 refuses the key (1.0 denied unknown keys),
+    /// so hosts send it only to plugins of 1.1 or later, and omit it when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub unlabelled: bool,
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// A request for a synthetic corpus.
+///
+/// Unknown keys (sent by a newer host) are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SynthRequest {
+    /// Roughly how many distorted rows to generate.
+    pub rows: usize,
+    /// The generator seed.
+    pub seed: u64,
+    /// An adapter-specific variant (e.g. `konvid-1k` or `konvid-150k`).
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+/// A synthetic corpus, as a plugin returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SynthOutput {
+    /// `(relative path, content)` per file.
+    pub files: Vec<(String, String)>,
+    /// `(slot, relative path)` bindings that read the corpus back.
+    pub inputs: Vec<(String, String)>,
+}
+
+impl SynthOutput {
+    /// A corpus of one file at `path`, read back through `slot`.
+    pub fn one_file(slot: &str, path: &str, content: String) -> Self {
+        SynthOutput {
+            files: vec![(path.to_owned(), content)],
+            inputs: vec![(slot.to_owned(), path.to_owned())],
+        }
+    }
+}
+
+impl From<FfiSynthOutput> for SynthOutput {
+    fn from(out: FfiSynthOutput) -> Self {
+        SynthOutput {
+            files: out
+                .files
+                .into_iter()
+                .map(|f| (f.path.into_string(), f.content.into_string()))
+                .collect(),
+            inputs: out
+                .inputs
+                .into_iter()
+                .map(|t| (t.0.into_string(), t.1.into_string()))
+                .collect(),
+        }
+    }
+}
+
+impl From<SynthOutput> for FfiSynthOutput {
+    fn from(out: SynthOutput) -> Self {
+        FfiSynthOutput {
+            files: out
+                .files
+                .into_iter()
+                .map(|(path, content)| FfiSynthFile {
+                    path: path.into(),
+                    content: content.into(),
+                })
+                .collect(),
+            inputs: out
+                .inputs
+                .into_iter()
+                .map(|(s, p)| Tuple2(RString::from(s), RString::from(p)))
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Empty: this manifest only fetches sources (see Cargo.toml).
