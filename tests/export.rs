@@ -202,7 +202,7 @@ fn onnx_is_byte_identical_across_runs_and_keeps_the_contract() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [a.path(), b.path()] {
         synth_chug(d, "90", "5");
-        train_chug(d, &[]).ok();
+        train_chug(d, &["--head", "mlp"]).ok();
     }
     let id = "chug_hdr_mos_head_v1";
     for file in [
@@ -323,7 +323,11 @@ fn f4(v: &Value) -> String {
 fn card_and_plots_show_the_manifests_figures() {
     let d = tempfile::tempdir().unwrap();
     synth_chug(d.path(), "120", "3");
-    train_chug(d.path(), &["--validation", "kfold", "--folds", "3"]).ok();
+    train_chug(
+        d.path(),
+        &["--validation", "kfold", "--folds", "3", "--head", "mlp"],
+    )
+    .ok();
     let out = d.path().join("out");
     let id = "chug_hdr_mos_head_v1";
     let m = read_json(&out.join(format!("{id}.json")));

@@ -45,6 +45,8 @@ fn out_of_range_hyper_parameters_and_model_ids_are_refused_before_any_work() {
         "konvid-1k=missing.jsonl",
         "--out",
         "out",
+        "--head",
+        "mlp",
     ];
     let long = "m".repeat(300);
     for (extra, needle) in [
@@ -79,6 +81,17 @@ fn out_of_range_hyper_parameters_and_model_ids_are_refused_before_any_work() {
         assert!(!run.stderr.contains("missing.jsonl"), "{run}");
         assert!(!cwd.path().join("out").exists());
     }
+    // With --head auto (the default) the hyper-parameters are chosen, never set.
+    let mut args: Vec<&str> = base[..base.len() - 2].to_vec();
+    args.extend(["--weight-decay", "1e-3", "--svr-c", "4"]);
+    let run = timed(cwd.path(), &args);
+    assert!(
+        run.fails(1).contains(
+            "--weight-decay, --svr-c set one head's hyper-parameters; with --head auto they are chosen by inner cross-validation"
+        ),
+        "{run}"
+    );
+    assert!(!cwd.path().join("out").exists());
 }
 
 #[test]
@@ -104,6 +117,8 @@ fn the_largest_weight_decay_in_range_ends_within_the_caps() {
             "--quiet",
             "--folds",
             "2",
+            "--head",
+            "mlp",
             "--max-iters",
             "3",
             "--weight-decay",

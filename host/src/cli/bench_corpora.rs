@@ -162,7 +162,7 @@ pub fn dev_set(path: &Path) -> anyhow::Result<Option<BenchCorpus>> {
 /// 9 contents x 8 clips, 6 correlated VMAF-like features, DMOS 0-110
 /// (mapped to 1-5 as `5 - 4 DMOS / 110`): the small DMOS corpus.
 pub fn small(seed: u64) -> BenchCorpus {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x736d_616c_6c);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0073_6d61_6c6c);
     let (contents, clips, f) = (9usize, 8usize, 6usize);
     let mut x = Array2::zeros((contents * clips, f));
     let mut mos = Vec::new();

@@ -4,14 +4,16 @@
 //! For one set of training rows (an outer fold's, or the ship model's):
 //!
 //! 1. the rows are cut into [`AutoConfig::inner_folds`] content-grouped
-//!    inner folds (fewer when fewer contents exist; on large corpora a
+//!    inner folds (one per content, leave-one-content-out, with fewer than
+//!    [`stopping::MONITOR_MIN_GROUPS`] contents; on large corpora a
 //!    seeded subset of whole contents of about [`AutoConfig::max_inner_rows`]
 //!    rows is used, recorded as `inner_rows`);
 //! 2. every [`Candidate`] is fitted on each inner fold's training part and
 //!    predicts its held-out part; the held-out predictions of all inner
 //!    folds are pooled and scored;
-//! 3. the candidate with the lowest pooled inner RMSE wins (ties go to the
-//!    earlier, simpler candidate) and is refitted on all the rows.
+//! 3. the earliest (simplest) candidate whose pooled inner RMSE is within
+//!    one standard error (over inner folds) of the lowest wins (the
+//!    one-standard-error rule) and is refitted on all the rows.
 //!
 //! Only the given rows take part: an outer fold's evaluation rows are never
 //! seen by any choice. Each choice is recorded with its whole table
@@ -34,8 +36,7 @@ use crate::evaluation::{plcc, rmse, srocc};
 use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
 /// The selection criterion, as recorded.
-pub const CRITERION: &str =
-    "lowest RMSE of the pooled inner out-of-fold predictions; ties to the earlier candidate";
+pub const CRITERION: &str = "one-standard-error rule on the RMSE of the pooled inner out-of-fold predictions: the earliest (simplest) candidate within one standard error (over inner folds) of the lowest";
 
 /// How `--head auto` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,7 +168,7 @@ fn small_corpus_candidates(
 }
 
 /// Seed offset of the inner folds (so they differ from the outer ones).
-const INNER_SEED: u64 = 0x696e_6e65_72;
+const INNER_SEED: u64 = 0x0069_6e6e_6572;
 
 /// Chooses among `cfg.candidates` for the rows `rows` of `ds` by inner
 /// content-grouped CV. Never reads a row outside `rows`.
@@ -193,7 +194,13 @@ pub fn select(
         rows.to_vec()
     };
     let groups = distinct_groups(ds, &inner_rows);
-    let k = cfg.inner_folds.min(groups);
+    // Few contents: leave one content out, so that each choice rests on
+    // every content rather than on two or three noisy inner folds.
+    let k = if groups < stopping::MONITOR_MIN_GROUPS {
+        groups
+    } else {
+        cfg.inner_folds.min(groups)
+    };
     let mut record = SelectionRecord {
         requested: String::new(),
         criterion: CRITERION.into(),
@@ -278,7 +285,18 @@ pub fn select(
         record.table.push(score);
     }
     match best {
-        Some((_, c)) => record.chosen = cfg.candidates[c].name.clone(),
+        Some((r, c)) => {
+            // The one-standard-error rule: differences smaller than the
+            // inner folds' spread are noise, so the simplest candidate
+            // within it wins (candidates are listed simplest first).
+            let within = r + standard_error(&record.table[c].fold_rmse);
+            let c = record
+                .table
+                .iter()
+                .position(|s| s.rmse.is_some_and(|v| v.is_finite() && v <= within))
+                .unwrap_or(c);
+            record.chosen = cfg.candidates[c].name.clone();
+        }
         None => {
             // Inner folds too small for any fit (e.g. 2 contents of 6
             // rows): the first, most regularised candidate, said so.
@@ -294,4 +312,22 @@ pub fn select(
         }
     }
     Ok(record)
+}
+
+/// The standard error of the mean of the scored values (0 with fewer than
+/// two).
+fn standard_error(v: &[Option<f64>]) -> f64 {
+    let v: Vec<f64> = v
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    if v.len() < 2 {
+        return 0.0;
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0);
+    (var / n).sqrt()
 }
