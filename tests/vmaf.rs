@@ -133,9 +133,9 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
         args.extend(head);
         moshead(dir, &args).ok();
     };
-    // The SVR on CHUG's 0-100 scale (the label's rescale and the clip are
-    // not the identity), the ridge head and a linear-kernel nu-SVR on
-    // KonViD's 1-5.
+    // The (epsilon, RBF) SVR on CHUG's 0-100 scale (the label's rescale and
+    // the clip are not the identity), the ridge head, an RBF nu-SVR and a
+    // linear-kernel nu-SVR on KonViD's 1-5.
     train(
         "svr",
         &["-a", "chug-hdr", "--demo", "--schema", "vmaf-canonical-v1"],
@@ -154,6 +154,7 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
             "nu",
         ],
     );
+    train("nusvr", &konvid, &["--head", "svr", "--svr-type", "nu"]);
     let models = [
         Trained {
             name: "svr",
@@ -166,6 +167,13 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
             name: "ridge",
             manifest: dir.join("ridge/konvid_mos_head_v1.json"),
             vmaf: dir.join("ridge/konvid_mos_head_v1_vmaf.json"),
+            slot: "konvid-1k",
+            row: konvid_row,
+        },
+        Trained {
+            name: "nusvr",
+            manifest: dir.join("nusvr/konvid_mos_head_v1.json"),
+            vmaf: dir.join("nusvr/konvid_mos_head_v1_vmaf.json"),
             slot: "konvid-1k",
             row: konvid_row,
         },
@@ -200,7 +208,7 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
         assert_eq!(names[0], "VMAF_integer_feature_adm2_score");
     }
 
-    // libvmaf scores four clips with all three models at once.
+    // libvmaf scores four clips with all four models at once.
     let picked = ["c0_blur2", "c0_noise20", "c1_down2", "c1_noise6"];
     let mut frames: Vec<Frame> = Vec::new();
     for name in picked {
