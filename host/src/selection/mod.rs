@@ -11,9 +11,11 @@
 //! 2. every [`Candidate`] is fitted on each inner fold's training part and
 //!    predicts its held-out part; the held-out predictions of all inner
 //!    folds are pooled and scored;
-//! 3. the earliest (simplest) candidate whose pooled inner RMSE is within
-//!    one standard error (over inner folds) of the lowest wins (the
-//!    one-standard-error rule) and is refitted on all the rows.
+//! 3. the candidate with the lowest pooled inner RMSE wins (ties to the
+//!    earlier, simpler one); with fewer than 10 contents, the earliest
+//!    candidate within one standard error (over the leave-one-content-out
+//!    inner folds) of the lowest (the one-standard-error rule); the winner
+//!    is refitted on all the rows.
 //!
 //! Only the given rows take part: an outer fold's evaluation rows are never
 //! seen by any choice. Each choice is recorded with its whole table
@@ -36,7 +38,7 @@ use crate::evaluation::{plcc, rmse, srocc};
 use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
 /// The selection criterion, as recorded.
-pub const CRITERION: &str = "one-standard-error rule on the RMSE of the pooled inner out-of-fold predictions: the earliest (simplest) candidate within one standard error (over inner folds) of the lowest";
+pub const CRITERION: &str = "lowest RMSE of the pooled inner out-of-fold predictions (ties to the earlier, simpler candidate); with fewer than 10 contents, the earliest candidate within one standard error (over the leave-one-content-out inner folds) of the lowest";
 
 /// How `--head auto` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -289,7 +291,15 @@ pub fn select(
             // The one-standard-error rule: differences smaller than the
             // inner folds' spread are noise, so the simplest candidate
             // within it wins (candidates are listed simplest first).
-            let within = r + standard_error(&record.table[c].fold_rmse);
+            // Applied where inner folds are few contents each (leave one
+            // content out below the monitor-set threshold); elsewhere the
+            // lowest wins.
+            let se = if groups < stopping::MONITOR_MIN_GROUPS {
+                standard_error(&record.table[c].fold_rmse)
+            } else {
+                0.0
+            };
+            let within = r + se;
             let c = record
                 .table
                 .iter()
