@@ -171,6 +171,12 @@ pub enum Format {
     /// A libvmaf JSON log (`vmaf --json`, ffmpeg `libvmaf=log_fmt=json`):
     /// one clip per file, pooled by the host into one raw row.
     LibvmafLog,
+    /// A format a newer minor added that this build does not know. It is
+    /// read from a descriptor (so the plugin still loads, as the minor
+    /// version rule promises) and never matches an input: the slot reads
+    /// the formats this host knows.
+    #[serde(other)]
+    Unknown,
 }
 
 impl Format {
@@ -187,6 +193,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Tsv => "tsv",
             Format::LibvmafLog => "libvmaf-log",
+            Format::Unknown => "unknown",
         }
     }
 }

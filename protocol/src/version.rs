@@ -11,7 +11,8 @@
 //!   field). A host accepts plugins of any minor within its major, older or
 //!   newer:
 //!   - descriptor keys the host does not know (a newer minor's optional
-//!     keys) are ignored at every level of the descriptor, and a plugin
+//!     keys) are ignored at every level of the descriptor, as is a slot
+//!     format value it does not know ([`crate::Format::Unknown`]); a plugin
 //!     ignores the keys of [`crate::ProjectorConfig`] and
 //!     [`crate::SynthRequest`] that a newer host sends;
 //!   - root-module fields a newer plugin appended are not read. abi_stable

@@ -809,6 +809,16 @@ pub fn ingest(
                     ),
                 });
             }
+            Format::Unknown => {
+                // Never chosen by `inputs::format_of`; named should it be.
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&src.display),
+                    reason: format!(
+                        "slot `{}`: a format this build of moshead does not know",
+                        src.slot
+                    ),
+                });
+            }
             Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
             Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', progress)?,
             Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', progress)?,
