@@ -629,7 +629,7 @@ mod train_bench {
     use serde::Serialize;
 
     use super::super::corpus::{load, DataArgs};
-    use super::super::{print_json, Env, EXIT_OK};
+    use super::super::{f4, print_json, Env, EXIT_OK};
     use super::{cached_corpus, Case, TrainBenchArgs};
     use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
     use crate::evaluation::{aggregate, evaluate};
@@ -841,10 +841,6 @@ mod train_bench {
         Ok(EXIT_OK)
     }
 
-    fn opt(v: Option<f64>) -> String {
-        v.map_or("-".into(), |v| format!("{v:.4}"))
-    }
-
     fn print(f: &TrainFigures) {
         println!(
             "train {} ({} rows, {}): {:.2} s end to end (target < {} s: {}), peak RSS {}",
@@ -859,14 +855,14 @@ mod train_bench {
         );
         println!(
             "  held-out mean  moshead (L-BFGS, early stopping): PLCC {} RMSE {}",
-            opt(f.moshead_plcc),
-            opt(f.moshead_rmse)
+            f4(f.moshead_plcc),
+            f4(f.moshead_rmse)
         );
         if f.prior_art_seconds.is_some() {
             println!(
                 "  held-out mean  prior-art recipe (AdamW, 30 epochs, batch 64): PLCC {} RMSE {}  ({:.1} s)",
-                opt(f.prior_art_plcc),
-                opt(f.prior_art_rmse),
+                f4(f.prior_art_plcc),
+                f4(f.prior_art_rmse),
                 f.prior_art_seconds.unwrap_or(0.0)
             );
             println!(

@@ -37,7 +37,7 @@ use serde::Serialize;
 use super::bench::{cached_corpus, Case, BENCH_SEED};
 use super::bench_corpora::{self, BenchCorpus};
 use super::corpus::{load, DataArgs};
-use super::{print_json, Env, EXIT_OK};
+use super::{f4, print_json, Env, EXIT_OK};
 use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::{plcc, srocc};
 use crate::progress::Progress;
@@ -257,10 +257,6 @@ fn verdicts(corpus: &str, heads: &[HeadFigures]) -> Vec<String> {
         ));
     }
     out
-}
-
-fn f4(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
 fn print(c: &CorpusFigures) {

@@ -9,7 +9,7 @@ use clap::Args;
 use moshead_protocol::{Format, SynthRequest};
 
 use super::adapters::print_table;
-use super::{print_json, Env, EXIT_OK};
+use super::{f4, print_json, Env, EXIT_OK};
 use crate::corpus::inputs::{self, parse_binding};
 use crate::corpus::{self, Dataset, IngestOptions, IngestReport, Source, SourceData};
 use crate::progress::Progress;
@@ -195,10 +195,6 @@ pub fn run_corpus(env: &Env, args: CorpusArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn f(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
-}
-
 /// Prints an ingestion report for people.
 pub fn print_report(adapter: &Adapter, r: &IngestReport) {
     println!(
@@ -266,9 +262,9 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
         .map(|c| {
             vec![
                 format!("  {}", c.name),
-                f(c.min),
-                f(c.mean),
-                f(c.max),
+                f4(c.min),
+                f4(c.mean),
+                f4(c.max),
                 c.filled.to_string(),
             ]
         })

@@ -224,6 +224,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// A metric to 4 decimals, or `-` when undefined (tables of every command).
+pub fn f4(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
 /// Prints `value` as pretty JSON with a trailing newline.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

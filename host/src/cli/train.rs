@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 
 use super::corpus::{load, DataArgs, Loaded};
-use super::{print_json, Env, EXIT_GATE, EXIT_OK};
+use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::{self, GateReport};
@@ -308,10 +308,6 @@ fn command_line() -> Vec<String> {
         }
     }
     args
-}
-
-fn f4(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
 fn print_summary(m: &Manifest, path: &Path) {

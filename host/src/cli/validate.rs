@@ -10,7 +10,7 @@ use moshead_protocol::Split;
 
 use super::corpus::{load, DataArgs};
 use super::scoring::{bindings, check_columns, drops_and_hints, manifest_adapter, model_adapter};
-use super::{print_json, Env, EXIT_GATE, EXIT_OK};
+use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::evaluation::gate;
 use crate::evaluation::{aggregate, evaluate, Metrics};
 use crate::manifest::Manifest;
@@ -40,10 +40,6 @@ pub struct ValidateArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
-}
-
-fn f4(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
 pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {

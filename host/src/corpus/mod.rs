@@ -799,24 +799,16 @@ pub fn ingest(
                     Ok(())
                 })?;
             }
-            Format::LibvmafLog => {
-                // Logs are pooled above, binding by binding.
+            Format::LibvmafLog | Format::Unknown => {
+                // Never reached: logs are pooled above, binding by binding,
+                // and `inputs::format_of` never picks an unknown format.
+                let why = match src.format {
+                    Format::LibvmafLog => "a libvmaf log is read only through a libvmaf-log slot",
+                    _ => "a format this build of moshead does not know",
+                };
                 return Err(CorpusError::Input {
                     path: PathBuf::from(&src.display),
-                    reason: format!(
-                        "slot `{}`: a libvmaf log is read only through a libvmaf-log slot",
-                        src.slot
-                    ),
-                });
-            }
-            Format::Unknown => {
-                // Never chosen by `inputs::format_of`; named should it be.
-                return Err(CorpusError::Input {
-                    path: PathBuf::from(&src.display),
-                    reason: format!(
-                        "slot `{}`: a format this build of moshead does not know",
-                        src.slot
-                    ),
+                    reason: format!("slot `{}`: {why}", src.slot),
                 });
             }
             Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
