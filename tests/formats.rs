@@ -379,16 +379,54 @@ fn one_adapter_holds_two_mos_scales_and_the_sdk_applies_the_reference_rule() {
         (&Value::from("score"), &Value::from(100.0))
     );
     assert_eq!(scales["lab-b"]["to_head_scale"], 0.04);
-    // Every validation row's MOS is its lab's value mapped onto 1-5.
-    let mut got: Vec<f64> = std::fs::read_to_string(cwd.join("out/two_scale_v1_validation.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["mos"]
-                .as_f64()
-                .unwrap()
-        })
-        .collect();
+    // Every validation row's MOS is its lab's value mapped onto 1-5, and its
+    // native MOS and prediction are on its own lab's scale.
+    let sidecar: Vec<Value> =
+        std::fs::read_to_string(cwd.join("out/two_scale_v1_validation.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect();
+    let native_of = |id: &str, head: f64| match id.starts_with('b') {
+        true => (head - 1.0) / 0.04,
+        false => head,
+    };
+    for r in &sidecar {
+        let (id, f) = (r["id"].as_str().unwrap(), |k: &str| r[k].as_f64().unwrap());
+        assert!(
+            (f("mos_native") - native_of(id, f("mos"))).abs() < 1e-9,
+            "{r}"
+        );
+        let pred = native_of(id, f("prediction"));
+        assert!((f("prediction_native") - pred).abs() < 1e-9, "{r}");
+    }
+    // `predict` reports each row on its own lab's scale too.
+    let scored = moshead(
+        cwd,
+        &[
+            "predict",
+            "--plugin-dir",
+            pdir,
+            "--model",
+            "out/two_scale_v1.json",
+            "-i",
+            "lab-a=a.jsonl",
+            "-i",
+            "lab-b=b.jsonl",
+            "--quiet",
+        ],
+    );
+    for l in scored.ok().lines() {
+        let r: Value = serde_json::from_str(l).unwrap();
+        let (id, f) = (r["id"].as_str().unwrap(), |k: &str| r[k].as_f64().unwrap());
+        assert!(
+            (f("mos_native") - native_of(id, f("mos"))).abs() < 1e-9,
+            "{r}"
+        );
+        let pred = native_of(id, f("prediction"));
+        assert!((f("prediction_native") - pred).abs() < 1e-9, "{r}");
+    }
+    let mut got: Vec<f64> = sidecar.iter().map(|r| r["mos"].as_f64().unwrap()).collect();
     let mut want: Vec<f64> = mos_a.into_iter().chain(mos_b).collect();
     got.sort_by(f64::total_cmp);
     want.sort_by(f64::total_cmp);

@@ -47,6 +47,7 @@ fn dataset(columns: Vec<String>, x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>)
         ids: (0..n).map(|i| format!("r{i:06}")).collect(),
         locations: (0..n as u64).map(|i| (0, i + 1)).collect(),
         sources: vec!["<generated>".into()],
+        source_scales: Vec::new(),
         synthetic: true,
     }
 }

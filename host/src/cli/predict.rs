@@ -3,7 +3,8 @@
 //!
 //! Output, one record per scored row (JSONL objects, or CSV with a header):
 //! `id`; `prediction` on the head's 1-5 scale; `prediction_native` on the
-//! adapter's native MOS scale; `mos` and `mos_native`, the row's own MOS
+//! native MOS scale of the slot the row was read through (its own, else the
+//! adapter's); `mos` and `mos_native`, the row's own MOS
 //! when it has one (omitted in JSONL and empty in CSV otherwise); `split`;
 //! `group`. Every prediction is computed, and checked finite, before
 //! anything is written; `--output` is written atomically and may not be an
@@ -152,6 +153,7 @@ fn write_rows(
     for (i, &p) in pred.iter().enumerate() {
         let split = ds.split[i].map_or("", Split::as_str);
         let group = &ds.group_names[ds.group[i] as usize];
+        let scale = ds.scale_of(i, scale);
         let native = scale.to_native(p);
         let mos = ds.has_mos(i).then(|| ds.mos[i]);
         match format {

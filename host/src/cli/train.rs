@@ -11,7 +11,7 @@ use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::{self, GateReport};
-use crate::evaluation::oof::{self, NativeScale};
+use crate::evaluation::oof;
 use crate::evaluation::protocol::{run_folds, FoldResult};
 use crate::evaluation::{aggregate, Aggregate, Metrics};
 use crate::manifest::{
@@ -167,8 +167,14 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     let progress = Progress::new(!env.quiet);
     let status = progress.status();
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
-    let native = NativeScale::of(&d.mos_scale);
-    let results = run_folds(ds, &fold_list, &choice, baseline_name, native, &status)?;
+    let results = run_folds(
+        ds,
+        &fold_list,
+        &choice,
+        baseline_name,
+        &d.mos_scale,
+        &status,
+    )?;
 
     // The ship model: the explicit fold's head (same rows, same seed), or a
     // refit on every non-test row.

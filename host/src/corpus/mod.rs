@@ -352,6 +352,9 @@ pub struct Dataset {
     pub locations: Vec<(u32, u64)>,
     /// The inputs read, as reports name them (the path, or `<demo>/...`).
     pub sources: Vec<String>,
+    /// The MOS scale of each source's slot (the slot's own, else the
+    /// adapter's), parallel to `sources`; empty for generated corpora.
+    pub source_scales: Vec<moshead_protocol::MosScale>,
     /// Whether every row is synthetic.
     pub synthetic: bool,
 }
@@ -365,6 +368,19 @@ impl Dataset {
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
         self.mos.is_empty()
+    }
+
+    /// The native MOS scale of row `i`: that of the slot it was read
+    /// through, else `fallback` (the adapter's, for generated corpora).
+    pub fn scale_of<'a>(
+        &'a self,
+        i: usize,
+        fallback: &'a moshead_protocol::MosScale,
+    ) -> &'a moshead_protocol::MosScale {
+        self.locations
+            .get(i)
+            .and_then(|&(src, _)| self.source_scales.get(src as usize))
+            .unwrap_or(fallback)
     }
 
     /// The MOS and MOS standard errors of the rows `idx`, in order (what
@@ -830,6 +846,14 @@ pub fn ingest(
     progress.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
+    dataset.source_scales = sources
+        .iter()
+        .map(|s| {
+            d.slot(&s.slot)
+                .map_or(&d.mos_scale, |slot| slot.scale(d))
+                .clone()
+        })
+        .collect();
     report.notes = notes;
     if opts.unlabelled && !config.unlabelled {
         report.notes.push(format!(
@@ -958,6 +982,7 @@ fn finish(
         ids: b.ids,
         locations: b.locations,
         sources: Vec::new(),
+        source_scales: Vec::new(),
         synthetic: n > 0 && b.synthetic == n as u64,
     };
     (dataset, report)

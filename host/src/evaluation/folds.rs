@@ -274,6 +274,7 @@ mod tests {
             ids: (0..n).map(|i| i.to_string()).collect(),
             locations: Vec::new(),
             sources: Vec::new(),
+            source_scales: Vec::new(),
             synthetic: true,
         }
     }

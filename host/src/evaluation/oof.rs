@@ -2,7 +2,8 @@
 //!
 //! Every evaluation row of every fold yields one [`OofRow`]: which clip it
 //! is, its content group, its corpus split label, the MOS and the head's
-//! prediction on the head's 1-5 scale and on the adapter's native scale.
+//! prediction on the head's 1-5 scale and on the native scale of the slot it was
+//! read through (the slot's own, else the adapter's).
 //! They are written to `<model_id>_validation.jsonl`.
 //!
 //! [`pooled`] computes the metrics of all out-of-fold predictions taken
@@ -21,38 +22,6 @@ use serde::{Deserialize, Serialize};
 use super::protocol::FoldResult;
 use super::summary::{evaluate, Metrics};
 
-/// The affine map from the head's 1-5 scale back to the adapter's native
-/// MOS scale: `native = (head - offset) / scale` (the inverse of the
-/// descriptor's `head = offset + scale * native`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct NativeScale {
-    /// `to_head_offset` of the adapter's MOS scale.
-    pub offset: f64,
-    /// `to_head_scale` of the adapter's MOS scale (> 0).
-    pub scale: f64,
-}
-
-impl NativeScale {
-    /// The identity (a corpus already on 1-5).
-    pub const IDENTITY: NativeScale = NativeScale {
-        offset: 0.0,
-        scale: 1.0,
-    };
-
-    /// From an adapter's declared MOS scale.
-    pub fn of(s: &moshead_protocol::MosScale) -> NativeScale {
-        NativeScale {
-            offset: s.to_head_offset,
-            scale: s.to_head_scale,
-        }
-    }
-
-    /// A head-scale value on the native scale.
-    pub fn to_native(&self, head: f64) -> f64 {
-        (head - self.offset) / self.scale
-    }
-}
-
 /// One evaluation row of one fold. Sidecars written before ids, groups
 /// and the native scale were recorded read back with those fields empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,10 +39,10 @@ pub struct OofRow {
     pub mos: f64,
     /// The head's prediction on the 1-5 scale.
     pub prediction: f64,
-    /// MOS on the adapter's native scale.
+    /// MOS on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mos_native: Option<f64>,
-    /// The prediction on the adapter's native scale.
+    /// The prediction on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_native: Option<f64>,
 }
@@ -247,16 +216,5 @@ mod tests {
         bare.predictions.clear();
         assert_eq!(pooled(&[bare]), None);
         assert_eq!(pooled(&[]), None);
-    }
-
-    #[test]
-    fn native_scale_inverts_the_descriptor_map() {
-        // CHUG: head = 1 + 0.04 * native.
-        let s = NativeScale {
-            offset: 1.0,
-            scale: 0.04,
-        };
-        assert!((s.to_native(3.0) - 50.0).abs() < 1e-12);
-        assert_eq!(NativeScale::IDENTITY.to_native(2.5), 2.5);
     }
 }

@@ -17,11 +17,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::folds::{distinct_groups as groups, Fold};
-use super::oof::{NativeScale, OofRow};
+use super::oof::OofRow;
 use super::summary::{evaluate, Metrics};
 use crate::corpus::Dataset;
 use crate::selection::{HeadChoice, SelectionRecord};
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
+use moshead_protocol::MosScale;
 
 /// One fold's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,30 +86,34 @@ pub fn group_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Vec<f64>
 }
 
 /// The out-of-fold rows of `eval` with their predictions `pred`.
-pub fn oof_rows(ds: &Dataset, eval: &[usize], pred: &[f64], native: NativeScale) -> Vec<OofRow> {
+pub fn oof_rows(ds: &Dataset, eval: &[usize], pred: &[f64], adapter: &MosScale) -> Vec<OofRow> {
     eval.iter()
         .zip(pred)
-        .map(|(&i, &p)| OofRow {
-            id: ds.ids[i].to_owned(),
-            group: ds.group_names[ds.group[i] as usize].to_owned(),
-            split: ds.split[i].map(|s| s.as_str().to_owned()),
-            mos: ds.mos[i],
-            prediction: p,
-            mos_native: Some(native.to_native(ds.mos[i])),
-            prediction_native: Some(native.to_native(p)),
+        .map(|(&i, &p)| {
+            let native = ds.scale_of(i, adapter);
+            OofRow {
+                id: ds.ids[i].to_owned(),
+                group: ds.group_names[ds.group[i] as usize].to_owned(),
+                split: ds.split[i].map(|s| s.as_str().to_owned()),
+                mos: ds.mos[i],
+                prediction: p,
+                mos_native: Some(native.to_native(ds.mos[i])),
+                prediction_native: Some(native.to_native(p)),
+            }
         })
         .collect()
 }
 
 /// Runs `choice` and the baselines over `folds`. `group_baseline_name` is the
-/// adapter's group baseline, if it declares one; `native` maps the head's
-/// scale back to the adapter's for the out-of-fold rows.
+/// adapter's group baseline, if it declares one; `native` (the adapter's MOS
+/// scale) maps the head's scale back to the native one for the out-of-fold
+/// rows of slots without a scale of their own.
 pub fn run_folds(
     ds: &Dataset,
     folds: &[Fold],
     choice: &HeadChoice,
     group_baseline_name: Option<&str>,
-    native: NativeScale,
+    native: &MosScale,
     status: &Status,
 ) -> Result<Vec<(FoldResult, FittedHead)>, TrainError> {
     let x = ds.x.view();

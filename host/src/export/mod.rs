@@ -157,7 +157,7 @@ impl Names {
 
 /// One line of the validation sidecar: the fold, then the row
 /// ([`OofRow`]: id, content group, corpus split label, MOS and prediction
-/// on the head's 1-5 scale and on the adapter's native scale).
+/// on the head's 1-5 scale and on the native scale of the row's slot).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationRow {
@@ -176,10 +176,10 @@ pub struct ValidationRow {
     pub mos: f64,
     /// The head's prediction (1-5).
     pub prediction: f64,
-    /// The MOS on the adapter's native scale.
+    /// The MOS on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mos_native: Option<f64>,
-    /// The prediction on the adapter's native scale.
+    /// The prediction on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_native: Option<f64>,
 }
