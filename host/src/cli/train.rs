@@ -117,9 +117,9 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         HeadChoice::Fixed(spec) => super::export::check_head(&args.formats, spec.kind)?,
         // A libvmaf model was asked for: auto chooses among the heads
         // libvmaf can evaluate.
-        HeadChoice::Auto(cfg) if args.formats.vmaf() => cfg
-            .candidates
-            .retain(|c| crate::export::vmaf::head_refusal(c.spec.kind).is_none()),
+        HeadChoice::Auto(cfg) if args.formats.vmaf() => cfg.candidates.retain(|c| {
+            crate::export::vmaf::head_refusal(c.spec.kind).is_none() && !c.mean_of_widths
+        }),
         HeadChoice::Auto(_) => {}
     }
     crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;

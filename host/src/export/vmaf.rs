@@ -156,6 +156,17 @@ pub fn check(m: &Manifest) -> Result<(Vec<String>, &MosScale), Refusal> {
     if let Some(r) = head_refusal(m.head.spec.kind) {
         return Err(r);
     }
+    if m.head
+        .spec
+        .svr
+        .as_ref()
+        .is_some_and(|s| !s.members.is_empty())
+    {
+        return Err(Refusal::Head {
+            head: "svr-mean",
+            why: "it is a mean of SVRs of different RBF widths, which no single libsvm model expresses",
+        });
+    }
     let (Some(scale), Some(names)) = (&m.adapter.mos_scale, &m.adapter.libvmaf_names) else {
         return Err(Refusal::NotRecorded);
     };

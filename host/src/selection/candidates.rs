@@ -13,6 +13,10 @@ pub struct Candidate {
     /// For an RBF SVR: gamma as a multiple of `1 / F` (F the feature
     /// count), resolved by [`Candidate::resolve`]; `None` keeps the spec's.
     pub gamma_per_feature: Option<f64>,
+    /// The mean of SVRs ([`MEAN_OF_WIDTHS`]): its members are the
+    /// other candidates that win their RBF width, chosen by the same inner
+    /// CV, and its inner predictions the mean of theirs.
+    pub mean_of_widths: bool,
 }
 
 impl Candidate {
@@ -22,6 +26,17 @@ impl Candidate {
             name: kind.as_str().to_owned(),
             spec: HeadSpec::new(kind),
             gamma_per_feature: None,
+            mean_of_widths: false,
+        }
+    }
+
+    /// [`MEAN_OF_WIDTHS`]: the mean of the best-`C` RBF SVR of each width.
+    pub fn mean_of_widths() -> Candidate {
+        Candidate {
+            name: MEAN_OF_WIDTHS.to_owned(),
+            spec: HeadSpec::new(HeadKind::Svr),
+            gamma_per_feature: None,
+            mean_of_widths: true,
         }
     }
 
@@ -47,10 +62,15 @@ pub const SVR_C: [f64; 4] = [2.0, 16.0, 128.0, 1024.0];
 /// is 1): on 60 features about 2^-8, 2^-5 and 2^-2, the benchmarks' grid.
 pub const SVR_GAMMA_PER_FEATURE: [f64; 3] = [0.25, 2.0, 15.0];
 
+/// The name of the candidate that averages the RBF SVR with the lowest
+/// inner RMSE of each width (its best `C`).
+pub const MEAN_OF_WIDTHS: &str = "svr-mean(best C per gamma)";
+
 /// The default candidate list, simplest first (ties go to the earlier):
 /// ridge (its penalty chosen by its own inner CV), the bounded linear head,
-/// the RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], then the MLP with
-/// its default decay and with each of [`MLP_DECAYS`].
+/// the RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], the MLP with
+/// its default decay and with each of [`MLP_DECAYS`], then the mean of the
+/// SVRs that win their width ([`Candidate::mean_of_widths`]).
 pub fn default_candidates() -> Vec<Candidate> {
     let mut out = vec![
         Candidate::default_of(HeadKind::Ridge),
@@ -64,6 +84,7 @@ pub fn default_candidates() -> Vec<Candidate> {
                 name: format!("svr(C={c},gamma={g}/F)"),
                 spec,
                 gamma_per_feature: Some(g),
+                mean_of_widths: false,
             });
         }
     }
@@ -75,7 +96,9 @@ pub fn default_candidates() -> Vec<Candidate> {
             name: format!("mlp(decay={d:e})"),
             spec,
             gamma_per_feature: None,
+            mean_of_widths: false,
         });
     }
+    out.push(Candidate::mean_of_widths());
     out
 }

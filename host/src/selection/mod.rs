@@ -24,8 +24,12 @@
 //! scheduling.
 
 pub mod candidates;
+mod mean;
 mod record;
 pub mod stopping;
+mod svr_cv;
+
+use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
@@ -121,14 +125,29 @@ impl HeadChoice {
             .find(|c| c.name == record.chosen)
             .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
         status.update(|| format!("  refit {} on {} rows", winner.name, rows.len()));
-        let head = winner.resolve(ds.x.ncols()).fit(
-            ds.x.view(),
-            &ds.mos,
-            &ds.group,
-            rows,
-            seed,
-            status,
-        )?;
+        let refit = |c: &Candidate| {
+            c.resolve(ds.x.ncols())
+                .fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, status)
+        };
+        let head = if winner.mean_of_widths {
+            let names = record
+                .table
+                .iter()
+                .find(|s| s.name == record.chosen)
+                .map(|s| s.members.clone())
+                .unwrap_or_default();
+            let members: Vec<&Candidate> = names
+                .iter()
+                .filter_map(|n| cfg.candidates.iter().find(|c| &c.name == n))
+                .collect();
+            let fits: Vec<FittedHead> = members
+                .par_iter()
+                .map(|c| refit(c))
+                .collect::<Result<_, _>>()?;
+            crate::training::heads::svr::mean(&fits)?
+        } else {
+            refit(winner)?
+        };
         Ok((head, Some(record)))
     }
 }
@@ -233,7 +252,21 @@ pub fn select(
         )
     });
     let quiet = Status::silent();
-    let fits: Vec<Result<Vec<f64>, TrainError>> = pairs
+    // The SVR candidates share kernel matrices (svr_cv); the rest are
+    // fitted one (candidate, inner fold) pair at a time; a mean of SVRs is
+    // scored from its members' predictions (mean).
+    let fitted = |c: usize| !cfg.candidates[c].mean_of_widths;
+    let shared: Vec<usize> = (0..cfg.candidates.len())
+        .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], inner_rows.len()))
+        .collect();
+    let mut shared_fits =
+        svr_cv::inner_predictions(ds, &inner_rows, &folds, &cfg.candidates, &shared);
+    let own: Vec<(usize, usize)> = pairs
+        .iter()
+        .copied()
+        .filter(|(c, _)| fitted(*c) && !shared.contains(c))
+        .collect();
+    let own_fits: Vec<Result<Vec<f64>, TrainError>> = own
         .par_iter()
         .map(|&(c, f)| {
             let fold = &folds[f];
@@ -248,26 +281,47 @@ pub fn select(
             Ok(head.predict_rows(x, &fold.eval))
         })
         .collect();
-    let mut fits = fits.into_iter();
+    let mut own_fits: BTreeMap<(usize, usize), _> = own.into_iter().zip(own_fits).collect();
+    let mut per_fold: Vec<Vec<Result<Vec<f64>, String>>> = (0..cfg.candidates.len())
+        .map(|c| {
+            (0..folds.len())
+                .map(|f| {
+                    match shared_fits
+                        .remove(&(c, f))
+                        .or_else(|| own_fits.remove(&(c, f)))
+                    {
+                        Some(Ok(p)) => Ok(p),
+                        Some(Err(e)) => Err(format!("inner fold {}: {e}", folds[f].index)),
+                        None => Err("missing inner fit".into()),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); cfg.candidates.len()];
+    for c in (0..cfg.candidates.len()).filter(|&c| !fitted(c)) {
+        let (m, preds) = mean::score(ds, &folds, &cfg.candidates, &per_fold);
+        members[c] = m;
+        per_fold[c] = preds;
+    }
     let mut best: Option<(f64, usize)> = None;
     for (c, cand) in cfg.candidates.iter().enumerate() {
         let mut pred = Vec::with_capacity(inner_rows.len());
         let mut mos = Vec::with_capacity(inner_rows.len());
         let mut fold_rmse = Vec::with_capacity(folds.len());
         let mut error = None;
-        for fold in &folds {
-            match fits.next() {
-                Some(Ok(p)) => {
+        for (fold, fit) in folds.iter().zip(&per_fold[c]) {
+            match fit {
+                Ok(p) => {
                     let m: Vec<f64> = fold.eval.iter().map(|&i| ds.mos[i]).collect();
-                    fold_rmse.push(rmse(&p, &m));
+                    fold_rmse.push(rmse(p, &m));
                     pred.extend(p);
                     mos.extend(m);
                 }
-                Some(Err(e)) => {
-                    error.get_or_insert_with(|| format!("inner fold {}: {e}", fold.index));
+                Err(e) => {
+                    error.get_or_insert_with(|| e.clone());
                     fold_rmse.push(None);
                 }
-                None => error = Some("missing inner fit".into()),
             }
         }
         let scored = error.is_none();
@@ -278,6 +332,10 @@ pub fn select(
             srocc: if scored { srocc(&pred, &mos) } else { None },
             fold_rmse,
             error,
+            members: members[c]
+                .iter()
+                .map(|&m| cfg.candidates[m].name.clone())
+                .collect(),
         };
         if let Some(r) = score.rmse.filter(|r| r.is_finite()) {
             if best.is_none_or(|(b, _)| r < b) {

@@ -20,6 +20,10 @@ pub struct CandidateScore {
     /// Why the candidate could not be scored (a fit failed on an inner fold).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A mean of SVRs: the candidates it averages (each the best of its
+    /// RBF width by this table's RMSE).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
 }
 
 /// One model selection: which candidate won on which rows, and why.

@@ -71,6 +71,7 @@ pub fn stopping_grid(spec: &HeadSpec) -> Vec<Candidate> {
                 name: format!("{}(decay={d:e},iters={it})", spec.kind.as_str()),
                 spec: s,
                 gamma_per_feature: None,
+                mean_of_widths: false,
             });
         }
     }

@@ -51,7 +51,12 @@ impl FittedHead {
             },
             HeadKind::Ridge => clip(ridge::decision(&self.params, xs.view())),
             HeadKind::Svr => match &self.spec.svr {
-                Some(s) => clip(svr::decision(&self.params, s.kernel, s.gamma, xs.view())),
+                Some(s) => clip(svr::decision(
+                    &self.params,
+                    s.kernel,
+                    &s.widths(),
+                    xs.view(),
+                )),
                 None => vec![f64::NAN; idx.len()],
             },
         }
@@ -73,6 +78,15 @@ impl FittedHead {
                     .svr
                     .as_ref()
                     .ok_or("an SVR head without its `svr` settings")?;
+                if !s.members.is_empty()
+                    && s.members.iter().map(|m| m.n_support).sum::<usize>() != s.n_support
+                {
+                    return Err(format!(
+                        "a mean of SVRs records {} support vectors but its members {}",
+                        s.n_support,
+                        s.members.iter().map(|m| m.n_support).sum::<usize>()
+                    ));
+                }
                 let m = self.params.len().saturating_sub(1) / (features + 1);
                 if m != s.n_support {
                     return Err(format!(

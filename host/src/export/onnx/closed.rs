@@ -6,6 +6,8 @@
 //! SVR (RBF):   d = Sub(Unsqueeze(x_std, [1]), SV)            [batch, m, F]
 //!              k = Exp(Mul(ReduceSum(Mul(d, d), [2]), -gamma))  [batch, m]
 //! SVR (RBF):   z_svr = Gemm(k, coef, -rho)
+//!              (a mean of SVRs: -gamma is a vector, one width per support
+//!              vector, and coef holds each member's coefficients / k)
 //! SVR (linear):z_svr = Gemm(x_std, sum_i coef_i sv_i, -rho)
 //! SVR:         z = Add(z_svr, Mul(encoder_onehot, 0))
 //! mos = Squeeze(Clip(z, 1, 5), [1])
@@ -100,7 +102,22 @@ fn svr_graph(
             init.push(float_tensor("support_vectors", &[m, f], sv));
             init.push(int_tensor("unsqueeze_axes", &[1]));
             init.push(int_tensor("reduce_axes", &[2]));
-            init.push(float_tensor("neg_gamma", &[], [-settings.gamma]));
+            if settings.members.is_empty() {
+                init.push(float_tensor("neg_gamma", &[], [-settings.gamma]));
+            } else {
+                // A mean of SVRs: one width per support vector.
+                let g: Vec<f64> = settings
+                    .widths()
+                    .iter()
+                    .flat_map(|&(g, k)| std::iter::repeat_n(-g, k))
+                    .collect();
+                if g.len() != m {
+                    return Err(ExportError::Head(
+                        "the SVR members' support vectors do not add up".into(),
+                    ));
+                }
+                init.push(float_tensor("neg_gamma", &[m], g));
+            }
             nodes.extend([
                 node(
                     "Unsqueeze",

@@ -152,15 +152,14 @@ fn svr_matches_libsvm_for_both_formulations_and_kernels() {
         );
         let xs = fit.standardizer.apply_rows(x.view(), &idx);
         let xts = fit.standardizer.apply_rows(xt.view(), &tidx);
-        let g = fit.record.gamma;
         close(
             &format!("{name} train predictions"),
-            &svr::decision(&fit.params, spec.kernel, g, xs.view()),
+            &svr::decision(&fit.params, spec.kernel, &fit.record.widths(), xs.view()),
             &floats(&case["predict_train"]),
         );
         close(
             &format!("{name} test predictions"),
-            &svr::decision(&fit.params, spec.kernel, g, xts.view()),
+            &svr::decision(&fit.params, spec.kernel, &fit.record.widths(), xts.view()),
             &floats(&case["predict_test"]),
         );
     }

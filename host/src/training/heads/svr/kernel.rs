@@ -1,6 +1,5 @@
 //! The SVR's kernels and the cache of kernel rows the solver reads.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView1};
@@ -39,8 +38,13 @@ impl KernelKind {
     }
 }
 
+/// One kernel row, shared between the cache and the solver.
+pub type Row = Arc<[f32]>;
+
 /// Kernel rows of the training rows, computed on demand and kept up to a
-/// memory budget (least recently used rows are dropped first).
+/// memory budget (least recently used rows are dropped first), or all
+/// given up front ([`RowCache::precomputed`], rows gathered from a shared
+/// [`Gram`] matrix).
 ///
 /// Rows are stored in `f32`, as libsvm stores them (its `Qfloat`): the
 /// solver's updates read these rounded values, so keeping libsvm's type is
@@ -48,14 +52,26 @@ impl KernelKind {
 /// reproducible. Everything else (gradients, coefficients, the kernel
 /// diagonal and predictions) is `f64`.
 pub struct RowCache<'a> {
-    x: &'a Array2<f64>,
-    kind: KernelKind,
-    gamma: f64,
-    capacity: usize,
-    rows: HashMap<usize, (Arc<Vec<f32>>, u64)>,
-    clock: u64,
+    store: Store<'a>,
+    diag: Vec<f64>,
     /// Rows computed (cache misses).
     pub computed: u64,
+}
+
+enum Store<'a> {
+    /// Rows computed on demand from the scaled rows, least recently used
+    /// dropped beyond `capacity`.
+    Lazy {
+        x: &'a Array2<f64>,
+        kind: KernelKind,
+        gamma: f64,
+        capacity: usize,
+        rows: Vec<Option<(Row, u64)>>,
+        held: usize,
+        clock: u64,
+    },
+    /// Every row, given up front.
+    Full(Vec<Row>),
 }
 
 impl<'a> RowCache<'a> {
@@ -63,51 +79,150 @@ impl<'a> RowCache<'a> {
     /// (at least two rows, which the solver reads at once).
     pub fn new(x: &'a Array2<f64>, kind: KernelKind, gamma: f64, budget_bytes: usize) -> Self {
         let row_bytes = x.nrows().max(1) * std::mem::size_of::<f32>();
+        let diag = x.outer_iter().map(|xi| kind.eval(gamma, xi, xi)).collect();
         RowCache {
-            x,
-            kind,
-            gamma,
-            capacity: (budget_bytes / row_bytes).max(2),
-            rows: HashMap::new(),
-            clock: 0,
+            store: Store::Lazy {
+                x,
+                kind,
+                gamma,
+                capacity: (budget_bytes / row_bytes).max(2),
+                rows: vec![None; x.nrows()],
+                held: 0,
+                clock: 0,
+            },
+            diag,
             computed: 0,
         }
     }
 
+    /// A cache that already holds every row (`rows[i][j] = K(i, j)` in
+    /// `f32`) and the `f64` diagonal.
+    pub fn precomputed(rows: Vec<Row>, diag: Vec<f64>) -> RowCache<'static> {
+        RowCache {
+            store: Store::Full(rows),
+            diag,
+            computed: 0,
+        }
+    }
+
+    /// Training rows.
+    pub fn len(&self) -> usize {
+        self.diag.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.diag.is_empty()
+    }
+
     /// `K(i, j)` for every training row `j`.
-    pub fn row(&mut self, i: usize) -> Arc<Vec<f32>> {
-        self.clock += 1;
-        let now = self.clock;
-        if let Some((row, used)) = self.rows.get_mut(&i) {
+    pub fn row(&mut self, i: usize) -> Row {
+        let (x, kind, gamma, capacity, rows, held, clock) = match &mut self.store {
+            Store::Full(rows) => return Arc::clone(&rows[i]),
+            Store::Lazy {
+                x,
+                kind,
+                gamma,
+                capacity,
+                rows,
+                held,
+                clock,
+            } => (*x, *kind, *gamma, *capacity, rows, held, clock),
+        };
+        *clock += 1;
+        let now = *clock;
+        if let Some((row, used)) = &mut rows[i] {
             *used = now;
             return Arc::clone(row);
         }
-        if self.rows.len() >= self.capacity {
-            if let Some(oldest) = self
-                .rows
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(k, _)| *k)
+        if *held >= capacity {
+            if let Some(oldest) = (0..rows.len())
+                .filter_map(|k| rows[k].as_ref().map(|(_, u)| (*u, k)))
+                .min()
+                .map(|(_, k)| k)
             {
-                self.rows.remove(&oldest);
+                rows[oldest] = None;
+                *held -= 1;
             }
         }
-        let xi = self.x.row(i);
-        let row: Arc<Vec<f32>> = Arc::new(
-            self.x
-                .outer_iter()
-                .map(|xj| self.kind.eval(self.gamma, xi, xj) as f32)
-                .collect(),
-        );
+        let xi = x.row(i);
+        let row: Row = x
+            .outer_iter()
+            .map(|xj| kind.eval(gamma, xi, xj) as f32)
+            .collect();
         self.computed += 1;
-        self.rows.insert(i, (Arc::clone(&row), now));
+        *held += 1;
+        rows[i] = Some((Arc::clone(&row), now));
         row
+    }
+
+    /// Rows currently held.
+    pub fn held(&self) -> usize {
+        match &self.store {
+            Store::Full(rows) => rows.len(),
+            Store::Lazy { held, .. } => *held,
+        }
     }
 
     /// `K(i, i)`.
     pub fn diagonal(&self, i: usize) -> f64 {
-        let xi = self.x.row(i);
-        self.kind.eval(self.gamma, xi, xi)
+        self.diag[i]
+    }
+}
+
+/// The kernel matrix of a set of scaled rows, computed once (in `f32`, as
+/// the cache stores it, with the `f64` diagonal) and shared by every fit on
+/// a subset of those rows: model selection fits each `C` and each inner
+/// fold from one matrix per kernel width.
+pub struct Gram {
+    n: usize,
+    values: Vec<f32>,
+    diag: Vec<f64>,
+}
+
+impl Gram {
+    /// `K(x_i, x_j)` for every pair of rows of `x` (the same values the
+    /// cache computes: one evaluation per unordered pair).
+    pub fn new(x: &Array2<f64>, kind: KernelKind, gamma: f64) -> Gram {
+        use rayon::prelude::*;
+        let n = x.nrows();
+        let upper: Vec<Vec<f32>> = (0..n)
+            .into_par_iter()
+            .map(|i| {
+                let xi = x.row(i);
+                (i..n)
+                    .map(|j| kind.eval(gamma, xi, x.row(j)) as f32)
+                    .collect()
+            })
+            .collect();
+        let mut values = vec![0f32; n * n];
+        for (i, row) in upper.iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                values[i * n + i + k] = v;
+                values[(i + k) * n + i] = v;
+            }
+        }
+        let diag = x.outer_iter().map(|xi| kind.eval(gamma, xi, xi)).collect();
+        Gram { n, values, diag }
+    }
+
+    /// `K(i, j)`.
+    #[inline]
+    pub fn get(&self, i: usize, j: usize) -> f32 {
+        self.values[i * self.n + j]
+    }
+
+    /// The cache of the rows `idx` (indices into this matrix), every row
+    /// present.
+    pub fn cache(&self, idx: &[usize]) -> RowCache<'static> {
+        let rows = idx
+            .iter()
+            .map(|&i| {
+                let r = &self.values[i * self.n..(i + 1) * self.n];
+                idx.iter().map(|&j| r[j]).collect::<Row>()
+            })
+            .collect();
+        RowCache::precomputed(rows, idx.iter().map(|&i| self.diag[i]).collect())
     }
 }
 
@@ -126,9 +241,19 @@ mod tests {
                 assert_eq!(r[j], (-0.5 * d2).exp() as f32);
             }
         }
-        assert!(c.rows.len() <= 2);
+        assert!(c.held() <= 2);
         assert!(c.computed >= 5, "evicted rows are recomputed");
         assert_eq!(c.diagonal(3), 1.0);
+        let g = Gram::new(&x, KernelKind::Rbf, 0.5);
+        let mut sub = g.cache(&[4, 1, 3]);
+        let mut full = RowCache::new(&x, KernelKind::Rbf, 0.5, 1 << 20);
+        for (a, &i) in [4usize, 1, 3].iter().enumerate() {
+            let (r, f) = (sub.row(a), full.row(i));
+            for (b, &j) in [4usize, 1, 3].iter().enumerate() {
+                assert_eq!(r[b], f[j]);
+            }
+            assert_eq!(sub.diagonal(a), full.diagonal(i));
+        }
         assert_eq!(
             KernelKind::Linear.eval(0.0, x.row(1), x.row(2)),
             x.row(1).dot(&x.row(2))

@@ -26,6 +26,7 @@
 //! `m = (len - 1) / (F + 1)`.
 
 pub mod kernel;
+pub mod mean;
 pub mod smo;
 
 use ndarray::{Array2, ArrayView2, Axis};
@@ -34,6 +35,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use kernel::KernelKind;
+pub use mean::mean;
 pub use smo::Formulation;
 
 use crate::training::{Standardizer, TrainError};
@@ -183,6 +185,40 @@ pub struct SvrRecord {
     pub max_rows: usize,
     /// Support vectors.
     pub n_support: usize,
+    /// A mean of SVRs of different RBF widths ([`mean`]): every member's
+    /// settings, in the order of their support vectors in the parameters
+    /// (`c`, `gamma` and `epsilon` above are the first member's). Empty
+    /// for a single SVR.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<SvrMember>,
+}
+
+/// One member of a mean of SVRs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SvrMember {
+    /// Its penalty.
+    pub c: f64,
+    /// Its RBF width.
+    pub gamma: f64,
+    /// Its tube half-width.
+    pub epsilon: f64,
+    /// Its support vectors (a consecutive block of the head's).
+    pub n_support: usize,
+}
+
+impl SvrRecord {
+    /// `(gamma, support vectors)` per block of support vectors: one block
+    /// for a single SVR, one per member for a mean.
+    pub fn widths(&self) -> Vec<(f64, usize)> {
+        if self.members.is_empty() {
+            vec![(self.gamma, self.n_support)]
+        } else {
+            self.members
+                .iter()
+                .map(|m| (m.gamma, m.n_support))
+                .collect()
+        }
+    }
 }
 
 /// A fitted SVR's parts.
@@ -230,7 +266,7 @@ pub fn minmax(x: ArrayView2<'_, f64>, idx: &[usize]) -> Standardizer {
 
 /// The rows an SVR is fitted on: all of `idx`, or a seeded uniform
 /// subsample of `max_rows` of them (in their original order).
-fn capped(idx: &[usize], max_rows: usize, seed: u64) -> Vec<usize> {
+pub(crate) fn capped(idx: &[usize], max_rows: usize, seed: u64) -> Vec<usize> {
     if idx.len() <= max_rows {
         return idx.to_vec();
     }
@@ -296,6 +332,7 @@ pub fn fit(
             scaling: spec.scaling,
             max_rows: spec.max_rows,
             n_support: support.len(),
+            members: Vec::new(),
         },
         solution,
         rows: rows.len(),
@@ -316,23 +353,33 @@ pub fn unpack(params: &[f64], f: usize) -> Option<(f64, &[f64], ArrayView2<'_, f
 }
 
 /// The raw decision values `sum_i coef_i K(sv_i, x) - rho` for scaled rows
-/// (NaN when the parameters do not fit).
+/// (NaN when the parameters do not fit); `widths` gives the RBF width of
+/// each block of support vectors ([`SvrRecord::widths`]; the linear kernel
+/// ignores it).
 pub fn decision(
     params: &[f64],
     kernel: KernelKind,
-    gamma: f64,
+    widths: &[(f64, usize)],
     xs: ArrayView2<'_, f64>,
 ) -> Vec<f64> {
     let Some((rho, coef, sv)) = unpack(params, xs.ncols()) else {
         return vec![f64::NAN; xs.nrows()];
     };
+    let gamma: Vec<f64> = widths
+        .iter()
+        .flat_map(|&(g, m)| std::iter::repeat_n(g, m))
+        .collect();
+    if gamma.len() != coef.len() {
+        return vec![f64::NAN; xs.nrows()];
+    }
     let rows: Vec<ndarray::ArrayView1<'_, f64>> = xs.axis_iter(Axis(0)).collect();
     use rayon::prelude::*;
     rows.par_iter()
         .map(|x| {
             coef.iter()
+                .zip(&gamma)
                 .zip(sv.outer_iter())
-                .map(|(c, s)| c * kernel.eval(gamma, s, *x))
+                .map(|((c, g), s)| c * kernel.eval(*g, s, *x))
                 .sum::<f64>()
                 - rho
         })

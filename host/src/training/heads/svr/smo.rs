@@ -10,7 +10,7 @@
 //! The problem has `2 n` variables for `n` rows: `alpha` (sign `+1`) and
 //! `alpha*` (sign `-1`), with `Q_ij = s_i s_j K(i mod n, j mod n)`.
 
-use super::kernel::RowCache;
+use super::kernel::{Row, RowCache};
 
 /// libsvm's `TAU`: the curvature used when a pair's is not positive.
 const TAU: f64 = 1e-12;
@@ -88,14 +88,11 @@ impl Solver<'_, '_> {
         };
     }
 
-    /// Row `i` of `Q` (length `2 n`).
-    fn q_row(&mut self, i: usize) -> Vec<f64> {
-        let k = self.cache.row(i % self.n);
-        let si = self.sign[i];
-        let n = self.n;
-        (0..2 * n)
-            .map(|j| si * self.sign[j] * f64::from(k[j % n]))
-            .collect()
+    /// Row `i mod n` of the kernel: `Q_ij = s_i s_j K(i mod n, j mod n)`,
+    /// so the loops below read `Q` through it without building a row of
+    /// `Q` (signs are exact, so every product is libsvm's to the bit).
+    fn k_row(&mut self, i: usize) -> Row {
+        self.cache.row(i % self.n)
     }
 
     /// libsvm `Solver::select_working_set`; `None` when optimal. (Indexed
@@ -119,8 +116,10 @@ impl Solver<'_, '_> {
             }
         }
         let i = gmax_idx?;
-        let q_i = self.q_row(i);
+        let k_i = self.k_row(i);
+        let n = self.n;
         for j in 0..self.l() {
+            let k = f64::from(k_i[if j < n { j } else { j - n }]);
             if self.sign[j] > 0.0 {
                 if self.status[j] != Bound::Lower {
                     let grad_diff = gmax + self.g[j];
@@ -128,7 +127,7 @@ impl Solver<'_, '_> {
                         gmax2 = self.g[j];
                     }
                     if grad_diff > 0.0 {
-                        let quad = self.qd[i] + self.qd[j] - 2.0 * self.sign[i] * q_i[j];
+                        let quad = self.qd[i] + self.qd[j] - 2.0 * k;
                         let obj_diff = objective_decrease(grad_diff, quad);
                         if obj_diff <= obj_diff_min {
                             gmin_idx = Some(j);
@@ -142,7 +141,7 @@ impl Solver<'_, '_> {
                     gmax2 = -self.g[j];
                 }
                 if grad_diff > 0.0 {
-                    let quad = self.qd[i] + self.qd[j] + 2.0 * self.sign[i] * q_i[j];
+                    let quad = self.qd[i] + self.qd[j] - 2.0 * k;
                     let obj_diff = objective_decrease(grad_diff, quad);
                     if obj_diff <= obj_diff_min {
                         gmin_idx = Some(j);
@@ -175,9 +174,12 @@ impl Solver<'_, '_> {
                 gmaxn_idx = Some(t);
             }
         }
-        let q_ip = gmaxp_idx.map(|i| self.q_row(i));
-        let q_in = gmaxn_idx.map(|i| self.q_row(i));
+        // Q_ij = s_i s_j K_ij with s_i = s_j on each side: K_ij.
+        let q_ip = gmaxp_idx.map(|i| self.k_row(i));
+        let q_in = gmaxn_idx.map(|i| self.k_row(i));
+        let n = self.n;
         for j in 0..self.l() {
+            let jk = if j < n { j } else { j - n };
             if self.sign[j] > 0.0 {
                 if self.status[j] != Bound::Lower {
                     let grad_diff = gmaxp + self.g[j];
@@ -185,7 +187,7 @@ impl Solver<'_, '_> {
                         gmaxp2 = self.g[j];
                     }
                     if let (true, Some(ip), Some(q)) = (grad_diff > 0.0, gmaxp_idx, &q_ip) {
-                        let quad = self.qd[ip] + self.qd[j] - 2.0 * q[j];
+                        let quad = self.qd[ip] + self.qd[j] - 2.0 * f64::from(q[jk]);
                         let obj_diff = objective_decrease(grad_diff, quad);
                         if obj_diff <= obj_diff_min {
                             gmin_idx = Some(j);
@@ -199,7 +201,7 @@ impl Solver<'_, '_> {
                     gmaxn2 = -self.g[j];
                 }
                 if let (true, Some(ineg), Some(q)) = (grad_diff > 0.0, gmaxn_idx, &q_in) {
-                    let quad = self.qd[ineg] + self.qd[j] - 2.0 * q[j];
+                    let quad = self.qd[ineg] + self.qd[j] - 2.0 * f64::from(q[jk]);
                     let obj_diff = objective_decrease(grad_diff, quad);
                     if obj_diff <= obj_diff_min {
                         gmin_idx = Some(j);
@@ -222,13 +224,16 @@ impl Solver<'_, '_> {
 
     /// The two-variable update of libsvm `Solver::Solve`.
     fn step(&mut self, i: usize, j: usize) {
-        let q_i = self.q_row(i);
-        let q_j = self.q_row(j);
+        let k_i = self.k_row(i);
+        let k_j = self.k_row(j);
+        let n = self.n;
+        // Q_ij = s_i s_j K_ij.
+        let q_ij = self.sign[i] * self.sign[j] * f64::from(k_i[j % n]);
         let (c_i, c_j) = (self.c, self.c);
         let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
         let (mut ai, mut aj) = (old_i, old_j);
         if self.sign[i] != self.sign[j] {
-            let mut quad = self.qd[i] + self.qd[j] + 2.0 * q_i[j];
+            let mut quad = self.qd[i] + self.qd[j] + 2.0 * q_ij;
             if quad <= 0.0 {
                 quad = TAU;
             }
@@ -255,7 +260,7 @@ impl Solver<'_, '_> {
                 ai = c_j + diff;
             }
         } else {
-            let mut quad = self.qd[i] + self.qd[j] - 2.0 * q_i[j];
+            let mut quad = self.qd[i] + self.qd[j] - 2.0 * q_ij;
             if quad <= 0.0 {
                 quad = TAU;
             }
@@ -285,8 +290,14 @@ impl Solver<'_, '_> {
         self.alpha[i] = ai;
         self.alpha[j] = aj;
         let (di, dj) = (ai - old_i, aj - old_j);
-        for ((g, qi), qj) in self.g.iter_mut().zip(&q_i).zip(&q_j) {
-            *g += qi * di + qj * dj;
+        // g_t += Q_it d_i + Q_jt d_j with Q_it = s_i s_t K_it: on the first
+        // half s_t = +1, on the second -1 (sign flips are exact).
+        let (si, sj) = (self.sign[i], self.sign[j]);
+        let (top, bottom) = self.g.split_at_mut(n);
+        for (t, (gt, gb)) in top.iter_mut().zip(bottom.iter_mut()).enumerate() {
+            let (ki, kj) = (f64::from(k_i[t]), f64::from(k_j[t]));
+            *gt += (si * ki) * di + (sj * kj) * dj;
+            *gb += (-si * ki) * di + (-sj * kj) * dj;
         }
         self.update_status(i);
         self.update_status(j);
@@ -355,13 +366,37 @@ impl Solver<'_, '_> {
 /// Solves the SVR dual on the rows behind `cache` with targets `y`,
 /// penalty `c` and stopping tolerance `tol`.
 pub fn solve(cache: &mut RowCache<'_>, y: &[f64], c: f64, form: Formulation, tol: f64) -> Solution {
+    solve_from(cache, y, c, form, tol, None)
+}
+
+/// [`solve`], for epsilon-SVR started from the coefficients `start` of
+/// another solution on the same rows (alpha seeding: model selection walks
+/// up `C` from the previous, smaller `C`'s solution). Any coefficients
+/// summing to zero are a feasible start once clipped to `[-c, c]`; the
+/// optimum is the same within the tolerance, the path (and so the last
+/// digits) is not. nu-SVR always starts from libsvm's point.
+pub fn solve_from(
+    cache: &mut RowCache<'_>,
+    y: &[f64],
+    c: f64,
+    form: Formulation,
+    tol: f64,
+    start: Option<&[f64]>,
+) -> Solution {
     let n = y.len();
     let l = 2 * n;
     let sign: Vec<f64> = (0..l).map(|i| if i < n { 1.0 } else { -1.0 }).collect();
     let qd: Vec<f64> = (0..l).map(|i| cache.diagonal(i % n)).collect();
     let (alpha, p): (Vec<f64>, Vec<f64>) = match form {
         Formulation::Epsilon { epsilon } => (
-            vec![0.0; l],
+            match start.filter(|s| s.len() == n && s.iter().all(|v| v.abs() <= c)) {
+                Some(s) => s
+                    .iter()
+                    .map(|v| v.max(0.0))
+                    .chain(s.iter().map(|v| (-v).max(0.0)))
+                    .collect(),
+                None => vec![0.0; l],
+            },
             (0..l)
                 .map(|i| {
                     if i < n {
@@ -402,10 +437,13 @@ pub fn solve(cache: &mut RowCache<'_>, y: &[f64], c: f64, form: Formulation, tol
     }
     for i in 0..l {
         if s.status[i] != Bound::Lower {
-            let q_i = s.q_row(i);
-            let a = s.alpha[i];
-            for (g, q) in s.g.iter_mut().zip(&q_i) {
-                *g += a * q;
+            let k_i = s.k_row(i);
+            let (a, si) = (s.alpha[i], s.sign[i]);
+            let (top, bottom) = s.g.split_at_mut(n);
+            for (t, (gt, gb)) in top.iter_mut().zip(bottom.iter_mut()).enumerate() {
+                let k = f64::from(k_i[t]);
+                *gt += a * (si * k);
+                *gb += a * (-si * k);
             }
         }
     }
