@@ -27,7 +27,7 @@ impl Lcg {
 /// Writes `n` KoNViD rows with every `konvid-v1` column given explicitly
 /// (so the projected features are exactly these values) and returns
 /// `src -> features`.
-fn konvid_corpus(dir: &Path, n: usize, seed: u64) -> BTreeMap<String, Vec<f64>> {
+pub(crate) fn konvid_corpus(dir: &Path, n: usize, seed: u64) -> BTreeMap<String, Vec<f64>> {
     let ranges = [
         (0.4, 1.0),
         (0.2, 0.95),
@@ -91,8 +91,32 @@ pub(crate) fn sha256(path: &Path) -> String {
         .collect()
 }
 
+/// The ONNX model at `path` checked against the operator allow-list and
+/// made runnable in tract (`what` names it in messages).
+pub(crate) fn checked_onnx(path: &Path, what: &str) -> TypedRunnableModel<TypedModel> {
+    let proto = tract_onnx::onnx().proto_model_for_path(path).unwrap();
+    for n in &proto.graph.as_ref().unwrap().node {
+        assert!(
+            moshead::export::onnx::ALLOWED_OPS.contains(&n.op_type.as_str()),
+            "{what}: operator {} is not on the allow-list",
+            n.op_type
+        );
+    }
+    tract_onnx::onnx()
+        .model_for_path(path)
+        .unwrap()
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap()
+}
+
 /// Runs the ONNX model in tract on `rows` in batches of `batch`.
-fn run_onnx(model: &TypedRunnableModel<TypedModel>, rows: &[Vec<f64>], batch: usize) -> Vec<f32> {
+pub(crate) fn run_onnx(
+    model: &TypedRunnableModel<TypedModel>,
+    rows: &[Vec<f64>],
+    batch: usize,
+) -> Vec<f32> {
     let f = rows[0].len();
     let mut out = Vec::new();
     for chunk in rows.chunks(batch) {
@@ -166,21 +190,7 @@ fn onnx_matches_predict_for_every_head_with_a_dynamic_batch() {
             - want.iter().copied().fold(f64::MAX, f64::min);
         assert!(spread > 0.5, "{head}: predictions barely vary ({spread})");
         let onnx_path = d.path().join(&out).join("konvid_mos_head_v1.onnx");
-        let proto = tract_onnx::onnx().proto_model_for_path(&onnx_path).unwrap();
-        for n in &proto.graph.as_ref().unwrap().node {
-            assert!(
-                moshead::export::onnx::ALLOWED_OPS.contains(&n.op_type.as_str()),
-                "{head}: operator {} is not on the allow-list",
-                n.op_type
-            );
-        }
-        let model = tract_onnx::onnx()
-            .model_for_path(&onnx_path)
-            .unwrap()
-            .into_optimized()
-            .unwrap()
-            .into_runnable()
-            .unwrap();
+        let model = checked_onnx(&onnx_path, head);
         for batch in [300, 64, 1] {
             let got = run_onnx(&model, &rows, batch);
             let worst = got

@@ -16,6 +16,7 @@ mod plugin_trust;
 mod predict;
 mod refusals;
 mod selection;
+mod svr_mean;
 mod template;
 mod train;
 mod vmaf;

@@ -215,8 +215,13 @@ fn selection_section(o: &mut String, m: &Manifest) {
             .table
             .iter()
             .map(|c| {
+                let members: Vec<String> = c.members.iter().map(|m| format!("`{m}`")).collect();
                 vec![
-                    format!("`{}`", c.name),
+                    if members.is_empty() {
+                        format!("`{}`", c.name)
+                    } else {
+                        format!("`{}`: the mean of {}", c.name, members.join(", "))
+                    },
                     f4(c.rmse),
                     f4(c.plcc),
                     f4(c.srocc),

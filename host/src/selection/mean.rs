@@ -78,3 +78,86 @@ pub fn score(
         .collect();
     (members, preds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::Strings;
+    use crate::training::HeadSpec;
+    use ndarray::Array2;
+
+    fn svr(c: f64, g: f64) -> Candidate {
+        let mut spec = HeadSpec::new(HeadKind::Svr);
+        spec.svr.c = c;
+        Candidate {
+            name: format!("svr({c},{g})"),
+            spec,
+            gamma_per_feature: Some(g),
+            mean_of_widths: false,
+        }
+    }
+
+    #[test]
+    fn the_mean_averages_the_best_c_of_each_width() {
+        let n = 6;
+        let ds = Dataset {
+            schema: "s".into(),
+            columns: vec!["a".into()],
+            x: Array2::zeros((n, 1)),
+            mos: vec![1.0, 2.0, 3.0, 4.0, 5.0, 3.0],
+            se: vec![None; n],
+            split: vec![None; n],
+            group: (0..n as u32).collect(),
+            group_names: (0..n).map(|g| format!("c{g}")).collect(),
+            baseline: vec![None; n],
+            baseline_names: Strings::new(),
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            locations: Vec::new(),
+            sources: Vec::new(),
+            source_scales: Vec::new(),
+            synthetic: true,
+        };
+        let folds: Vec<Fold> = [[0, 1, 2], [3, 4, 5]]
+            .iter()
+            .enumerate()
+            .map(|(index, eval)| Fold {
+                index,
+                seed: 1,
+                train: (0..n).filter(|i| !eval.contains(i)).collect(),
+                eval: eval.to_vec(),
+            })
+            .collect();
+        let candidates = vec![
+            Candidate::default_of(HeadKind::Ridge),
+            svr(1.0, 0.5),
+            svr(2.0, 0.5),
+            svr(1.0, 2.0),
+            Candidate::mean_of_widths(),
+        ];
+        let ok = |a: [f64; 3], b: [f64; 3]| vec![Ok(a.to_vec()), Ok(b.to_vec())];
+        let per_fold = vec![
+            // ridge is best of all but no SVR: never a member.
+            ok([1.0, 2.0, 3.0], [4.0, 5.0, 3.0]),
+            ok([2.0, 2.0, 2.0], [3.0, 3.0, 3.0]),
+            ok([1.5, 2.0, 3.0], [4.0, 4.5, 3.0]),
+            ok([1.0, 3.0, 3.0], [4.0, 4.0, 2.0]),
+            vec![Err("not fitted".into()), Err("not fitted".into())],
+        ];
+        let (members, preds) = score(&ds, &folds, &candidates, &per_fold);
+        assert_eq!(
+            members,
+            [2, 3],
+            "svr(2,0.5) beats svr(1,0.5); svr(1,2) alone at its width"
+        );
+        assert_eq!(preds[0], Ok(vec![1.25, 2.5, 3.0]));
+        assert_eq!(preds[1], Ok(vec![4.0, 4.25, 2.5]));
+        // One width left (the other failed on a fold): no mean.
+        let mut one = per_fold.clone();
+        one[3][1] = Err("inner fold 1: failed".into());
+        let (members, preds) = score(&ds, &folds, &candidates, &one);
+        assert_eq!(members, [2]);
+        assert!(preds
+            .iter()
+            .all(|p| p.as_ref().is_err_and(|e| e.contains("fewer than two"))));
+    }
+}

@@ -259,41 +259,45 @@ pub fn select(
     let shared: Vec<usize> = (0..cfg.candidates.len())
         .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], inner_rows.len()))
         .collect();
-    let mut shared_fits =
-        svr_cv::inner_predictions(ds, &inner_rows, &folds, &cfg.candidates, &shared);
     let own: Vec<(usize, usize)> = pairs
         .iter()
         .copied()
         .filter(|(c, _)| fitted(*c) && !shared.contains(c))
         .collect();
-    let own_fits: Vec<Result<Vec<f64>, TrainError>> = own
-        .par_iter()
-        .map(|&(c, f)| {
-            let fold = &folds[f];
-            let head = cfg.candidates[c].resolve(x.ncols()).fit(
-                x,
-                &ds.mos,
-                &ds.group,
-                &fold.train,
-                fold.seed,
-                &quiet,
-            )?;
-            Ok(head.predict_rows(x, &fold.eval))
-        })
-        .collect();
+    // Both at once, so neither waits for the other's slowest fit.
+    let (mut shared_fits, own_fits) = rayon::join(
+        || svr_cv::inner_predictions(ds, &inner_rows, &folds, &cfg.candidates, &shared),
+        || -> Vec<Result<Vec<f64>, TrainError>> {
+            own.par_iter()
+                .map(|&(c, f)| {
+                    let fold = &folds[f];
+                    let head = cfg.candidates[c].resolve(x.ncols()).fit(
+                        x,
+                        &ds.mos,
+                        &ds.group,
+                        &fold.train,
+                        fold.seed,
+                        &quiet,
+                    )?;
+                    Ok(head.predict_rows(x, &fold.eval))
+                })
+                .collect()
+        },
+    );
     let mut own_fits: BTreeMap<(usize, usize), _> = own.into_iter().zip(own_fits).collect();
     let mut per_fold: Vec<Vec<Result<Vec<f64>, String>>> = (0..cfg.candidates.len())
         .map(|c| {
             (0..folds.len())
                 .map(|f| {
-                    match shared_fits
+                    let own = || {
+                        own_fits
+                            .remove(&(c, f))
+                            .map(|r| r.map_err(|e| format!("inner fold {}: {e}", folds[f].index)))
+                    };
+                    shared_fits
                         .remove(&(c, f))
-                        .or_else(|| own_fits.remove(&(c, f)))
-                    {
-                        Some(Ok(p)) => Ok(p),
-                        Some(Err(e)) => Err(format!("inner fold {}: {e}", folds[f].index)),
-                        None => Err("missing inner fit".into()),
-                    }
+                        .or_else(own)
+                        .unwrap_or_else(|| Err("missing inner fit".into()))
                 })
                 .collect()
         })

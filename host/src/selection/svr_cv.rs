@@ -64,14 +64,15 @@ struct Width {
 
 /// Held-out predictions of the candidates `which` (indices into
 /// `candidates`, each [`shared`]) on every fold of `folds` (over the rows
-/// `rows` of `ds`): `out[(candidate, fold)]`.
+/// `rows` of `ds`): `out[(candidate, fold)]`, or why there are none (a
+/// failed fit, or a `C` not fitted).
 pub fn inner_predictions(
     ds: &Dataset,
     rows: &[usize],
     folds: &[Fold],
     candidates: &[Candidate],
     which: &[usize],
-) -> BTreeMap<(usize, usize), Result<Vec<f64>, TrainError>> {
+) -> BTreeMap<(usize, usize), Result<Vec<f64>, String>> {
     let f = ds.x.ncols();
     let specs: BTreeMap<usize, SvrSpec> = which
         .iter()
@@ -180,7 +181,7 @@ pub fn inner_predictions(
             };
             if let Some(why) = &stopped[ch] {
                 for fold in 0..folds.len() {
-                    out.insert((c, fold), Err(TrainError::Params(why.clone())));
+                    out.insert((c, fold), Err(why.clone()));
                 }
                 continue;
             }
@@ -206,6 +207,7 @@ pub fn inner_predictions(
             last_rmse[ch] = now;
         }
         for (c, fold, r) in results {
+            let r = r.map_err(|e| format!("inner fold {}: {e}", folds[fold].index));
             out.insert((c, fold), r);
         }
     }

@@ -484,3 +484,48 @@ pub fn solve_from(
         objective,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::heads::svr::kernel::{Gram, KernelKind};
+    use crate::training::heads::testing::data;
+
+    #[test]
+    fn a_warm_start_reaches_the_cold_optimum_and_a_shared_gram_is_the_cache() {
+        let (x, y) = data(80, 3, 4);
+        let eps = Formulation::Epsilon { epsilon: 0.1 };
+        let mut cache = RowCache::new(&x, KernelKind::Rbf, 0.7, 1 << 20);
+        let cold = solve(&mut cache, &y, 8.0, eps, 1e-3);
+        let small = solve(&mut cache, &y, 1.0, eps, 1e-3);
+        let warm = solve_from(&mut cache, &y, 8.0, eps, 1e-3, Some(&small.coef));
+        assert!(cold.converged && warm.converged);
+        assert!(
+            (cold.objective - warm.objective).abs() <= 1e-3 * cold.objective.abs(),
+            "{} vs {}",
+            cold.objective,
+            warm.objective
+        );
+        let all: Vec<usize> = (0..80).collect();
+        let gram = Gram::new(&x, KernelKind::Rbf, 0.7);
+        let decide = |s: &Solution| -> Vec<f64> {
+            (0..80)
+                .map(|i| {
+                    (0..80)
+                        .map(|j| s.coef[j] * f64::from(gram.get(j, i)))
+                        .sum::<f64>()
+                        - s.rho
+                })
+                .collect()
+        };
+        let worst = decide(&cold)
+            .iter()
+            .zip(decide(&warm))
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-2, "warm and cold decisions differ by {worst}");
+        // The same rows through a shared matrix take libsvm's exact path.
+        let shared = solve(&mut gram.cache(&all), &y, 8.0, eps, 1e-3);
+        assert_eq!(shared, cold);
+    }
+}
