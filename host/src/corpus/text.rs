@@ -284,13 +284,14 @@ pub(super) fn delimited(
                 chunk
                     .entries
                     .par_iter()
-                    .map(|(n, rec)| {
+                    // One JSON buffer per rayon job, reused record to record.
+                    .map_init(String::new, |json, (n, rec)| {
                         let outcome = match rec {
                             None => {
                                 Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
                             }
-                            Some(i) => match header.to_json(&chunk.pool[*i]) {
-                                Ok(json) => ctx.project(&src.slot, &json),
+                            Some(i) => match header.write_json(&chunk.pool[*i], json) {
+                                Ok(()) => ctx.project(&src.slot, json),
                                 Err((code, message)) => Ok(Outcome::Drop(code.into(), message)),
                             },
                         };
