@@ -354,7 +354,13 @@ impl<R> LineTracker<R> {
     }
 }
 
-/// Reads about [`lines::CHUNK_BYTES`] of records; blank lines the CSV reader
+/// Bytes of CSV or TSV records per chunk: smaller than the JSONL chunk
+/// ([`lines::CHUNK_BYTES`]), because the records are parsed on the reading
+/// side of the pipeline, so the first chunk's parse and the last chunk's
+/// accounting are the parts no other work overlaps.
+const RECORD_CHUNK_BYTES: usize = 1 << 20;
+
+/// Reads about [`RECORD_CHUNK_BYTES`] of records; blank lines the CSV reader
 /// steps over are entries too, so that every line is accounted for.
 /// `last_line` is the line the previous record (or the header) ended on.
 fn read_records<R: Read>(
@@ -365,7 +371,7 @@ fn read_records<R: Read>(
     chunk.entries.clear();
     let mut used = 0;
     let mut bytes = 0;
-    while bytes < lines::CHUNK_BYTES {
+    while bytes < RECORD_CHUNK_BYTES {
         if used == chunk.pool.len() {
             chunk.pool.push(ByteRecord::new());
         }
