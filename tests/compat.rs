@@ -2,7 +2,7 @@
 //! version"), held against plugins built at other minors than this host's
 //! (`tests/fixtures/compat`):
 //!
-//! - `api-next` (API 1.3, newer than this host): two root-module fields appended after the last
+//! - `api-next` (API 1.4, newer than this host): two root-module fields appended after the last
 //!   prefix field and descriptor keys this host does not know, at every
 //!   level: it loads, lists, checks, synthesizes and trains with the new
 //!   parts ignored;
@@ -46,7 +46,7 @@ fn plugins_of_an_older_and_a_newer_minor_load_and_a_new_major_is_refused() {
     );
     let v = run.json();
     let next = adapter(&v, "api-next");
-    assert_eq!(next["api_version"], "1.3.0", "{next}");
+    assert_eq!(next["api_version"], "1.4.0", "{next}");
     let old = adapter(&v, "api-1-0");
     assert_eq!(old["api_version"], "1.0.0", "{old}");
     assert!(!v.to_string().contains("future-api"), "{v}");
@@ -93,7 +93,7 @@ fn adapters_check_passes_plugins_of_other_minors() {
     for (name, expected) in [
         (
             "api-next",
-            format!("plugin API 1.3.0, host API {}", moshead_sdk::API_VERSION),
+            format!("plugin API 1.4.0, host API {}", moshead_sdk::API_VERSION),
         ),
         (
             "api-1-0",

@@ -1261,6 +1261,10 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
         "cache",
         "--repeat",
         "2",
+        "--logs",
+        "5",
+        "--log-frames",
+        "30",
         "--json",
         "--plugin-dir",
         plugins.to_str().unwrap(),
@@ -1319,6 +1323,27 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
             }
         }
     }
+    // The libvmaf logs: generated once, every log pooled into one row, the
+    // bytes those of the cached logs.
+    for (v, generated) in [(&first, true), (&second, false)] {
+        let f = &v["libvmaf_logs"];
+        assert_eq!(
+            (
+                &f["logs"],
+                &f["rows"],
+                &f["frames_per_log"],
+                &f["generated"]
+            ),
+            (&json!(5), &json!(5), &json!(30), &json!(generated)),
+            "{f}"
+        );
+        let logs = cwd.join(f["corpus_dir"].as_str().unwrap()).join("logs");
+        let bytes: u64 = std::fs::read_dir(logs)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert_eq!(f["input_bytes"], bytes, "{f}");
+    }
     assert_eq!(first["ingest"][0]["schema"], "chug-hdr-wide-v1");
     assert_eq!(first["ingest"][1]["schema"], "konvid-v1");
     assert_eq!(first["ingest"][1]["variant"], "konvid-150k");
@@ -1329,6 +1354,8 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
         "[target >= 150 MB/s:",
         "[target <= 64 MB:",
         "rows x 11 columns x 8 bytes",
+        "konvid from libvmaf logs (5 logs x 30 frames, 12 metrics per frame)",
+        "logs/s",
     ] {
         assert!(out.contains(needle), "missing {needle:?}:\n{out}");
     }

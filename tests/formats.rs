@@ -439,6 +439,12 @@ fn one_adapter_holds_two_mos_scales_and_the_sdk_applies_the_reference_rule() {
         card.contains("| `lab-b` | `score` | 0-100 | 1 + 0.04 x |"),
         "{card}"
     );
+    // The card's intended use is the adapter's own text.
+    assert!(
+        card.contains("Predicts the MOS of lab A and lab B clips from the `two-v1` features.")
+            && card.contains("- Only for clips rated in labs A and B."),
+        "{card}"
+    );
 }
 
 #[test]

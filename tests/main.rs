@@ -11,6 +11,7 @@ mod hardening;
 mod heads;
 mod hostile;
 mod libvmaf;
+mod manifests;
 mod outputs;
 mod plugin_trust;
 mod predict;

@@ -130,6 +130,11 @@ pub struct AdapterRecord {
     /// export ([`crate::export::vmaf`]) needs one for every column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub libvmaf_names: Option<BTreeMap<String, String>>,
+    /// The model card's corpus-specific text, as the adapter declares it
+    /// (absent in manifests written before it was recorded, and for
+    /// adapters that declare none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<moshead_protocol::CardText>,
 }
 
 /// Identity of the host.

@@ -57,6 +57,33 @@ pub struct Descriptor {
     /// rows as `reference-row` unless the run asks for references.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<ReferenceRule>,
+    /// What the model card of a head trained on this corpus says it is for
+    /// and where it stops (API 1.3); without it the card says only what the
+    /// description does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<CardText>,
+}
+
+/// The corpus-specific text of a model card. `{schema}` in either part is
+/// replaced by the model's feature schema.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardText {
+    /// What a head trained on this corpus predicts and what it is for.
+    pub intended_use: String,
+    /// Where it must not be used, one limit per entry.
+    #[serde(default)]
+    pub limits: Vec<String>,
+}
+
+impl CardText {
+    /// The text with `{schema}` replaced: `(intended use, limits)`.
+    pub fn for_schema(&self, schema: &str) -> (String, Vec<String>) {
+        let fill = |t: &str| t.replace("{schema}", schema);
+        (
+            fill(&self.intended_use),
+            self.limits.iter().map(|l| fill(l)).collect(),
+        )
+    }
 }
 
 /// Header names read as one row key.
@@ -397,6 +424,14 @@ impl Descriptor {
         }
         if self.inputs.is_empty() {
             out.push("declares no input slots".into());
+        }
+        if let Some(card) = &self.card {
+            if card.intended_use.trim().is_empty() {
+                out.push("the model card's intended use is empty".into());
+            }
+            if card.limits.iter().any(|l| l.trim().is_empty()) {
+                out.push("the model card lists an empty limit".into());
+            }
         }
         dupes(
             self.inputs.iter().map(|s| s.name.as_str()),

@@ -37,8 +37,8 @@ pub use abi::{
 pub use config::{ProjectorConfig, SynthOutput, SynthRequest};
 pub use contract::{row_contract, row_contract_for};
 pub use descriptor::{
-    Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, HeaderAlias, InputSlot, MosScale,
-    ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
+    CardText, Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, HeaderAlias, InputSlot,
+    MosScale, ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
 };
 pub use labels::LabelsJoin;
 pub use shard_glob::ShardGlob;

@@ -24,7 +24,7 @@
 use semver::{Version, VersionReq};
 
 /// The API version this build of the sdk implements.
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
 
 /// The first API version whose projectors accept
 /// [`ProjectorConfig::unlabelled`](crate::ProjectorConfig) (rows without a

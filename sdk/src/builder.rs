@@ -82,6 +82,7 @@ impl DescriptorBuilder {
                 samples: Vec::new(),
                 header_aliases: Vec::new(),
                 reference: None,
+                card: None,
             },
         }
     }
@@ -162,6 +163,18 @@ impl DescriptorBuilder {
         self.d.header_aliases.push(HeaderAlias {
             key: key.to_owned(),
             aliases: owned(aliases),
+        });
+        self
+    }
+
+    /// The model card's corpus-specific text: what a head trained on this
+    /// corpus is for, and its limits (`{schema}` in either stands for the
+    /// model's feature schema). Without it the card says what the
+    /// description does.
+    pub fn card(mut self, intended_use: &str, limits: &[&str]) -> Self {
+        self.d.card = Some(CardText {
+            intended_use: intended_use.to_owned(),
+            limits: owned(limits),
         });
         self
     }
@@ -465,6 +478,36 @@ mod tests {
         assert_eq!(d.mos_scale.to_head(10.0), 5.0);
         assert_eq!(d.mos_scale.to_head(5.0), 3.0);
         assert!(d.problems().is_empty(), "{:?}", d.problems());
+    }
+
+    #[test]
+    fn the_card_text_is_filled_per_schema_and_checked() {
+        let d = base()
+            .card(
+                "Predicts g's MOS from `{schema}`.",
+                &["Only g: {schema} rows."],
+            )
+            .build();
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+        let card = d.card.clone().unwrap_or_else(|| panic!("no card"));
+        assert_eq!(
+            card.for_schema("g-v1"),
+            (
+                "Predicts g's MOS from `g-v1`.".to_owned(),
+                vec!["Only g: g-v1 rows.".to_owned()]
+            )
+        );
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        let back: Descriptor = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.card, d.card);
+        let empty = base().card(" ", &["ok", ""]).build();
+        assert_eq!(
+            empty.problems(),
+            [
+                "the model card's intended use is empty",
+                "the model card lists an empty limit"
+            ]
+        );
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub mod guide {
 
 #[doc(inline)]
 pub use moshead_protocol::{
-    codes, Descriptor, EnvOverride, FfiOutcome, FfiRejection, FfiRow, Format, GateSpec,
+    codes, CardText, Descriptor, EnvOverride, FfiOutcome, FfiRejection, FfiRow, Format, GateSpec,
     GroupBaseline, HeaderAlias, InputSlot, LabelsJoin, MosScale, PluginError, PluginErrorKind,
     ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, Split, SplitOrigin, SplitPolicy,
     Thresholds, API_VERSION,

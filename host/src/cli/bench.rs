@@ -34,6 +34,10 @@
 //! their throughput counts uncompressed text, against the same target for
 //! CSV and [`super::bench_twins::MIN_GZIP_MB_PER_S`] for gzip.
 //!
+//! Then a corpus of libvmaf JSON logs of 300-frame clips is read through
+//! the konvid adapter's log slot (see [`super::bench_logs`]): logs, frames
+//! and MB pooled per second.
+//!
 //! Both verdicts are printed beside the figures; a missed target does not
 //! change the exit code (figures depend on the machine).
 
@@ -113,6 +117,12 @@ struct IngestArgs {
     /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
+    /// libvmaf JSON logs of the libvmaf-log ingest (0 skips it).
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    logs: usize,
+    /// Frames per libvmaf log.
+    #[arg(long, default_value_t = 300, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    log_frames: u64,
     /// Ingest each corpus this many times; times are the median (memory is
     /// the first run's, before the allocator holds freed memory).
     #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -223,8 +233,24 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
             all.push(figures);
         }
     }
+    let logs = if args.logs > 0 {
+        let f = super::bench_logs::run(
+            env,
+            &reg,
+            &root,
+            args.logs,
+            args.log_frames as usize,
+            args.repeat,
+        )?;
+        if !args.json {
+            super::bench_logs::print(&f);
+        }
+        Some(f)
+    } else {
+        None
+    };
     if args.json {
-        print_json(&serde_json::json!({ "ingest": all }))?;
+        print_json(&serde_json::json!({ "ingest": all, "libvmaf_logs": logs }))?;
     }
     Ok(EXIT_OK)
 }
@@ -257,33 +283,15 @@ fn bench_case(
         strict: false,
         unlabelled: false,
     };
-    let peak_reset = reset_peak_rss();
-    let before = memory();
-    let mut after = None;
-    let mut times = Vec::new();
-    let mut cpu_times = Vec::new();
-    let mut loaded = None;
-    for run in 0..repeat {
-        // The previous run's dataset is dropped before the next starts.
-        drop(loaded.take());
-        let cpu = cpu_seconds();
-        let start = Instant::now();
-        let this = load(env, reg, &data)?;
-        times.push(start.elapsed().as_secs_f64());
-        if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
-            cpu_times.push(b - a);
-        }
-        if run == 0 {
-            after = memory();
-        }
-        loaded = Some(this);
-    }
-    let Some(loaded) = loaded else {
-        bail!("no run of the {} ingest", case.adapter);
-    };
-    let seconds = median(&mut times);
-    let seconds_min = times.iter().copied().fold(f64::INFINITY, f64::min);
-    let cpu = (cpu_times.len() == times.len()).then(|| median(&mut cpu_times));
+    let Timed {
+        loaded,
+        seconds,
+        seconds_min,
+        cpu_seconds: cpu,
+        rss_before,
+        peak,
+        peak_reset,
+    } = timed_loads(env, reg, &data, repeat)?;
     let report = &loaded.report;
     let (n, width) = loaded.dataset.x.dim();
     let input_bytes: u64 = report.inputs.iter().map(|i| i.bytes).sum();
@@ -292,8 +300,6 @@ fn bench_case(
     }
     let lines: u64 = report.inputs.iter().map(|i| i.lines).sum();
     let matrix_bytes = (n * width * 8) as u64;
-    let rss_before = before.map(|m| m.rss);
-    let peak = after.map(|m| m.hwm);
     let increase = match (rss_before, peak) {
         (Some(b), Some(p)) => Some(p.saturating_sub(b)),
         _ => None,
@@ -383,6 +389,44 @@ pub(super) fn cached_corpus(
 /// Generates the corpus into `dir` by a child `moshead synth`, unless a
 /// complete one is cached there. Returns whether it generated.
 fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyhow::Result<bool> {
+    ensure_cached(dir, |staging| {
+        let mut cmd = child_moshead(env)?;
+        cmd.args([
+            "--quiet",
+            "synth",
+            "--adapter",
+            &format!("{}@={}", adapter.name(), adapter.descriptor.version),
+            "--rows",
+            &case.rows.to_string(),
+            "--seed",
+            &BENCH_SEED.to_string(),
+        ]);
+        if let Some(v) = case.variant {
+            cmd.args(["--variant", v]);
+        }
+        cmd.arg("--out").arg(staging);
+        let out = cmd.output().context("cannot run a child moshead")?;
+        if !out.status.success() {
+            bail!(
+                "generating the {} corpus into {} failed ({}): {}",
+                case.adapter,
+                staging.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// Makes sure a complete generated corpus is cached in `dir`: unless one
+/// is, `generate` writes it into a staging directory beside `dir`, which
+/// then takes its place (an interrupted run leaves no half corpus behind).
+/// Returns whether it generated.
+pub(super) fn ensure_cached(
+    dir: &Path,
+    generate: impl FnOnce(&Path) -> anyhow::Result<()>,
+) -> anyhow::Result<bool> {
     const MARKER: &str = ".moshead-bench-complete";
     if dir.join(MARKER).is_file() {
         return Ok(false);
@@ -399,44 +443,9 @@ fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyho
         std::fs::remove_dir_all(&staging)
             .with_context(|| format!("{}: cannot remove", staging.display()))?;
     }
-    let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
-    let mut cmd = Command::new(&exe);
-    // The child loads plugins the way this process did.
-    for d in env.dirs.iter().filter(|d| d.explicit) {
-        cmd.arg("--plugin-dir").arg(&d.path);
-    }
-    if env.trust.allow_insecure {
-        cmd.arg("--allow-insecure-plugins");
-    }
-    if let Some(pins) = &env.trust.pins {
-        cmd.arg("--plugin-lock").arg(&pins.source);
-    }
-    cmd.args([
-        "--quiet",
-        "synth",
-        "--adapter",
-        &format!("{}@={}", adapter.name(), adapter.descriptor.version),
-        "--rows",
-        &case.rows.to_string(),
-        "--seed",
-        &BENCH_SEED.to_string(),
-    ]);
-    if let Some(v) = case.variant {
-        cmd.args(["--variant", v]);
-    }
-    cmd.arg("--out").arg(&staging);
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {}", exe.display()))?;
-    if !out.status.success() {
+    if let Err(e) = generate(&staging) {
         let _ = std::fs::remove_dir_all(&staging);
-        bail!(
-            "generating the {} corpus into {} failed ({}): {}",
-            case.adapter,
-            staging.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        return Err(e);
     }
     std::fs::write(staging.join(MARKER), b"")
         .with_context(|| format!("{}: cannot write", staging.display()))?;
@@ -453,6 +462,84 @@ fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyho
         }
     }
     Ok(true)
+}
+
+/// `repeat` timed ingests of `data` through [`load`], each run's dataset
+/// dropped before the next starts.
+pub(super) struct Timed<'r> {
+    /// The last run's result.
+    pub(super) loaded: super::corpus::Loaded<'r>,
+    /// The median wall time, seconds.
+    pub(super) seconds: f64,
+    /// The best wall time, seconds.
+    pub(super) seconds_min: f64,
+    /// The median CPU time (all threads), seconds.
+    pub(super) cpu_seconds: Option<f64>,
+    /// The resident set before the first run, bytes.
+    pub(super) rss_before: Option<u64>,
+    /// Its high-water mark after the first run, bytes.
+    pub(super) peak: Option<u64>,
+    /// Whether the mark was reset before the first run.
+    pub(super) peak_reset: bool,
+}
+
+/// Runs [`load`] `repeat` times (at least once) and times it.
+pub(super) fn timed_loads<'r>(
+    env: &Env,
+    reg: &'r Registry,
+    data: &DataArgs,
+    repeat: u32,
+) -> anyhow::Result<Timed<'r>> {
+    let peak_reset = reset_peak_rss();
+    let before = memory();
+    let mut after = None;
+    let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
+    let mut loaded = None;
+    for run in 0..repeat.max(1) {
+        // The previous run's dataset is dropped before the next starts.
+        drop(loaded.take());
+        let cpu = cpu_seconds();
+        let start = Instant::now();
+        let this = load(env, reg, data)?;
+        times.push(start.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
+            cpu_times.push(b - a);
+        }
+        if run == 0 {
+            after = memory();
+        }
+        loaded = Some(this);
+    }
+    let Some(loaded) = loaded else {
+        bail!("no run of the {} ingest", data.adapter.name);
+    };
+    Ok(Timed {
+        loaded,
+        seconds: median(&mut times),
+        seconds_min: times.iter().copied().fold(f64::INFINITY, f64::min),
+        cpu_seconds: (cpu_times.len() == times.len()).then(|| median(&mut cpu_times)),
+        rss_before: before.map(|m| m.rss),
+        peak: after.map(|m| m.hwm),
+        peak_reset,
+    })
+}
+
+/// A child `moshead` command that loads plugins the way this process does
+/// (its explicit plugin directories, trust flags and pin file).
+pub(super) fn child_moshead(env: &Env) -> anyhow::Result<Command> {
+    let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
+    let mut cmd = Command::new(&exe);
+    for d in env.dirs.iter().filter(|d| d.explicit) {
+        cmd.arg("--plugin-dir").arg(&d.path);
+    }
+    if env.trust.allow_insecure {
+        cmd.arg("--allow-insecure-plugins");
+    }
+    if let Some(pins) = &env.trust.pins {
+        cmd.arg("--plugin-lock").arg(&pins.source);
+    }
+    Ok(cmd)
 }
 
 /// The median of `v` (sorted in place); `NaN` when empty.
@@ -511,7 +598,23 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", b"5").is_ok()
 }
 
-fn mb(bytes: u64) -> String {
+/// Prints the `corpus` line of a figure block: where the corpus is and
+/// whether it was generated now.
+pub(super) fn print_corpus(dir: &Path, generated: bool) {
+    let how = if generated { "generated now" } else { "cached" };
+    println!("  corpus      {} ({how})", dir.display());
+}
+
+/// Prints the `wall` line of a figure block: the median wall time of
+/// `runs`, the best, and the median CPU time.
+pub(super) fn print_wall(seconds: f64, runs: u32, best: f64, cpu: Option<f64>) {
+    println!(
+        "  wall        {seconds:.3} s (median of {runs}, best {best:.3} s), CPU {}",
+        cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
+    );
+}
+
+pub(super) fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
@@ -537,15 +640,7 @@ fn print_figures(f: &Figures) {
         f.columns,
         f.threads
     );
-    println!(
-        "  corpus      {} ({})",
-        f.corpus_dir.display(),
-        if f.generated {
-            "generated now"
-        } else {
-            "cached"
-        }
-    );
+    print_corpus(&f.corpus_dir, f.generated);
     let text = if f.text_bytes != f.input_bytes {
         format!(" ({} of text)", mb(f.text_bytes))
     } else {
@@ -557,14 +652,7 @@ fn print_figures(f: &Figures) {
         f.lines,
         f.rows
     );
-    println!(
-        "  wall        {:.3} s (median of {}, best {:.3} s), CPU {}",
-        f.seconds,
-        f.runs,
-        f.seconds_min,
-        f.cpu_seconds
-            .map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
-    );
+    print_wall(f.seconds, f.runs, f.seconds_min, f.cpu_seconds);
     println!(
         "  throughput  {:.1} MB/s of text, {:.0} rows/s   [target >= {} MB/s: {}]",
         f.mb_per_s,
@@ -622,7 +710,7 @@ mod train_bench {
     //! prior art's per-row LayerNorm, ReLU and dropout are not reproduced.
 
     use std::path::PathBuf;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     use std::time::Instant;
 
     use anyhow::{bail, Context as _};
@@ -666,14 +754,7 @@ mod train_bench {
         validation: &str,
         out: &std::path::Path,
     ) -> anyhow::Result<(f64, Option<u64>, serde_json::Value)> {
-        let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
-        let mut cmd = Command::new(&exe);
-        for d in env.dirs.iter().filter(|d| d.explicit) {
-            cmd.arg("--plugin-dir").arg(&d.path);
-        }
-        if env.trust.allow_insecure {
-            cmd.arg("--allow-insecure-plugins");
-        }
+        let mut cmd = super::child_moshead(env)?;
         cmd.args([
             "--quiet",
             "train",

@@ -7,6 +7,7 @@ mod adapters;
 mod bench;
 mod bench_accuracy;
 mod bench_corpora;
+mod bench_logs;
 mod bench_twins;
 mod corpus;
 mod export;

@@ -226,6 +226,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             licence: d.licence.clone(),
             mos_scale: Some(d.mos_scale.clone()),
             libvmaf_names: Some(libvmaf_names),
+            card: d.card.clone(),
         },
         host: HostRecord {
             name: "moshead".into(),

@@ -77,6 +77,19 @@ impl Header {
 
     /// The record as a JSON object, or the drop `(code, message)` it is.
     pub fn to_json(&self, record: &ByteRecord) -> Result<String, (&'static str, String)> {
+        let mut out = String::new();
+        self.write_json(record, &mut out)?;
+        Ok(out)
+    }
+
+    /// Writes the record as a JSON object into `out` (cleared first), so
+    /// that one buffer serves many records; or returns the drop
+    /// `(code, message)` it is.
+    pub fn write_json(
+        &self,
+        record: &ByteRecord,
+        out: &mut String,
+    ) -> Result<(), (&'static str, String)> {
         if record.len() != self.prefixes.len() {
             return Err((
                 codes::RAGGED_RECORD,
@@ -88,37 +101,65 @@ impl Header {
                 ),
             ));
         }
-        let mut out = String::with_capacity(record.as_slice().len() + 16 * record.len() + 2);
+        // One UTF-8 check for the whole record: its fields are then valid
+        // exactly when each starts on a character boundary.
+        let whole = std::str::from_utf8(record.as_slice()).ok();
+        out.clear();
+        out.reserve(record.as_slice().len() + 16 * record.len() + 2);
         out.push('{');
-        for (i, (prefix, field)) in self.prefixes.iter().zip(record.iter()).enumerate() {
-            let text = std::str::from_utf8(field).map_err(|e| {
-                (
-                    super::codes::INVALID_UTF8,
-                    format!(
-                        "field `{}`: invalid UTF-8 at byte {}",
-                        self.keys[i],
-                        e.valid_up_to()
-                    ),
-                )
-            })?;
-            let trimmed = text.trim();
+        let mut first = true;
+        for (i, prefix) in self.prefixes.iter().enumerate() {
+            let text = whole
+                .zip(record.range(i))
+                .and_then(|(w, r)| w.get(r))
+                .map_or_else(|| self.field_text(record, i), Ok)?;
+            let trimmed = trim(text);
             if trimmed.is_empty() {
                 continue;
             }
-            if out.len() > 1 {
+            if !first {
                 out.push(',');
             }
+            first = false;
             out.push_str(prefix);
             if is_json_number(trimmed) || trimmed == "true" || trimmed == "false" {
                 out.push_str(trimmed);
             } else if let Some(token) = non_finite_token(trimmed) {
                 out.push_str(token);
             } else {
-                push_string(&mut out, text);
+                push_string(out, text);
             }
         }
         out.push('}');
-        Ok(out)
+        Ok(())
+    }
+
+    /// Field `i` as text, or the `invalid-utf8` drop naming it.
+    fn field_text<'r>(
+        &self,
+        record: &'r ByteRecord,
+        i: usize,
+    ) -> Result<&'r str, (&'static str, String)> {
+        let field = record.get(i).unwrap_or_default();
+        std::str::from_utf8(field).map_err(|e| {
+            (
+                super::codes::INVALID_UTF8,
+                format!(
+                    "field `{}`: invalid UTF-8 at byte {}",
+                    self.keys[i],
+                    e.valid_up_to()
+                ),
+            )
+        })
+    }
+}
+
+/// `s` without surrounding whitespace; most fields have none, and are
+/// returned after a look at their two ends.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(z)) if a.is_ascii_graphic() && z.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -174,20 +215,21 @@ fn is_json_number(s: &str) -> bool {
     i == b.len()
 }
 
-/// Appends `s` as a JSON string.
+/// Appends `s` as a JSON string. Every byte that needs an escape is
+/// ASCII, so the text is scanned byte by byte and copied in runs.
 fn push_string(out: &mut String, s: &str) {
     out.push('"');
     let mut start = 0;
-    for (i, c) in s.char_indices() {
+    for (i, &c) in s.as_bytes().iter().enumerate() {
         let esc = match c {
-            '"' => "\\\"",
-            '\\' => "\\\\",
-            '\n' => "\\n",
-            '\r' => "\\r",
-            '\t' => "\\t",
-            c if (c as u32) < 0x20 => {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            c if c < 0x20 => {
                 out.push_str(&s[start..i]);
-                out.push_str(&format!("\\u{:04x}", c as u32));
+                out.push_str(&format!("\\u{:04x}", c));
                 start = i + 1;
                 continue;
             }
@@ -255,6 +297,21 @@ mod tests {
             h.to_json(&bad).unwrap_err().0,
             super::super::codes::INVALID_UTF8
         );
+        // Two fields that are only valid UTF-8 when joined: `é` split in two.
+        let split = ByteRecord::from(vec![&b"1"[..], b"2", b"\xc3", b"\xa9", b""]);
+        let (code, msg) = h.to_json(&split).unwrap_err();
+        assert_eq!(
+            (code, msg.as_str()),
+            (
+                super::super::codes::INVALID_UTF8,
+                "field `note`: invalid UTF-8 at byte 0"
+            )
+        );
+        // One buffer serves many records; padding (ASCII or not) is trimmed.
+        let mut buf = String::from("stale");
+        h.write_json(&rec(&[" \u{a0}é\u{a0}", " 2 ", "", "", "3"]), &mut buf)
+            .unwrap();
+        assert_eq!(buf, "{\"flickr_id\":\" \u{a0}é\u{a0}\",\"mos\":2,\"n\":3}");
     }
 
     #[test]

@@ -284,13 +284,14 @@ pub(super) fn delimited(
                 chunk
                     .entries
                     .par_iter()
-                    .map(|(n, rec)| {
+                    // One JSON buffer per rayon job, reused record to record.
+                    .map_init(String::new, |json, (n, rec)| {
                         let outcome = match rec {
                             None => {
                                 Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
                             }
-                            Some(i) => match header.to_json(&chunk.pool[*i]) {
-                                Ok(json) => ctx.project(&src.slot, &json),
+                            Some(i) => match header.write_json(&chunk.pool[*i], json) {
+                                Ok(()) => ctx.project(&src.slot, json),
                                 Err((code, message)) => Ok(Outcome::Drop(code.into(), message)),
                             },
                         };
@@ -353,7 +354,13 @@ impl<R> LineTracker<R> {
     }
 }
 
-/// Reads about [`lines::CHUNK_BYTES`] of records; blank lines the CSV reader
+/// Bytes of CSV or TSV records per chunk: smaller than the JSONL chunk
+/// ([`lines::CHUNK_BYTES`]), because the records are parsed on the reading
+/// side of the pipeline, so the first chunk's parse and the last chunk's
+/// accounting are the parts no other work overlaps.
+const RECORD_CHUNK_BYTES: usize = 1 << 20;
+
+/// Reads about [`RECORD_CHUNK_BYTES`] of records; blank lines the CSV reader
 /// steps over are entries too, so that every line is accounted for.
 /// `last_line` is the line the previous record (or the header) ended on.
 fn read_records<R: Read>(
@@ -364,7 +371,7 @@ fn read_records<R: Read>(
     chunk.entries.clear();
     let mut used = 0;
     let mut bytes = 0;
-    while bytes < lines::CHUNK_BYTES {
+    while bytes < RECORD_CHUNK_BYTES {
         if used == chunk.pool.len() {
             chunk.pool.push(ByteRecord::new());
         }

@@ -2,9 +2,9 @@
 //!
 //! Every figure in the card is read from the [`Manifest`] (metrics printed
 //! to 4 decimals), so the card cannot say anything the manifest does not.
-//! The intended-use text is chosen by adapter name for the built-in
-//! adapters (`chug-hdr`, `konvid`) and built from the adapter's recorded
-//! description for any other adapter.
+//! The intended-use text and its limits are the adapter's own (its
+//! descriptor's `card`, recorded in the manifest), else built from its
+//! recorded description.
 
 use std::fmt::Write as _;
 
@@ -46,42 +46,13 @@ fn cell(s: &str) -> String {
 /// Intended use and limits for the manifest's adapter.
 fn intended_use(m: &Manifest) -> (String, Vec<String>) {
     let schema = &m.feature_schema;
-    let (usage, mut limits): (String, Vec<String>) = match m.adapter.name.as_str() {
-        "chug-hdr" => (
+    let (usage, mut limits) = match &m.adapter.card {
+        Some(card) => card.for_schema(schema),
+        None => (
             format!(
-                "Predicts the subjective MOS of HDR user-generated video, as CHUG's crowd \
-                 workers rated it (0-100, rescaled to 1-5), from the objective features of \
-                 the `{schema}` schema. It is an interim HDR quality signal for ladder and \
-                 encoding decisions on HDR UGC."
-            ),
-            vec![
-                "It is not an HDR VMAF: it maps VMAF's elementary features (designed and \
-                 validated for SDR) to CHUG's HDR crowd MOS; do not report it as HDR VMAF, \
-                 nor use it as HDR ground truth or a full-reference fidelity score."
-                    .into(),
-                "CHUG is HDR user-generated video on a 360p-1080p, 0.2-3 Mbps ladder: \
-                 outside that range (professional content, SDR, other ladders) it \
-                 extrapolates."
-                    .into(),
-            ],
-        ),
-        "konvid" => (
-            format!(
-                "Predicts the subjective MOS (1-5) of SDR user-generated video, as \
-                 KoNViD-1k / KonVid-150k crowd workers rated Flickr clips, from the \
-                 objective features of the `{schema}` schema."
-            ),
-            vec![
-                "SDR only: not for HDR (PQ or HLG) content; a CHUG head covers HDR UGC.".into(),
-                "User-generated content in the wild: not calibrated for professional or \
-                 studio content, nor for a compression ladder of one source."
-                    .into(),
-            ],
-        ),
-        other => (
-            format!(
-                "Predicts the subjective MOS (1-5) of the corpus the `{other}` adapter \
+                "Predicts the subjective MOS (1-5) of the corpus the `{}` adapter \
                  describes{}, from the objective features of the `{schema}` schema.",
+                m.adapter.name,
                 if m.adapter.description.is_empty() {
                     String::new()
                 } else {

@@ -109,6 +109,20 @@ impl CorpusAdapter for ChugHdr {
             .reference_flag("chug_ref")
             .reference_value("chug_resolution", "ref")
             .output_dir(".workingdir2/chug/", Some("VMAF_CHUG_OUTPUT_DIR"))
+            .card(
+                "Predicts the subjective MOS of HDR user-generated video, as CHUG's crowd \
+                 workers rated it (0-100, rescaled to 1-5), from the objective features of \
+                 the `{schema}` schema. It is an interim HDR quality signal for ladder and \
+                 encoding decisions on HDR UGC.",
+                &[
+                    "It is not an HDR VMAF: it maps VMAF's elementary features (designed and \
+                     validated for SDR) to CHUG's HDR crowd MOS; do not report it as HDR VMAF, \
+                     nor use it as HDR ground truth or a full-reference fidelity score.",
+                    "CHUG is HDR user-generated video on a 360p-1080p, 0.2-3 Mbps ladder: \
+                     outside that range (professional content, SDR, other ladders) it \
+                     extrapolates.",
+                ],
+            )
             .licence("CHUG is CC BY-NC-SA 4.0 (README says CC BY-NC 4.0): non-commercial, share-alike. Do not redistribute CHUG media, features or heads without checking it.")
             .sample("shards", SAMPLE, None)
             .sample("shards", SAMPLE_REF, Some(codes::REFERENCE_ROW))

@@ -61,6 +61,16 @@ impl CorpusAdapter for Konvid {
             .header_alias("mos", &["MOS"])
             .header_alias("flickr_id", &["video_id"])
             .output_dir(".workingdir2/konvid/", Some("VMAF_KONVID_OUTPUT_DIR"))
+            .card(
+                "Predicts the subjective MOS (1-5) of SDR user-generated video, as \
+                 KoNViD-1k / KonVid-150k crowd workers rated Flickr clips, from the \
+                 objective features of the `{schema}` schema.",
+                &[
+                    "SDR only: not for HDR (PQ or HLG) content; a CHUG head covers HDR UGC.",
+                    "User-generated content in the wild: not calibrated for professional or \
+                     studio content, nor for a compression ladder of one source.",
+                ],
+            )
             .licence("KoNViD-1k and KonVid-150k are for research use only; the videos are Flickr (YFCC100m) content.")
             .sample("konvid-1k", SAMPLE, None)
             .sample("konvid-1k", SAMPLE_150K, Some(codes::FOREIGN_CORPUS))
