@@ -151,6 +151,9 @@ pub struct Adapter {
     pub api_version: Version,
     /// The plugin's declaration.
     pub descriptor: Descriptor,
+    /// What of the declaration this host left out (slots of a newer API
+    /// minor's roles or kinds).
+    pub notes: Vec<String>,
     module: AdapterModRef,
 }
 
@@ -383,8 +386,8 @@ impl Adapter {
                 })
             }
         };
-        let descriptor: Descriptor =
-            serde_json::from_str(&json).map_err(|e| PluginError::BadDescriptor {
+        let (descriptor, notes) =
+            Descriptor::from_json_tolerant(&json).map_err(|e| PluginError::BadDescriptor {
                 path: path.to_path_buf(),
                 problems: vec![format!("descriptor JSON: {e}")],
             })?;
@@ -400,6 +403,7 @@ impl Adapter {
             sha256,
             api_version,
             descriptor,
+            notes,
             module,
         })
     }

@@ -180,6 +180,21 @@ pub enum SlotRole {
     Labels,
 }
 
+/// The `type` names of [`SlotKind`]'s variants.
+const SLOT_KINDS: [&str; 2] = ["file", "shard-dir"];
+
+/// `role `x`` or `kind `x`` when a slot's role or kind is a name this build
+/// does not know; a value of the wrong shape is left to the strict read.
+pub(crate) fn unknown_slot_variant(slot: &serde_json::Value) -> Option<String> {
+    if let Some(role) = slot.get("role").and_then(|r| r.as_str()) {
+        if serde_json::from_value::<SlotRole>(serde_json::Value::from(role)).is_err() {
+            return Some(format!("role `{role}`"));
+        }
+    }
+    let kind = slot.get("kind")?.get("type")?.as_str()?;
+    (!SLOT_KINDS.contains(&kind)).then(|| format!("kind `{kind}`"))
+}
+
 /// A file format a slot accepts. Text formats may also be gzip- or
 /// zstd-compressed; the host recognises formats by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -618,6 +633,38 @@ impl Descriptor {
             }
         }
         out
+    }
+
+    /// Reads a plugin's descriptor JSON as a host does. A slot whose role or
+    /// kind this build does not know (one a newer minor added) is left out,
+    /// with its sample rows, and named in the returned notes; the plugin
+    /// still loads and its other slots work. Anything else reads as with
+    /// `serde_json::from_str`.
+    pub fn from_json_tolerant(json: &str) -> Result<(Descriptor, Vec<String>), serde_json::Error> {
+        let mut v: serde_json::Value = serde_json::from_str(json)?;
+        let mut notes = Vec::new();
+        let mut dropped = Vec::new();
+        if let Some(inputs) = v.get_mut("inputs").and_then(|i| i.as_array_mut()) {
+            inputs.retain(|slot| match unknown_slot_variant(slot) {
+                Some(what) => {
+                    let name = slot.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+                    notes.push(format!(
+                        "slot `{name}` is ignored: its {what} is not known to this host (a newer API minor); rebuild moshead to use it"
+                    ));
+                    dropped.push(name.to_owned());
+                    false
+                }
+                None => true,
+            });
+        }
+        if let Some(samples) = v.get_mut("samples").and_then(|s| s.as_array_mut()) {
+            samples.retain(|s| {
+                !s.get("slot")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| dropped.iter().any(|d| d == n))
+            });
+        }
+        Ok((serde_json::from_value(v)?, notes))
     }
 
     /// The numbers of the descriptor that are NaN or infinite, by path
