@@ -85,6 +85,30 @@ fn plugins_of_an_older_and_a_newer_minor_load_and_a_new_major_is_refused() {
         d.get("intended_use").is_none() && d["inputs"][0].get("compression").is_none(),
         "{d}"
     );
+    // Slots of a role or kind the host does not know are left out, and said.
+    let slots: Vec<&str> = d["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(slots, ["rows"], "{d}");
+    let text = moshead(
+        tmp.path(),
+        &[
+            "adapters",
+            "show",
+            "api-next",
+            "--plugin-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    for note in [
+        "note         slot `thumbnails` is ignored: its role `thumbnails` is not known to this host",
+        "note         slot `archive` is ignored: its kind `tar` is not known to this host",
+    ] {
+        assert!(text.ok().contains(note), "{text}");
+    }
 }
 
 #[test]

@@ -103,7 +103,9 @@ fn run_checks(path: &Path, push: &mut dyn FnMut(Check)) {
             push(api_pass((module.api_version())().as_str()));
             push(moshead_conformance::descriptor_refused(problems));
             let descriptor = match (module.descriptor())() {
-                RResult::ROk(json) => serde_json::from_str::<Descriptor>(json.as_str()).ok(),
+                RResult::ROk(json) => Descriptor::from_json_tolerant(json.as_str())
+                    .ok()
+                    .map(|(d, _)| d),
                 RResult::RErr(_) => None,
             };
             let Some(d) = descriptor else {

@@ -12,7 +12,9 @@
 //!   newer:
 //!   - descriptor keys the host does not know (a newer minor's optional
 //!     keys) are ignored at every level of the descriptor, as is a slot
-//!     format value it does not know ([`crate::Format::Unknown`]); a plugin
+//!     format value it does not know ([`crate::Format::Unknown`]), and a
+//!     slot of a role or kind it does not know is left out
+//!     ([`crate::Descriptor::from_json_tolerant`]); a plugin
 //!     ignores the keys of [`crate::ProjectorConfig`] and
 //!     [`crate::SynthRequest`] that a newer host sends;
 //!   - root-module fields a newer plugin appended are not read. abi_stable
@@ -159,6 +161,49 @@ mod tests {
         v["samples"][0]["why"] = "x".into();
         let back: Descriptor = serde_json::from_value(v).unwrap();
         assert_eq!(back, d);
+
+        // Slots of a role or kind a newer minor added are left out, with
+        // their samples, and named; the rest reads as before.
+        let mut v: serde_json::Value = serde_json::from_str(known).unwrap();
+        let inputs = v["inputs"].as_array_mut().unwrap();
+        let mut odd_role = inputs[0].clone();
+        odd_role["name"] = "thumbnails".into();
+        odd_role["role"] = "thumbnails".into();
+        let mut odd_kind = inputs[0].clone();
+        odd_kind["name"] = "archive".into();
+        odd_kind["kind"] = serde_json::json!({"type": "tar", "member": "*.jsonl"});
+        inputs.extend([odd_role, odd_kind]);
+        v["samples"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"slot": "archive", "raw": "{}", "expect_rejection": null}));
+        let (back, notes) = Descriptor::from_json_tolerant(&v.to_string()).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(
+            notes,
+            [
+                "slot `thumbnails` is ignored: its role `thumbnails` is not known to this host (a newer API minor); rebuild moshead to use it",
+                "slot `archive` is ignored: its kind `tar` is not known to this host (a newer API minor); rebuild moshead to use it"
+            ]
+        );
+        // A known kind of the wrong shape is still an error.
+        let mut bad: serde_json::Value = serde_json::from_str(known).unwrap();
+        bad["inputs"][0]["kind"] = serde_json::json!({"type": "shard-dir"});
+        assert!(Descriptor::from_json_tolerant(&bad.to_string()).is_err());
+        // Every kind this build writes is one it knows.
+        for kind in [
+            crate::SlotKind::File,
+            crate::SlotKind::ShardDir {
+                glob: "*.jsonl".into(),
+            },
+        ] {
+            let slot = serde_json::json!({ "kind": kind });
+            assert_eq!(
+                crate::descriptor::unknown_slot_variant(&slot),
+                None,
+                "{slot}"
+            );
+        }
 
         let c: ProjectorConfig =
             serde_json::from_str(r#"{"schema":"s","batch":64,"context":{}}"#).unwrap();

@@ -218,6 +218,9 @@ fn show(a: &Adapter) {
         .unwrap_or_default();
     println!("  output       {}{out_env}", d.output_dir);
     println!("  licence      {}", d.licence);
+    for n in &a.notes {
+        println!("  note         {n}");
+    }
     println!("inputs:");
     let rows: Vec<Vec<String>> = d
         .inputs

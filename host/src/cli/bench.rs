@@ -42,16 +42,17 @@
 //! change the exit code (figures depend on the machine).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 use moshead_protocol::SynthRequest;
 use serde::Serialize;
 
+use super::bench_support::{
+    child_moshead, ensure_cached, mb, print_corpus, print_wall, timed_loads, verdict, Timed,
+};
 use super::bench_twins::{self, Form};
-use super::corpus::{load, DataArgs};
+use super::corpus::DataArgs;
 use super::{print_json, Env, EXIT_OK};
 use crate::registry::{Adapter, Registry, Selector};
 
@@ -88,22 +89,22 @@ enum BenchCommand {
 }
 
 #[derive(Debug, Args)]
-struct TrainBenchArgs {
+pub(super) struct TrainBenchArgs {
     /// Rows of the synthetic KonVid-150k corpus (0 skips it).
     #[arg(long, default_value_t = 154_000, value_name = "N")]
-    rows_konvid: usize,
+    pub(super) rows_konvid: usize,
     /// Distorted rows of the synthetic CHUG corpus (0 skips it).
     #[arg(long, default_value_t = 5_136, value_name = "N")]
-    rows_chug: usize,
+    pub(super) rows_chug: usize,
     /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
     #[arg(long, value_name = "DIR")]
-    dir: Option<PathBuf>,
+    pub(super) dir: Option<PathBuf>,
     /// Skip the prior-art recipe comparison (timing only).
     #[arg(long)]
-    no_compare: bool,
+    pub(super) no_compare: bool,
     /// Machine-readable output.
     #[arg(long)]
-    json: bool,
+    pub(super) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -200,7 +201,7 @@ struct Figures {
 pub fn run(env: &Env, args: BenchArgs) -> anyhow::Result<u8> {
     match args.command {
         BenchCommand::Ingest(a) => ingest(env, a),
-        BenchCommand::Train(a) => train_bench::run(env, a),
+        BenchCommand::Train(a) => super::bench_train::run(env, a),
         BenchCommand::Accuracy(a) => super::bench_accuracy::run(env, a),
     }
 }
@@ -263,10 +264,6 @@ fn bench_case(
     form: Form,
     repeat: u32,
 ) -> anyhow::Result<Figures> {
-    let selector = Selector {
-        name: case.adapter.to_owned(),
-        requirement: None,
-    };
     let (dir, generated, plain) = cached_corpus(env, reg, root, case)?;
     let mut text_bytes = 0u64;
     let mut inputs = Vec::new();
@@ -274,15 +271,7 @@ fn bench_case(
         text_bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         inputs.push((slot, bench_twins::twin(&path, form)?));
     }
-    let data = DataArgs {
-        adapter: selector,
-        inputs,
-        demo: false,
-        schema: Some(case.schema.to_owned()),
-        include_references: false,
-        strict: false,
-        unlabelled: false,
-    };
+    let data = DataArgs::bound(case.adapter, inputs, case.schema);
     let Timed {
         loaded,
         seconds,
@@ -419,213 +408,6 @@ fn ensure_corpus(env: &Env, adapter: &Adapter, case: &Case, dir: &Path) -> anyho
     })
 }
 
-/// Makes sure a complete generated corpus is cached in `dir`: unless one
-/// is, `generate` writes it into a staging directory beside `dir`, which
-/// then takes its place (an interrupted run leaves no half corpus behind).
-/// Returns whether it generated.
-pub(super) fn ensure_cached(
-    dir: &Path,
-    generate: impl FnOnce(&Path) -> anyhow::Result<()>,
-) -> anyhow::Result<bool> {
-    const MARKER: &str = ".moshead-bench-complete";
-    if dir.join(MARKER).is_file() {
-        return Ok(false);
-    }
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)
-        .with_context(|| format!("{}: cannot create the cache directory", parent.display()))?;
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
-    if staging.exists() {
-        std::fs::remove_dir_all(&staging)
-            .with_context(|| format!("{}: cannot remove", staging.display()))?;
-    }
-    if let Err(e) = generate(&staging) {
-        let _ = std::fs::remove_dir_all(&staging);
-        return Err(e);
-    }
-    std::fs::write(staging.join(MARKER), b"")
-        .with_context(|| format!("{}: cannot write", staging.display()))?;
-    if dir.exists() {
-        // An incomplete corpus from an interrupted run.
-        std::fs::remove_dir_all(dir)
-            .with_context(|| format!("{}: cannot remove", dir.display()))?;
-    }
-    if let Err(e) = std::fs::rename(&staging, dir) {
-        let _ = std::fs::remove_dir_all(&staging);
-        // Another bench may have finished the same corpus meanwhile.
-        if !dir.join(MARKER).is_file() {
-            return Err(e).with_context(|| format!("{}: cannot create", dir.display()));
-        }
-    }
-    Ok(true)
-}
-
-/// `repeat` timed ingests of `data` through [`load`], each run's dataset
-/// dropped before the next starts.
-pub(super) struct Timed<'r> {
-    /// The last run's result.
-    pub(super) loaded: super::corpus::Loaded<'r>,
-    /// The median wall time, seconds.
-    pub(super) seconds: f64,
-    /// The best wall time, seconds.
-    pub(super) seconds_min: f64,
-    /// The median CPU time (all threads), seconds.
-    pub(super) cpu_seconds: Option<f64>,
-    /// The resident set before the first run, bytes.
-    pub(super) rss_before: Option<u64>,
-    /// Its high-water mark after the first run, bytes.
-    pub(super) peak: Option<u64>,
-    /// Whether the mark was reset before the first run.
-    pub(super) peak_reset: bool,
-}
-
-/// Runs [`load`] `repeat` times (at least once) and times it.
-pub(super) fn timed_loads<'r>(
-    env: &Env,
-    reg: &'r Registry,
-    data: &DataArgs,
-    repeat: u32,
-) -> anyhow::Result<Timed<'r>> {
-    let peak_reset = reset_peak_rss();
-    let before = memory();
-    let mut after = None;
-    let mut times = Vec::new();
-    let mut cpu_times = Vec::new();
-    let mut loaded = None;
-    for run in 0..repeat.max(1) {
-        // The previous run's dataset is dropped before the next starts.
-        drop(loaded.take());
-        let cpu = cpu_seconds();
-        let start = Instant::now();
-        let this = load(env, reg, data)?;
-        times.push(start.elapsed().as_secs_f64());
-        if let (Some(a), Some(b)) = (cpu, cpu_seconds()) {
-            cpu_times.push(b - a);
-        }
-        if run == 0 {
-            after = memory();
-        }
-        loaded = Some(this);
-    }
-    let Some(loaded) = loaded else {
-        bail!("no run of the {} ingest", data.adapter.name);
-    };
-    Ok(Timed {
-        loaded,
-        seconds: median(&mut times),
-        seconds_min: times.iter().copied().fold(f64::INFINITY, f64::min),
-        cpu_seconds: (cpu_times.len() == times.len()).then(|| median(&mut cpu_times)),
-        rss_before: before.map(|m| m.rss),
-        peak: after.map(|m| m.hwm),
-        peak_reset,
-    })
-}
-
-/// A child `moshead` command that loads plugins the way this process does
-/// (its explicit plugin directories, trust flags and pin file).
-pub(super) fn child_moshead(env: &Env) -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
-    let mut cmd = Command::new(&exe);
-    for d in env.dirs.iter().filter(|d| d.explicit) {
-        cmd.arg("--plugin-dir").arg(&d.path);
-    }
-    if env.trust.allow_insecure {
-        cmd.arg("--allow-insecure-plugins");
-    }
-    if let Some(pins) = &env.trust.pins {
-        cmd.arg("--plugin-lock").arg(&pins.source);
-    }
-    Ok(cmd)
-}
-
-/// The median of `v` (sorted in place); `NaN` when empty.
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// CPU time (user + system, all threads) of this process so far, from
-/// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's fixed
-/// `USER_HZ`).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the parenthesised command name; utime and stime are the
-    // 14th and 15th fields of the line, the 12th and 13th after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
-}
-
-/// Resident-set figures of this process, in bytes.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    rss: u64,
-    hwm: u64,
-}
-
-/// Reads `VmRSS` and `VmHWM` from `/proc/self/status` (Linux only).
-fn memory() -> Option<Memory> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| -> Option<u64> {
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        let kb: u64 = line[name.len()..]
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()?;
-        Some(kb * 1024)
-    };
-    Some(Memory {
-        rss: field("VmRSS:")?,
-        hwm: field("VmHWM:")?,
-    })
-}
-
-/// Resets the resident-set high-water mark to the current resident set
-/// (Linux 4.0 and later); `false` where that is not possible.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", b"5").is_ok()
-}
-
-/// Prints the `corpus` line of a figure block: where the corpus is and
-/// whether it was generated now.
-pub(super) fn print_corpus(dir: &Path, generated: bool) {
-    let how = if generated { "generated now" } else { "cached" };
-    println!("  corpus      {} ({how})", dir.display());
-}
-
-/// Prints the `wall` line of a figure block: the median wall time of
-/// `runs`, the best, and the median CPU time.
-pub(super) fn print_wall(seconds: f64, runs: u32, best: f64, cpu: Option<f64>) {
-    println!(
-        "  wall        {seconds:.3} s (median of {runs}, best {best:.3} s), CPU {}",
-        cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
-    );
-}
-
-pub(super) fn mb(bytes: u64) -> String {
-    format!("{:.2} MB", bytes as f64 / 1e6)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "NOT MET"
-    }
-}
-
 fn print_figures(f: &Figures) {
     let variant = f
         .variant
@@ -692,268 +474,5 @@ fn print_figures(f: &Figures) {
             verdict(f.memory_target_met == Some(true))
         ),
         None => println!("  overhead    n/a   [target <= {SLACK_MB} MB: n/a]"),
-    }
-}
-
-mod train_bench {
-    //! `moshead bench train`.
-    //!
-    //! Each case runs the real `moshead train` as a child process (so its
-    //! wall time is end to end: plugin loading, ingest, validation with
-    //! baselines, the ship model, and writing the manifest, ONNX, card and
-    //! plots) and reads the child's own peak resident set from `wait4`. Then,
-    //! in this process, it rebuilds the same folds and fits the same head
-    //! with the prior art's recipe ([`crate::training::adamw::AdamW`]:
-    //! AdamW, 30 epochs, batch 64, no early stopping) and compares held-out
-    //! metrics fold by fold. The recipe is applied to moshead's own network
-    //! and standardisation, which isolates the training procedure; the
-    //! prior art's per-row LayerNorm, ReLU and dropout are not reproduced.
-
-    use std::path::PathBuf;
-    use std::process::Stdio;
-    use std::time::Instant;
-
-    use anyhow::{bail, Context as _};
-    use serde::Serialize;
-
-    use super::super::corpus::{load, DataArgs};
-    use super::super::{f4, print_json, Env, EXIT_OK};
-    use super::{cached_corpus, Case, TrainBenchArgs};
-    use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
-    use crate::evaluation::{aggregate, evaluate};
-    use crate::registry::Selector;
-    use crate::training::adamw::AdamW;
-    use crate::training::{HeadKind, HeadSpec};
-
-    /// Wall-time targets in seconds: (CHUG-sized, KonVid-150k-sized).
-    pub const TARGETS_S: (f64, f64) = (2.0, 60.0);
-
-    #[derive(Debug, Serialize)]
-    struct TrainFigures {
-        adapter: String,
-        rows: u64,
-        validation: String,
-        seconds: f64,
-        target_seconds: f64,
-        time_target_met: bool,
-        peak_rss_bytes: Option<u64>,
-        moshead_plcc: Option<f64>,
-        moshead_rmse: Option<f64>,
-        prior_art_plcc: Option<f64>,
-        prior_art_rmse: Option<f64>,
-        prior_art_seconds: Option<f64>,
-        at_least_as_accurate: Option<bool>,
-    }
-
-    /// Runs `moshead train` as a child; returns (wall seconds, peak RSS,
-    /// manifest JSON).
-    fn train_child(
-        env: &Env,
-        adapter: &str,
-        inputs: &[(String, PathBuf)],
-        validation: &str,
-        out: &std::path::Path,
-    ) -> anyhow::Result<(f64, Option<u64>, serde_json::Value)> {
-        let mut cmd = super::child_moshead(env)?;
-        cmd.args([
-            "--quiet",
-            "train",
-            "--adapter",
-            adapter,
-            "--validation",
-            validation,
-            "--force",
-        ]);
-        for (slot, path) in inputs {
-            cmd.arg("--input").arg(format!("{slot}={}", path.display()));
-        }
-        cmd.arg("--out").arg(out);
-        let log = out.with_extension("log");
-        let file = std::fs::File::create(&log)
-            .with_context(|| format!("{}: cannot create", log.display()))?;
-        let err = file.try_clone()?;
-        let start = Instant::now();
-        let child = cmd
-            .stdout(Stdio::from(file))
-            .stderr(Stdio::from(err))
-            .spawn()?;
-        let (ok, peak) = wait_with_peak(child)?;
-        let seconds = start.elapsed().as_secs_f64();
-        if !ok {
-            bail!("moshead train failed; see {}", log.display());
-        }
-        let manifest_path = std::fs::read_dir(out)?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && !p.to_string_lossy().ends_with("_validation.json")
-            })
-            .context("the run wrote no manifest")?;
-        let manifest = serde_json::from_str(&std::fs::read_to_string(&manifest_path)?)?;
-        Ok((seconds, peak, manifest))
-    }
-
-    /// Waits for `child`; returns success and its peak resident set in bytes.
-    #[cfg(target_os = "linux")]
-    fn wait_with_peak(child: std::process::Child) -> anyhow::Result<(bool, Option<u64>)> {
-        let pid = child.id() as libc::pid_t;
-        let mut status: libc::c_int = 0;
-        // SAFETY: an all-zero rusage is a valid value to be overwritten.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: `pid` is our own unwaited child; the out-pointers are valid.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if r != pid {
-            bail!("wait4 failed: {}", std::io::Error::last_os_error());
-        }
-        std::mem::forget(child);
-        let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-        Ok((ok, Some(usage.ru_maxrss as u64 * 1024)))
-    }
-
-    /// Waits for `child`; peak memory is not available here.
-    #[cfg(not(target_os = "linux"))]
-    fn wait_with_peak(mut child: std::process::Child) -> anyhow::Result<(bool, Option<u64>)> {
-        Ok((child.wait()?.success(), None))
-    }
-
-    pub fn run(env: &Env, args: TrainBenchArgs) -> anyhow::Result<u8> {
-        let reg = env.registry()?;
-        let root = args
-            .dir
-            .clone()
-            .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
-        let [chug, konvid] = Case::both(args.rows_chug, args.rows_konvid);
-        let cases = [
-            (chug, "explicit", TARGETS_S.0),
-            (konvid, "kfold", TARGETS_S.1),
-        ];
-        if !args.json && cfg!(debug_assertions) {
-            println!("note: this is a debug build; run `cargo run --release -- bench train` for meaningful figures");
-        }
-        let mut all = Vec::new();
-        for (case, validation, target) in cases.iter().filter(|c| c.0.rows > 0) {
-            let (dir, _, inputs) = cached_corpus(env, &reg, &root, case)?;
-            let out = dir.with_file_name(format!(
-                "{}.train-out-{}",
-                dir.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                std::process::id()
-            ));
-            let (seconds, peak, manifest) =
-                train_child(env, case.adapter, &inputs, validation, &out)?;
-            let _ = std::fs::remove_dir_all(&out);
-            let _ = std::fs::remove_file(out.with_extension("log"));
-            let agg = &manifest["validation"]["aggregate"]["mean"];
-            let mut f = TrainFigures {
-                adapter: case.adapter.to_owned(),
-                rows: manifest["data"]["rows"].as_u64().unwrap_or(0),
-                validation: manifest["validation"]["name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-                seconds,
-                target_seconds: *target,
-                time_target_met: seconds < *target,
-                peak_rss_bytes: peak,
-                moshead_plcc: agg["plcc"].as_f64(),
-                moshead_rmse: agg["rmse"].as_f64(),
-                prior_art_plcc: None,
-                prior_art_rmse: None,
-                prior_art_seconds: None,
-                at_least_as_accurate: None,
-            };
-            if !args.no_compare {
-                let data = DataArgs {
-                    adapter: Selector {
-                        name: case.adapter.to_owned(),
-                        requirement: None,
-                    },
-                    inputs: inputs.clone(),
-                    demo: false,
-                    schema: Some(case.schema.to_owned()),
-                    include_references: false,
-                    strict: false,
-                    unlabelled: false,
-                };
-                let loaded = load(env, &reg, &data)?;
-                let ds = &loaded.dataset;
-                let policy = Policy {
-                    kind: if *validation == "explicit" {
-                        PolicyKind::Explicit
-                    } else {
-                        PolicyKind::Kfold
-                    },
-                    k: 5,
-                    repeats: 10,
-                    eval_fraction: 0.2,
-                    seed: DEFAULT_SEED,
-                };
-                let spec = HeadSpec::new(HeadKind::Mlp);
-                let recipe = AdamW::default();
-                let start = Instant::now();
-                let mut metrics = Vec::new();
-                for fold in make_folds(ds, &policy)? {
-                    let head =
-                        spec.fit_adamw(&recipe, ds.x.view(), &ds.mos, &fold.train, fold.seed)?;
-                    let pred = head.predict_rows(ds.x.view(), &fold.eval);
-                    let (mos, se) = ds.targets(&fold.eval);
-                    metrics.push(evaluate(&pred, &mos, &se));
-                }
-                let prior = aggregate(&metrics).mean;
-                f.prior_art_seconds = Some(start.elapsed().as_secs_f64());
-                f.prior_art_plcc = prior.plcc;
-                f.prior_art_rmse = prior.rmse;
-                f.at_least_as_accurate =
-                    match (f.moshead_plcc, f.moshead_rmse, prior.plcc, prior.rmse) {
-                        (Some(p), Some(r), Some(pp), Some(pr)) => Some(p >= pp && r <= pr),
-                        _ => None,
-                    };
-            }
-            if !args.json {
-                print(&f);
-            }
-            all.push(f);
-        }
-        if args.json {
-            print_json(&serde_json::json!({ "train": all }))?;
-        }
-        Ok(EXIT_OK)
-    }
-
-    fn print(f: &TrainFigures) {
-        println!(
-            "train {} ({} rows, {}): {:.2} s end to end (target < {} s: {}), peak RSS {}",
-            f.adapter,
-            f.rows,
-            f.validation,
-            f.seconds,
-            f.target_seconds,
-            if f.time_target_met { "met" } else { "NOT MET" },
-            f.peak_rss_bytes
-                .map_or("n/a".into(), |b| format!("{:.1} MB", b as f64 / 1e6))
-        );
-        println!(
-            "  held-out mean  moshead (L-BFGS, early stopping): PLCC {} RMSE {}",
-            f4(f.moshead_plcc),
-            f4(f.moshead_rmse)
-        );
-        if f.prior_art_seconds.is_some() {
-            println!(
-                "  held-out mean  prior-art recipe (AdamW, 30 epochs, batch 64): PLCC {} RMSE {}  ({:.1} s)",
-                f4(f.prior_art_plcc),
-                f4(f.prior_art_rmse),
-                f.prior_art_seconds.unwrap_or(0.0)
-            );
-            println!(
-                "  at least as accurate as the prior-art recipe: {}",
-                match f.at_least_as_accurate {
-                    Some(true) => "yes",
-                    Some(false) => "NO",
-                    None => "undefined",
-                }
-            );
-        }
     }
 }

@@ -41,7 +41,6 @@ use super::{f4, print_json, Env, EXIT_OK};
 use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::{plcc, srocc};
 use crate::progress::Progress;
-use crate::registry::Selector;
 use crate::selection::{AutoConfig, HeadChoice};
 use crate::training::{HeadKind, HeadSpec};
 
@@ -370,18 +369,7 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
         for (name, case) in large.iter().filter(|(n, c)| wanted(n) && c.rows > 0) {
             let (_, _, inputs) = cached_corpus(env, &reg, &root, case)?;
-            let data = DataArgs {
-                adapter: Selector {
-                    name: case.adapter.to_owned(),
-                    requirement: None,
-                },
-                inputs,
-                demo: false,
-                schema: Some(case.schema.to_owned()),
-                include_references: false,
-                strict: false,
-                unlabelled: false,
-            };
+            let data = DataArgs::bound(case.adapter, inputs, case.schema);
             let loaded = load(env, &reg, &data)?;
             let c = BenchCorpus {
                 name: (*name).to_owned(),

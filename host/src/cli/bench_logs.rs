@@ -21,10 +21,11 @@ use anyhow::{bail, Context as _};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::bench::{ensure_cached, mb, timed_loads, BENCH_SEED};
+use super::bench::BENCH_SEED;
+use super::bench_support::{ensure_cached, mb, timed_loads};
 use super::corpus::DataArgs;
 use super::Env;
-use crate::registry::{Registry, Selector};
+use crate::registry::Registry;
 
 /// The per-frame metrics of a log written with libvmaf's default model.
 const METRICS: [&str; 12] = [
@@ -75,21 +76,14 @@ pub(super) fn run(
         "konvid-vmaf-logs-{logs}x{frames}frames-seed{BENCH_SEED}"
     ));
     let generated = ensure_cached(&dir, |staging| write_corpus(staging, logs, frames))?;
-    let data = DataArgs {
-        adapter: Selector {
-            name: "konvid".into(),
-            requirement: None,
-        },
-        inputs: vec![
+    let data = DataArgs::bound(
+        "konvid",
+        vec![
             ("vmaf-logs".into(), dir.join("logs")),
             ("konvid-1k-attributes".into(), dir.join("attributes.csv")),
         ],
-        demo: false,
-        schema: Some("vmaf-canonical-v1".into()),
-        include_references: false,
-        strict: false,
-        unlabelled: false,
-    };
+        "vmaf-canonical-v1",
+    );
     let t = timed_loads(env, reg, &data, repeat)?;
     let report = &t.loaded.report;
     if report.rows != logs as u64 {
@@ -139,13 +133,13 @@ pub(super) fn print(f: &LogFigures) {
         METRICS.len(),
         f.threads
     );
-    super::bench::print_corpus(&f.corpus_dir, f.generated);
+    super::bench_support::print_corpus(&f.corpus_dir, f.generated);
     println!(
         "  input       {} of logs -> {} rows (each log pooled and joined with its label)",
         mb(f.input_bytes),
         f.rows
     );
-    super::bench::print_wall(f.seconds, f.runs, f.seconds_min, f.cpu_seconds);
+    super::bench_support::print_wall(f.seconds, f.runs, f.seconds_min, f.cpu_seconds);
     println!(
         "  throughput  {:.0} logs/s, {:.0} frames/s, {:.1} MB/s of logs",
         f.logs_per_s, f.frames_per_s, f.mb_per_s

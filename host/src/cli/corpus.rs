@@ -81,6 +81,26 @@ pub struct SynthArgs {
     force: bool,
 }
 
+impl DataArgs {
+    /// The files `inputs` (`(slot, path)`) read through adapter `adapter` on
+    /// schema `schema`, with every other choice at its default (the
+    /// benches' corpora).
+    pub fn bound(adapter: &str, inputs: Vec<(String, PathBuf)>, schema: &str) -> DataArgs {
+        DataArgs {
+            adapter: Selector {
+                name: adapter.to_owned(),
+                requirement: None,
+            },
+            inputs,
+            demo: false,
+            schema: Some(schema.to_owned()),
+            include_references: false,
+            strict: false,
+            unlabelled: false,
+        }
+    }
+}
+
 /// A loaded corpus with its provenance.
 pub struct Loaded<'r> {
     /// The adapter.

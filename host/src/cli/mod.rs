@@ -8,6 +8,8 @@ mod bench;
 mod bench_accuracy;
 mod bench_corpora;
 mod bench_logs;
+mod bench_support;
+mod bench_train;
 mod bench_twins;
 mod corpus;
 mod export;

@@ -7,32 +7,36 @@
 //! its slot does not accept, a non-finite feature, a MOS outside 1-5), is an
 //! error naming file and line. Raw text is held one chunk at a time.
 
+mod dataset;
 pub mod delimited;
 pub mod duplicates;
 pub mod inputs;
+mod interner;
 pub mod labels;
 pub mod libvmaf;
 pub mod lines;
 mod logs;
 pub mod parquet;
+mod record;
+mod report;
 pub mod sniff;
 pub mod strings;
 mod text;
 
-use std::borrow::Cow;
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use moshead_protocol::{
-    Descriptor, FfiOutcome, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
+    Descriptor, FfiRow, Format, ProjectorBox, ProjectorConfig, Split, SplitOrigin,
 };
 use ndarray::Array2;
 use rayon::prelude::*;
-use serde::Serialize;
 
 use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
+pub use dataset::Dataset;
+use interner::Interner;
+pub use report::{ColumnReport, DropSummary, IngestReport, InputReport};
 pub use strings::Strings;
 
 /// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).
@@ -207,212 +211,6 @@ pub struct ContextDoc {
     pub text: String,
 }
 
-/// Drops of one reason.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct DropSummary {
-    /// How many rows.
-    pub count: u64,
-    /// The first few, as `file:line: message`.
-    pub examples: Vec<String>,
-}
-
-/// What one input contributed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct InputReport {
-    /// The slot.
-    pub slot: String,
-    /// The path (or demo name).
-    pub path: String,
-    /// sha256 of the bytes read, hex.
-    pub sha256: String,
-    /// Bytes read.
-    pub bytes: u64,
-    /// Lines (or parquet rows) read.
-    pub lines: u64,
-    /// Rows projected.
-    pub rows: u64,
-    /// Drops by reason.
-    pub drops: BTreeMap<String, u64>,
-    /// The compression the file was read through (`gzip`, `zstd`), if any;
-    /// `bytes` and `sha256` are the file's own (compressed) bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compression: Option<String>,
-}
-
-/// Range and fill count of one feature column.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ColumnReport {
-    /// The column.
-    pub name: String,
-    /// Minimum over rows.
-    pub min: Option<f64>,
-    /// Maximum over rows.
-    pub max: Option<f64>,
-    /// Mean over rows.
-    pub mean: Option<f64>,
-    /// Rows in which the value was filled.
-    pub filled: u64,
-}
-
-/// Everything a trainer should see before it trusts the data.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct IngestReport {
-    /// The adapter.
-    pub adapter: String,
-    /// The schema.
-    pub schema: String,
-    /// Per input.
-    pub inputs: Vec<InputReport>,
-    /// Context documents `(slot, path, sha256)`.
-    pub context: Vec<(String, String, String)>,
-    /// Rows projected in total.
-    pub rows: u64,
-    /// Rows per split (`train`, `val`, `test`, `none`).
-    pub splits: BTreeMap<String, u64>,
-    /// Content groups per split.
-    pub groups_per_split: BTreeMap<String, u64>,
-    /// Distinct content groups.
-    pub groups: u64,
-    /// Smallest, median and largest group size.
-    pub group_sizes: Option<[u64; 3]>,
-    /// Where splits came from: `explicit`, `policy`, `none`.
-    pub split_origins: BTreeMap<String, u64>,
-    /// Drops by reason, with examples.
-    pub drops: BTreeMap<String, DropSummary>,
-    /// Synthetic rows among the projected rows.
-    pub synthetic_rows: u64,
-    /// Corpus tags of the rows dropped as `foreign-corpus`, with counts (to
-    /// say which slot or adapter would accept them).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub foreign_tags: BTreeMap<String, u64>,
-    /// Per feature column.
-    pub columns: Vec<ColumnReport>,
-    /// Notes (defaults not found, unrelated files).
-    pub notes: Vec<String>,
-}
-
-impl IngestReport {
-    /// Total dropped rows.
-    pub fn dropped(&self) -> u64 {
-        self.drops.values().map(|d| d.count).sum()
-    }
-
-    /// Per feature column, in feature order, the rows whose value was filled.
-    pub fn fills(&self) -> Vec<crate::manifest::ColumnFill> {
-        self.columns
-            .iter()
-            .map(|c| crate::manifest::ColumnFill {
-                column: c.name.clone(),
-                filled: c.filled,
-            })
-            .collect()
-    }
-
-    /// The MOS scale of each row slot read (the slot's own, else the
-    /// adapter's), by slot.
-    pub fn mos_scales(&self, d: &Descriptor) -> BTreeMap<String, moshead_protocol::MosScale> {
-        self.inputs
-            .iter()
-            .filter_map(|i| {
-                d.slot(&i.slot)
-                    .map(|s| (i.slot.clone(), s.scale(d).clone()))
-            })
-            .collect()
-    }
-}
-
-/// The projected corpus: the matrix a head trains on and everything needed
-/// to split and score it.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    /// The schema name.
-    pub schema: String,
-    /// The feature columns in order.
-    pub columns: Vec<String>,
-    /// Features, one row per clip.
-    pub x: Array2<f64>,
-    /// MOS on 1-5.
-    pub mos: Vec<f64>,
-    /// MOS standard errors on 1-5, where known.
-    pub se: Vec<Option<f64>>,
-    /// Splits.
-    pub split: Vec<Option<Split>>,
-    /// Content group index per row.
-    pub group: Vec<u32>,
-    /// Content group names.
-    pub group_names: Strings,
-    /// Baseline key index per row.
-    pub baseline: Vec<Option<u32>>,
-    /// Baseline key names.
-    pub baseline_names: Strings,
-    /// Row ids.
-    pub ids: Strings,
-    /// Where each row was read: an index into `sources` and the 1-based
-    /// line (or parquet row).
-    pub locations: Vec<(u32, u64)>,
-    /// The inputs read, as reports name them (the path, or `<demo>/...`).
-    pub sources: Vec<String>,
-    /// The MOS scale of each source's slot (the slot's own, else the
-    /// adapter's), parallel to `sources`; empty for generated corpora.
-    pub source_scales: Vec<moshead_protocol::MosScale>,
-    /// Whether every row is synthetic.
-    pub synthetic: bool,
-}
-
-impl Dataset {
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.mos.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.mos.is_empty()
-    }
-
-    /// The native MOS scale of row `i`: that of the slot it was read
-    /// through, else `fallback` (the adapter's, for generated corpora).
-    pub fn scale_of<'a>(
-        &'a self,
-        i: usize,
-        fallback: &'a moshead_protocol::MosScale,
-    ) -> &'a moshead_protocol::MosScale {
-        self.locations
-            .get(i)
-            .and_then(|&(src, _)| self.source_scales.get(src as usize))
-            .unwrap_or(fallback)
-    }
-
-    /// The MOS and MOS standard errors of the rows `idx`, in order (what
-    /// [`crate::evaluation::evaluate`] scores predictions of those rows against).
-    pub fn targets(&self, idx: &[usize]) -> (Vec<f64>, Vec<Option<f64>>) {
-        idx.iter().map(|&i| (self.mos[i], self.se[i])).unzip()
-    }
-
-    /// `file:line` of row `i`.
-    pub fn location(&self, i: usize) -> String {
-        match self.locations.get(i) {
-            Some(&(src, line)) => format!(
-                "{}:{line}",
-                self.sources.get(src as usize).map_or("?", String::as_str)
-            ),
-            None => format!("row {i}"),
-        }
-    }
-
-    /// Whether row `i` carries a MOS (rows projected for prediction may not).
-    pub fn has_mos(&self, i: usize) -> bool {
-        !self.mos[i].is_nan()
-    }
-
-    /// Indices of the rows in `split`.
-    pub fn rows_in(&self, split: Split) -> Vec<usize> {
-        (0..self.len())
-            .filter(|&i| self.split[i] == Some(split))
-            .collect()
-    }
-}
-
 enum Outcome {
     Row(FfiRow),
     Drop(String, String),
@@ -457,45 +255,6 @@ fn origin_index(o: SplitOrigin) -> usize {
     }
 }
 
-/// Interns names as indices into a name list that holds each name once: the
-/// map keeps a 64-bit hash of a name and its index (names are not stored
-/// twice), and the rare name whose hash collides with an earlier one's goes
-/// to an exact map. This runs once per row on the sequential path.
-#[derive(Default)]
-struct Interner {
-    state: ahash::RandomState,
-    by_hash: HashMap<u64, u32, ahash::RandomState>,
-    collided: HashMap<String, u32, ahash::RandomState>,
-}
-
-impl Interner {
-    fn intern(&mut self, names: &mut Strings, key: Cow<'_, str>) -> u32 {
-        let hash = self.state.hash_one(key.as_ref());
-        self.intern_hashed(names, key, hash)
-    }
-
-    fn intern_hashed(&mut self, names: &mut Strings, key: Cow<'_, str>, hash: u64) -> u32 {
-        let next = names.len() as u32;
-        match self.by_hash.entry(hash) {
-            Entry::Vacant(e) => {
-                e.insert(next);
-            }
-            Entry::Occupied(e) => {
-                let i = *e.get();
-                if &names[i as usize] == key.as_ref() {
-                    return i;
-                }
-                if let Some(i) = self.collided.get(key.as_ref()) {
-                    return *i;
-                }
-                self.collided.insert(key.as_ref().to_owned(), next);
-            }
-        }
-        names.push(&key);
-        next
-    }
-}
-
 struct Ctx<'a> {
     adapter: &'a Adapter,
     projector: &'a ProjectorBox,
@@ -504,183 +263,6 @@ struct Ctx<'a> {
     unlabelled: bool,
     /// The index of the source being read (into [`Dataset::sources`]).
     source: u32,
-}
-
-impl Ctx<'_> {
-    fn project(&self, slot: &str, text: &str) -> Result<Outcome, String> {
-        match self.projector.project(slot.into(), text.into()) {
-            FfiOutcome::Row(r) => Ok(Outcome::Row(r)),
-            FfiOutcome::Rejected(r)
-                if r.code.as_str() == moshead_protocol::codes::FOREIGN_CORPUS =>
-            {
-                // The tag, read again only for this rare outcome, lets the
-                // report say which slot or adapter would accept the row.
-                let tag = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
-                    .and_then(|row| row.get("corpus")?.as_str().map(|t| t.trim().to_owned()))
-                    .unwrap_or_default();
-                Ok(Outcome::Foreign(tag, r.message.into_string()))
-            }
-            FfiOutcome::Rejected(r) => {
-                Ok(Outcome::Drop(r.code.into_string(), r.message.into_string()))
-            }
-            FfiOutcome::Failed(e) => Err(e.to_string()),
-        }
-    }
-
-    /// Checks the plugin kept its side of the contract.
-    fn check(&self, slot: &str, r: &FfiRow) -> Result<(), String> {
-        let accepts = self
-            .adapter
-            .descriptor
-            .slot(slot)
-            .map(|s| s.accepts.as_slice())
-            .unwrap_or(&[]);
-        moshead_protocol::row_contract_for(slot, accepts, self.width, r, self.unlabelled)
-    }
-
-    /// Records a chunk's outcomes in line order.
-    fn record_all(
-        &self,
-        b: &mut Builder,
-        rep: &mut InputReport,
-        file: &str,
-        outcomes: Vec<(u64, Result<Outcome, String>)>,
-    ) -> Result<(), CorpusError> {
-        for (line, outcome) in outcomes {
-            rep.lines += 1;
-            self.record(b, rep, file, line, outcome)?;
-        }
-        Ok(())
-    }
-
-    fn record(
-        &self,
-        b: &mut Builder,
-        rep: &mut InputReport,
-        file: &str,
-        line: u64,
-        outcome: Result<Outcome, String>,
-    ) -> Result<(), CorpusError> {
-        let plugin_err = |message: String| CorpusError::Plugin {
-            file: file.to_owned(),
-            line,
-            adapter: self.adapter.name().to_owned(),
-            message,
-        };
-        match outcome.map_err(plugin_err)? {
-            Outcome::Row(r) => {
-                self.check(&rep.slot, &r).map_err(|m| CorpusError::Plugin {
-                    file: file.to_owned(),
-                    line,
-                    adapter: self.adapter.name().to_owned(),
-                    message: m,
-                })?;
-                let FfiRow {
-                    id,
-                    features,
-                    filled,
-                    mos,
-                    mos_se,
-                    split,
-                    split_origin,
-                    group,
-                    baseline_key,
-                    synthetic,
-                    ..
-                } = r;
-                let kept = b.ids.len();
-                let k = b.id_index.intern(&mut b.ids, Cow::Borrowed(id.as_str())) as usize;
-                if k < kept {
-                    let new = duplicates::Candidate {
-                        id: id.as_str(),
-                        features: features.as_slice(),
-                        mos,
-                        se: mos_se.into_option(),
-                        split: split.into_option(),
-                        group: group.as_str(),
-                    };
-                    return match duplicates::compare(b, k, &new, file, line) {
-                        duplicates::Verdict::Drop(message) => self.drop_row(
-                            b,
-                            rep,
-                            file,
-                            line,
-                            duplicates::DUPLICATE_ROW.into(),
-                            message,
-                        ),
-                        duplicates::Verdict::Error(e) => Err(e),
-                    };
-                }
-                b.places.push(file, line);
-                b.x.extend_from_slice(features.as_slice());
-                for i in filled.iter() {
-                    b.filled[*i as usize] += 1;
-                }
-                b.mos.push(mos);
-                b.se.push(mos_se.into_option());
-                b.split.push(split.into_option());
-                b.origin[origin_index(split_origin)] += 1;
-                // Owned strings move into the name lists without a copy.
-                let g = b
-                    .groups
-                    .intern(&mut b.group_names, Cow::Owned(group.into_string()));
-                b.group.push(g);
-                let bl = baseline_key
-                    .as_ref()
-                    .map(|k| {
-                        b.baselines
-                            .intern(&mut b.baseline_names, Cow::Borrowed(k.as_str()))
-                    })
-                    .into_option();
-                b.baseline.push(bl);
-                b.locations.push((self.source, line));
-                b.synthetic += u64::from(synthetic);
-                rep.rows += 1;
-            }
-            Outcome::Foreign(tag, message) => {
-                *b.foreign.entry(tag).or_default() += 1;
-                return self.record(
-                    b,
-                    rep,
-                    file,
-                    line,
-                    Ok(Outcome::Drop(
-                        moshead_protocol::codes::FOREIGN_CORPUS.to_owned(),
-                        message,
-                    )),
-                );
-            }
-            Outcome::Drop(code, message) => self.drop_row(b, rep, file, line, code, message)?,
-        }
-        Ok(())
-    }
-
-    fn drop_row(
-        &self,
-        b: &mut Builder,
-        rep: &mut InputReport,
-        file: &str,
-        line: u64,
-        code: String,
-        message: String,
-    ) -> Result<(), CorpusError> {
-        if self.strict {
-            return Err(CorpusError::Strict {
-                file: file.to_owned(),
-                line,
-                code,
-                message,
-            });
-        }
-        *rep.drops.entry(code.clone()).or_default() += 1;
-        let d = b.drops.entry(code).or_default();
-        d.count += 1;
-        if d.examples.len() < EXAMPLES {
-            d.examples.push(format!("{file}:{line}: {message}"));
-        }
-        Ok(())
-    }
 }
 
 /// Ingests `sources` through `adapter`.
@@ -986,30 +568,4 @@ fn finish(
         synthetic: n > 0 && b.synthetic == n as u64,
     };
     (dataset, report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn interning_survives_hash_collisions() {
-        let mut i = Interner::default();
-        let mut names = Strings::new();
-        let mut add = |key: &str, hash: u64| i.intern_hashed(&mut names, Cow::Borrowed(key), hash);
-        assert_eq!(add("a", 7), 0);
-        assert_eq!(add("b", 7), 1, "a colliding name gets its own index");
-        assert_eq!(add("a", 7), 0);
-        assert_eq!(add("b", 7), 1);
-        assert_eq!(add("c", 7), 2);
-        assert_eq!(add("d", 8), 3);
-        assert_eq!(add("d", 8), 3);
-        assert_eq!(names.iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
-        let mut j = Interner::default();
-        let mut names = Strings::new();
-        for k in ["x", "y", "x", "z", "y"] {
-            j.intern(&mut names, Cow::Owned(k.to_owned()));
-        }
-        assert_eq!(names.iter().collect::<Vec<_>>(), ["x", "y", "z"]);
-    }
 }

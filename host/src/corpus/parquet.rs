@@ -94,7 +94,7 @@ fn non_finite(f: &Field) -> Option<&'static str> {
 }
 
 /// Calls `each` with batches of `(row number, JSON text)`, in file order.
-/// A non-finite float becomes an overflowing number (see [`non_finite`]).
+/// A non-finite float becomes an overflowing number (see `non_finite`).
 pub fn for_each_batch(
     path: &Path,
     batch: usize,

@@ -86,7 +86,7 @@ impl AdamW {
 }
 
 impl HeadSpec {
-    /// Fits with the prior art's recipe ([`adamw::AdamW`]) instead of
+    /// Fits with the prior art's recipe ([`AdamW`]) instead of
     /// L-BFGS: every row of `idx` is fitted (no monitor set), for a fixed
     /// number of epochs. For comparisons (`moshead bench train`).
     pub fn fit_adamw(

@@ -4,7 +4,7 @@
 //! [`Model`] (a flat parameter vector, a seeded initialisation and one
 //! fused pass returning the sum of squared errors of a chunk of rows and
 //! adding its gradient) and are fitted by the L-BFGS solve
-//! ([`super::solver`]); their output is bounded as `1 + 4 * sigmoid(z)`.
+//! (`training::solver`); their output is bounded as `1 + 4 * sigmoid(z)`.
 //! A new gradient head is a new implementation of [`Model`]. The ridge head
 //! ([`ridge`]) is solved in closed form and the SVR ([`svr`]) by libsvm's
 //! SMO; every head, whatever its fit, is reached through

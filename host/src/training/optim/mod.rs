@@ -1,4 +1,4 @@
-//! The argmin glue shared by the head solve ([`super::solver`]) and the
+//! The argmin glue shared by the head solve (`training::solver`) and the
 //! VQEG logistic fit ([`crate::evaluation::fit_logistic`]).
 //!
 //! Both minimise a smooth cost whose value and gradient come cheapest from
