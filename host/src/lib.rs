@@ -18,6 +18,7 @@ pub mod export;
 pub mod loader;
 pub mod manifest;
 pub mod model_id;
+pub mod pipeline;
 pub mod progress;
 pub mod registry;
 pub mod safe_fs;
