@@ -179,7 +179,7 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
             })
             .collect(),
     };
-    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
+    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress.status())?;
     report.notes.splice(0..0, notes);
     report.context = context
         .iter()

@@ -23,8 +23,11 @@ pub struct TrainArgs {
     data: DataArgs,
     #[command(flatten)]
     head: super::head::HeadArgs,
-    /// Validation policy (default: explicit when rows carry train and val, else kfold).
-    #[arg(long, value_enum)]
+    /// Validation policy (default: explicit when rows carry train and val, else kfold):
+    /// `explicit` trains on the `train` rows and evaluates on the `val` rows (one fold),
+    /// `kfold` uses k content-grouped folds over the non-test rows, `repeated` N
+    /// content-disjoint random 80/20 splits of them.
+    #[arg(long, value_parser = policy_kind())]
     validation: Option<PolicyKind>,
     /// Folds for kfold.
     #[arg(long, default_value_t = 5)]
@@ -52,6 +55,14 @@ pub struct TrainArgs {
     json: bool,
     #[command(flatten)]
     formats: super::export::FormatArgs,
+}
+
+/// `--validation`: one of [`PolicyKind::NAMES`] (listed in `--help` and in
+/// the error for any other value).
+fn policy_kind() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(PolicyKind::NAMES)
+        .try_map(|s: String| s.parse::<PolicyKind>())
 }
 
 /// Refuses datasets no honest validation can use.

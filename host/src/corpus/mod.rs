@@ -32,8 +32,8 @@ use moshead_protocol::{
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
+use crate::training::Status;
 pub use dataset::Dataset;
 use interner::Interner;
 pub use report::{ColumnReport, DropSummary, IngestReport, InputReport};
@@ -270,7 +270,7 @@ pub fn ingest(
     adapter: &Adapter,
     sources: &[Source],
     opts: &IngestOptions,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(Dataset, IngestReport), CorpusError> {
     let d: &Descriptor = &adapter.descriptor;
     let schema = opts
@@ -351,7 +351,7 @@ pub fn ingest(
                 (_, Some(p)) => p.display().to_string(),
             };
             let rep = joins.logs(&mut ctx, &mut b, &run, display)?;
-            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            status.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
             reports.push(rep);
             continue;
         }
@@ -393,7 +393,7 @@ pub fn ingest(
                         rep.lines += 1;
                         ctx.record(&mut b, &mut rep, &src.display, *row_no, outcome)?;
                     }
-                    progress.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
+                    status.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
                     Ok(())
                 })?;
             }
@@ -409,9 +409,9 @@ pub fn ingest(
                     reason: format!("slot `{}`: {why}", src.slot),
                 });
             }
-            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
-            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', progress)?,
-            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', progress)?,
+            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, status)?,
+            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', status)?,
+            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', status)?,
         }
         if rep.bytes == 0 {
             return Err(CorpusError::Input {
@@ -425,7 +425,7 @@ pub fn ingest(
     let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
     reports.extend(label_reports);
     duplicates::check_split_leakage(&b)?;
-    progress.clear();
+    status.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
     dataset.source_scales = sources
