@@ -13,6 +13,7 @@ pub mod check;
 pub mod cli;
 pub mod commit;
 pub mod corpus;
+pub mod digest;
 pub mod evaluation;
 pub mod export;
 pub mod loader;

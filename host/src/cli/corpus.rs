@@ -184,11 +184,10 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
     report.context = context
         .iter()
         .map(|(slot, path, text)| {
-            use sha2::Digest;
             (
                 slot.clone(),
                 path.display().to_string(),
-                crate::registry::hex(&sha2::Sha256::digest(text.as_bytes())),
+                crate::digest::sha256_hex(text.as_bytes()),
             )
         })
         .collect();

@@ -378,11 +378,10 @@ pub fn ingest(
                 if !ctx.unlabelled {
                     check_parquet_columns(d, &src.slot, path)?;
                 }
-                rep.sha256 =
-                    crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
-                        path: path.clone(),
-                        reason: inputs::io_reason(&e),
-                    })?;
+                rep.sha256 = crate::digest::sha256_file(path).map_err(|e| CorpusError::Input {
+                    path: path.clone(),
+                    reason: inputs::io_reason(&e),
+                })?;
                 rep.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 parquet::for_each_batch(path, 8192, |batch| {
                     let outcomes: Vec<Result<Outcome, String>> = batch

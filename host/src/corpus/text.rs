@@ -104,7 +104,7 @@ impl Opened {
         if let Some(t) = &self.tally {
             let t = t.lock().unwrap_or_else(|e| e.into_inner());
             rep.bytes = t.bytes;
-            rep.sha256 = crate::registry::hex(&t.hasher.clone().finalize());
+            rep.sha256 = crate::digest::hex(&t.hasher.clone().finalize());
         } else if let Some(lr) = line_reader {
             rep.bytes = lr.bytes();
             rep.sha256 = lr.finish();
