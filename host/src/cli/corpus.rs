@@ -335,10 +335,7 @@ pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
 /// paths and `..` (a plugin must not write outside the output directory).
 pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
     let p = Path::new(rel);
-    if p.is_absolute()
-        || p.components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
+    if !moshead_protocol::descriptor::is_relative_below(rel) {
         anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
     }
     // A directory on the way that is a symbolic link would lead outside.
