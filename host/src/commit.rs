@@ -227,7 +227,7 @@ pub fn commit(dir: &Path, set: &Set) -> Result<(), CommitError> {
         journal.files.push(Entry {
             name: name.clone(),
             staged: tmp,
-            sha256: crate::export::sha256_hex(bytes),
+            sha256: crate::digest::sha256_hex(bytes),
         });
     }
     let text = match serde_json::to_vec_pretty(&journal) {
@@ -280,7 +280,7 @@ fn apply(dir: &Path, j: &Journal) -> Result<(), CommitError> {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let found = std::fs::read(&fin)
-                    .map(|b| crate::export::sha256_hex(&b))
+                    .map(|b| crate::digest::sha256_hex(&b))
                     .unwrap_or_default();
                 if found != f.sha256 {
                     return Err(unfinished(

@@ -179,16 +179,15 @@ pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result
             })
             .collect(),
     };
-    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress)?;
+    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress.status())?;
     report.notes.splice(0..0, notes);
     report.context = context
         .iter()
         .map(|(slot, path, text)| {
-            use sha2::Digest;
             (
                 slot.clone(),
                 path.display().to_string(),
-                crate::registry::hex(&sha2::Sha256::digest(text.as_bytes())),
+                crate::digest::sha256_hex(text.as_bytes()),
             )
         })
         .collect();
@@ -336,10 +335,7 @@ pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
 /// paths and `..` (a plugin must not write outside the output directory).
 pub fn safe_join(base: &Path, rel: &str) -> anyhow::Result<PathBuf> {
     let p = Path::new(rel);
-    if p.is_absolute()
-        || p.components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
+    if !moshead_protocol::descriptor::is_relative_below(rel) {
         anyhow::bail!("refusing to write `{rel}` outside {}", base.display());
     }
     // A directory on the way that is a symbolic link would lead outside.

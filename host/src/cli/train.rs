@@ -10,14 +10,9 @@ use super::corpus::{load, DataArgs, Loaded};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
-use crate::evaluation::gate::{self, GateReport};
-use crate::evaluation::oof;
-use crate::evaluation::protocol::{run_folds, FoldResult};
-use crate::evaluation::{aggregate, Aggregate, Metrics};
-use crate::manifest::{
-    AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
-    MANIFEST_SCHEMA,
-};
+use crate::evaluation::gate::GateReport;
+use crate::manifest::{Manifest, ValidationRecord};
+use crate::pipeline::TrainRequest;
 use crate::progress::Progress;
 use crate::selection::HeadChoice;
 
@@ -28,8 +23,11 @@ pub struct TrainArgs {
     data: DataArgs,
     #[command(flatten)]
     head: super::head::HeadArgs,
-    /// Validation policy (default: explicit when rows carry train and val, else kfold).
-    #[arg(long, value_enum)]
+    /// Validation policy (default: explicit when rows carry train and val, else kfold):
+    /// `explicit` trains on the `train` rows and evaluates on the `val` rows (one fold),
+    /// `kfold` uses k content-grouped folds over the non-test rows, `repeated` N
+    /// content-disjoint random 80/20 splits of them.
+    #[arg(long, value_parser = policy_kind())]
     validation: Option<PolicyKind>,
     /// Folds for kfold.
     #[arg(long, default_value_t = 5)]
@@ -57,6 +55,14 @@ pub struct TrainArgs {
     json: bool,
     #[command(flatten)]
     formats: super::export::FormatArgs,
+}
+
+/// `--validation`: one of [`PolicyKind::NAMES`] (listed in `--help` and in
+/// the error for any other value).
+fn policy_kind() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(PolicyKind::NAMES)
+        .try_map(|s: String| s.parse::<PolicyKind>())
 }
 
 /// Refuses datasets no honest validation can use.
@@ -163,118 +169,19 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         eval_fraction: 0.2,
         seed: args.seed,
     };
-    let fold_list = folds::make_folds(ds, &policy)?;
     let progress = Progress::new(!env.quiet);
-    let status = progress.status();
-    let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
-    let results = run_folds(
-        ds,
-        &fold_list,
-        &choice,
-        baseline_name,
-        &d.mos_scale,
-        &status,
-    )?;
-
-    // The ship model: the explicit fold's head (same rows, same seed), or a
-    // refit on every non-test row.
-    let (trained_on, ship_rows, ship, ship_selection) = match policy.kind {
-        PolicyKind::Explicit => {
-            let rows = fold_list[0].train.len();
-            let head = results[0].1.clone();
-            let selection = results[0].0.selection.clone();
-            ("train rows".to_owned(), rows, head, selection)
-        }
-        _ => {
-            let rows = folds::eligible(ds);
-            progress.update(|| "ship model".into());
-            let (head, selection) = choice.fit(ds, &rows, args.seed, &status)?;
-            progress.clear();
-            ("all non-test rows".to_owned(), rows.len(), head, selection)
-        }
-    };
-    let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
-    let pooled = oof::pooled(&fold_results);
-    let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
-    let agg = aggregate(&head_metrics);
-    let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
-    for name in fold_results[0].baselines.keys() {
-        let ms: Vec<Metrics> = fold_results
-            .iter()
-            .filter_map(|r| r.baselines.get(name).cloned())
-            .collect();
-        baselines.insert(name.clone(), aggregate(&ms));
-    }
-    let (gate_kind, thresholds) = if ds.synthetic {
-        ("synthetic", &d.gate.synthetic)
-    } else {
-        ("real", &d.gate.real)
-    };
-    let verdict = gate::apply(gate_kind, thresholds, &agg);
-    let r = &loaded.report;
-    let mut manifest = Manifest {
-        manifest_schema: MANIFEST_SCHEMA.into(),
-        id: model_id.clone(),
-        adapter_model_id: d.model_id.clone(),
-        kind: "mos".into(),
-        adapter: AdapterRecord {
-            name: d.name.clone(),
-            version: d.version.clone(),
-            api_version: loaded.adapter.api_version.to_string(),
-            sha256: loaded.adapter.sha256.clone(),
-            description: d.description.clone(),
-            licence: d.licence.clone(),
-            mos_scale: Some(d.mos_scale.clone()),
-            libvmaf_names: Some(libvmaf_names),
-            card: d.card.clone(),
-        },
-        host: HostRecord {
-            name: "moshead".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        feature_schema: ds.schema.clone(),
-        feature_order: ds.columns.clone(),
-        standardization: ship.standardizer.clone(),
-        mos_range: [1.0, 5.0],
-        head: HeadRecord {
-            spec: ship.spec.clone(),
-            n_parameters: ship.params.len(),
-            parameters: ship.params.clone(),
-        },
-        training: TrainingRecord {
-            seed: args.seed,
-            trained_on,
-            n_rows: ship_rows,
-            n_fit: ship.n_fit,
-            n_monitor: ship.n_monitor,
-            solve: ship.solve.clone(),
-            selection: ship_selection,
-        },
-        validation: ValidationRecord {
-            name: policy.name(),
-            policy: policy.clone(),
-            folds: fold_results,
-            aggregate: agg,
-            baselines,
-            pooled,
-        },
-        gate: verdict,
-        data: DataRecord {
-            synthetic: ds.synthetic,
-            rows: r.rows,
-            dropped: r.dropped(),
-            drops: r.drops.iter().map(|(k, v)| (k.clone(), v.count)).collect(),
-            splits: r.splits.clone(),
-            groups: r.groups,
-            include_references: args.data.include_references,
-            inputs: r.inputs.clone(),
-            context: r.context.clone(),
-            filled: r.fills(),
-            mos_scales: r.mos_scales(d),
-        },
-        exports: BTreeMap::new(),
+    let request = TrainRequest {
+        adapter: loaded.adapter,
+        dataset: ds,
+        report: &loaded.report,
+        choice: &choice,
+        policy,
+        model_id: model_id.clone(),
+        include_references: args.data.include_references,
         command_line: command_line(),
     };
+    let mut manifest = crate::pipeline::train(&request, &progress.status())?;
+    progress.clear();
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     // The ONNX model, the validation sidecar, the card, the plots, the

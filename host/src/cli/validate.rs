@@ -75,11 +75,7 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
     let (mos, se) = ds.targets(&test);
     let metrics = evaluate(&pred, &mos, &se);
     let d = &own.descriptor;
-    let (kind, mut t) = if ds.synthetic {
-        ("synthetic", d.gate.synthetic)
-    } else {
-        ("real", d.gate.real)
-    };
+    let (kind, mut t) = gate::for_corpus(&d.gate, ds.synthetic);
     t.spread_max = None; // one held-out set: no spread
     let verdict = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
     if args.json {

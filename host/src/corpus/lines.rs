@@ -139,7 +139,7 @@ impl<R: Read> LineReader<R> {
     /// Finishes hashing; returns the hex sha256 of everything read.
     pub fn finish(self) -> String {
         self.hasher
-            .map(|h| crate::registry::hex(&h.finalize()))
+            .map(|h| crate::digest::hex(&h.finalize()))
             .unwrap_or_default()
     }
 }
@@ -208,6 +208,6 @@ mod tests {
         let mut chunk = Chunk::default();
         while r.next_chunk(&mut chunk).unwrap() {}
         assert_eq!(r.bytes(), data.len() as u64);
-        assert_eq!(r.finish(), crate::registry::hex(&Sha256::digest(data)));
+        assert_eq!(r.finish(), crate::digest::sha256_hex(data));
     }
 }

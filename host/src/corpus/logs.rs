@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use moshead_protocol::{Descriptor, LabelsJoin};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::labels::{self, codes, Table};
 use super::libvmaf;
@@ -98,7 +97,7 @@ impl Joins {
         let mut report = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
-            sha256: crate::registry::hex(&Sha256::digest(&bytes)),
+            sha256: crate::digest::sha256_hex(&bytes),
             bytes: bytes.len() as u64,
             lines: table.read,
             rows: 0,
@@ -189,7 +188,7 @@ impl Joins {
                 ctx.record(b, &mut rep, &log.display, 1, log.outcome)?;
             }
         }
-        rep.sha256 = crate::registry::hex(&Sha256::digest(listing.as_bytes()));
+        rep.sha256 = crate::digest::sha256_hex(listing.as_bytes());
         Ok(rep)
     }
 
@@ -277,7 +276,7 @@ fn read_log(src: &Source) -> Result<Log, CorpusError> {
     Ok(Log {
         name,
         display: src.display.clone(),
-        sha256: crate::registry::hex(&Sha256::digest(&bytes)),
+        sha256: crate::digest::sha256_hex(&bytes),
         bytes: bytes.len() as u64,
         pooled,
         joined: None,

@@ -32,8 +32,8 @@ use moshead_protocol::{
 use ndarray::Array2;
 use rayon::prelude::*;
 
-use crate::progress::Progress;
 use crate::registry::{Adapter, PluginError};
+use crate::training::Status;
 pub use dataset::Dataset;
 use interner::Interner;
 pub use report::{ColumnReport, DropSummary, IngestReport, InputReport};
@@ -270,7 +270,7 @@ pub fn ingest(
     adapter: &Adapter,
     sources: &[Source],
     opts: &IngestOptions,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(Dataset, IngestReport), CorpusError> {
     let d: &Descriptor = &adapter.descriptor;
     let schema = opts
@@ -351,7 +351,7 @@ pub fn ingest(
                 (_, Some(p)) => p.display().to_string(),
             };
             let rep = joins.logs(&mut ctx, &mut b, &run, display)?;
-            progress.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
+            status.update(|| format!("ingest {}: {} rows", rep.path, b.mos.len()));
             reports.push(rep);
             continue;
         }
@@ -378,11 +378,10 @@ pub fn ingest(
                 if !ctx.unlabelled {
                     check_parquet_columns(d, &src.slot, path)?;
                 }
-                rep.sha256 =
-                    crate::registry::sha256_file(path).map_err(|e| CorpusError::Input {
-                        path: path.clone(),
-                        reason: inputs::io_reason(&e),
-                    })?;
+                rep.sha256 = crate::digest::sha256_file(path).map_err(|e| CorpusError::Input {
+                    path: path.clone(),
+                    reason: inputs::io_reason(&e),
+                })?;
                 rep.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
                 parquet::for_each_batch(path, 8192, |batch| {
                     let outcomes: Vec<Result<Outcome, String>> = batch
@@ -393,7 +392,7 @@ pub fn ingest(
                         rep.lines += 1;
                         ctx.record(&mut b, &mut rep, &src.display, *row_no, outcome)?;
                     }
-                    progress.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
+                    status.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
                     Ok(())
                 })?;
             }
@@ -409,9 +408,9 @@ pub fn ingest(
                     reason: format!("slot `{}`: {why}", src.slot),
                 });
             }
-            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, progress)?,
-            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', progress)?,
-            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', progress)?,
+            Format::Jsonl | Format::Json => text::jsonl(ctx, &mut b, &mut rep, src, status)?,
+            Format::Csv => text::delimited(ctx, &mut b, &mut rep, src, b',', status)?,
+            Format::Tsv => text::delimited(ctx, &mut b, &mut rep, src, b'\t', status)?,
         }
         if rep.bytes == 0 {
             return Err(CorpusError::Input {
@@ -425,7 +424,7 @@ pub fn ingest(
     let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
     reports.extend(label_reports);
     duplicates::check_split_leakage(&b)?;
-    progress.clear();
+    status.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
     dataset.source_scales = sources

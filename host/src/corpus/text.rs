@@ -21,7 +21,7 @@ use super::delimited::Header;
 use super::lines::{self, Chunk, Line, LineReader};
 use super::sniff::{self, Compression};
 use super::{codes, inputs, Builder, CorpusError, Ctx, InputReport, Outcome, Source, SourceData};
-use crate::progress::Progress;
+use crate::training::Status;
 
 /// Outcomes of one chunk, with their line numbers, in order.
 type Outcomes = Vec<(u64, Result<Outcome, String>)>;
@@ -104,7 +104,7 @@ impl Opened {
         if let Some(t) = &self.tally {
             let t = t.lock().unwrap_or_else(|e| e.into_inner());
             rep.bytes = t.bytes;
-            rep.sha256 = crate::registry::hex(&t.hasher.clone().finalize());
+            rep.sha256 = crate::digest::hex(&t.hasher.clone().finalize());
         } else if let Some(lr) = line_reader {
             rep.bytes = lr.bytes();
             rep.sha256 = lr.finish();
@@ -120,7 +120,7 @@ fn pipeline<C: Default + Send + Sync>(
     b: &mut Builder,
     rep: &mut InputReport,
     src: &Source,
-    progress: &Progress,
+    status: &Status,
     mut read: impl FnMut(&mut C) -> io::Result<bool> + Send,
     project: impl Fn(&C) -> Outcomes + Sync,
 ) -> Result<(), CorpusError> {
@@ -153,7 +153,7 @@ fn pipeline<C: Default + Send + Sync>(
             }
         };
         std::mem::swap(&mut current, &mut next);
-        progress.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
+        status.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
     }
     ctx.record_all(b, rep, &src.display, pending)
 }
@@ -164,7 +164,7 @@ pub(super) fn jsonl(
     b: &mut Builder,
     rep: &mut InputReport,
     src: &Source,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(), CorpusError> {
     let mut opened = open(src)?;
     let reader = std::mem::replace(&mut opened.reader, Box::new(io::empty()));
@@ -178,7 +178,7 @@ pub(super) fn jsonl(
         b,
         rep,
         src,
-        progress,
+        status,
         |chunk: &mut Chunk| lr.next_chunk(chunk),
         |chunk: &Chunk| {
             chunk
@@ -249,7 +249,7 @@ pub(super) fn delimited(
     rep: &mut InputReport,
     src: &Source,
     delimiter: u8,
-    progress: &Progress,
+    status: &Status,
 ) -> Result<(), CorpusError> {
     let mut opened = open(src)?;
     let reader = std::mem::replace(&mut opened.reader, Box::new(io::empty()));
@@ -278,7 +278,7 @@ pub(super) fn delimited(
             b,
             rep,
             src,
-            progress,
+            status,
             |chunk: &mut Records| read_records(&mut rdr, chunk, &mut last_line),
             |chunk: &Records| {
                 chunk

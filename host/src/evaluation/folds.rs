@@ -14,7 +14,7 @@ use moshead_protocol::Split;
 pub const DEFAULT_SEED: u64 = 20260508;
 
 /// How a head is validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyKind {
     /// Train on `train` rows, evaluate on `val` rows (one fold).
@@ -23,6 +23,26 @@ pub enum PolicyKind {
     Kfold,
     /// N content-disjoint random 80/20 splits of the non-test rows.
     Repeated,
+}
+
+impl PolicyKind {
+    /// Every kind's name, as the command line and the manifest spell it.
+    pub const NAMES: [&'static str; 3] = ["explicit", "kfold", "repeated"];
+}
+
+impl std::str::FromStr for PolicyKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "explicit" => Ok(PolicyKind::Explicit),
+            "kfold" => Ok(PolicyKind::Kfold),
+            "repeated" => Ok(PolicyKind::Repeated),
+            _ => Err(format!(
+                "unknown validation policy `{s}` (one of {})",
+                PolicyKind::NAMES.join(", ")
+            )),
+        }
+    }
 }
 
 /// A resolved validation policy.
@@ -255,6 +275,15 @@ pub fn make_folds(ds: &Dataset, policy: &Policy) -> Result<Vec<Fold>, FoldError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policy_kind_names_parse_and_match_serde() {
+        for name in PolicyKind::NAMES {
+            let kind: PolicyKind = name.parse().unwrap();
+            assert_eq!(serde_json::to_value(kind).unwrap(), name);
+        }
+        assert!("Kfold".parse::<PolicyKind>().is_err());
+    }
     use ndarray::Array2;
     use std::collections::HashSet;
 

@@ -32,6 +32,19 @@ pub struct GateReport {
     pub passed: bool,
 }
 
+/// The gate that applies to a corpus: the `synthetic` one when every row is
+/// synthetic, else the `real` one, with its kind's name.
+pub fn for_corpus(
+    spec: &moshead_protocol::GateSpec,
+    synthetic: bool,
+) -> (&'static str, Thresholds) {
+    if synthetic {
+        ("synthetic", spec.synthetic)
+    } else {
+        ("real", spec.real)
+    }
+}
+
 /// Applies `t` to `agg` (mean metrics, PLCC spread across folds).
 pub fn apply(kind: &str, t: &Thresholds, agg: &Aggregate) -> GateReport {
     let mut checks = Vec::new();

@@ -33,8 +33,8 @@ pub mod vmaf;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
+use crate::digest::sha256_hex;
 use crate::evaluation::oof::OofRow;
 use crate::manifest::{FileRecord, Manifest};
 
@@ -103,14 +103,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
         path: path.to_path_buf(),
         source,
     }
-}
-
-/// Lower-case hex sha256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The file names of a model's artefacts (all relative to its directory).

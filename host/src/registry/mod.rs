@@ -21,7 +21,6 @@ use std::collections::BTreeMap;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::fmt;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::LibraryError;
@@ -31,7 +30,6 @@ use moshead_protocol::{
     SynthRequest,
 };
 use semver::Version;
-use sha2::{Digest, Sha256};
 
 mod search;
 mod selector;
@@ -150,26 +148,6 @@ pub struct Diagnostic {
     pub kind: &'static str,
 }
 
-/// sha256 of a file, hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
-}
-
-/// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn first_lines(s: &str, n: usize) -> String {
     let mut out: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).take(n).collect();
     if s.lines().filter(|l| !l.trim().is_empty()).count() > n {
@@ -259,7 +237,7 @@ impl Adapter {
             reason: format!("cannot be read: {e}"),
             not_a_plugin: false,
         })?;
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = crate::digest::sha256_hex(&bytes);
         precheck(&sha256).map_err(|reason| PluginError::Untrusted {
             path: path.to_path_buf(),
             reason,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod problems;
 
-pub use problems::is_reason_code;
+pub use problems::{is_reason_code, is_relative_below};
 
 /// Everything a corpus adapter declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

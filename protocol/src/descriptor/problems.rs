@@ -400,8 +400,10 @@ fn env_var_problem(var: &str) -> Option<String> {
     }
 }
 
-/// A relative path whose components are all plain names.
-fn is_relative_below(path: &str) -> bool {
+/// A non-empty relative path that stays below where it is joined: every
+/// component a plain name or `.` (no root, no `..`). Plugin-declared paths
+/// and the host's writes under an output directory are held to it.
+pub fn is_relative_below(path: &str) -> bool {
     let p = std::path::Path::new(path);
     !path.trim().is_empty()
         && p.components().all(|c| {

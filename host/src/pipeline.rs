@@ -1,0 +1,171 @@
+//! The training pipeline as a library operation: from a projected corpus,
+//! a head choice and a validation policy to the run's [`Manifest`].
+//!
+//! [`train`] builds the folds, validates the choice on each (with the
+//! baselines), trains the ship model, aggregates and pools the metrics,
+//! applies the adapter's gate and builds the manifest, in that one place.
+//! Progress goes to a [`Status`] observer; nothing is printed or written:
+//! the caller (the `moshead train` command) commits the manifest and its
+//! exports and reports the run.
+
+use std::collections::BTreeMap;
+
+use crate::corpus::{Dataset, IngestReport};
+use crate::evaluation::folds::{self, FoldError, Policy, PolicyKind};
+use crate::evaluation::gate;
+use crate::evaluation::oof;
+use crate::evaluation::protocol::{run_folds, FoldResult};
+use crate::evaluation::{aggregate, Aggregate, Metrics};
+use crate::manifest::{
+    AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
+    MANIFEST_SCHEMA,
+};
+use crate::registry::Adapter;
+use crate::selection::HeadChoice;
+use crate::training::{Status, TrainError};
+
+/// What one training run is asked to do.
+#[derive(Debug)]
+pub struct TrainRequest<'a> {
+    /// The adapter that projected the rows.
+    pub adapter: &'a Adapter,
+    /// The projected rows.
+    pub dataset: &'a Dataset,
+    /// How they were read (recorded in the manifest).
+    pub report: &'a IngestReport,
+    /// The head, or `auto`'s candidates.
+    pub choice: &'a HeadChoice,
+    /// The validation policy (its seed is the run's).
+    pub policy: Policy,
+    /// The model id.
+    pub model_id: String,
+    /// Whether reference rows were kept.
+    pub include_references: bool,
+    /// The command line recorded in the manifest.
+    pub command_line: Vec<String>,
+}
+
+/// Why a training run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The policy's folds cannot be built on these rows.
+    #[error(transparent)]
+    Folds(#[from] FoldError),
+    /// A head could not be trained.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+}
+
+/// Runs the validation and trains the ship model; returns the manifest of
+/// the run (with no exports yet).
+pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, PipelineError> {
+    let (ds, d, policy, choice) = (
+        req.dataset,
+        &req.adapter.descriptor,
+        &req.policy,
+        req.choice,
+    );
+    let fold_list = folds::make_folds(ds, policy)?;
+    let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
+    let results = run_folds(ds, &fold_list, choice, baseline_name, &d.mos_scale, status)?;
+
+    // The ship model: the explicit fold's head (same rows, same seed), or a
+    // refit on every non-test row.
+    let (trained_on, ship_rows, ship, ship_selection) = match policy.kind {
+        PolicyKind::Explicit => {
+            let rows = fold_list[0].train.len();
+            let head = results[0].1.clone();
+            let selection = results[0].0.selection.clone();
+            ("train rows".to_owned(), rows, head, selection)
+        }
+        _ => {
+            let rows = folds::eligible(ds);
+            status.update(|| "ship model".into());
+            let (head, selection) = choice.fit(ds, &rows, policy.seed, status)?;
+            ("all non-test rows".to_owned(), rows.len(), head, selection)
+        }
+    };
+    let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
+    let pooled = oof::pooled(&fold_results);
+    let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
+    let agg = aggregate(&head_metrics);
+    let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
+    for name in fold_results[0].baselines.keys() {
+        let ms: Vec<Metrics> = fold_results
+            .iter()
+            .filter_map(|r| r.baselines.get(name).cloned())
+            .collect();
+        baselines.insert(name.clone(), aggregate(&ms));
+    }
+    let (gate_kind, thresholds) = gate::for_corpus(&d.gate, ds.synthetic);
+    let verdict = gate::apply(gate_kind, &thresholds, &agg);
+    let r = req.report;
+    let libvmaf_names = d
+        .schema(&ds.schema)
+        .map(|s| s.libvmaf_names.clone())
+        .unwrap_or_default();
+    Ok(Manifest {
+        manifest_schema: MANIFEST_SCHEMA.into(),
+        id: req.model_id.clone(),
+        adapter_model_id: d.model_id.clone(),
+        kind: "mos".into(),
+        adapter: AdapterRecord {
+            name: d.name.clone(),
+            version: d.version.clone(),
+            api_version: req.adapter.api_version.to_string(),
+            sha256: req.adapter.sha256.clone(),
+            description: d.description.clone(),
+            licence: d.licence.clone(),
+            mos_scale: Some(d.mos_scale.clone()),
+            libvmaf_names: Some(libvmaf_names),
+            card: d.card.clone(),
+        },
+        host: HostRecord {
+            name: "moshead".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        feature_schema: ds.schema.clone(),
+        feature_order: ds.columns.clone(),
+        standardization: ship.standardizer.clone(),
+        mos_range: [1.0, 5.0],
+        head: HeadRecord {
+            spec: ship.spec.clone(),
+            n_parameters: ship.params.len(),
+            parameters: ship.params.clone(),
+        },
+        training: TrainingRecord {
+            seed: policy.seed,
+            trained_on,
+            n_rows: ship_rows,
+            n_fit: ship.n_fit,
+            n_monitor: ship.n_monitor,
+            solve: ship.solve.clone(),
+            selection: ship_selection,
+        },
+        validation: ValidationRecord {
+            name: policy.name(),
+            policy: policy.clone(),
+            folds: fold_results,
+            aggregate: agg,
+            baselines,
+            pooled,
+        },
+        gate: verdict,
+        data: DataRecord {
+            synthetic: ds.synthetic,
+            rows: r.rows,
+            dropped: r.dropped(),
+            drops: r.drops.iter().map(|(k, v)| (k.clone(), v.count)).collect(),
+            splits: r.splits.clone(),
+            groups: r.groups,
+            include_references: req.include_references,
+            inputs: r.inputs.clone(),
+            context: r.context.clone(),
+            filled: r.fills(),
+            mos_scales: r.mos_scales(d),
+        },
+        exports: BTreeMap::new(),
+        command_line: req.command_line.clone(),
+    })
+}
