@@ -387,19 +387,20 @@ fn one_adapter_holds_two_mos_scales_and_the_sdk_applies_the_reference_rule() {
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .collect();
-    let native_of = |id: &str, head: f64| match id.starts_with('b') {
-        true => (head - 1.0) / 0.04,
-        false => head,
-    };
-    for r in &sidecar {
-        let (id, f) = (r["id"].as_str().unwrap(), |k: &str| r[k].as_f64().unwrap());
+    // A row's native MOS and prediction are its head-scale ones on its lab's scale.
+    let on_own_scale = |r: &Value| {
+        let native_of = |head: f64| match r["id"].as_str().unwrap().starts_with('b') {
+            true => (head - 1.0) / 0.04,
+            false => head,
+        };
+        let f = |k: &str| r[k].as_f64().unwrap();
+        assert!((f("mos_native") - native_of(f("mos"))).abs() < 1e-9, "{r}");
         assert!(
-            (f("mos_native") - native_of(id, f("mos"))).abs() < 1e-9,
+            (f("prediction_native") - native_of(f("prediction"))).abs() < 1e-9,
             "{r}"
         );
-        let pred = native_of(id, f("prediction"));
-        assert!((f("prediction_native") - pred).abs() < 1e-9, "{r}");
-    }
+    };
+    sidecar.iter().for_each(on_own_scale);
     // `predict` reports each row on its own lab's scale too.
     let scored = moshead(
         cwd,
@@ -417,14 +418,7 @@ fn one_adapter_holds_two_mos_scales_and_the_sdk_applies_the_reference_rule() {
         ],
     );
     for l in scored.ok().lines() {
-        let r: Value = serde_json::from_str(l).unwrap();
-        let (id, f) = (r["id"].as_str().unwrap(), |k: &str| r[k].as_f64().unwrap());
-        assert!(
-            (f("mos_native") - native_of(id, f("mos"))).abs() < 1e-9,
-            "{r}"
-        );
-        let pred = native_of(id, f("prediction"));
-        assert!((f("prediction_native") - pred).abs() < 1e-9, "{r}");
+        on_own_scale(&serde_json::from_str(l).unwrap());
     }
     let mut got: Vec<f64> = sidecar.iter().map(|r| r["mos"].as_f64().unwrap()).collect();
     let mut want: Vec<f64> = mos_a.into_iter().chain(mos_b).collect();

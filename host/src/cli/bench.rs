@@ -272,6 +272,8 @@ fn bench_case(
         inputs.push((slot, bench_twins::twin(&path, form)?));
     }
     let data = DataArgs::bound(case.adapter, inputs, case.schema);
+    let timed = timed_loads(env, reg, &data, repeat)?;
+    let increase = timed.peak_increase();
     let Timed {
         loaded,
         seconds,
@@ -280,7 +282,7 @@ fn bench_case(
         rss_before,
         peak,
         peak_reset,
-    } = timed_loads(env, reg, &data, repeat)?;
+    } = timed;
     let report = &loaded.report;
     let (n, width) = loaded.dataset.x.dim();
     let input_bytes: u64 = report.inputs.iter().map(|i| i.bytes).sum();
@@ -289,10 +291,6 @@ fn bench_case(
     }
     let lines: u64 = report.inputs.iter().map(|i| i.lines).sum();
     let matrix_bytes = (n * width * 8) as u64;
-    let increase = match (rss_before, peak) {
-        (Some(b), Some(p)) => Some(p.saturating_sub(b)),
-        _ => None,
-    };
     let overhead = increase.map(|i| i as i64 - matrix_bytes as i64);
     let slack = (SLACK_MB * 1e6) as u64;
     let mb_per_s = text_bytes as f64 / 1e6 / seconds.max(1e-9);

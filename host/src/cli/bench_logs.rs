@@ -101,10 +101,7 @@ pub(super) fn run(
         .map(|i| i.bytes)
         .sum();
     let seconds = t.seconds;
-    let peak_increase = match (t.rss_before, t.peak) {
-        (Some(b), Some(p)) if t.peak_reset => Some(p.saturating_sub(b)),
-        _ => None,
-    };
+    let peak_increase = t.peak_increase().filter(|_| t.peak_reset);
     Ok(LogFigures {
         corpus_dir: dir,
         generated,

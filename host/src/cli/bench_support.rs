@@ -76,6 +76,14 @@ pub(super) struct Timed<'r> {
     pub(super) peak_reset: bool,
 }
 
+impl Timed<'_> {
+    /// How far the first run raised the resident set's high-water mark
+    /// above the resident set before it, bytes.
+    pub(super) fn peak_increase(&self) -> Option<u64> {
+        Some(self.peak?.saturating_sub(self.rss_before?))
+    }
+}
+
 /// Runs [`load`] `repeat` times (at least once) and times it.
 pub(super) fn timed_loads<'r>(
     env: &Env,

@@ -75,13 +75,6 @@ impl Header {
         &self.keys
     }
 
-    /// The record as a JSON object, or the drop `(code, message)` it is.
-    pub fn to_json(&self, record: &ByteRecord) -> Result<String, (&'static str, String)> {
-        let mut out = String::new();
-        self.write_json(record, &mut out)?;
-        Ok(out)
-    }
-
     /// Writes the record as a JSON object into `out` (cleared first), so
     /// that one buffer serves many records; or returns the drop
     /// `(code, message)` it is.
@@ -246,6 +239,15 @@ fn push_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Header {
+        /// The record as a fresh JSON object, or its drop.
+        fn to_json(&self, record: &ByteRecord) -> Result<String, (&'static str, String)> {
+            let mut out = String::new();
+            self.write_json(record, &mut out)?;
+            Ok(out)
+        }
+    }
 
     fn rec(fields: &[&str]) -> ByteRecord {
         ByteRecord::from(fields.to_vec())

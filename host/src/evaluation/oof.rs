@@ -150,16 +150,8 @@ mod tests {
             head,
             baselines: BTreeMap::new(),
             solve: SolveReport {
-                solver: String::new(),
-                weight_decay: None,
-                iterations: 0,
-                cost_evals: 0,
-                gradient_evals: 0,
-                termination: String::new(),
                 converged: true,
-                best_iteration: 0,
-                loss: Vec::new(),
-                monitor_loss: Vec::new(),
+                ..SolveReport::default()
             },
             selection: None,
             predictions,

@@ -644,16 +644,8 @@ mod tests {
             },
             params: (0..n).map(|_| rng.gen_range(-0.7..0.7)).collect(),
             solve: SolveReport {
-                solver: String::new(),
-                weight_decay: None,
-                iterations: 0,
-                cost_evals: 0,
-                gradient_evals: 0,
-                termination: String::new(),
                 converged: true,
-                best_iteration: 0,
-                loss: vec![],
-                monitor_loss: vec![],
+                ..SolveReport::default()
             },
             n_fit: 0,
             n_monitor: 0,

@@ -19,8 +19,8 @@ use super::{Model, ResolvedSpec, Status, TrainError};
 /// Rows per chunk of the parallel passes.
 pub const CHUNK: usize = 2048;
 
-/// How a solve went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How a solve went (the default: no solve, an empty report).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SolveReport {
     /// The solver.
     pub solver: String,
