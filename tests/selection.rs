@@ -280,6 +280,10 @@ fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
         &after["validation"]["folds"][0],
     );
     assert!(b["selection"]["table"].as_array().unwrap().len() > 1);
+    assert!(
+        b["selection"].get("svr_rows").is_none(),
+        "below the SVR's row cap its candidates see every row"
+    );
     assert_eq!(
         a["selection"], b["selection"],
         "fold 0's choice and inner table"
@@ -291,4 +295,67 @@ fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
         after["validation"]["folds"][1]["selection"]["table"],
         before["validation"]["folds"][1]["selection"]["table"]
     );
+}
+
+#[test]
+fn auto_fits_its_svrs_on_one_seeded_sample_above_the_svr_row_cap() {
+    // 150 rows; each fold trains on about 100: above a cap of 40, every
+    // selection fits its SVR candidates from one sample of 40 of its rows,
+    // records it, and refits a chosen SVR on it.
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "150", "8");
+    let args = [
+        "--validation",
+        "kfold",
+        "--folds",
+        "3",
+        "--svr-max-rows",
+        "40",
+        "--force",
+    ];
+    train_chug(d.path(), &args).ok();
+    let path = d.path().join("out/chug_hdr_mos_head_v1.json");
+    let first = std::fs::read(&path).unwrap();
+    let m: Value = serde_json::from_slice(&first).unwrap();
+    let mut records: Vec<&Value> = m["validation"]["folds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| &f["selection"])
+        .collect();
+    records.push(&m["training"]["selection"]);
+    for sel in records {
+        assert!(sel["rows"].as_u64().unwrap() > 40, "{sel}");
+        assert_eq!(sel["svr_rows"], 40, "{sel}");
+        let table = sel["table"].as_array().unwrap();
+        let svrs: Vec<&Value> = table
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().starts_with("svr("))
+            .collect();
+        assert_eq!(svrs.len(), 12);
+        // Fitted on the sample, they predict every held-out inner row, as
+        // the other candidates do: the first C of every width is scored.
+        for c in svrs
+            .iter()
+            .filter(|c| c["name"].as_str().unwrap().contains("C=2,"))
+        {
+            assert!(c["rmse"].as_f64().unwrap().is_finite(), "{c}");
+        }
+    }
+    let (ship, n_fit) = (&m["training"]["selection"], &m["training"]["n_fit"]);
+    if ship["chosen"].as_str().unwrap().starts_with("svr") {
+        assert_eq!(*n_fit, 40, "a chosen SVR is refitted on the sample");
+    } else {
+        let monitor = m["training"]["n_monitor"].as_u64().unwrap();
+        assert_eq!(
+            n_fit.as_u64().unwrap() + monitor,
+            ship["rows"].as_u64().unwrap(),
+            "the other heads use every row"
+        );
+    }
+    let card = std::fs::read_to_string(d.path().join("out/chug_hdr_mos_head_v1_card.md")).unwrap();
+    assert!(card.contains("SVRs on a sample of 40 rows"), "{card}");
+    // Seeded: the same bytes again.
+    train_chug(d.path(), &args).ok();
+    assert!(std::fs::read(&path).unwrap() == first, "manifests differ");
 }

@@ -123,7 +123,9 @@ pub struct HeadArgs {
     #[arg(long, value_enum, default_value_t = ScalingArg::Minmax)]
     pub svr_scaling: ScalingArg,
     /// svr: most training rows per fit; larger training sets are subsampled
-    /// (seeded) [default: 4000].
+    /// (seeded) [default: 4000]. With auto: the SVR candidates are fitted
+    /// from one seeded sample of this many selection rows (at most 5000),
+    /// and a chosen SVR is refitted on it.
     #[arg(long)]
     pub svr_max_rows: Option<usize>,
 }
@@ -155,7 +157,17 @@ impl HeadArgs {
                 set.join(", ")
             )));
         }
-        Ok(HeadChoice::Auto(AutoConfig::default()))
+        let mut cfg = AutoConfig::default();
+        if let Some(rows) = self.svr_max_rows {
+            // The SVR candidates' row cap: their sample of the selection's
+            // rows and each fit's cap.
+            cfg.svr_rows = rows;
+            for c in &mut cfg.candidates {
+                c.spec.svr.max_rows = rows;
+                c.spec.check()?;
+            }
+        }
+        Ok(HeadChoice::Auto(cfg))
     }
 
     /// The requested spec: the head's defaults with the flags given,

@@ -397,12 +397,14 @@ fn print_selection(m: &Manifest) {
     let line = |what: String, s: &crate::selection::SelectionRecord| {
         let best = s.table.iter().find(|c| c.name == s.chosen);
         println!(
-            "  {what}: {} (inner RMSE {}, {}-fold inner CV on {} rows of {} contents){}",
+            "  {what}: {} (inner RMSE {}, {}-fold inner CV on {} rows of {} contents{}){}",
             s.chosen,
             f4(best.and_then(|b| b.rmse)),
             s.inner_folds,
             s.inner_rows,
             s.inner_groups,
+            s.svr_rows
+                .map_or_else(String::new, |n| format!("; SVRs on a sample of {n} rows")),
             s.note
                 .as_ref()
                 .map_or_else(String::new, |n| format!("; {n}"))

@@ -52,6 +52,10 @@ pub struct AutoConfig {
     /// Above this many rows, the inner CV runs on a seeded subset of whole
     /// contents of about this size (the refit uses every row).
     pub max_inner_rows: usize,
+    /// Most selection rows the SVR candidates are fitted from (at most
+    /// [`svr_cv::GRAM_MAX_ROWS`]): above it, a seeded uniform sample of
+    /// this many, on which a chosen SVR is also refitted.
+    pub svr_rows: usize,
     /// The candidates, simplest first.
     pub candidates: Vec<Candidate>,
 }
@@ -61,6 +65,7 @@ impl Default for AutoConfig {
         AutoConfig {
             inner_folds: 3,
             max_inner_rows: 20_000,
+            svr_rows: crate::training::heads::svr::DEFAULT_MAX_ROWS,
             candidates: default_candidates(),
         }
     }
@@ -111,7 +116,7 @@ impl HeadChoice {
                 ..AutoConfig::default()
             },
         };
-        let mut record = select(ds, rows, seed, &cfg, status)?;
+        let (mut record, svr_rows) = choose(ds, rows, seed, &cfg, status)?;
         record.requested = self.name().to_owned();
         if let Some(n) = note {
             record.note = Some(match record.note.take() {
@@ -124,10 +129,15 @@ impl HeadChoice {
             .iter()
             .find(|c| c.name == record.chosen)
             .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
-        status.update(|| format!("  refit {} on {} rows", winner.name, rows.len()));
+        // An SVR is refitted on the rows its candidates were fitted from.
+        let fit_rows = match winner.spec.kind {
+            crate::training::HeadKind::Svr if svr_rows.len() < rows.len() => &svr_rows,
+            _ => rows,
+        };
+        status.update(|| format!("  refit {} on {} rows", winner.name, fit_rows.len()));
         let refit = |c: &Candidate| {
             c.resolve(ds.x.ncols())
-                .fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, status)
+                .fit(ds.x.view(), &ds.mos, &ds.group, fit_rows, seed, status)
         };
         let head = if winner.mean_of_widths {
             let names = record
@@ -212,6 +222,18 @@ pub fn select(
     cfg: &AutoConfig,
     status: &Status,
 ) -> Result<SelectionRecord, TrainError> {
+    choose(ds, rows, seed, cfg, status).map(|(record, _)| record)
+}
+
+/// [`select`], with the rows the SVR candidates were fitted from
+/// ([`svr_cv::sample`]).
+fn choose(
+    ds: &Dataset,
+    rows: &[usize],
+    seed: u64,
+    cfg: &AutoConfig,
+    status: &Status,
+) -> Result<(SelectionRecord, Vec<usize>), TrainError> {
     let first = cfg
         .candidates
         .first()
@@ -226,6 +248,7 @@ pub fn select(
     } else {
         rows.to_vec()
     };
+    let sample = svr_cv::sample(&inner_rows, cfg.svr_rows, seed);
     let groups = distinct_groups(ds, &inner_rows);
     // Few contents: leave one content out, so that each choice rests on
     // every content rather than on two or three noisy inner folds.
@@ -241,6 +264,7 @@ pub fn select(
         inner_rows: inner_rows.len(),
         inner_groups: groups,
         inner_folds: k,
+        svr_rows: (sample.len() < rows.len()).then_some(sample.len()),
         chosen: first.name.clone(),
         table: Vec::new(),
         note: None,
@@ -249,7 +273,7 @@ pub fn select(
         record.note = Some(format!(
             "{groups} content group(s): too few for inner folds; the first candidate is used"
         ));
-        return Ok(record);
+        return Ok((record, sample));
     }
     let folds = grouped_kfold(ds, &inner_rows, k, seed ^ INNER_SEED);
     let x = ds.x.view();
@@ -269,28 +293,33 @@ pub fn select(
     // scored from its members' predictions (mean).
     let fitted = |c: usize| !cfg.candidates[c].mean_of_widths;
     let shared: Vec<usize> = (0..cfg.candidates.len())
-        .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], inner_rows.len(), groups))
+        .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], groups))
         .collect();
     let own: Vec<(usize, usize)> = pairs
         .iter()
         .copied()
         .filter(|(c, _)| fitted(*c) && !shared.contains(c))
         .collect();
+    // An SVR trains on the fold's training rows within the sample.
+    let mut sampled = vec![false; ds.len()];
+    for &i in &sample {
+        sampled[i] = true;
+    }
     // Both at once, so neither waits for the other's slowest fit.
     let (mut shared_fits, own_fits) = rayon::join(
-        || svr_cv::inner_predictions(ds, &inner_rows, &folds, &cfg.candidates, &shared),
+        || svr_cv::inner_predictions(ds, &inner_rows, &sample, &folds, &cfg.candidates, &shared),
         || -> Vec<Result<Vec<f64>, TrainError>> {
             own.par_iter()
                 .map(|&(c, f)| {
                     let fold = &folds[f];
-                    let head = cfg.candidates[c].resolve(x.ncols()).fit(
-                        x,
-                        &ds.mos,
-                        &ds.group,
-                        &fold.train,
-                        fold.seed,
-                        &quiet,
-                    )?;
+                    let spec = cfg.candidates[c].resolve(x.ncols());
+                    let train: Vec<usize> = match spec.kind {
+                        crate::training::HeadKind::Svr => {
+                            fold.train.iter().copied().filter(|&i| sampled[i]).collect()
+                        }
+                        _ => fold.train.clone(),
+                    };
+                    let head = spec.fit(x, &ds.mos, &ds.group, &train, fold.seed, &quiet)?;
                     Ok(head.predict_rows(x, &fold.eval))
                 })
                 .collect()
@@ -395,7 +424,7 @@ pub fn select(
             ));
         }
     }
-    Ok(record)
+    Ok((record, sample))
 }
 
 /// The standard error of the mean of the scored values (0 with fewer than

@@ -46,6 +46,13 @@ pub struct SelectionRecord {
     pub inner_groups: usize,
     /// Inner content-grouped folds.
     pub inner_folds: usize,
+    /// Rows the SVR candidates were fitted from when fewer than `rows`: a
+    /// seeded uniform sample of the inner rows (each inner fold's SVRs
+    /// train on its training rows within it and predict all of its held-out
+    /// rows); a chosen SVR is refitted on the same rows. The SVR is
+    /// quadratic in rows; the other candidates use every inner row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svr_rows: Option<usize>,
     /// The winner, refitted on all `rows`.
     pub chosen: String,
     /// Every candidate's score, in candidate order.

@@ -4,24 +4,31 @@
 //! Fitting every SVR candidate on every inner fold from scratch computes
 //! the same kernel values again and again: the inner folds' training rows
 //! are subsets of the selection's rows, and the candidates of one kernel
-//! width differ only in `C`. Here, for the selection's rows (at most
-//! [`GRAM_MAX_ROWS`], of at least ten contents, see [`shared`]):
+//! width differ only in `C`. Here, for the selection's rows (of at least
+//! ten contents, see [`shared`]):
 //!
 //! 1. the features are scaled once on all of the selection's rows (its
 //!    features only, never a MOS; as the practitioners' recipe scales an
 //!    outer training part once before its grid search);
-//! 2. one kernel matrix per kernel width (in `f32`, the values the solver's
-//!    cache would hold) serves every candidate and inner fold;
-//! 3. per inner fold and width, the candidates are solved in increasing
+//! 2. the SVRs are fitted from one seeded uniform sample of those rows
+//!    ([`sample`]: all of them up to the SVR's row cap, at most
+//!    [`GRAM_MAX_ROWS`]); an inner fold's SVRs train on its training rows
+//!    within the sample and predict all of its held-out rows, so every
+//!    candidate is scored on the same rows;
+//! 3. one kernel matrix of the sample per kernel width (in `f32`, the
+//!    values the solver's cache would hold) serves every candidate and
+//!    inner fold;
+//! 4. per inner fold and width, the candidates are solved in increasing
 //!    `C`, each epsilon-SVR started from the previous `C`'s solution
 //!    (alpha seeding, [`smo::solve_from`]); once the pooled inner RMSE of
 //!    a width rises from one `C` to the next, its larger `C` are not
 //!    fitted (the error is taken as unimodal in `C`: past its minimum it
 //!    only rises, and the largest `C` are the slowest solves) and the table
 //!    says why;
-//! 4. the solves stop at the looser [`INNER_TOL`];
-//! 5. the held-out rows are predicted from the same matrix (the winner is
-//!    then refitted on its own, from scratch, by the head itself).
+//! 5. the solves stop at the looser [`INNER_TOL`];
+//! 6. held-out rows in the sample are predicted from the same matrix, the
+//!    others from their scaled features (the winner is then refitted on its
+//!    own, from scratch, by the head itself, on the sample's rows).
 //!
 //! Each fit is deterministic and the chains run in parallel, so the scores
 //! do not depend on scheduling.
@@ -39,9 +46,20 @@ use crate::training::heads::svr::kernel::{Gram, RowCache};
 use crate::training::heads::svr::{self, smo, SvrScaling, SvrSpec, SvrType};
 use crate::training::{HeadKind, Standardizer, TrainError, MOS_RANGE};
 
-/// Most selection rows for which the kernel matrices are shared (one
-/// `f32` matrix of this many rows squared per kernel width: 100 MB).
+/// Most selection rows the SVR candidates are fitted from (one `f32`
+/// kernel matrix of this many rows squared per kernel width: 100 MB).
 pub const GRAM_MAX_ROWS: usize = 5_000;
+
+/// Seed offset of the SVR candidates' sample.
+const SAMPLE_SEED: u64 = 0x0073_7672_7376;
+
+/// The selection rows the SVR candidates are fitted from: all of `rows` up
+/// to `cap` rows (at most [`GRAM_MAX_ROWS`]), else a seeded uniform sample
+/// of that many, in their order. The chosen SVR is refitted on the same
+/// rows, so the hyper-parameters are chosen for the rows it is fitted on.
+pub fn sample(rows: &[usize], cap: usize, seed: u64) -> Vec<usize> {
+    svr::capped(rows, cap.clamp(2, GRAM_MAX_ROWS), seed ^ SAMPLE_SEED)
+}
 
 /// The SMO stopping tolerance of the inner fits (the spec's when looser):
 /// on the development set's splits, 1e-2 instead of libsvm's 1e-3 halves
@@ -50,16 +68,16 @@ pub const GRAM_MAX_ROWS: usize = 5_000;
 /// winner uses the spec's own tolerance.
 pub const INNER_TOL: f64 = 1e-2;
 
-/// Whether the candidate's inner folds are fitted here: an SVR on at most
-/// [`GRAM_MAX_ROWS`] rows of at least [`MONITOR_MIN_GROUPS`] contents.
+/// Whether the candidate's inner folds are fitted here: an SVR on rows of
+/// at least [`MONITOR_MIN_GROUPS`] contents.
 /// With fewer contents the inner folds leave one content out, a large
 /// share of the rows, whose features would then take part in the scaling
 /// its fit is scored with, and such fits are too small for sharing to
 /// save time. (On the `small` stress corpus, this and the mean of SVRs
 /// together had moved auto's median SROCC from 0.9558 to 0.9500; without
 /// either below 10 contents it is 0.9558 again.)
-pub fn shared(c: &Candidate, rows: usize, groups: usize) -> bool {
-    c.spec.kind == HeadKind::Svr && rows <= GRAM_MAX_ROWS && groups >= MONITOR_MIN_GROUPS
+pub fn shared(c: &Candidate, groups: usize) -> bool {
+    c.spec.kind == HeadKind::Svr && groups >= MONITOR_MIN_GROUPS
 }
 
 /// One kernel matrix's candidates: a scaling, a kernel and a width.
@@ -70,13 +88,28 @@ struct Width {
     gamma: u64,
 }
 
+/// Where the dataset's rows are among the selection's rows and in the
+/// SVR candidates' [`sample`].
+struct Maps {
+    /// Position of every row of the dataset among the selection's rows
+    /// (`usize::MAX` outside them): its row of the scaled features.
+    local: Vec<usize>,
+    /// Position of every row of the dataset in the sample (`usize::MAX`
+    /// outside it): its index into the kernel matrices.
+    in_gram: Vec<usize>,
+    /// The sample's rows, as positions among the selection's rows.
+    gram_local: Vec<usize>,
+}
+
 /// Held-out predictions of the candidates `which` (indices into
 /// `candidates`, each [`shared`]) on every fold of `folds` (over the rows
-/// `rows` of `ds`): `out[(candidate, fold)]`, or why there are none (a
-/// failed fit, or a `C` not fitted).
+/// `rows` of `ds`), fitted on the fold's training rows within `sample` (a
+/// subset of `rows`, [`sample`]): `out[(candidate, fold)]`, or why there
+/// are none (a failed fit, or a `C` not fitted).
 pub fn inner_predictions(
     ds: &Dataset,
     rows: &[usize],
+    sample: &[usize],
     folds: &[Fold],
     candidates: &[Candidate],
     which: &[usize],
@@ -86,11 +119,20 @@ pub fn inner_predictions(
         .iter()
         .map(|&c| (c, candidates[c].resolve(f).svr))
         .collect();
-    // Position of every row of `ds` among `rows`.
     let mut local = vec![usize::MAX; ds.len()];
     for (k, &i) in rows.iter().enumerate() {
         local[i] = k;
     }
+    let mut in_gram = vec![usize::MAX; ds.len()];
+    for (k, &i) in sample.iter().enumerate() {
+        in_gram[i] = k;
+    }
+    let gram_local: Vec<usize> = sample.iter().map(|&i| local[i]).collect();
+    let maps = Maps {
+        local,
+        in_gram,
+        gram_local,
+    };
     let mut widths: BTreeMap<Width, Vec<usize>> = BTreeMap::new();
     for (&c, s) in &specs {
         let key = Width {
@@ -115,7 +157,8 @@ pub fn inner_predictions(
         .keys()
         .map(|w| {
             let s = &specs[&widths[w][0]];
-            (*w, Gram::new(&scaled[&w.scaling], s.kernel, gamma(s, f)))
+            let rows = scaled[&w.scaling].select(ndarray::Axis(0), &maps.gram_local);
+            (*w, Gram::new(&rows, s.kernel, gamma(s, f)))
         })
         .collect();
     // One chain per (width, everything but C): its candidates in
@@ -167,10 +210,12 @@ pub fn inner_predictions(
                     return None;
                 }
                 let spec = &specs[&c];
+                let (width, gram) = &grams[*g];
                 let r = fit_predict(
                     ds,
-                    &grams[*g].1,
-                    &local,
+                    gram,
+                    &maps,
+                    &scaled[&width.scaling],
                     &folds[fold],
                     spec,
                     state.previous.as_deref(),
@@ -231,27 +276,36 @@ fn gamma(s: &SvrSpec, f: usize) -> f64 {
     }
 }
 
-/// Fits `spec` on the fold's training rows (capped as the head caps them)
-/// from `gram`, optionally from `start`, and predicts the held-out rows:
-/// `(predictions, coefficients)`.
+/// Fits `spec` on the fold's training rows within the sample (capped as
+/// the head caps them) from `gram`, optionally from `start`, and predicts
+/// every held-out row (from `gram` where it is in the sample, else from its
+/// scaled features `scaled`): `(predictions, coefficients)`.
+#[allow(clippy::too_many_arguments)]
 fn fit_predict(
     ds: &Dataset,
     gram: &Gram,
-    local: &[usize],
+    maps: &Maps,
+    scaled: &ndarray::Array2<f64>,
     fold: &Fold,
     spec: &SvrSpec,
     start: Option<&[f64]>,
     chain: &mut Option<(Vec<usize>, RowCache<'static>)>,
 ) -> Result<(Vec<f64>, Vec<f64>), TrainError> {
     spec.check()?;
-    if fold.train.len() < 2 {
+    let within: Vec<usize> = fold
+        .train
+        .iter()
+        .copied()
+        .filter(|&i| maps.in_gram[i] != usize::MAX)
+        .collect();
+    if within.len() < 2 {
         return Err(TrainError::TooFew {
-            rows: fold.train.len(),
+            rows: within.len(),
             needed: 2,
         });
     }
-    let train = svr::capped(&fold.train, spec.max_rows, fold.seed);
-    let idx: Vec<usize> = train.iter().map(|&i| local[i]).collect();
+    let train = svr::capped(&within, spec.max_rows, fold.seed);
+    let idx: Vec<usize> = train.iter().map(|&i| maps.in_gram[i]).collect();
     if chain.as_ref().is_none_or(|(rows, _)| *rows != idx) {
         let cache = gram.cache(&idx);
         *chain = Some((idx.clone(), cache));
@@ -276,16 +330,26 @@ fn fit_predict(
         .filter(|(_, c)| **c != 0.0)
         .map(|(&k, &c)| (k, c))
         .collect();
+    let width = gamma(spec, scaled.ncols());
     let pred = fold
         .eval
         .iter()
         .map(|&e| {
-            let e = local[e];
-            let z = support
-                .iter()
-                .map(|&(k, c)| c * f64::from(gram.get(k, e)))
-                .sum::<f64>()
-                - sol.rho;
+            let z = match maps.in_gram[e] {
+                usize::MAX => {
+                    let xe = scaled.row(maps.local[e]);
+                    support
+                        .iter()
+                        .map(|&(k, c)| {
+                            c * spec.kernel.eval(width, scaled.row(maps.gram_local[k]), xe)
+                        })
+                        .sum::<f64>()
+                }
+                g => support
+                    .iter()
+                    .map(|&(k, c)| c * f64::from(gram.get(k, g)))
+                    .sum::<f64>(),
+            } - sol.rho;
             z.clamp(MOS_RANGE[0], MOS_RANGE[1])
         })
         .collect();

@@ -26,6 +26,7 @@
 //! `m = (len - 1) / (F + 1)`.
 
 pub mod kernel;
+mod loops;
 pub mod mean;
 pub mod smo;
 

@@ -11,6 +11,7 @@
 //! `alpha*` (sign `-1`), with `Q_ij = s_i s_j K(i mod n, j mod n)`.
 
 use super::kernel::{Row, RowCache};
+use super::loops;
 
 /// libsvm's `TAU`: the curvature used when a pair's is not positive.
 const TAU: f64 = 1e-12;
@@ -46,12 +47,6 @@ pub struct Solution {
     pub converged: bool,
     /// The dual objective.
     pub objective: f64,
-}
-
-/// libsvm's estimate of the objective decrease of a pair (negative).
-#[inline]
-fn objective_decrease(grad_diff: f64, quad: f64) -> f64 {
-    -(grad_diff * grad_diff) / if quad > 0.0 { quad } else { TAU }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -95,130 +90,60 @@ impl Solver<'_, '_> {
         self.cache.row(i % self.n)
     }
 
-    /// libsvm `Solver::select_working_set`; `None` when optimal. (Indexed
-    /// loops over several arrays, as in libsvm, so the port reads alike.)
-    #[allow(clippy::needless_range_loop)]
+    /// libsvm `Solver::select_working_set`; `None` when optimal. The scans
+    /// are [`loops`]'s, which pick libsvm's pair.
     fn select(&mut self, tol: f64) -> Option<(usize, usize)> {
-        let mut gmax = f64::NEG_INFINITY;
-        let mut gmax2 = f64::NEG_INFINITY;
-        let mut gmax_idx = None;
-        let mut gmin_idx = None;
-        let mut obj_diff_min = f64::INFINITY;
-        for t in 0..self.l() {
-            if self.sign[t] > 0.0 {
-                if self.status[t] != Bound::Upper && -self.g[t] >= gmax {
-                    gmax = -self.g[t];
-                    gmax_idx = Some(t);
-                }
-            } else if self.status[t] != Bound::Lower && self.g[t] >= gmax {
-                gmax = self.g[t];
-                gmax_idx = Some(t);
-            }
-        }
-        let i = gmax_idx?;
-        let k_i = self.k_row(i);
         let n = self.n;
-        for j in 0..self.l() {
-            let k = f64::from(k_i[if j < n { j } else { j - n }]);
-            if self.sign[j] > 0.0 {
-                if self.status[j] != Bound::Lower {
-                    let grad_diff = gmax + self.g[j];
-                    if self.g[j] >= gmax2 {
-                        gmax2 = self.g[j];
-                    }
-                    if grad_diff > 0.0 {
-                        let quad = self.qd[i] + self.qd[j] - 2.0 * k;
-                        let obj_diff = objective_decrease(grad_diff, quad);
-                        if obj_diff <= obj_diff_min {
-                            gmin_idx = Some(j);
-                            obj_diff_min = obj_diff;
-                        }
-                    }
-                }
-            } else if self.status[j] != Bound::Upper {
-                let grad_diff = gmax - self.g[j];
-                if -self.g[j] >= gmax2 {
-                    gmax2 = -self.g[j];
-                }
-                if grad_diff > 0.0 {
-                    let quad = self.qd[i] + self.qd[j] - 2.0 * k;
-                    let obj_diff = objective_decrease(grad_diff, quad);
-                    if obj_diff <= obj_diff_min {
-                        gmin_idx = Some(j);
-                        obj_diff_min = obj_diff;
-                    }
-                }
-            }
-        }
-        if gmax + gmax2 < tol {
+        let top = loops::half_max::<true>(&self.g[..n], &self.alpha[..n], self.c);
+        let bottom = loops::half_max::<false>(&self.g[n..], &self.alpha[n..], self.c)
+            .map(|(v, j)| (v, j + n));
+        let (gmax, i) = match (top, bottom) {
+            (Some(t), Some(b)) => Some(if b.0 >= t.0 { b } else { t }),
+            (t, b) => t.or(b),
+        }?;
+        let k_i = self.k_row(i);
+        let first = Some((self.qd[i], &k_i[..]));
+        let (g2t, g2b, j) = loops::second(
+            &self.g,
+            &self.alpha,
+            self.c,
+            &self.qd[..n],
+            (gmax, first),
+            (gmax, first),
+        );
+        if gmax + g2t.max(g2b) < tol {
             return None;
         }
-        gmin_idx.map(|j| (i, j))
+        j.map(|j| (i, j))
     }
 
     /// libsvm `Solver_NU::select_working_set`; `None` when optimal.
-    #[allow(clippy::needless_range_loop)]
     fn select_nu(&mut self, tol: f64) -> Option<(usize, usize)> {
-        let (mut gmaxp, mut gmaxp2, mut gmaxp_idx) = (f64::NEG_INFINITY, f64::NEG_INFINITY, None);
-        let (mut gmaxn, mut gmaxn2, mut gmaxn_idx) = (f64::NEG_INFINITY, f64::NEG_INFINITY, None);
-        let mut gmin_idx = None;
-        let mut obj_diff_min = f64::INFINITY;
-        for t in 0..self.l() {
-            if self.sign[t] > 0.0 {
-                if self.status[t] != Bound::Upper && -self.g[t] >= gmaxp {
-                    gmaxp = -self.g[t];
-                    gmaxp_idx = Some(t);
-                }
-            } else if self.status[t] != Bound::Lower && self.g[t] >= gmaxn {
-                gmaxn = self.g[t];
-                gmaxn_idx = Some(t);
-            }
-        }
-        // Q_ij = s_i s_j K_ij with s_i = s_j on each side: K_ij.
-        let q_ip = gmaxp_idx.map(|i| self.k_row(i));
-        let q_in = gmaxn_idx.map(|i| self.k_row(i));
         let n = self.n;
-        for j in 0..self.l() {
-            let jk = if j < n { j } else { j - n };
-            if self.sign[j] > 0.0 {
-                if self.status[j] != Bound::Lower {
-                    let grad_diff = gmaxp + self.g[j];
-                    if self.g[j] >= gmaxp2 {
-                        gmaxp2 = self.g[j];
-                    }
-                    if let (true, Some(ip), Some(q)) = (grad_diff > 0.0, gmaxp_idx, &q_ip) {
-                        let quad = self.qd[ip] + self.qd[j] - 2.0 * f64::from(q[jk]);
-                        let obj_diff = objective_decrease(grad_diff, quad);
-                        if obj_diff <= obj_diff_min {
-                            gmin_idx = Some(j);
-                            obj_diff_min = obj_diff;
-                        }
-                    }
-                }
-            } else if self.status[j] != Bound::Upper {
-                let grad_diff = gmaxn - self.g[j];
-                if -self.g[j] >= gmaxn2 {
-                    gmaxn2 = -self.g[j];
-                }
-                if let (true, Some(ineg), Some(q)) = (grad_diff > 0.0, gmaxn_idx, &q_in) {
-                    let quad = self.qd[ineg] + self.qd[j] - 2.0 * f64::from(q[jk]);
-                    let obj_diff = objective_decrease(grad_diff, quad);
-                    if obj_diff <= obj_diff_min {
-                        gmin_idx = Some(j);
-                        obj_diff_min = obj_diff;
-                    }
-                }
-            }
-        }
+        let p = loops::half_max::<true>(&self.g[..n], &self.alpha[..n], self.c);
+        let m = loops::half_max::<false>(&self.g[n..], &self.alpha[n..], self.c)
+            .map(|(v, j)| (v, j + n));
+        let gmaxp = p.map_or(f64::NEG_INFINITY, |t| t.0);
+        let gmaxn = m.map_or(f64::NEG_INFINITY, |t| t.0);
+        // Q_ij = s_i s_j K_ij with s_i = s_j on each side: K_ij.
+        let q_ip = p.map(|(_, i)| self.k_row(i));
+        let q_in = m.map(|(_, i)| self.k_row(i));
+        let qd = &self.qd;
+        let upper = p.zip(q_ip.as_deref()).map(|((_, i), r)| (qd[i], r));
+        let lower = m.zip(q_in.as_deref()).map(|((_, i), r)| (qd[i], r));
+        let (gmaxp2, gmaxn2, j) = loops::second(
+            &self.g,
+            &self.alpha,
+            self.c,
+            &qd[..n],
+            (gmaxp, upper),
+            (gmaxn, lower),
+        );
         if (gmaxp + gmaxp2).max(gmaxn + gmaxn2) < tol {
             return None;
         }
-        let j = gmin_idx?;
-        let i = if self.sign[j] > 0.0 {
-            gmaxp_idx
-        } else {
-            gmaxn_idx
-        }?;
+        let j = j?;
+        let i = if j < n { p } else { m }?.1;
         Some((i, j))
     }
 
@@ -290,15 +215,13 @@ impl Solver<'_, '_> {
         self.alpha[i] = ai;
         self.alpha[j] = aj;
         let (di, dj) = (ai - old_i, aj - old_j);
-        // g_t += Q_it d_i + Q_jt d_j with Q_it = s_i s_t K_it: on the first
-        // half s_t = +1, on the second -1 (sign flips are exact).
-        let (si, sj) = (self.sign[i], self.sign[j]);
-        let (top, bottom) = self.g.split_at_mut(n);
-        for (t, (gt, gb)) in top.iter_mut().zip(bottom.iter_mut()).enumerate() {
-            let (ki, kj) = (f64::from(k_i[t]), f64::from(k_j[t]));
-            *gt += (si * ki) * di + (sj * kj) * dj;
-            *gb += (-si * ki) * di + (-sj * kj) * dj;
-        }
+        loops::update_gradient(
+            &mut self.g,
+            &k_i,
+            &k_j,
+            (self.sign[i], di),
+            (self.sign[j], dj),
+        );
         self.update_status(i);
         self.update_status(j);
     }
