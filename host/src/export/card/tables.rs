@@ -87,8 +87,12 @@ pub(super) fn selection_section(o: &mut String, m: &Manifest) {
             format!("`{}`", s.chosen),
             f4(best.and_then(|b| b.rmse)),
             format!(
-                "{} folds, {} rows, {} contents",
-                s.inner_folds, s.inner_rows, s.inner_groups
+                "{} folds, {} rows, {} contents{}",
+                s.inner_folds,
+                s.inner_rows,
+                s.inner_groups,
+                s.svr_rows
+                    .map_or_else(String::new, |n| format!("; SVRs on a sample of {n} rows"))
             ),
             s.note.as_deref().map_or_else(String::new, cell),
         ]
