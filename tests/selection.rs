@@ -259,7 +259,7 @@ fn poison(shards: &Path, ids: &std::collections::HashSet<String>) -> usize {
 #[test]
 fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "150", "8");
+    synth_chug(d.path(), "200", "8");
     let args = ["--validation", "kfold", "--folds", "3", "--force"];
     train_chug(d.path(), &args).ok();
     let before = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
