@@ -211,7 +211,7 @@ fn onnx_matches_predict_for_every_head_with_a_dynamic_batch() {
 fn onnx_is_byte_identical_across_runs_and_keeps_the_contract() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [a.path(), b.path()] {
-        synth_chug(d, "90", "5");
+        synth_chug(d, "200", "5");
         train_chug(d, &["--head", "mlp"]).ok();
     }
     let id = "chug_hdr_mos_head_v1";
@@ -332,7 +332,7 @@ fn f4(v: &Value) -> String {
 #[test]
 fn card_and_plots_show_the_manifests_figures() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "120", "3");
+    synth_chug(d.path(), "200", "3");
     train_chug(
         d.path(),
         &["--validation", "kfold", "--folds", "3", "--head", "mlp"],
@@ -460,7 +460,7 @@ fn a_missed_gate_gives_a_proposed_sdr_card() {
 #[test]
 fn export_regenerates_the_bundle_from_a_manifest() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "90", "7");
+    synth_chug(d.path(), "200", "7");
     train_chug(d.path(), &["--head", "linear"]).ok();
     let id = "chug_hdr_mos_head_v1";
     let run = moshead(

@@ -225,7 +225,7 @@ fn snapshot(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn killed_runs_leave_the_previous_outputs_intact() {
     let cwd = tempfile::tempdir().unwrap();
-    synth(cwd.path(), "1500");
+    synth(cwd.path(), "300");
     moshead(cwd.path(), &TRAIN).ok();
     let out = cwd.path().join("out");
     let before = snapshot(&out);

@@ -176,7 +176,14 @@ fn a_nine_content_corpus_stops_and_regularises_by_inner_cv() {
     if ship["chosen"].as_str().unwrap().contains("decay=") {
         assert_eq!(m["head"]["spec"]["monitor_fraction"], 0.0);
     }
-    // A fixed MLP gets its stopping and decay from inner CV too.
+}
+
+/// A fixed MLP gets its stopping and decay from inner CV too (a test of its
+/// own, so the two leave-one-content-out runs go in parallel).
+#[test]
+fn a_fixed_mlp_on_nine_contents_gets_its_stopping_and_decay_from_inner_cv() {
+    let d = tempfile::tempdir().unwrap();
+    nine_contents(d.path());
     train_chug(
         d.path(),
         &[
@@ -259,7 +266,7 @@ fn poison(shards: &Path, ids: &std::collections::HashSet<String>) -> usize {
 #[test]
 fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "150", "8");
+    synth_chug(d.path(), "200", "8");
     let args = ["--validation", "kfold", "--folds", "3", "--force"];
     train_chug(d.path(), &args).ok();
     let before = read_json(&d.path().join("out/chug_hdr_mos_head_v1.json"));
@@ -299,11 +306,11 @@ fn poisoning_an_outer_folds_evaluation_rows_leaves_its_choice_unchanged() {
 
 #[test]
 fn auto_fits_its_svrs_on_one_seeded_sample_above_the_svr_row_cap() {
-    // 150 rows; each fold trains on about 100: above a cap of 40, every
+    // 204 rows; each fold trains on about 130: above a cap of 40, every
     // selection fits its SVR candidates from one sample of 40 of its rows,
     // records it, and refits a chosen SVR on it.
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "150", "8");
+    synth_chug(d.path(), "204", "8");
     let args = [
         "--validation",
         "kfold",

@@ -106,9 +106,11 @@ pub fn compat_lib(name: &str) -> PathBuf {
     dir.join(lib_file(name))
 }
 
-/// Builds the fixture workspace `manifest` into `target/fixtures`; returns
-/// the directory of its libraries.
-fn build_fixtures(manifest: &str, what: &str) -> PathBuf {
+/// Builds the separate workspace `manifest` (fixture plugins, compatibility
+/// fixtures, the adapter template) into `target/fixtures`, one target
+/// directory for all of them, so the dependencies they share are built
+/// once; returns the directory of its libraries.
+pub fn build_fixtures(manifest: &str, what: &str) -> PathBuf {
     let target = target_dir().join("fixtures");
     let mut c = cargo();
     c.args(["build", "--manifest-path", manifest, "--target-dir"])

@@ -4,35 +4,21 @@
 //! fail the matching checks with clear messages.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use moshead_e2e::*;
 use serde_json::Value;
 
-/// Builds `examples/adapter-template` as its own crate, once, into
-/// `<target>/external`; returns the plugin library.
+/// Builds `examples/adapter-template` as its own crate, once (into the
+/// fixtures' target directory); returns the plugin library.
 fn template_lib() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        let target = target_dir().join("external");
-        let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .current_dir(root())
-            .args([
-                "build",
-                "--manifest-path",
-                "examples/adapter-template/Cargo.toml",
-                "--target-dir",
-            ])
-            .arg(&target)
-            .output()
-            .expect("cannot run cargo");
-        assert!(
-            out.status.success(),
-            "building the adapter template failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
+        let dir = build_fixtures(
+            "examples/adapter-template/Cargo.toml",
+            "the adapter template",
         );
-        let lib = target.join("debug").join(lib_file("my-corpus"));
+        let lib = dir.join(lib_file("my-corpus"));
         assert!(lib.is_file(), "{} was not built", lib.display());
         lib
     })

@@ -48,7 +48,7 @@ fn skeleton(v: &Value) -> Value {
 fn manifest_is_byte_identical_across_runs_and_matches_the_golden_skeleton() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [a.path(), b.path()] {
-        synth_chug(d, "90", "5");
+        synth_chug(d, "204", "5");
         train_chug(d, &[]).ok();
     }
     let read = |d: &Path| std::fs::read(d.join("out/chug_hdr_mos_head_v1.json")).unwrap();
@@ -79,7 +79,7 @@ fn manifest_is_byte_identical_across_runs_and_matches_the_golden_skeleton() {
 #[test]
 fn manifest_records_what_produced_the_model() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "120", "3");
+    synth_chug(d.path(), "204", "3");
     train_chug(
         d.path(),
         &["--model-id", "chug_experiment_7", "--head", "mlp"],
@@ -98,7 +98,7 @@ fn manifest_records_what_produced_the_model() {
     assert_eq!(m["validation"]["name"], "explicit-corpus-split");
     assert_eq!(m["training"]["trained_on"], "train rows");
     assert_eq!(m["gate"]["kind"], "synthetic");
-    assert_eq!(m["data"]["drops"]["reference-row"], 20);
+    assert_eq!(m["data"]["drops"]["reference-row"], 34);
     let lib_sha = m["adapter"]["sha256"].as_str().unwrap();
     assert_eq!(lib_sha.len(), 64);
     for f in m["validation"]["folds"].as_array().unwrap() {
@@ -142,7 +142,7 @@ fn manifest_records_what_produced_the_model() {
     assert_eq!(m["head"]["spec"]["weight_decay"].as_f64(), Some(3e-5));
     assert_eq!(m["training"]["trained_on"], "all non-test rows");
     let test_rows = m["data"]["splits"]["test"].as_u64().unwrap_or(0);
-    assert_eq!(m["training"]["n_rows"].as_u64().unwrap(), 120 - test_rows);
+    assert_eq!(m["training"]["n_rows"].as_u64().unwrap(), 204 - test_rows);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn an_existing_manifest_needs_force() {
 #[test]
 fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
     let d = tempfile::tempdir().unwrap();
-    synth_chug(d.path(), "120", "9");
+    synth_chug(d.path(), "204", "9");
     train_chug(d.path(), &[]).ok();
     let m = manifest(d.path(), "chug_hdr_mos_head_v1");
     let run = moshead(
@@ -213,7 +213,7 @@ fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
     );
     let out = csv.ok();
     assert!(out.starts_with("id,prediction,prediction_native,mos,mos_native,split,group\n"));
-    assert_eq!(out.lines().count(), 121);
+    assert_eq!(out.lines().count(), 205);
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod corpus;
 pub mod digest;
 pub mod evaluation;
 pub mod export;
+pub mod ingest;
 pub mod loader;
 pub mod manifest;
 pub mod model_id;

@@ -61,7 +61,7 @@ pub(super) fn ensure_cached(
 /// dropped before the next starts.
 pub(super) struct Timed<'r> {
     /// The last run's result.
-    pub(super) loaded: super::corpus::Loaded<'r>,
+    pub(super) loaded: crate::ingest::Loaded<'r>,
     /// The median wall time, seconds.
     pub(super) seconds: f64,
     /// The best wall time, seconds.

@@ -2,23 +2,20 @@
 //! training.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Args;
-use moshead_protocol::{Format, SynthRequest};
+use moshead_protocol::SynthRequest;
 
 use super::adapters::print_table;
 use super::{f4, print_json, Env, EXIT_OK};
-use crate::corpus::inputs::{self, parse_binding};
-use crate::corpus::{self, Dataset, IngestOptions, IngestReport, Source, SourceData};
+use crate::corpus::inputs::parse_binding;
+use crate::corpus::IngestReport;
+use crate::ingest::IngestRequest;
 use crate::progress::Progress;
 use crate::registry::{Adapter, Registry, Selector};
 
-/// Rows of the embedded demo corpus.
-pub const DEMO_ROWS: usize = 600;
-/// Seed of the embedded demo corpus.
-pub const DEMO_SEED: u64 = 20260508;
+use crate::ingest::{Loaded, DEMO_SEED};
 
 /// Where a run's rows come from (shared by `corpus`, `train`, `validate`).
 #[derive(Debug, Clone, Args)]
@@ -101,101 +98,30 @@ impl DataArgs {
     }
 }
 
-/// A loaded corpus with its provenance.
-pub struct Loaded<'r> {
-    /// The adapter.
-    pub adapter: &'r Adapter,
-    /// The projected rows.
-    pub dataset: Dataset,
-    /// The ingestion report.
-    pub report: IngestReport,
-}
-
-fn demo_sources(adapter: &Adapter) -> anyhow::Result<Vec<Source>> {
-    let out = adapter.synthesize(&SynthRequest {
-        rows: DEMO_ROWS,
-        seed: DEMO_SEED,
-        variant: None,
-    })?;
-    let mut sources = Vec::new();
-    for (slot, rel) in &out.inputs {
-        let mut files: Vec<&(String, String)> = out
-            .files
-            .iter()
-            .filter(|(p, _)| p == rel || p.starts_with(&format!("{rel}/")))
-            .collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        for (path, text) in files {
-            sources.push(Source {
-                slot: slot.clone(),
-                display: format!("<demo:{}>/{path}", adapter.name()),
-                format: Format::Jsonl,
-                data: SourceData::Memory(Arc::new(text.clone())),
-            });
+impl DataArgs {
+    /// The library request these flags make.
+    pub fn request(&self) -> IngestRequest {
+        IngestRequest {
+            inputs: self.inputs.clone(),
+            demo: self.demo,
+            schema: self.schema.clone(),
+            include_references: self.include_references,
+            strict: self.strict,
+            unlabelled: self.unlabelled,
         }
     }
-    Ok(sources)
 }
 
-/// Resolves inputs and ingests them.
+/// Selects the adapter and ingests what `args` binds, with progress on the
+/// terminal unless `--quiet`.
 pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result<Loaded<'r>> {
     let adapter = reg.select(&args.adapter)?;
     let progress = Progress::new(!env.quiet);
-    let (sources, context, notes) = if args.demo {
-        (demo_sources(adapter)?, Vec::new(), Vec::new())
-    } else {
-        let resolved =
-            inputs::resolve(&adapter.descriptor, &args.inputs, &|v| std::env::var_os(v))?;
-        let sources = resolved
-            .labels
-            .iter()
-            .chain(&resolved.rows)
-            .map(|f| Source {
-                slot: f.slot.clone(),
-                display: f.path.display().to_string(),
-                format: f.format,
-                data: SourceData::File(f.path.clone()),
-            })
-            .collect();
-        let mut context = Vec::new();
-        for c in &resolved.context {
-            let text = std::fs::read_to_string(&c.path)
-                .with_context(|| format!("{}: cannot read {} input", c.path.display(), c.slot))?;
-            context.push((c.slot.clone(), c.path.clone(), text));
-        }
-        (sources, context, resolved.notes)
-    };
-    let opts = IngestOptions {
-        schema: args.schema.clone(),
-        include_references: args.include_references,
-        strict: args.strict,
-        unlabelled: args.unlabelled,
-        context: context
-            .iter()
-            .map(|(slot, path, text)| corpus::ContextDoc {
-                slot: slot.clone(),
-                path: path.display().to_string(),
-                text: text.clone(),
-            })
-            .collect(),
-    };
-    let (dataset, mut report) = corpus::ingest(adapter, &sources, &opts, &progress.status())?;
-    report.notes.splice(0..0, notes);
-    report.context = context
-        .iter()
-        .map(|(slot, path, text)| {
-            (
-                slot.clone(),
-                path.display().to_string(),
-                crate::digest::sha256_hex(text.as_bytes()),
-            )
-        })
-        .collect();
-    Ok(Loaded {
+    Ok(crate::ingest::load(
         adapter,
-        dataset,
-        report,
-    })
+        &args.request(),
+        &progress.status(),
+    )?)
 }
 
 pub fn run_corpus(env: &Env, args: CorpusArgs) -> anyhow::Result<u8> {

@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _};
 use clap::Args;
 
-use super::corpus::{load, DataArgs, Loaded};
+use super::corpus::{load, DataArgs};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::GateReport;
+use crate::ingest::Loaded;
 use crate::manifest::{Manifest, ValidationRecord};
 use crate::pipeline::TrainRequest;
 use crate::progress::Progress;

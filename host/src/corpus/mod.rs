@@ -198,6 +198,9 @@ pub struct IngestOptions {
     /// Needs a plugin of API 1.1 or later; an older plugin drops them as
     /// `mos-missing` and the report says why.
     pub unlabelled: bool,
+    /// Notes of resolving the inputs (defaults not found, files skipped),
+    /// the first notes of the report.
+    pub notes: Vec<String>,
 }
 
 /// A context document for the projector (a display profile, say).
@@ -435,7 +438,18 @@ pub fn ingest(
                 .clone()
         })
         .collect();
-    report.notes = notes;
+    report.context = opts
+        .context
+        .iter()
+        .map(|c| {
+            (
+                c.slot.clone(),
+                c.path.clone(),
+                crate::digest::sha256_hex(c.text.as_bytes()),
+            )
+        })
+        .collect();
+    report.notes = opts.notes.iter().cloned().chain(notes).collect();
     if opts.unlabelled && !config.unlabelled {
         report.notes.push(format!(
             "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
