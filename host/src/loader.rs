@@ -75,10 +75,23 @@ mod memfd {
         file.write_all(bytes)?;
         let seals =
             libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
-        // SAFETY: fcntl on a descriptor we own, with a valid command.
-        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
-            return Err(std::io::Error::last_os_error());
+        // The write seal fails with EBUSY while the kernel still holds
+        // transient references to the freshly written pages (its per-CPU
+        // page batches; it waits only about 150 ms for them itself): on a
+        // loaded machine that happens, so it is retried, with growing
+        // pauses, for about 3 s before it is an error.
+        let mut attempt = 0u64;
+        loop {
+            // SAFETY: fcntl on a descriptor we own, with a valid command.
+            if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } == 0 {
+                return Ok(file.into_raw_fd());
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EBUSY) || attempt == 15 {
+                return Err(e);
+            }
+            attempt += 1;
+            std::thread::sleep(std::time::Duration::from_millis(25 * attempt));
         }
-        Ok(file.into_raw_fd())
     }
 }
