@@ -5,6 +5,8 @@
 mod adapters;
 mod compat;
 mod corpus;
+mod corpus_drops;
+mod corpus_inputs;
 mod export;
 mod formats;
 mod hardening;
