@@ -281,6 +281,8 @@ fn synthetic_konvid_150k_maps_set_a_to_train_and_set_b_to_val() {
     assert_eq!(drop_counts(&w), map(&[("foreign-corpus", 300)]));
 }
 
+// ---------------------------------------------------------------- --demo
+
 #[test]
 fn the_demo_corpus_is_the_synthetic_corpus_of_the_demo_seed() {
     let tmp = tempfile::tempdir().unwrap();
@@ -333,7 +335,7 @@ fn the_demo_corpus_is_the_synthetic_corpus_of_the_demo_seed() {
     assert!(run.fails(2).contains("cannot be used with"), "{run}");
 }
 
-// ---------------------------------------------------------------- many chunks
+// ---------------------------------------------------------------- bench
 
 #[test]
 fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {

@@ -356,7 +356,7 @@ fn strict_fails_on_the_first_bad_line_naming_file_line_and_reason() {
     assert_eq!(column(&v, "chug_ref")["max"], 1.0);
 }
 
-// ---------------------------------------------------------------- input resolution
+// ---------------------------------------------------------------- many chunks
 
 #[test]
 fn drops_and_strict_keep_line_order_across_chunks() {
@@ -420,5 +420,3 @@ fn drops_and_strict_keep_line_order_across_chunks() {
     assert!(err.contains("big.jsonl:40000: malformed-json: "), "{run}");
     assert!(!err.contains("big.jsonl:90000"), "{run}");
 }
-
-// ---------------------------------------------------------------- bench

@@ -10,6 +10,8 @@ use serde_json::json;
 
 use crate::corpus::*;
 
+// ---------------------------------------------------------------- input resolution
+
 #[test]
 fn an_undeclared_slot_lists_the_allowed_slots() {
     let tmp = tempfile::tempdir().unwrap();
@@ -356,6 +358,26 @@ fn a_parquet_without_mos_or_not_parquet_at_all_is_a_clear_error() {
 
 // ---------------------------------------------------------------- display profiles
 
+/// `moshead corpus` on a six-row synthetic CHUG corpus (`cwd/c`) under the
+/// display schema, with `extra` flags.
+fn display_corpus(cwd: &Path, extra: &[&str]) -> Run {
+    synth(
+        cwd,
+        &["-a", "chug-hdr", "--rows", "6", "--seed", "5", "--out", "c"],
+    );
+    let mut args = vec![
+        "corpus",
+        "-a",
+        "chug-hdr",
+        "--schema",
+        "chug-hdr-display-v1",
+        "--input",
+        "shards=c/shards",
+    ];
+    args.extend_from_slice(extra);
+    moshead(cwd, &args)
+}
+
 #[test]
 fn a_display_profile_fills_only_the_display_values_rows_lack() {
     let tmp = tempfile::tempdir().unwrap();
@@ -440,29 +462,12 @@ fn a_display_profile_fills_only_the_display_values_rows_lack() {
 fn a_display_profile_with_an_unknown_field_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let cwd = tmp.path();
-    synth(
-        cwd,
-        &["-a", "chug-hdr", "--rows", "6", "--seed", "5", "--out", "c"],
-    );
     std::fs::write(
         cwd.join("typo.json"),
         r#"{"peak_nits":1000,"panle_type":"oled"}"#,
     )
     .unwrap();
-    let run = moshead(
-        cwd,
-        &[
-            "corpus",
-            "-a",
-            "chug-hdr",
-            "--schema",
-            "chug-hdr-display-v1",
-            "--input",
-            "shards=c/shards",
-            "--input",
-            "display-profile=typo.json",
-        ],
-    );
+    let run = display_corpus(cwd, &["--input", "display-profile=typo.json"]);
     let err = run.fails(1);
     assert!(
         err.contains("display profile: unknown field(s) panle_type (known: peak_luminance_nits,"),
@@ -479,28 +484,10 @@ fn a_display_profile_with_an_unknown_field_is_refused() {
 #[test]
 fn the_display_schema_without_a_profile_names_the_input_it_needs() {
     let tmp = tempfile::tempdir().unwrap();
-    let cwd = tmp.path();
-    synth(
-        cwd,
-        &["-a", "chug-hdr", "--rows", "6", "--seed", "5", "--out", "c"],
-    );
-    let run = moshead(
-        cwd,
-        &[
-            "corpus",
-            "-a",
-            "chug-hdr",
-            "--schema",
-            "chug-hdr-display-v1",
-            "--input",
-            "shards=c/shards",
-        ],
-    );
+    let run = display_corpus(tmp.path(), &[]);
     assert!(
         run.fails(1)
             .contains("schema `chug-hdr-display-v1` needs the `display-profile` input"),
         "{run}"
     );
 }
-
-// ---------------------------------------------------------------- --demo
