@@ -25,6 +25,7 @@
 
 pub mod candidates;
 mod mean;
+mod prefix;
 mod record;
 pub mod stopping;
 mod svr_cv;
@@ -210,6 +211,9 @@ fn small_corpus_candidates(
     (out, small_note(groups))
 }
 
+/// One inner fit's held-out predictions.
+type Fit = Result<Vec<f64>, TrainError>;
+
 /// Seed offset of the inner folds (so they differ from the outer ones).
 const INNER_SEED: u64 = 0x0069_6e6e_6572;
 
@@ -277,9 +281,6 @@ fn choose(
     }
     let folds = grouped_kfold(ds, &inner_rows, k, seed ^ INNER_SEED);
     let x = ds.x.view();
-    let pairs: Vec<(usize, usize)> = (0..cfg.candidates.len())
-        .flat_map(|c| (0..folds.len()).map(move |f| (c, f)))
-        .collect();
     status.update(|| {
         format!(
             "  auto: {} candidates x {k} inner folds on {} rows",
@@ -295,37 +296,75 @@ fn choose(
     let shared: Vec<usize> = (0..cfg.candidates.len())
         .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], groups))
         .collect();
-    let own: Vec<(usize, usize)> = pairs
-        .iter()
-        .copied()
-        .filter(|(c, _)| fitted(*c) && !shared.contains(c))
+    let own: Vec<usize> = (0..cfg.candidates.len())
+        .filter(|&c| fitted(c) && !shared.contains(&c))
         .collect();
     // An SVR trains on the fold's training rows within the sample.
     let mut sampled = vec![false; ds.len()];
     for &i in &sample {
         sampled[i] = true;
     }
+    // Candidates that differ only in their iteration cap share one solve
+    // per inner fold (prefix); every other one is fitted on its own.
+    let sharing = prefix::groups(&cfg.candidates, &own);
+    let tasks: Vec<(&[usize], usize)> = sharing
+        .iter()
+        .flat_map(|g| (0..folds.len()).map(move |f| (g.as_slice(), f)))
+        .collect();
+    let fit_group = |members: &[usize], f: usize| -> Vec<((usize, usize), Fit)> {
+        let fold = &folds[f];
+        // An SVR trains on the fold's training rows within the sample.
+        let train_of = |spec: &HeadSpec| -> Vec<usize> {
+            match spec.kind {
+                crate::training::HeadKind::Svr => {
+                    fold.train.iter().copied().filter(|&i| sampled[i]).collect()
+                }
+                _ => fold.train.clone(),
+            }
+        };
+        let fit_one = |c: usize| -> Fit {
+            let spec = cfg.candidates[c].resolve(x.ncols());
+            let head = spec.fit(x, &ds.mos, &ds.group, &train_of(&spec), fold.seed, &quiet)?;
+            Ok(head.predict_rows(x, &fold.eval))
+        };
+        let Some((&longest, rest)) = members.split_first() else {
+            return Vec::new();
+        };
+        if rest.is_empty() {
+            return vec![((longest, f), fit_one(longest))];
+        }
+        let spec = cfg.candidates[longest].resolve(x.ncols());
+        let caps: Vec<u64> = rest
+            .iter()
+            .map(|&c| cfg.candidates[c].spec.max_iters)
+            .collect();
+        let train = train_of(&spec);
+        let fits = spec.fit_with_prefixes(&caps, x, &ds.mos, &ds.group, &train, fold.seed, &quiet);
+        let (first, shorter) = match fits {
+            Ok((head, shorter)) => (Ok(head.predict_rows(x, &fold.eval)), shorter),
+            Err(e) => (Err(e), vec![None; rest.len()]),
+        };
+        let mut out = vec![((longest, f), first)];
+        for (&c, head) in rest.iter().zip(shorter) {
+            let fit = match head {
+                Some(h) => Ok(h.predict_rows(x, &fold.eval)),
+                None => fit_one(c),
+            };
+            out.push(((c, f), fit));
+        }
+        out
+    };
     // Both at once, so neither waits for the other's slowest fit.
     let (mut shared_fits, own_fits) = rayon::join(
         || svr_cv::inner_predictions(ds, &inner_rows, &sample, &folds, &cfg.candidates, &shared),
-        || -> Vec<Result<Vec<f64>, TrainError>> {
-            own.par_iter()
-                .map(|&(c, f)| {
-                    let fold = &folds[f];
-                    let spec = cfg.candidates[c].resolve(x.ncols());
-                    let train: Vec<usize> = match spec.kind {
-                        crate::training::HeadKind::Svr => {
-                            fold.train.iter().copied().filter(|&i| sampled[i]).collect()
-                        }
-                        _ => fold.train.clone(),
-                    };
-                    let head = spec.fit(x, &ds.mos, &ds.group, &train, fold.seed, &quiet)?;
-                    Ok(head.predict_rows(x, &fold.eval))
-                })
+        || -> Vec<((usize, usize), Fit)> {
+            tasks
+                .par_iter()
+                .flat_map_iter(|&(g, f)| fit_group(g, f))
                 .collect()
         },
     );
-    let mut own_fits: BTreeMap<(usize, usize), _> = own.into_iter().zip(own_fits).collect();
+    let mut own_fits: BTreeMap<(usize, usize), Fit> = own_fits.into_iter().collect();
     let mut per_fold: Vec<Vec<Result<Vec<f64>, String>>> = (0..cfg.candidates.len())
         .map(|c| {
             (0..folds.len())

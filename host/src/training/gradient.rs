@@ -7,10 +7,15 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::heads::{self, HeadKind, Model};
-use super::{solver, FittedHead, HeadSpec, ResolvedSpec, Standardizer, Status, TrainError};
+use super::{
+    solver, FittedHead, HeadSpec, ResolvedSpec, SolveReport, Standardizer, Status, TrainError,
+};
 
 /// Fits the gradient head `spec` on the rows `idx` (already checked by
-/// [`HeadSpec::fit`]).
+/// [`HeadSpec::fit`]); also returns the heads the same fit with each lower
+/// iteration cap of `prefixes` gives, where its solve shows them exactly
+/// ([`solver::solve`]; `None`: fit with that cap).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit(
     spec: &ResolvedSpec,
     x: ArrayView2<'_, f64>,
@@ -19,7 +24,8 @@ pub(crate) fn fit(
     idx: &[usize],
     seed: u64,
     status: &Status,
-) -> Result<FittedHead, TrainError> {
+    prefixes: &[u64],
+) -> Result<(FittedHead, Vec<Option<FittedHead>>), TrainError> {
     let f = x.ncols();
     let model = spec.model(f).ok_or_else(|| {
         TrainError::Params(format!(
@@ -53,7 +59,7 @@ pub(crate) fn fit(
         let linear_spec = HeadSpec::new(HeadKind::Linear).resolved(fit_idx.len());
         let linear = heads::Linear { f };
         let lin_init = linear.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
-        let (w, _) = solver::solve(
+        let (w, _, _) = solver::solve(
             std::sync::Arc::new(linear),
             &linear_spec,
             &xs,
@@ -61,6 +67,7 @@ pub(crate) fn fit(
             None,
             lin_init,
             &Status::silent(),
+            &[],
         )?;
         let mlp = heads::Mlp {
             f,
@@ -70,15 +77,30 @@ pub(crate) fn fit(
         };
         mlp.set_linear_part(&mut init, &w[..f], w[f]);
     }
-    let (params, solve) = solver::solve(model, spec, &xs, &ys, monitor, init, status)?;
-    Ok(FittedHead {
-        spec: spec.clone(),
-        standardizer,
+    let (params, solve, shorter) =
+        solver::solve(model, spec, &xs, &ys, monitor, init, status, prefixes)?;
+    let head = |spec: ResolvedSpec, params: Vec<f64>, solve: SolveReport| FittedHead {
+        spec,
+        standardizer: standardizer.clone(),
         params,
         solve,
         n_fit: fit_idx.len(),
         n_monitor: monitor_idx.len(),
-    })
+    };
+    let shorter = prefixes
+        .iter()
+        .zip(shorter)
+        .map(|(&k, p)| {
+            p.map(|(params, solve)| {
+                let spec = ResolvedSpec {
+                    max_iters: k,
+                    ..spec.clone()
+                };
+                head(spec, params, solve)
+            })
+        })
+        .collect();
+    Ok((head(spec.clone(), params, solve), shorter))
 }
 
 /// Splits `idx` into fit and monitor rows by content group: a seeded hash of
@@ -102,4 +124,72 @@ fn monitor_split(
     let take = ((distinct.len() as f64 * fraction).round() as usize).max(1);
     let held: std::collections::HashSet<u32> = order[..take].iter().copied().collect();
     idx.iter().partition(|&&i| !held.contains(&groups[i]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn a_prefix_of_one_solve_is_the_fit_with_that_cap_to_the_bit() {
+        let n = 40;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| {
+            (((i * 37 + j * 11) % 17) as f64 / 17.0 - 0.5) * (j + 1) as f64
+        });
+        let y: Vec<f64> = (0..n)
+            .map(|i| 3.0 + (x[[i, 0]] * 2.0).tanh() - 0.5 * x[[i, 1]] * x[[i, 2]])
+            .collect();
+        let groups: Vec<u32> = (0..n as u32).map(|i| i % 8).collect();
+        let idx: Vec<usize> = (0..n).collect();
+        let quiet = Status::silent();
+        // An MLP runs to every cap; the linear head converges before 150
+        // iterations, so its cap-150 fit is the cap-200 solve's end.
+        for (kind, caps, cap) in [
+            (HeadKind::Mlp, vec![3, 20, 45], 60),
+            (HeadKind::Linear, vec![150, 5], 200),
+        ] {
+            let mut spec = HeadSpec::new(kind);
+            spec.hidden = 8;
+            spec.monitor_fraction = 0.0;
+            spec.weight_decay = Some(1e-2);
+            spec.max_iters = cap;
+            let (long, shorter) = spec
+                .fit_with_prefixes(&caps, x.view(), &y, &groups, &idx, 7, &quiet)
+                .unwrap();
+            assert_eq!(
+                long,
+                spec.fit(x.view(), &y, &groups, &idx, 7, &quiet).unwrap()
+            );
+            for (&k, head) in caps.iter().zip(shorter) {
+                let head = head.unwrap_or_else(|| panic!("{kind:?} cap {k}: not exact"));
+                let own = HeadSpec {
+                    max_iters: k,
+                    ..spec.clone()
+                }
+                .fit(x.view(), &y, &groups, &idx, 7, &quiet)
+                .unwrap();
+                let bits = |p: &[f64]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&head.params), bits(&own.params), "{kind:?} cap {k}");
+                assert_eq!(head.spec, own.spec);
+                assert_eq!(head.solve.iterations, own.solve.iterations);
+                assert_eq!(
+                    (head.solve.cost_evals, head.solve.gradient_evals),
+                    (own.solve.cost_evals, own.solve.gradient_evals)
+                );
+            }
+            if kind == HeadKind::Linear {
+                assert!(long.solve.iterations < 150, "{:?}", long.solve);
+            }
+        }
+        // With a monitor set nothing is read off.
+        let mut spec = HeadSpec::new(HeadKind::Mlp);
+        spec.hidden = 8;
+        spec.max_iters = 30;
+        let groups: Vec<u32> = (0..n as u32).map(|i| i % 20).collect();
+        let (_, shorter) = spec
+            .fit_with_prefixes(&[10], x.view(), &y, &groups, &idx, 7, &quiet)
+            .unwrap();
+        assert_eq!(shorter, [None]);
+    }
 }

