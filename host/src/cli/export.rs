@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::adapters::print_table;
+use super::table::print_table;
 use super::{print_json, Env, EXIT_ERROR, EXIT_OK};
 use crate::export::ledger::{self, LedgerEntry, LEDGER_FILE};
 use crate::export::{load_predictions, write_bundle, Bundle, EXPORT_ONNX};

@@ -351,7 +351,7 @@ fn print_summary(m: &Manifest, path: &Path) {
     }
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    super::adapters::print_table(&header, &rows);
+    super::table::print_table(&header, &rows);
     if let Some(lin) = v.baselines.get("linear") {
         if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
             if h <= l {
