@@ -28,7 +28,10 @@ pub mod card;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
+pub mod reexport;
 pub mod vmaf;
+
+pub use reexport::{export, ExportRequest, Exported, ReexportError};
 
 use std::path::{Path, PathBuf};
 
