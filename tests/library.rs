@@ -93,7 +93,28 @@ fn the_library_operations_give_what_the_binary_prints_and_writes() {
         &silent,
     )
     .unwrap();
-    let lib = serde_json::to_value(&trained).unwrap();
+    let lib = serde_json::to_value(&trained.manifest).unwrap();
+    // The out-of-fold rows travel beside the manifest, one list per fold:
+    // the sidecar the binary wrote holds the same rows.
+    let sidecar =
+        std::fs::read_to_string(cwd.join("out/chug_hdr_mos_head_v1_validation.jsonl")).unwrap();
+    let rows: Vec<Value> = sidecar
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let folds = &trained.manifest.validation.folds;
+    assert_eq!(trained.predictions.folds.len(), folds.len());
+    let mut k = 0;
+    for (f, oof) in folds.iter().zip(&trained.predictions.folds) {
+        assert_eq!(oof.len(), f.n_eval);
+        for r in oof {
+            assert_eq!(rows[k]["fold"], f.fold);
+            assert_eq!(rows[k]["id"], r.id.as_str());
+            assert_eq!(rows[k]["prediction"], r.prediction);
+            k += 1;
+        }
+    }
+    assert_eq!(k, rows.len());
     for key in [
         "head",
         "standardization",

@@ -14,7 +14,9 @@ use rand_chacha::ChaCha8Rng;
 
 use ndarray::ArrayView2;
 
-use moshead::training::{FittedHead, HeadSpec, Model, SolveReport, Standardizer, TrainError};
+use moshead::training::{
+    FittedHead, HeadSpec, Model, SolveReport, Standardizer, Termination, TrainError,
+};
 
 /// The recipe's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -126,7 +128,9 @@ pub fn fit(
             iterations: recipe.epochs as u64,
             cost_evals: 0,
             gradient_evals: (recipe.epochs * idx.len().div_ceil(recipe.batch)) as u64,
-            termination: "fixed epochs".into(),
+            termination: Termination::FixedEpochs {
+                epochs: recipe.epochs as u64,
+            },
             converged: false,
             best_iteration: recipe.epochs as u64,
             loss: Vec::new(),

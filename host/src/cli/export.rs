@@ -204,7 +204,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                     e.model_id.clone(),
                     format!("{}@{}", e.adapter, e.adapter_version),
                     e.feature_schema.clone(),
-                    e.head.clone(),
+                    e.head.as_str().to_owned(),
                     e.validation.clone(),
                     opt4(e.mean_plcc),
                     opt4(e.mean_srocc),

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{load_predictions, write_bundle, Bundle, ExportError, EXPORT_ONNX};
+use crate::evaluation::oof::OofPredictions;
 use crate::manifest::{Manifest, ManifestError, OutputLock};
 
 /// What to export, and where.
@@ -88,9 +89,13 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
             source_manifest: req.model.to_path_buf(),
         });
     }
-    let predictions_found = load_predictions(&mut m, &src)?;
+    let predictions = load_predictions(&m, &src)?;
     let before = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
-    let bundle = write_bundle(&mut m, &out)?;
+    let bundle = write_bundle(
+        &mut m,
+        predictions.as_ref().unwrap_or(&OofPredictions::default()),
+        &out,
+    )?;
     let after = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
     let onnx_changed = match (before, after) {
         (Some(b), Some(a)) if a != b => Some((b, a)),
@@ -99,7 +104,7 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
     Ok(Exported {
         manifest: m,
         bundle,
-        predictions_found,
+        predictions_found: predictions.is_some(),
         onnx_changed,
     })
 }

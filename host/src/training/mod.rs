@@ -57,6 +57,7 @@ pub mod optim;
 mod solver;
 mod spec;
 mod standardize;
+mod termination;
 
 pub use fitted::{FittedHead, MOS_RANGE};
 pub use heads::{HeadKind, Model, Precision};
@@ -64,6 +65,7 @@ pub use observer::{Status, StatusSink};
 pub use solver::SolveReport;
 pub use spec::{HeadSpec, ResolvedSpec, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 pub use standardize::Standardizer;
+pub use termination::Termination;
 
 /// Errors of training.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

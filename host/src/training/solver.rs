@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::optim::{lbfgs, Fused};
-use super::{Model, ResolvedSpec, Status, TrainError};
+use super::{Model, ResolvedSpec, Status, Termination, TrainError};
 
 /// Rows per chunk of the parallel passes.
 pub const CHUNK: usize = 2048;
@@ -34,8 +34,8 @@ pub struct SolveReport {
     pub cost_evals: u64,
     /// Gradient evaluations.
     pub gradient_evals: u64,
-    /// argmin's termination reason, or the early-stopping rule that fired.
-    pub termination: String,
+    /// Why the fit stopped.
+    pub termination: Termination,
     /// `true` when the solver converged or early stopping chose the
     /// parameters; `false` for an iteration cap or a solver exit.
     pub converged: bool,
@@ -120,7 +120,7 @@ struct Watch {
     /// The solver's best parameters at the last iteration (kept when the
     /// evaluation cap ends the solve and argmin's state is lost).
     solver_best: Option<Vec<f64>>,
-    stopped: Option<String>,
+    stopped: Option<Termination>,
 }
 
 struct Observer {
@@ -160,10 +160,10 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
             w.best = Some((m, iter, p));
         } else if let Some((_, at, _)) = &w.best {
             if iter >= at + self.patience {
-                w.stopped = Some(format!(
-                    "early stop: monitor MSE did not improve for {} iterations (best at iteration {at})",
-                    self.patience
-                ));
+                w.stopped = Some(Termination::EarlyStop {
+                    patience: self.patience,
+                    best_iteration: *at,
+                });
                 return Err(Error::msg(EARLY_STOP));
             }
         }
@@ -222,7 +222,7 @@ pub fn solve(
         iterations: w.loss.len() as u64,
         cost_evals: 0,
         gradient_evals: 0,
-        termination: String::new(),
+        termination: Termination::None,
         converged: false,
         best_iteration: w.loss.len() as u64,
         loss: w.loss.clone(),
@@ -234,7 +234,9 @@ pub fn solve(
 
             report.iterations = state.get_iter();
             let reason = state.get_termination_reason();
-            report.termination = reason.map_or("unknown".to_owned(), |r| r.to_string());
+            report.termination = Termination::Solver {
+                reason: reason.map_or("unknown".to_owned(), |r| r.to_string()),
+            };
             report.converged = matches!(
                 reason,
                 Some(TerminationReason::SolverConverged)
@@ -248,12 +250,11 @@ pub fn solve(
             None
         }
         Err(e) if e.to_string().contains(EVAL_CAP) => {
-            report.termination = format!(
-                "evaluation cap: {} cost and gradient evaluations ({} per iteration of the cap {})",
-                super::limits::max_evals(spec.max_iters),
-                super::limits::EVALS_PER_ITER,
-                spec.max_iters
-            );
+            report.termination = Termination::EvaluationCap {
+                evaluations: super::limits::max_evals(spec.max_iters),
+                per_iteration: super::limits::EVALS_PER_ITER,
+                max_iters: spec.max_iters,
+            };
             report.converged = false;
             w.solver_best.clone()
         }
