@@ -337,6 +337,13 @@ fn the_demo_corpus_is_the_synthetic_corpus_of_the_demo_seed() {
 
 // ---------------------------------------------------------------- bench
 
+/// Runs `moshead-bench args...` in `cwd`, hermetic like `moshead`.
+fn bench(cwd: &Path, args: &[&str]) -> Run {
+    let mut c = moshead_cmd_of(bench_bin(), cwd);
+    c.args(args);
+    run_cmd(c)
+}
+
 #[test]
 fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     // Figures only: no timing is asserted.
@@ -344,7 +351,6 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     let cwd = tmp.path();
     let plugins = builtin_plugin("konvid").parent().unwrap().to_owned();
     let args = [
-        "bench",
         "ingest",
         "--rows-konvid",
         "200",
@@ -362,8 +368,8 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
         "--plugin-dir",
         plugins.to_str().unwrap(),
     ];
-    let first = moshead(cwd, &args).json();
-    let second = moshead(cwd, &args).json();
+    let first = bench(cwd, &args).json();
+    let second = bench(cwd, &args).json();
     for (v, generated) in [(&first, true), (&second, false)] {
         let figures = v["ingest"].as_array().unwrap();
         let got: Vec<(&str, &str, u64, u64, bool)> = figures
@@ -440,7 +446,7 @@ fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     assert_eq!(first["ingest"][0]["schema"], "chug-hdr-wide-v1");
     assert_eq!(first["ingest"][1]["schema"], "konvid-v1");
     assert_eq!(first["ingest"][1]["variant"], "konvid-150k");
-    let text = moshead(cwd, &args[..args.len() - 3]);
+    let text = bench(cwd, &args[..args.len() - 3]);
     let out = text.ok();
     for needle in [
         "(cached)",

@@ -2,7 +2,7 @@
 //! `moshead-manifest-v1` fixtures (`tests/data/manifests-v1/`, one model per
 //! head, written by `generate.sh` with the predictions that build made) load
 //! for `predict`, `validate` and `export`, and predict what they predicted
-//! then.
+//! then; `export` writes them again as `moshead-manifest-v2`, migrated.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -129,8 +129,21 @@ fn committed_v1_manifests_still_predict_validate_and_export() {
                 "{head}: export {name}"
             );
         }
-        // Everything but the export list is the committed manifest's.
+        // Written in the current format, migrated: the schema is v2, each
+        // solve's termination sentence is kept as a `recorded` value, and
+        // everything else but the export list is the committed manifest's.
+        assert_eq!(again["manifest_schema"], "moshead-manifest-v2");
         let (mut a, mut b) = (m.clone(), again.clone());
+        let recorded = |t: &Value| {
+            assert!(t.is_string(), "{head}: a v1 termination is a sentence: {t}");
+            serde_json::json!({"kind": "recorded", "text": t})
+        };
+        a["manifest_schema"] = again["manifest_schema"].clone();
+        a["training"]["solve"]["termination"] = recorded(&a["training"]["solve"]["termination"]);
+        for f in a["validation"]["folds"].as_array_mut().unwrap() {
+            f["solve"]["termination"] = recorded(&f["solve"]["termination"]);
+        }
+        assert_eq!(a["data"]["context"], serde_json::json!([]), "{head}");
         a.as_object_mut().unwrap().remove("exports");
         b.as_object_mut().unwrap().remove("exports");
         assert_eq!(a, b, "{head}");

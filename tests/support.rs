@@ -67,6 +67,22 @@ pub fn moshead_bin() -> &'static Path {
     })
 }
 
+/// Builds `moshead-bench` (beside `moshead`, whose plugins it finds there)
+/// once per test process; returns the binary.
+pub fn bench_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let moshead = moshead_bin();
+        let mut c = cargo();
+        c.args(["build", "-p", "moshead-bench"]);
+        if profile() == "release" {
+            c.arg("--release");
+        }
+        run_cargo(c, "building moshead-bench");
+        moshead.with_file_name(format!("moshead-bench{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
 /// The file name of a library `name` on this platform.
 pub fn lib_file(name: &str) -> String {
     format!("{DLL_PREFIX}{}{DLL_SUFFIX}", name.replace('-', "_"))

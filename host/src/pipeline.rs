@@ -13,12 +13,12 @@ use std::collections::BTreeMap;
 use crate::corpus::{Dataset, IngestReport};
 use crate::evaluation::folds::{self, FoldError, Policy, PolicyKind};
 use crate::evaluation::gate;
-use crate::evaluation::oof;
+use crate::evaluation::oof::{self, OofPredictions};
 use crate::evaluation::protocol::{run_folds, FoldResult};
 use crate::evaluation::{aggregate, Aggregate, Metrics};
 use crate::manifest::{
-    AdapterRecord, DataRecord, HeadRecord, HostRecord, Manifest, TrainingRecord, ValidationRecord,
-    MANIFEST_SCHEMA,
+    AdapterRecord, ContextRecord, DataRecord, FoldRecord, HeadRecord, HostRecord, Manifest,
+    ModelKind, TrainedOn, TrainingRecord, ValidationRecord, MANIFEST_SCHEMA,
 };
 use crate::registry::Adapter;
 use crate::selection::HeadChoice;
@@ -57,9 +57,18 @@ pub enum PipelineError {
     Train(#[from] TrainError),
 }
 
+/// What a training run produced.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    /// The run's manifest (with no exports yet).
+    pub manifest: Manifest,
+    /// The validation's out-of-fold rows (for the sidecar and the plot).
+    pub predictions: OofPredictions,
+}
+
 /// Runs the validation and trains the ship model; returns the manifest of
-/// the run (with no exports yet).
-pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, PipelineError> {
+/// the run (with no exports yet) and its out-of-fold predictions.
+pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, PipelineError> {
     let (ds, d, policy, choice) = (
         req.dataset,
         &req.adapter.descriptor,
@@ -77,13 +86,13 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, Pipeli
             let rows = fold_list[0].train.len();
             let head = results[0].1.clone();
             let selection = results[0].0.selection.clone();
-            ("train rows".to_owned(), rows, head, selection)
+            (TrainedOn::TrainRows, rows, head, selection)
         }
         _ => {
             let rows = folds::eligible(ds);
             status.update(|| "ship model".into());
             let (head, selection) = choice.fit(ds, &rows, policy.seed, status)?;
-            ("all non-test rows".to_owned(), rows.len(), head, selection)
+            (TrainedOn::AllNonTestRows, rows.len(), head, selection)
         }
     };
     let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
@@ -105,11 +114,11 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, Pipeli
         .schema(&ds.schema)
         .map(|s| s.libvmaf_names.clone())
         .unwrap_or_default();
-    Ok(Manifest {
+    let manifest = Manifest {
         manifest_schema: MANIFEST_SCHEMA.into(),
         id: req.model_id.clone(),
         adapter_model_id: d.model_id.clone(),
-        kind: "mos".into(),
+        kind: ModelKind::Mos,
         adapter: AdapterRecord {
             name: d.name.clone(),
             version: d.version.clone(),
@@ -146,7 +155,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, Pipeli
         validation: ValidationRecord {
             name: policy.name(),
             policy: policy.clone(),
-            folds: fold_results,
+            folds: fold_results.iter().map(FoldRecord::from).collect(),
             aggregate: agg,
             baselines,
             pooled,
@@ -161,11 +170,23 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Manifest, Pipeli
             groups: r.groups,
             include_references: req.include_references,
             inputs: r.inputs.clone(),
-            context: r.context.clone(),
+            context: r
+                .context
+                .iter()
+                .map(|(slot, path, sha256)| ContextRecord {
+                    slot: slot.clone(),
+                    path: path.clone(),
+                    sha256: sha256.clone(),
+                })
+                .collect(),
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
         },
         exports: BTreeMap::new(),
         command_line: req.command_line.clone(),
+    };
+    Ok(Trained {
+        manifest,
+        predictions: OofPredictions::of(&fold_results),
     })
 }

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 use moshead_protocol::SynthRequest;
 
-use super::adapters::print_table;
+use super::table::print_table;
 use super::{f4, print_json, Env, EXIT_OK};
 use crate::corpus::inputs::parse_binding;
 use crate::corpus::IngestReport;

@@ -1,13 +1,13 @@
-//! `moshead export` and `moshead ledger`.
+//! `moshead export` ([`crate::export::export`]) and `moshead ledger`.
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::adapters::print_table;
+use super::table::print_table;
 use super::{print_json, Env, EXIT_ERROR, EXIT_OK};
 use crate::export::ledger::{self, LedgerEntry, LEDGER_FILE};
-use crate::export::{load_predictions, write_bundle, Bundle, EXPORT_ONNX};
+use crate::export::{export, Bundle, ExportRequest, EXPORT_ONNX};
 use crate::manifest::Manifest;
 use crate::registry::Selector;
 
@@ -103,76 +103,29 @@ pub(super) fn report_bundle(m: &Manifest, bundle: &Bundle, json: bool) -> anyhow
 }
 
 pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
-    let src = args
-        .model
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
-    let mut m = Manifest::load(&args.model)?;
-    if args.formats.vmaf() {
-        crate::export::vmaf::check(&m).map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
-    }
-    let out = args.out.clone().unwrap_or_else(|| src.clone());
-    // The same lock as `moshead train` (it creates `out`): an export
-    // rewrites the manifest, so it must not interleave with a run writing
-    // into the same directory. The manifest's own directory is not locked
-    // when `--out` points elsewhere: it may be read-only.
-    let _lock = crate::manifest::OutputLock::acquire(&out).map_err(anyhow::Error::msg)?;
-    let target = out.join(crate::export::Names::new(&m.id).manifest());
-    if !args.force && holds_another_model(&args.model, &m, &target) {
-        anyhow::bail!(
-            "{} holds another model's manifest (not {}); pass --force to replace that model's files",
-            target.display(),
-            args.model.display()
-        );
-    }
-    if !load_predictions(&mut m, &src)? {
+    let done = export(&ExportRequest {
+        model: &args.model,
+        out: args.out.as_deref(),
+        force: args.force,
+        require_vmaf: args.formats.vmaf(),
+    })?;
+    let m = &done.manifest;
+    if !done.predictions_found {
         eprintln!(
             "moshead: warning: no validation predictions beside {} (`{}_validation.jsonl`): the predicted-vs-MOS plot is skipped",
             args.model.display(),
             m.id
         );
     }
-    let before = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
-    let bundle = write_bundle(&mut m, &out)?;
-    let after = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
-    if let (Some(b), Some(a)) = (&before, &after) {
-        if a != b {
-            eprintln!(
-                "moshead: note: the ONNX model differs from the one the manifest recorded (sha256 {b} -> {a}); {} records the new file",
-                bundle.manifest.display()
-            );
-        }
+    if let Some((b, a)) = &done.onnx_changed {
+        eprintln!(
+            "moshead: note: the ONNX model differs from the one the manifest recorded (sha256 {b} -> {a}); {} records the new file",
+            done.bundle.manifest.display()
+        );
     }
-    vmaf_note(&m, &bundle);
-    report_bundle(&m, &bundle, args.json)?;
+    vmaf_note(m, &done.bundle);
+    report_bundle(m, &done.bundle, args.json)?;
     Ok(EXIT_OK)
-}
-
-/// Whether `target` exists and holds another model than `m`: not the
-/// manifest `source` itself, and not the same model (equal in everything
-/// but the recorded exports, as an earlier export of `m` is).
-fn holds_another_model(source: &Path, m: &Manifest, target: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(target) else {
-        return target.exists();
-    };
-    let same_file = match (std::fs::canonicalize(source), std::fs::canonicalize(target)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    if same_file {
-        return false;
-    }
-    match Manifest::parse(target, &text) {
-        Ok(mut there) => {
-            let mut here = m.clone();
-            there.exports.clear();
-            here.exports.clear();
-            there != here
-        }
-        Err(_) => true,
-    }
 }
 
 /// Arguments of `moshead ledger`.
@@ -251,7 +204,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                     e.model_id.clone(),
                     format!("{}@{}", e.adapter, e.adapter_version),
                     e.feature_schema.clone(),
-                    e.head.clone(),
+                    e.head.as_str().to_owned(),
                     e.validation.clone(),
                     opt4(e.mean_plcc),
                     opt4(e.mean_srocc),

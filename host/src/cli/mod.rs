@@ -4,20 +4,16 @@
 //! errors.
 
 mod adapters;
-mod bench;
-mod bench_accuracy;
-mod bench_corpora;
-mod bench_logs;
-mod bench_support;
-mod bench_train;
-mod bench_twins;
 mod corpus;
 mod export;
 mod head;
 mod predict;
 mod scoring;
+pub mod table;
 mod train;
 mod validate;
+
+pub use corpus::{load, safe_join, DataArgs};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,12 +49,24 @@ $XDG_DATA_HOME/moshead/plugins; never the current directory. See `moshead adapte
 #[derive(Debug, Parser)]
 #[command(name = "moshead", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// A directory to load adapter plugins from (repeatable; searched first).
-    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
-    pub plugin_dirs: Vec<PathBuf>,
+    /// Where plugins come from and what is trusted.
+    #[command(flatten)]
+    pub plugins: PluginArgs,
     /// No progress output.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The plugin flags every binary that loads adapters takes (`moshead`,
+/// `moshead-bench`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PluginArgs {
+    /// A directory to load adapter plugins from (repeatable; searched first).
+    #[arg(long = "plugin-dir", global = true, value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
     /// Load plugins even from files or directories other users can write, or
     /// owned by someone else.
     #[arg(long, global = true)]
@@ -68,9 +76,6 @@ pub struct Cli {
     /// error).
     #[arg(long, global = true, value_name = "FILE")]
     pub plugin_lock: Option<PathBuf>,
-    /// The command.
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// The commands.
@@ -96,8 +101,6 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the training runs recorded in an output directory's ledger.
     Ledger(export::LedgerArgs),
-    /// Measure ingest (and training) speed and peak memory on generated corpora.
-    Bench(bench::BenchArgs),
 }
 
 /// The process entry point.
@@ -169,8 +172,27 @@ pub struct Env {
 }
 
 impl Env {
+    /// The search path and trust policy `plugins` ask for (with
+    /// `MOSHEAD_PLUGIN_PATH` and `MOSHEAD_PLUGIN_LOCK` from the environment).
+    pub fn new(plugins: &PluginArgs, quiet: bool) -> anyhow::Result<Env> {
+        Ok(Env {
+            dirs: search_dirs(
+                &plugins.plugin_dirs,
+                std::env::var_os("MOSHEAD_PLUGIN_PATH").as_deref(),
+            ),
+            quiet,
+            trust: crate::trust::TrustPolicy {
+                allow_insecure: plugins.allow_insecure_plugins,
+                pins: plugin_lock(plugins.plugin_lock.as_deref())?
+                    .as_deref()
+                    .map(crate::trust::Pins::load)
+                    .transpose()?,
+            },
+        })
+    }
+
     /// Discovers and loads every plugin, printing discovery warnings to
-    /// stderr (`moshead adapters`, `adapters lock`, the benches).
+    /// stderr (`moshead adapters`, `adapters lock`, `moshead-bench`).
     pub fn registry(&self) -> anyhow::Result<Registry> {
         let reg = Registry::discover(&self.dirs, &self.trust)?;
         Self::warn(&reg);
@@ -200,25 +222,11 @@ impl Env {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let env = Env {
-        dirs: search_dirs(
-            &cli.plugin_dirs,
-            std::env::var_os("MOSHEAD_PLUGIN_PATH").as_deref(),
-        ),
-        quiet: cli.quiet,
-        trust: crate::trust::TrustPolicy {
-            allow_insecure: cli.allow_insecure_plugins,
-            pins: plugin_lock(cli.plugin_lock.as_deref())?
-                .as_deref()
-                .map(crate::trust::Pins::load)
-                .transpose()?,
-        },
-    };
+    let env = Env::new(&cli.plugins, cli.quiet)?;
     match cli.command {
         Command::Adapters(a) => adapters::run(&env, a),
         Command::Corpus(a) => corpus::run_corpus(&env, a),
         Command::Synth(a) => corpus::run_synth(&env, a),
-        Command::Bench(a) => bench::run(&env, a),
         Command::Train(a) => train::run_train(&env, a),
         Command::Predict(a) => predict::run_predict(&env, a),
         Command::Validate(a) => validate::run_validate(&env, a),

@@ -1,81 +1,46 @@
-//! What `predict` and `validate` share: the model's adapter and its plugin
-//! check, input bindings, the feature-order check, and the message when no
-//! row could be scored.
+//! What `predict` and `validate` share on the command line: opening the
+//! model with its adapter, and the message when too few rows could be
+//! scored (every drop with its reason, and where foreign rows belong).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
-use anyhow::{bail, Context as _};
+use std::path::Path;
 
 use super::Env;
-use crate::corpus::{Dataset, IngestReport};
+use crate::corpus::IngestReport;
 use crate::manifest::Manifest;
-use crate::registry::{Adapter, Registry, Selector};
+use crate::registry::{Adapter, Registry};
+use crate::scoring::{check_plugin, model_selector, ScoringError};
 
-/// The selector of the exact adapter release that trained `m`.
-pub fn manifest_adapter(m: &Manifest) -> anyhow::Result<Selector> {
-    format!("{}@={}", m.adapter.name, m.adapter.version)
-        .parse::<Selector>()
-        .map_err(anyhow::Error::msg)
-}
-
-/// The adapter that trained `m`, refused when its library is not the one
-/// the manifest records, unless `allow_change` (then a warning).
-pub fn model_adapter<'r>(
-    reg: &'r Registry,
-    m: &Manifest,
-    model: &std::path::Path,
+/// The model at `path`, the registry holding only its adapter, and that
+/// adapter once its library is checked ([`check_plugin`]; a change allowed
+/// by `--allow-plugin-change` is a warning).
+pub fn open_model(
+    env: &Env,
+    path: &Path,
     allow_change: bool,
-) -> anyhow::Result<&'r Adapter> {
-    let adapter = reg.select(&manifest_adapter(m)?)?;
-    if adapter.sha256 != m.adapter.sha256 {
-        let what = format!(
-            "adapter `{}` {} changed since the model was trained: {} has sha256 {}, {} records {}",
-            adapter.name(),
-            adapter.descriptor.version,
-            adapter.path.display(),
-            adapter.sha256,
-            model.display(),
-            m.adapter.sha256
-        );
-        if !allow_change {
-            bail!("{what}; pass --allow-plugin-change to score with the changed plugin");
-        }
-        eprintln!("moshead: warning: {what} (--allow-plugin-change)");
+) -> anyhow::Result<(Manifest, Registry)> {
+    let m = Manifest::load(path)?;
+    let reg = env.registry_for(&model_selector(&m)?)?;
+    if let Some(change) = check_plugin(reg.select(&model_selector(&m)?)?, &m, path, allow_change)? {
+        eprintln!("moshead: warning: {change} (--allow-plugin-change)");
     }
-    Ok(adapter)
+    Ok((m, reg))
 }
 
-/// `--input` values bound to `adapter`'s slots: `SLOT=PATH` for a declared
-/// slot, anything else a path read through the first row slot.
-pub fn bindings(adapter: &Adapter, inputs: &[String]) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    for i in inputs {
-        match crate::corpus::inputs::parse_binding(i) {
-            Ok(b) if adapter.descriptor.slot(&b.0).is_some() => out.push(b),
-            _ => {
-                let slot = adapter
-                    .descriptor
-                    .inputs
-                    .iter()
-                    .find(|s| s.role == moshead_protocol::SlotRole::Rows)
-                    .context("the adapter has no row slot")?;
-                out.push((slot.name.clone(), PathBuf::from(i)));
-            }
-        }
+/// A scoring error for people: too few rows gets every drop with its
+/// reason and the hints of [`drops_and_hints`].
+pub fn explain(env: &Env, reg: &Registry, model: &Path, e: ScoringError) -> anyhow::Error {
+    match e {
+        ScoringError::TooFewRows {
+            what,
+            adapter,
+            report,
+        } => match reg.adapters().iter().find(|a| a.name() == adapter) {
+            Some(a) => anyhow::anyhow!("{what}{}", drops_and_hints(env, a, &report, model)),
+            None => anyhow::anyhow!("{what}"),
+        },
+        other => other.into(),
     }
-    Ok(out)
-}
-
-/// Refuses a dataset whose columns are not the manifest's feature order.
-pub fn check_columns(m: &Manifest, ds: &Dataset) -> anyhow::Result<()> {
-    if ds.columns != m.feature_order {
-        bail!(
-            "the adapter's schema `{}` no longer has the manifest's feature order",
-            m.feature_schema
-        );
-    }
-    Ok(())
 }
 
 /// The drops of `report` by reason with their first example, then a hint

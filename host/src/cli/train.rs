@@ -181,13 +181,16 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         include_references: args.data.include_references,
         command_line: command_line(),
     };
-    let mut manifest = crate::pipeline::train(&request, &progress.status())?;
+    let crate::pipeline::Trained {
+        mut manifest,
+        predictions,
+    } = crate::pipeline::train(&request, &progress.status())?;
     progress.clear();
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     // The ONNX model, the validation sidecar, the card, the plots, the
     // manifest and the ledger line: one commit, all or nothing.
-    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &out_dir)?;
+    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &predictions, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
     super::export::vmaf_note(&manifest, &bundle);
     if args.json {
@@ -268,7 +271,7 @@ fn print_summary(m: &Manifest, path: &Path) {
         row.push(format!(
             "{} it, {}",
             f.solve.iterations,
-            short(&f.solve.termination)
+            f.solve.termination.short()
         ));
         rows.push(row);
     }
@@ -351,7 +354,7 @@ fn print_summary(m: &Manifest, path: &Path) {
     }
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    super::adapters::print_table(&header, &rows);
+    super::table::print_table(&header, &rows);
     if let Some(lin) = v.baselines.get("linear") {
         if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
             if h <= l {
@@ -423,13 +426,5 @@ fn print_selection(m: &Manifest) {
     }
     if let Some(s) = &m.training.selection {
         line(format!("ship model [{}]", s.requested), s);
-    }
-}
-
-fn short(s: &str) -> String {
-    if s.starts_with("early stop") {
-        "early stop".into()
-    } else {
-        s.chars().take(40).collect()
     }
 }

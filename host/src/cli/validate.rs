@@ -1,21 +1,21 @@
 //! `moshead validate`: score a model on its corpus's held-out `test` split
 //! and apply its gate, or (`--adapter OTHER`) on another adapter's corpus,
-//! marked cross-corpus and without a gate.
+//! marked cross-corpus and without a gate ([`crate::scoring::validate`],
+//! [`crate::scoring::validate_cross`]); this module parses and prints.
 
 use std::path::PathBuf;
 
-use anyhow::bail;
 use clap::Args;
-use moshead_protocol::Split;
 
-use super::corpus::{load, DataArgs};
-use super::scoring::{bindings, check_columns, drops_and_hints, manifest_adapter, model_adapter};
+use super::scoring::{drops_and_hints, explain, open_model};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
-use crate::evaluation::gate;
-use crate::evaluation::{aggregate, evaluate, Metrics};
+use crate::evaluation::Metrics;
 use crate::manifest::Manifest;
-use crate::registry::Selector;
-use crate::scoring::{align_scale, check_schema, predict_finite};
+use crate::progress::Progress;
+use crate::registry::{Adapter, Selector};
+use crate::scoring::{
+    bind_inputs, model_selector, validate, validate_cross, CrossScore, ValidateRequest,
+};
 
 /// Arguments of `moshead validate`.
 #[derive(Debug, Args)]
@@ -43,54 +43,46 @@ pub struct ValidateArgs {
 }
 
 pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
-    let m = Manifest::load(&args.model)?;
-    let reg = env.registry_for(&manifest_adapter(&m)?)?;
-    let own = model_adapter(&reg, &m, &args.model, args.allow_plugin_change)?;
+    let (m, reg) = open_model(env, &args.model, args.allow_plugin_change)?;
+    let own = reg.select(&model_selector(&m)?)?;
+    let progress = Progress::new(!env.quiet);
     if let Some(sel) = args.adapter.as_ref().filter(|s| s.name != m.adapter.name) {
         // The other corpus's adapter, loaded by its own name.
         let other_reg = env.registry_for(sel)?;
-        return cross_corpus(env, &other_reg, &m, own, sel, &args);
+        let other = other_reg.select(sel)?;
+        let req = ValidateRequest {
+            manifest: &m,
+            adapter: other,
+            inputs: bind_inputs(other, &args.inputs)?,
+            demo: args.demo,
+        };
+        let score = validate_cross(&req, own, &progress.status())
+            .map_err(|e| explain(env, &other_reg, &args.model, e))?;
+        return print_cross(env, &m, own, other, &score, &args);
     }
-    let data = DataArgs {
-        adapter: manifest_adapter(&m)?,
-        inputs: bindings(own, &args.inputs)?,
+    let req = ValidateRequest {
+        manifest: &m,
+        adapter: own,
+        inputs: bind_inputs(own, &args.inputs)?,
         demo: args.demo,
-        schema: Some(m.feature_schema.clone()),
-        include_references: m.data.include_references,
-        strict: false,
-        unlabelled: false,
     };
-    let loaded = load(env, &reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(&m, ds)?;
-    let test = ds.rows_in(Split::Test);
-    if test.is_empty() {
-        bail!(
-            "no rows carry split `test`: there is no held-out set to validate on ({} rows read){}",
-            ds.len(),
-            drops_and_hints(env, own, &loaded.report, &args.model)
-        );
-    }
-    let pred = predict_finite(&m, ds, &test)?;
-    let (mos, se) = ds.targets(&test);
-    let metrics = evaluate(&pred, &mos, &se);
-    let d = &own.descriptor;
-    let (kind, mut t) = gate::for_corpus(&d.gate, ds.synthetic);
-    t.spread_max = None; // one held-out set: no spread
-    let verdict = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
+    let held =
+        validate(&req, &progress.status()).map_err(|e| explain(env, &reg, &args.model, e))?;
+    let (metrics, verdict) = (&held.metrics, &held.gate);
     if args.json {
         print_json(
-            &serde_json::json!({"model": m.id, "test_rows": test.len(), "metrics": metrics, "gate": verdict}),
+            &serde_json::json!({"model": m.id, "test_rows": held.test_rows, "metrics": metrics, "gate": verdict}),
         )?;
     } else {
         println!(
             "{} on {} held-out test rows: {}",
             m.id,
-            test.len(),
-            metric_line(&metrics)
+            held.test_rows,
+            metric_line(metrics)
         );
         println!(
-            "gate ({kind}): {}",
+            "gate ({}): {}",
+            verdict.kind,
             if verdict.passed { "PASSED" } else { "MISSED" }
         );
     }
@@ -120,46 +112,17 @@ fn scale_json(name: &str, s: &moshead_protocol::MosScale) -> serde_json::Value {
     })
 }
 
-fn cross_corpus(
+fn print_cross(
     env: &Env,
-    reg: &crate::registry::Registry,
     m: &Manifest,
-    own: &crate::registry::Adapter,
-    sel: &Selector,
+    own: &Adapter,
+    other: &Adapter,
+    score: &CrossScore<'_>,
     args: &ValidateArgs,
 ) -> anyhow::Result<u8> {
-    let other = reg.select(sel)?;
-    check_schema(&other.descriptor, m)?;
-    let data = DataArgs {
-        adapter: sel.clone(),
-        inputs: bindings(other, &args.inputs)?,
-        demo: args.demo,
-        schema: Some(m.feature_schema.clone()),
-        include_references: m.data.include_references,
-        strict: false,
-        unlabelled: false,
-    };
-    let loaded = load(env, reg, &data)?;
-    let ds = &loaded.dataset;
-    check_columns(m, ds)?;
-    if ds.len() < 2 {
-        bail!(
-            "adapter `{}` projected {} row(s): too few to score the model on{}",
-            other.name(),
-            ds.len(),
-            drops_and_hints(env, other, &loaded.report, &args.model)
-        );
-    }
-    let rows: Vec<usize> = (0..ds.len()).collect();
     let (from, to) = (&own.descriptor.mos_scale, &other.descriptor.mos_scale);
-    let pred: Vec<f64> = predict_finite(m, ds, &rows)?
-        .into_iter()
-        .map(|p| align_scale(from, to, p))
-        .collect();
-    let (mos, se) = ds.targets(&rows);
-    let metrics = evaluate(&pred, &mos, &se);
-    let native = |v: Option<f64>| v.map(|r| r / to.to_head_scale);
-    let splits = &loaded.report.splits;
+    let (loaded, metrics) = (&score.loaded, &score.metrics);
+    let rows = loaded.dataset.len();
     if args.json {
         print_json(&serde_json::json!({
             "model": m.id,
@@ -167,33 +130,32 @@ fn cross_corpus(
             "trained_on": m.adapter.name,
             "scored_on": other.name(),
             "schema": m.feature_schema,
-            "rows": ds.len(),
-            "splits": splits,
+            "rows": rows,
+            "splits": loaded.report.splits,
             "dropped": loaded.report.dropped(),
             "scales": {"model": scale_json(own.name(), from), "rows": scale_json(other.name(), to)},
             "metrics": metrics,
-            "rmse_native": native(metrics.rmse),
-            "rmse_mapped_native": native(metrics.rmse_mapped),
+            "rmse_native": score.rmse_native,
+            "rmse_mapped_native": score.rmse_mapped_native,
             "gate": null,
         }))?;
     } else {
         println!(
-            "{} (trained on {}) scored cross-corpus on {} {}: {} rows, every split, schema {}",
+            "{} (trained on {}) scored cross-corpus on {} {}: {rows} rows, every split, schema {}",
             m.id,
             m.adapter.name,
             other.name(),
             other.descriptor.version,
-            ds.len(),
             m.feature_schema
         );
-        println!("cross-corpus: {}", metric_line(&metrics));
+        println!("cross-corpus: {}", metric_line(metrics));
         println!(
             "RMSE on the {} native scale ({}-{}): {} (mapped {}); no gate applies to a cross-corpus score",
             other.name(),
             to.native_min,
             to.native_max,
-            f4(native(metrics.rmse)),
-            f4(native(metrics.rmse_mapped))
+            f4(score.rmse_native),
+            f4(score.rmse_mapped_native)
         );
         if loaded.report.dropped() > 0 {
             eprintln!(

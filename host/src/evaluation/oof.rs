@@ -63,6 +63,26 @@ pub struct Pooled {
     pub baselines: BTreeMap<String, Metrics>,
 }
 
+/// The out-of-fold rows of a validation, per fold in fold order (the
+/// manifest's `validation.folds`): what the validation sidecar, the
+/// predicted-vs-MOS plot and the pooled metrics are made of. A fresh run
+/// has them ([`OofPredictions::of`]); a manifest read back has them when
+/// its sidecar is read too.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OofPredictions {
+    /// Each fold's rows, in evaluation order.
+    pub folds: Vec<Vec<OofRow>>,
+}
+
+impl OofPredictions {
+    /// The predictions of `folds`.
+    pub fn of(folds: &[FoldResult]) -> Self {
+        OofPredictions {
+            folds: folds.iter().map(|f| f.predictions.clone()).collect(),
+        }
+    }
+}
+
 /// Pools the out-of-fold predictions of `folds` (each fold's
 /// [`FoldResult::predictions`] and baseline predictions) and scores them.
 /// `None` when the folds carry no predictions (a manifest read back without

@@ -14,8 +14,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::folds::{distinct_groups as groups, Fold};
 use super::oof::OofRow;
 use super::summary::{evaluate, Metrics};
@@ -24,8 +22,10 @@ use crate::selection::{HeadChoice, SelectionRecord};
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 use moshead_protocol::MosScale;
 
-/// One fold's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One fold's outcome, in memory: its metrics and solve (recorded in the
+/// manifest as a [`crate::manifest::FoldRecord`]) and its out-of-fold
+/// predictions (written to the validation sidecar, and pooled).
+#[derive(Debug, Clone, PartialEq)]
 pub struct FoldResult {
     /// 0-based index.
     pub fold: usize,
@@ -47,19 +47,14 @@ pub struct FoldResult {
     pub solve: SolveReport,
     /// How this fold's head was chosen by inner CV on the fold's training
     /// rows (`--head auto`, or a small corpus's stopping and decay).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SelectionRecord>,
-    /// Each evaluation row's out-of-fold prediction, in evaluation order
-    /// (the validation sidecar and plots; not in the manifest).
-    #[serde(skip)]
+    /// Each evaluation row's out-of-fold prediction, in evaluation order.
     pub predictions: Vec<OofRow>,
     /// The evaluation rows' MOS standard errors, in the same order (for
-    /// the pooled outlier ratio; not in the manifest).
-    #[serde(skip)]
+    /// the pooled outlier ratio).
     pub eval_se: Vec<Option<f64>>,
     /// Each baseline's predictions of the evaluation rows, in the same
-    /// order (for the pooled baselines; not in the manifest).
-    #[serde(skip)]
+    /// order (for the pooled baselines).
     pub baseline_predictions: BTreeMap<String, Vec<f64>>,
 }
 

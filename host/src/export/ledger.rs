@@ -21,7 +21,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Bundle;
+use crate::evaluation::gate::GateKind;
 use crate::manifest::Manifest;
+use crate::training::HeadKind;
 
 /// The ledger's file name in an output directory.
 pub const LEDGER_FILE: &str = "ledger.jsonl";
@@ -40,7 +42,7 @@ pub struct LedgerEntry {
     /// The feature schema.
     pub feature_schema: String,
     /// The head type.
-    pub head: String,
+    pub head: HeadKind,
     /// The validation policy's name.
     pub validation: String,
     /// Folds validated.
@@ -57,8 +59,8 @@ pub struct LedgerEntry {
     pub mean_rmse: Option<f64>,
     /// Max - min fold PLCC.
     pub plcc_spread: Option<f64>,
-    /// The gate applied (`real` or `synthetic`).
-    pub gate: String,
+    /// The gate applied.
+    pub gate: GateKind,
     /// Whether it passed.
     pub gate_passed: bool,
     /// sha256 of the manifest written.
@@ -82,7 +84,7 @@ impl LedgerEntry {
             adapter: m.adapter.name.clone(),
             adapter_version: m.adapter.version.clone(),
             feature_schema: m.feature_schema.clone(),
-            head: m.head.spec.kind.as_str().into(),
+            head: m.head.spec.kind,
             validation: m.validation.name.clone(),
             folds: m.validation.folds.len(),
             seed: m.training.seed,
@@ -91,7 +93,7 @@ impl LedgerEntry {
             mean_srocc: a.mean.srocc,
             mean_rmse: a.mean.rmse,
             plcc_spread: a.plcc_spread,
-            gate: m.gate.kind.clone(),
+            gate: m.gate.kind,
             gate_passed: m.gate.passed,
             manifest_sha256: bundle.manifest_sha256.clone(),
             outputs: bundle.outputs(),
@@ -279,7 +281,7 @@ mod tests {
             adapter: "konvid".into(),
             adapter_version: "1.0.0".into(),
             feature_schema: "konvid-v1".into(),
-            head: "mlp".into(),
+            head: HeadKind::Mlp,
             validation: "5-fold-grouped".into(),
             folds: 5,
             seed: 1,
@@ -288,7 +290,7 @@ mod tests {
             mean_srocc: None,
             mean_rmse: Some(0.3),
             plcc_spread: Some(0.01),
-            gate: "synthetic".into(),
+            gate: GateKind::Synthetic,
             gate_passed: true,
             manifest_sha256: "ab".into(),
             outputs: BTreeMap::new(),

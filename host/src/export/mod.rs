@@ -28,14 +28,17 @@ pub mod card;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
+pub mod reexport;
 pub mod vmaf;
+
+pub use reexport::{export, ExportRequest, Exported, ReexportError};
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
-use crate::evaluation::oof::OofRow;
+use crate::evaluation::oof::{OofPredictions, OofRow};
 use crate::manifest::{FileRecord, Manifest};
 
 /// The `exports` key of the ONNX model.
@@ -203,21 +206,23 @@ impl ValidationRow {
     }
 }
 
-/// Whether every fold holds its `(prediction, MOS)` pairs (a fresh run, or
-/// a manifest whose sidecar was loaded with [`load_predictions`]).
-pub fn has_predictions(m: &Manifest) -> bool {
+/// Whether `p` holds every fold's rows of `m` (a fresh run's, or a
+/// sidecar read back with [`load_predictions`]).
+pub fn has_predictions(m: &Manifest, p: &OofPredictions) -> bool {
     let folds = &m.validation.folds;
     !folds.is_empty()
+        && folds.len() == p.folds.len()
         && folds
             .iter()
-            .all(|f| f.n_eval > 0 && f.predictions.len() == f.n_eval)
+            .zip(&p.folds)
+            .all(|(f, rows)| f.n_eval > 0 && rows.len() == f.n_eval)
 }
 
 /// The sidecar text: one [`ValidationRow`] per line, folds in order.
-pub fn validation_jsonl(m: &Manifest) -> Result<Vec<u8>, ExportError> {
+pub fn validation_jsonl(m: &Manifest, p: &OofPredictions) -> Result<Vec<u8>, ExportError> {
     let mut out = Vec::new();
-    for f in &m.validation.folds {
-        for r in &f.predictions {
+    for (f, rows) in m.validation.folds.iter().zip(&p.folds) {
+        for r in rows {
             serde_json::to_writer(&mut out, &ValidationRow::new(f.fold, r))?;
             out.push(b'\n');
         }
@@ -226,10 +231,10 @@ pub fn validation_jsonl(m: &Manifest) -> Result<Vec<u8>, ExportError> {
 }
 
 /// Reads the validation sidecar recorded in `m.exports` (or the default
-/// name) from `dir` into the folds' predictions. Returns `Ok(false)` when
-/// no sidecar exists; a sidecar whose hash differs from the recorded one,
+/// name) from `dir`: each fold's rows. Returns `Ok(None)` when no sidecar
+/// exists; a sidecar whose hash differs from the recorded one,
 /// or whose rows do not match the folds, is an error naming file and line.
-pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportError> {
+pub fn load_predictions(m: &Manifest, dir: &Path) -> Result<Option<OofPredictions>, ExportError> {
     let names = Names::new(&m.id);
     let recorded = m.exports.get(EXPORT_VALIDATION).cloned();
     let name = recorded
@@ -238,7 +243,7 @@ pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportErro
     let path = dir.join(&name);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(&path)(e)),
     };
     if let Some(r) = &recorded {
@@ -273,7 +278,7 @@ pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportErro
             .ok_or_else(|| bad(n + 1, format!("fold {} is not in the manifest", row.fold)))?;
         got[i].push(row.into_oof());
     }
-    for (f, pairs) in m.validation.folds.iter_mut().zip(got) {
+    for (f, pairs) in m.validation.folds.iter().zip(&got) {
         if pairs.len() != f.n_eval {
             return Err(bad(
                 0,
@@ -285,9 +290,8 @@ pub fn load_predictions(m: &mut Manifest, dir: &Path) -> Result<bool, ExportErro
                 ),
             ));
         }
-        f.predictions = pairs;
     }
-    Ok(true)
+    Ok(Some(OofPredictions { folds: got }))
 }
 
 /// What [`write_bundle`] wrote.
@@ -347,14 +351,22 @@ impl Bundle {
 /// replace (a sidecar, a plot, an export recorded by the old manifest) are
 /// removed in the same commit. `dir` must exist and be locked
 /// ([`crate::manifest::OutputLock`]).
-pub fn write_bundle(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
-    write_set(m, dir, false)
+pub fn write_bundle(
+    m: &mut Manifest,
+    predictions: &OofPredictions,
+    dir: &Path,
+) -> Result<Bundle, ExportError> {
+    write_set(m, predictions, dir, false)
 }
 
 /// [`write_bundle`], with the run's ledger line ([`ledger::LEDGER_FILE`])
 /// appended in the same commit.
-pub fn write_bundle_with_ledger(m: &mut Manifest, dir: &Path) -> Result<Bundle, ExportError> {
-    write_set(m, dir, true)
+pub fn write_bundle_with_ledger(
+    m: &mut Manifest,
+    predictions: &OofPredictions,
+    dir: &Path,
+) -> Result<Bundle, ExportError> {
+    write_set(m, predictions, dir, true)
 }
 
 /// The names the previous set under `id` in `dir` holds: its manifest's
@@ -377,7 +389,12 @@ fn previous_set(dir: &Path, names: &Names) -> Vec<String> {
     out
 }
 
-fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, ExportError> {
+fn write_set(
+    m: &mut Manifest,
+    predictions: &OofPredictions,
+    dir: &Path,
+    with_ledger: bool,
+) -> Result<Bundle, ExportError> {
     let names = Names::new(&m.id);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let onnx_bytes = onnx::to_bytes(m)?;
@@ -407,8 +424,8 @@ fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, 
             Err(refusal)
         }
     };
-    let validation = if has_predictions(m) {
-        let bytes = validation_jsonl(m)?;
+    let validation = if has_predictions(m, predictions) {
+        let bytes = validation_jsonl(m, predictions)?;
         m.exports.insert(
             EXPORT_VALIDATION.into(),
             FileRecord {
@@ -422,7 +439,7 @@ fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, 
         m.exports.remove(EXPORT_VALIDATION);
         None
     };
-    let validation_plot = match plots::validation_svg(m)? {
+    let validation_plot = match plots::validation_svg(m, predictions)? {
         Some(svg) => {
             files.push((names.scatter_plot(), svg.into_bytes()));
             Some(dir.join(names.scatter_plot()))
@@ -430,7 +447,10 @@ fn write_set(m: &mut Manifest, dir: &Path, with_ledger: bool) -> Result<Bundle, 
         None => None,
     };
     files.push((names.loss_plot(), plots::loss_svg(m)?.into_bytes()));
-    files.push((names.card(), card::render(m).into_bytes()));
+    files.push((
+        names.card(),
+        card::render(m, validation_plot.is_some()).into_bytes(),
+    ));
     let manifest_bytes = m.to_bytes()?;
     let bundle = Bundle {
         dir: dir.to_path_buf(),

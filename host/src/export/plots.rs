@@ -15,6 +15,7 @@
 use plotters::prelude::*;
 
 use super::{has_predictions, ExportError};
+use crate::evaluation::oof::OofPredictions;
 use crate::manifest::Manifest;
 use crate::training::SolveReport;
 
@@ -50,8 +51,11 @@ pub const MAX_POINTS_PER_FOLD: usize = 3000;
 /// Predicted vs MOS per fold with its fitted logistic; `None` when the folds
 /// hold no predictions (a manifest re-exported without its validation
 /// sidecar).
-pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
-    if !has_predictions(m) {
+pub fn validation_svg(
+    m: &Manifest,
+    predictions: &OofPredictions,
+) -> Result<Option<String>, ExportError> {
+    if !has_predictions(m, predictions) {
         return Ok(None);
     }
     let e = plot_err("the validation plot");
@@ -74,8 +78,8 @@ pub fn validation_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
                 (FONT, 18),
             )
             .map_err(&e)?;
-        for (area, f) in body.split_evenly((rows, cols)).iter().zip(folds) {
-            let pts = &f.predictions;
+        let panels = body.split_evenly((rows, cols));
+        for ((area, f), pts) in panels.iter().zip(folds).zip(&predictions.folds) {
             let (x0, x1) = padded_range(pts.iter().map(|p| p.prediction)).unwrap_or((1.0, 5.0));
             let (y0, y1) = padded_range(
                 pts.iter()

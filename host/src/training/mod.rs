@@ -26,7 +26,7 @@
 //!   costs `sigma^2 / (tau^2 n)`; `sigma^2 / tau^2 = 1` puts the prior's
 //!   variance at the residual variance of MOS, ~0.1 on a 1-5 scale). The
 //!   fixed 1e-4 it replaced was too strong for a large corpus: measured
-//!   with `moshead bench train` on the KonVid-150k-sized corpus (123k
+//!   with `moshead-bench train` on the KonVid-150k-sized corpus (123k
 //!   training rows per fold) it stopped the MLP after ~20 iterations at
 //!   held-out PLCC 0.9069, behind the prior art's AdamW recipe (0.9076),
 //!   while `1 / n` (8e-6) reached PLCC 0.9077 and RMSE 0.3142 vs 0.3151
@@ -47,7 +47,6 @@
 //! iteration and argmin's termination reason; a solve that did not converge
 //! or stop early is reported as such.
 
-pub mod adamw;
 pub mod compute;
 mod fitted;
 mod gradient;
@@ -58,6 +57,7 @@ pub mod optim;
 mod solver;
 mod spec;
 mod standardize;
+mod termination;
 
 pub use fitted::{FittedHead, MOS_RANGE};
 pub use heads::{HeadKind, Model, Precision};
@@ -65,6 +65,7 @@ pub use observer::{Status, StatusSink};
 pub use solver::SolveReport;
 pub use spec::{HeadSpec, ResolvedSpec, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 pub use standardize::Standardizer;
+pub use termination::Termination;
 
 /// Errors of training.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

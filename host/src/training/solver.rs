@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::optim::{lbfgs, Counts, Fused};
-use super::{Model, ResolvedSpec, Status, TrainError};
+use super::{Model, ResolvedSpec, Status, Termination, TrainError};
 
 /// Rows per chunk of the parallel passes.
 pub const CHUNK: usize = 2048;
@@ -34,8 +34,8 @@ pub struct SolveReport {
     pub cost_evals: u64,
     /// Gradient evaluations.
     pub gradient_evals: u64,
-    /// argmin's termination reason, or the early-stopping rule that fired.
-    pub termination: String,
+    /// Why the fit stopped.
+    pub termination: Termination,
     /// `true` when the solver converged or early stopping chose the
     /// parameters; `false` for an iteration cap or a solver exit.
     pub converged: bool,
@@ -140,7 +140,7 @@ struct Watch {
     /// The solver's best parameters at the last iteration (kept when the
     /// evaluation cap ends the solve and argmin's state is lost).
     solver_best: Option<Vec<f64>>,
-    stopped: Option<String>,
+    stopped: Option<Termination>,
     /// At each iteration count of [`Observer::prefixes`]: the solver's best
     /// parameters then and the cost and gradient requests answered so far.
     prefixes: Vec<(u64, Vec<f64>, (u64, u64))>,
@@ -189,10 +189,10 @@ impl<I: State<Param = Array1<f64>, Float = f64>> Observe<I> for Observer {
             w.best = Some((m, iter, p));
         } else if let Some((_, at, _)) = &w.best {
             if iter >= at + self.patience {
-                w.stopped = Some(format!(
-                    "early stop: monitor MSE did not improve for {} iterations (best at iteration {at})",
-                    self.patience
-                ));
+                w.stopped = Some(Termination::EarlyStop {
+                    patience: self.patience,
+                    best_iteration: *at,
+                });
                 return Err(Error::msg(EARLY_STOP));
             }
         }
@@ -279,7 +279,7 @@ pub fn solve(
         iterations: w.loss.len() as u64,
         cost_evals: 0,
         gradient_evals: 0,
-        termination: String::new(),
+        termination: Termination::None,
         converged: false,
         best_iteration: w.loss.len() as u64,
         loss: w.loss.clone(),
@@ -296,7 +296,9 @@ pub fn solve(
 
             report.iterations = state.get_iter();
             let reason = state.get_termination_reason();
-            report.termination = reason.map_or("unknown".to_owned(), |r| r.to_string());
+            report.termination = Termination::Solver {
+                reason: reason.map_or("unknown".to_owned(), |r| r.to_string()),
+            };
             report.converged = matches!(
                 reason,
                 Some(TerminationReason::SolverConverged)
@@ -310,12 +312,11 @@ pub fn solve(
             None
         }
         Err(e) if e.to_string().contains(EVAL_CAP) => {
-            report.termination = format!(
-                "evaluation cap: {} cost and gradient evaluations ({} per iteration of the cap {})",
-                super::limits::max_evals(spec.max_iters),
-                super::limits::EVALS_PER_ITER,
-                spec.max_iters
-            );
+            report.termination = Termination::EvaluationCap {
+                evaluations: super::limits::max_evals(spec.max_iters),
+                per_iteration: super::limits::EVALS_PER_ITER,
+                max_iters: spec.max_iters,
+            };
             report.converged = false;
             w.solver_best.clone()
         }
@@ -340,53 +341,96 @@ pub fn solve(
     }
     let shorter = prefixes
         .iter()
-        .map(|&k| {
-            prefix(
-                &w,
-                k,
-                spec.max_iters,
-                &params,
-                &report,
-                ended_in_result && exact_prefixes,
-            )
-        })
+        .map(|&k| prefix(&w, k, &params, &report, ended_in_result && exact_prefixes))
         .collect();
     Ok((params, report, shorter))
 }
 
 /// The result of the solve capped at `k` iterations, from the watch of a
-/// solve capped at `cap` that returned `params` and `report` (in argmin's
-/// result when `in_result`), when it is exact (see
-/// [`solve`]).
+/// longer solve that returned `params` and `report` (in argmin's result
+/// when `in_result`), when it is exact (see [`solve`]): the same
+/// parameters and report.
 fn prefix(
     w: &Watch,
     k: u64,
-    cap: u64,
     params: &[f64],
     report: &SolveReport,
     in_result: bool,
 ) -> Option<Prefix> {
     let within = |(c, g): (u64, u64)| c + g <= super::limits::max_evals(k);
-    if let Some((_, p, counts)) = w.prefixes.iter().find(|(at, _, _)| *at == k) {
-        if !(within(*counts) && p.iter().all(|v| v.is_finite())) {
-            return None;
-        }
-        let shorter = SolveReport {
-            iterations: k,
-            cost_evals: counts.0,
-            gradient_evals: counts.1,
-            termination: format!(
-                "iteration cap {k} (the first {k} iterations of a solve capped at {cap})"
-            ),
-            converged: false,
-            best_iteration: k,
-            loss: w.loss.iter().take(k as usize).copied().collect(),
-            ..report.clone()
-        };
-        return Some((p.to_vec(), shorter));
+    // Ended within k iterations: a solve capped at k ends the same way.
+    if in_result && w.loss.len() as u64 <= k {
+        return within((report.cost_evals, report.gradient_evals))
+            .then(|| (params.to_vec(), report.clone()));
     }
-    // Ended before k iterations: a solve capped at k ends the same way.
-    let sooner = in_result && (w.loss.len() as u64) < k;
-    (sooner && within((report.cost_evals, report.gradient_evals)))
-        .then(|| (params.to_vec(), report.clone()))
+    // Ran on: a solve capped at k stops at its cap with the best
+    // parameters of its k iterations.
+    let (_, p, counts) = w.prefixes.iter().find(|(at, _, _)| *at == k)?;
+    if !(within(*counts) && p.iter().all(|v| v.is_finite())) {
+        return None;
+    }
+    let shorter = SolveReport {
+        iterations: k,
+        cost_evals: counts.0,
+        gradient_evals: counts.1,
+        termination: Termination::Solver {
+            reason: TerminationReason::MaxItersReached.to_string(),
+        },
+        converged: false,
+        best_iteration: k,
+        loss: w.loss.iter().take(k as usize).copied().collect(),
+        ..report.clone()
+    };
+    Some((p.to_vec(), shorter))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::training::heads::{model, HeadKind, Precision};
+    use crate::training::HeadSpec;
+
+    #[test]
+    fn a_resolved_spec_solves_with_its_recorded_decay() {
+        let x = Array2::from_shape_fn((6, 2), |(i, j)| (i * 2 + j) as f64 * 0.3 - 1.0);
+        let y = [1.0, 2.0, 3.0, 4.0, 4.5, 2.5];
+        let spec = HeadSpec::new(HeadKind::Linear).resolved(6);
+        let m = model(HeadKind::Linear, 2, 0, Precision::F64).unwrap();
+        let (p, report, _) =
+            solve(m, &spec, &x, &y, None, vec![0.0; 3], &Status::silent(), &[]).unwrap();
+        assert_eq!(report.weight_decay, Some(spec.weight_decay));
+        assert!(p.iter().all(|v| v.is_finite()));
+        assert!(report.cost_evals > 0 && report.gradient_evals > 0);
+    }
+
+    #[test]
+    fn every_solve_ends_within_its_iteration_and_evaluation_caps() {
+        // 1e308 overflows the objective: the line search used to loop
+        // forever. Any decay ends, within the caps, with finite parameters
+        // or an error, never a hang.
+        let x = Array2::from_shape_fn((64, 3), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 11.0);
+        let y: Vec<f64> = (0..64).map(|i| 1.0 + (i % 5) as f64).collect();
+        for kind in [HeadKind::Linear, HeadKind::Mlp] {
+            for decay in [0.0, 1.0, 1e3, 1e300, 1e308, f64::MAX] {
+                for iters in [1u64, 2, 50] {
+                    let mut spec = HeadSpec::new(kind);
+                    spec.hidden = 4;
+                    spec.max_iters = iters;
+                    spec.weight_decay = Some(decay);
+                    let spec = spec.resolved(64);
+                    let m = spec.model(3).unwrap();
+                    let init = vec![0.1; m.n_params()];
+                    let r = solve(m, &spec, &x, &y, None, init, &Status::silent(), &[]);
+                    if let Ok((p, rep, _)) = &r {
+                        assert!(rep.iterations <= iters, "{kind:?} {decay} {iters}: {rep:?}");
+                        assert!(
+                            rep.cost_evals + rep.gradient_evals
+                                <= crate::training::limits::max_evals(iters)
+                        );
+                        assert!(p.iter().all(|v| v.is_finite()));
+                    }
+                }
+            }
+        }
+    }
 }

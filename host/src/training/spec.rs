@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::heads::ridge::{self, RidgeRecord, RidgeSpec};
 use super::heads::svr::{self, SvrRecord, SvrSpec};
 use super::heads::{self, HeadKind, Model, Precision};
-use super::{gradient, FittedHead, SolveReport, Status, TrainError};
+use super::{gradient, FittedHead, SolveReport, Status, Termination, TrainError};
 
 /// The MLP's default weight decay times the number of training rows.
 pub const MLP_DECAY_PER_ROW: f64 = 1.0;
@@ -221,13 +221,11 @@ impl HeadSpec {
                 let fit = svr::fit(&self.svr, x, y, idx, seed)?;
                 let sol = &fit.solution;
                 let solve = SolveReport {
-                    termination: if sol.converged {
-                        format!(
-                            "SMO converged (tolerance {}): {} support vectors",
-                            fit.record.tol, fit.record.n_support
-                        )
-                    } else {
-                        format!("SMO iteration cap ({} iterations)", sol.iterations)
+                    termination: Termination::Smo {
+                        converged: sol.converged,
+                        tolerance: fit.record.tol,
+                        iterations: sol.iterations,
+                        support_vectors: fit.record.n_support,
                     },
                     ..closed_form_report(
                         format!(
@@ -310,7 +308,9 @@ fn describe_ridge(r: &RidgeRecord) -> String {
 /// The solve report of a fit without L-BFGS iterations.
 fn closed_form_report(solver: String, decay: f64, iterations: u64, converged: bool) -> SolveReport {
     SolveReport {
-        termination: solver.clone(),
+        termination: Termination::ClosedForm {
+            method: solver.clone(),
+        },
         solver,
         weight_decay: Some(decay),
         iterations,

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use super::{has_predictions, Names, EXPORT_ONNX};
+use super::{Names, EXPORT_ONNX};
 use crate::manifest::Manifest;
 
 mod tables;
@@ -74,7 +74,7 @@ fn intended_use(m: &Manifest) -> (String, Vec<String>) {
 }
 
 /// The card's Markdown.
-pub fn render(m: &Manifest) -> String {
+pub fn render(m: &Manifest, plotted: bool) -> String {
     let names = Names::new(&m.id);
     let mut o = String::new();
     let v = &m.validation;
@@ -419,7 +419,7 @@ pub fn render(m: &Manifest) -> String {
     }
 
     o.push_str("## Plots\n\n");
-    if has_predictions(m) {
+    if plotted {
         let _ = writeln!(
             o,
             "Predicted vs MOS per validation fold, with the fitted logistic:\n\n![predicted vs MOS]({})\n",

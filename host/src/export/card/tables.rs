@@ -33,7 +33,7 @@ pub(super) fn metric_row(label: String, s: &MetricSet) -> Vec<String> {
 }
 
 pub(super) fn fold_row(
-    f: &crate::evaluation::protocol::FoldResult,
+    f: &crate::manifest::FoldRecord,
     m: &Metrics,
     outliers: bool,
 ) -> Vec<String> {
@@ -59,7 +59,7 @@ pub(super) fn fold_row(
     r.push(format!(
         "{} it, {}",
         f.solve.iterations,
-        cell(&f.solve.termination)
+        cell(&f.solve.termination.to_string())
     ));
     r
 }

@@ -78,15 +78,10 @@ pub fn mean(members: &[FittedHead]) -> Result<FittedHead, TrainError> {
     spec.svr = Some(record);
     let mut solve = first.solve.clone();
     solve.solver = format!("mean of {} SVRs ({})", members.len(), describe.join("; "));
-    solve.termination = format!(
-        "{}: {} support vectors in all",
-        if converged {
-            "every member's SMO converged"
-        } else {
-            "a member's SMO reached its iteration cap"
-        },
-        coef.len()
-    );
+    solve.termination = crate::training::Termination::MeanOfSvrs {
+        all_converged: converged,
+        support_vectors: coef.len(),
+    };
     solve.iterations = iterations;
     solve.best_iteration = iterations;
     solve.converged = converged;

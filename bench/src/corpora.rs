@@ -1,7 +1,7 @@
-//! The corpora of `moshead bench accuracy`: the development set read from
+//! The corpora of `moshead-bench accuracy`: the development set read from
 //! its CSV, and generated stress corpora that reproduce what real ones do.
 //!
-//! Every generator is seeded ([`super::bench::BENCH_SEED`]) and builds a
+//! Every generator is seeded ([`crate::ingest::BENCH_SEED`]) and builds a
 //! [`Dataset`] in memory (no plugin involved: these corpora test the heads,
 //! not ingestion).
 
@@ -13,8 +13,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::corpus::{Dataset, Strings};
-use crate::training::heads::sigmoid;
+use moshead::corpus::{Dataset, Strings};
+use moshead::training::heads::sigmoid;
 
 /// A benchmark corpus and what was done to it before training.
 pub struct BenchCorpus {

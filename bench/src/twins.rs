@@ -1,5 +1,5 @@
 //! The CSV and gzipped-JSONL twins of a cached benchmark corpus, for
-//! `moshead bench ingest`: the same rows in the other formats, written once
+//! `moshead-bench ingest`: the same rows in the other formats, written once
 //! beside the JSONL and reused.
 
 use std::fs::File;
@@ -34,7 +34,7 @@ impl Form {
     /// The throughput target, in MB of uncompressed text per second.
     pub fn target_mb_per_s(self) -> f64 {
         match self {
-            Form::Jsonl | Form::Csv => super::bench::MIN_MB_PER_S,
+            Form::Jsonl | Form::Csv => crate::ingest::MIN_MB_PER_S,
             Form::JsonlGz => MIN_GZIP_MB_PER_S,
         }
     }

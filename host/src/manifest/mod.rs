@@ -1,33 +1,14 @@
-//! Model manifests and safe output files.
+//! The model manifest, the on-disk record of a run and its model
+//! ([`MANIFEST_SCHEMA`]); reading it, including files of the previous
+//! format ([`read`]); and safe output files ([`files`]).
+//!
+//! The manifest's types are its own: what the pipeline trains is recorded
+//! here by [`crate::pipeline`], in one place, and a change of these types
+//! that an older reader would refuse bumps [`MANIFEST_SCHEMA`], with a
+//! migration from the previous version in [`read`].
 
-use std::fs;
-use std::io::Write;
-use std::path::Path;
-
-/// Writes `bytes` to `path` atomically: a temporary file of moshead's own
-/// naming in the same directory (created with `O_EXCL`, never through a
-/// link), flushed and synced, then renamed over the final name. A crash
-/// leaves either the old file or the new one, never a half-written file
-/// under the final name. (A run's output set is committed as a whole by
-/// [`crate::commit`].)
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(crate::safe_fs::temp_name(name));
-    let result = (|| {
-        let mut f = crate::safe_fs::create_new(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
+mod files;
+pub mod read;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,23 +20,16 @@ use crate::evaluation::folds::Policy;
 use crate::evaluation::gate::GateReport;
 use crate::evaluation::oof::Pooled;
 use crate::evaluation::protocol::FoldResult;
-use crate::evaluation::Aggregate;
+use crate::evaluation::{Aggregate, Metrics};
 use crate::selection::SelectionRecord;
-use crate::training::{FittedHead, ResolvedSpec, SolveReport, Standardizer};
+use crate::training::{ResolvedSpec, SolveReport, Standardizer};
 
-/// The adapter's default output directory: its environment override when
-/// set and non-empty, else its declared directory.
-pub fn default_output_dir(d: &moshead_protocol::Descriptor) -> PathBuf {
-    d.output_env
-        .as_deref()
-        .and_then(std::env::var_os)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(&d.output_dir))
-}
+pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
 
-/// The manifest format version.
-pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v1";
+/// The manifest format this build writes.
+pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v2";
+/// The previous format, read and migrated ([`read::migrate_v1`]).
+pub const MANIFEST_SCHEMA_V1: &str = "moshead-manifest-v1";
 
 /// Everything that produced a model, and the model itself.
 ///
@@ -70,8 +44,8 @@ pub struct Manifest {
     pub id: String,
     /// The adapter's declared model id.
     pub adapter_model_id: String,
-    /// Always `mos`.
-    pub kind: String,
+    /// What the model predicts.
+    pub kind: ModelKind,
     /// The adapter that projected the rows.
     pub adapter: AdapterRecord,
     /// The host that trained.
@@ -165,8 +139,8 @@ pub struct HeadRecord {
 pub struct TrainingRecord {
     /// The seed.
     pub seed: u64,
-    /// `train rows` (explicit) or `all non-test rows` (kfold, repeated).
-    pub trained_on: String,
+    /// Which rows the ship model was trained on.
+    pub trained_on: TrainedOn,
     /// Rows it was trained on.
     pub n_rows: usize,
     /// Rows the solver fitted (the rest were the monitor set).
@@ -211,7 +185,7 @@ pub struct ValidationRecord {
     /// The policy.
     pub policy: Policy,
     /// Per fold.
-    pub folds: Vec<FoldResult>,
+    pub folds: Vec<FoldRecord>,
     /// The head's aggregate over folds.
     pub aggregate: Aggregate,
     /// Each baseline's aggregate over the same folds.
@@ -221,6 +195,53 @@ pub struct ValidationRecord {
     /// recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pooled: Option<Pooled>,
+}
+
+/// One validation fold as recorded: its sizes, the head's and baselines'
+/// metrics, the solve and how the head was chosen (its out-of-fold
+/// predictions go to the validation sidecar, not here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoldRecord {
+    /// 0-based index.
+    pub fold: usize,
+    /// The fold's seed.
+    pub seed: u64,
+    /// Training rows.
+    pub n_train: usize,
+    /// Evaluation rows.
+    pub n_eval: usize,
+    /// Content groups trained on.
+    pub groups_train: usize,
+    /// Content groups evaluated.
+    pub groups_eval: usize,
+    /// The head's metrics.
+    pub head: Metrics,
+    /// Baseline metrics by name.
+    pub baselines: BTreeMap<String, Metrics>,
+    /// The head's solve.
+    pub solve: SolveReport,
+    /// How this fold's head was chosen by inner CV on the fold's training
+    /// rows (`--head auto`, or a small corpus's stopping and decay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<SelectionRecord>,
+}
+
+impl From<&FoldResult> for FoldRecord {
+    fn from(f: &FoldResult) -> Self {
+        FoldRecord {
+            fold: f.fold,
+            seed: f.seed,
+            n_train: f.n_train,
+            n_eval: f.n_eval,
+            groups_train: f.groups_train,
+            groups_eval: f.groups_eval,
+            head: f.head.clone(),
+            baselines: f.baselines.clone(),
+            solve: f.solve.clone(),
+            selection: f.selection.clone(),
+        }
+    }
 }
 
 /// The data a run read.
@@ -243,8 +264,8 @@ pub struct DataRecord {
     pub include_references: bool,
     /// Each input.
     pub inputs: Vec<InputReport>,
-    /// Context documents `(slot, path, sha256)`.
-    pub context: Vec<(String, String, String)>,
+    /// Context documents.
+    pub context: Vec<ContextRecord>,
     /// Per feature column, in feature order: the rows whose value was filled
     /// (missing or non-finite). Empty in manifests written before it was recorded.
     #[serde(default)]
@@ -253,6 +274,54 @@ pub struct DataRecord {
     /// manifests written before it was recorded.
     #[serde(default)]
     pub mos_scales: BTreeMap<String, moshead_protocol::MosScale>,
+}
+
+/// A context document a run read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextRecord {
+    /// Its slot.
+    pub slot: String,
+    /// Its path, as given.
+    pub path: String,
+    /// Its sha256.
+    pub sha256: String,
+}
+
+/// What a model predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// A mean opinion score.
+    Mos,
+}
+
+/// Which rows a ship model was trained on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrainedOn {
+    /// The `train` rows of the corpus's explicit split (the validated
+    /// fold's head).
+    #[serde(rename = "train rows")]
+    TrainRows,
+    /// Every row not in split `test` (a refit after k-fold validation).
+    #[serde(rename = "all non-test rows")]
+    AllNonTestRows,
+}
+
+impl TrainedOn {
+    /// `train rows` or `all non-test rows`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrainedOn::TrainRows => "train rows",
+            TrainedOn::AllNonTestRows => "all non-test rows",
+        }
+    }
+}
+
+impl std::fmt::Display for TrainedOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How many rows had one feature column filled.
@@ -307,160 +376,4 @@ pub enum ManifestError {
         /// What is wrong.
         message: String,
     },
-}
-
-impl Manifest {
-    /// The manifest as written: pretty JSON and a trailing newline.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        let mut v = serde_json::to_vec_pretty(self)?;
-        v.push(b'\n');
-        Ok(v)
-    }
-
-    /// Reads and checks a manifest, first completing a commit interrupted
-    /// in its directory (see [`crate::commit`]).
-    pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        settle(dir).map_err(|message| ManifestError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        })?;
-        let file = crate::safe_fs::open_read(path).map_err(|e| ManifestError::Io {
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-        let text = std::io::read_to_string(file).map_err(|source| ManifestError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Self::parse(path, &text)
-    }
-
-    /// Parses and checks manifest text (`path` is for messages).
-    pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
-        let m: Manifest = serde_json::from_str(text).map_err(|e| ManifestError::Parse {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })?;
-        let invalid = |message: String| ManifestError::Invalid {
-            path: path.to_path_buf(),
-            message,
-        };
-        if m.manifest_schema != MANIFEST_SCHEMA {
-            return Err(invalid(format!(
-                "manifest schema `{}` is not `{MANIFEST_SCHEMA}`",
-                m.manifest_schema
-            )));
-        }
-        crate::model_id::check(&m.id).map_err(|e| invalid(format!("`id`: {e}")))?;
-        for (key, r) in &m.exports {
-            if !crate::commit::is_plain_name(&r.path) || r.path.starts_with('.') {
-                return Err(invalid(format!(
-                    "export `{key}` names `{}`, which is not a plain file name beside the manifest",
-                    r.path.escape_debug()
-                )));
-            }
-        }
-        if m.head.n_parameters != m.head.parameters.len() {
-            return Err(invalid(format!(
-                "n_parameters says {} but {} parameters are stored",
-                m.head.n_parameters,
-                m.head.parameters.len()
-            )));
-        }
-        m.fitted()
-            .check_shape(m.feature_order.len())
-            .map_err(invalid)?;
-        Ok(m)
-    }
-
-    /// The ship model as a [`FittedHead`].
-    pub fn fitted(&self) -> FittedHead {
-        FittedHead {
-            spec: self.head.spec.clone(),
-            standardizer: self.standardization.clone(),
-            params: self.head.parameters.clone(),
-            solve: self.training.solve.clone(),
-            n_fit: self.training.n_fit,
-            n_monitor: self.training.n_monitor,
-        }
-    }
-}
-
-/// An exclusive lock on an output directory, held for the life of a run, so
-/// two runs into one directory cannot interleave their writes.
-///
-/// The lock is an OS file lock on `<dir>/.moshead.lock` (released by the OS
-/// when the process dies, even by SIGKILL), opened without following a
-/// link (a symbolic link there is an error naming it). While holding it,
-/// a commit interrupted in the directory is completed ([`crate::commit`])
-/// and the temporary files of moshead processes that no longer run are
-/// removed (only names of moshead's own making, [`crate::safe_fs`]).
-#[derive(Debug)]
-pub struct OutputLock {
-    _file: fs::File,
-}
-
-/// The lock file's name.
-pub const LOCK_FILE: &str = ".moshead.lock";
-
-impl OutputLock {
-    /// Takes the lock on `dir` (created if needed), or fails at once with a
-    /// message naming the directory and the holder's pid.
-    pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
-        Self::acquire_within(dir, std::time::Duration::ZERO)
-    }
-
-    /// Like [`OutputLock::acquire`], retrying for up to `wait`.
-    pub fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<OutputLock, String> {
-        fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
-        let path = dir.join(LOCK_FILE);
-        let mut file = crate::safe_fs::open_rw(&path, false).map_err(|e| e.to_string())?;
-        let start = std::time::Instant::now();
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(fs::TryLockError::WouldBlock) if start.elapsed() < wait => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(fs::TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = std::io::Read::read_to_string(&mut file, &mut holder);
-                    return Err(format!(
-                        "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
-                        dir.display(),
-                        path.display(),
-                        holder.trim()
-                    ));
-                }
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(format!("{}: cannot lock: {e}", path.display()))
-                }
-            }
-        }
-        let _ = file.set_len(0);
-        let _ = std::io::Seek::rewind(&mut file);
-        let _ = write!(file, "{}", std::process::id());
-        let _ = file.flush();
-        // First complete an interrupted commit (its staged files are
-        // temporaries of a dead process), then clean the rest.
-        crate::commit::recover(dir).map_err(|e| e.to_string())?;
-        crate::safe_fs::remove_stale_temps(dir);
-        Ok(OutputLock { _file: file })
-    }
-}
-
-/// Completes a commit interrupted in `dir`, if any (taking the output lock
-/// for it, waiting up to 10 s for a run that is committing there). A
-/// directory without one is not touched.
-pub fn settle(dir: &Path) -> Result<(), String> {
-    if crate::commit::pending(dir) {
-        OutputLock::acquire_within(dir, std::time::Duration::from_secs(10))?;
-    }
-    Ok(())
 }

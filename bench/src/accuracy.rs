@@ -1,4 +1,4 @@
-//! `moshead bench accuracy`: held-out accuracy of every head and of `auto`
+//! `moshead-bench accuracy`: held-out accuracy of every head and of `auto`
 //! on the development set and on generated stress corpora (figures, not
 //! tests).
 //!
@@ -15,7 +15,7 @@
 //!   `../shared/data/youtube_ugc_videval.csv`) when present (the bench says
 //!   so when it is absent): non-finite features are set to their column's
 //!   median before any split;
-//! - `small`, `wide-noisy`, `non-linear` (see [`super::bench_corpora`]);
+//! - `small`, `wide-noisy`, `non-linear` (see [`crate::corpora`]);
 //! - the CHUG-sized and KonViD-150k-sized corpora of `bench train`
 //!   (`--rows-chug`, `--rows-konvid`; 0 skips), read through their
 //!   adapters, with `--large-splits` splits (default 5: a 150,000-row fit
@@ -34,22 +34,22 @@ use std::time::Instant;
 use clap::Args;
 use serde::Serialize;
 
-use super::bench::{cached_corpus, Case, BENCH_SEED};
-use super::bench_corpora::{self, BenchCorpus};
-use super::corpus::{load, DataArgs};
-use super::{f4, print_json, Env, EXIT_OK};
-use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
-use crate::evaluation::{plcc, srocc};
-use crate::progress::Progress;
-use crate::selection::{AutoConfig, HeadChoice};
-use crate::training::{HeadKind, HeadSpec};
+use crate::corpora::{self, BenchCorpus};
+use crate::ingest::{cached_corpus, Case, BENCH_SEED};
+use moshead::cli::{f4, print_json, Env, EXIT_OK};
+use moshead::cli::{load, DataArgs};
+use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
+use moshead::evaluation::{plcc, srocc};
+use moshead::progress::Progress;
+use moshead::selection::{AutoConfig, HeadChoice};
+use moshead::training::{HeadKind, HeadSpec};
 
 /// scikit-learn's SVR-grid median SROCC on the development set (its README).
 pub const SKLEARN_SVR_SROCC: f64 = 0.7686;
 /// How much `auto` must beat it by.
 pub const DEV_MARGIN: f64 = 0.01;
 
-/// Arguments of `moshead bench accuracy`.
+/// Arguments of `moshead-bench accuracy`.
 #[derive(Debug, Args)]
 pub struct AccuracyArgs {
     /// Content-disjoint 80/20 splits per corpus and head.
@@ -177,7 +177,7 @@ fn run_corpus(
                 )
             });
             let (head, sel) =
-                choice.fit(ds, &f.train, f.seed, &crate::training::Status::silent())?;
+                choice.fit(ds, &f.train, f.seed, &moshead::training::Status::silent())?;
             let pred = head.predict_rows(ds.x.view(), &f.eval);
             let (mos, _) = ds.targets(&f.eval);
             s.extend(srocc(&pred, &mos));
@@ -296,7 +296,7 @@ fn print(c: &CorpusFigures) {
             ]
         })
         .collect();
-    super::adapters::print_table(
+    moshead::cli::table::print_table(
         &[
             "HEAD",
             "SPLITS",
@@ -324,12 +324,12 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--heads matches no head (use linear, mlp, auto)");
     }
     if !args.json && cfg!(debug_assertions) {
-        println!("note: this is a debug build; run `cargo run --release -- bench accuracy` for meaningful times");
+        println!("note: this is a debug build; run `cargo build --release --workspace && target/release/moshead-bench accuracy` for meaningful times");
     }
     let mut corpora: Vec<(BenchCorpus, u32)> = Vec::new();
     let mut notes = Vec::new();
     if wanted("dev-set") {
-        match bench_corpora::dev_set(&args.dev_set)? {
+        match corpora::dev_set(&args.dev_set)? {
             Some(c) => corpora.push((c, args.splits)),
             None => notes.push(format!(
                 "the development set {} is absent: skipped",
@@ -338,9 +338,9 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
         }
     }
     for (name, make) in [
-        ("small", bench_corpora::small as fn(u64) -> BenchCorpus),
-        ("wide-noisy", bench_corpora::wide_noisy),
-        ("non-linear", bench_corpora::non_linear),
+        ("small", corpora::small as fn(u64) -> BenchCorpus),
+        ("wide-noisy", corpora::wide_noisy),
+        ("non-linear", corpora::non_linear),
     ] {
         if wanted(name) {
             corpora.push((make(BENCH_SEED), args.splits));

@@ -8,15 +8,15 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
-use super::corpus::{load, DataArgs};
-use super::Env;
-use crate::registry::Registry;
+use moshead::cli::Env;
+use moshead::cli::{load, DataArgs};
+use moshead::registry::Registry;
 
 /// Makes sure a complete generated corpus is cached in `dir`: unless one
 /// is, `generate` writes it into a staging directory beside `dir`, which
 /// then takes its place (an interrupted run leaves no half corpus behind).
 /// Returns whether it generated.
-pub(super) fn ensure_cached(
+pub(crate) fn ensure_cached(
     dir: &Path,
     generate: impl FnOnce(&Path) -> anyhow::Result<()>,
 ) -> anyhow::Result<bool> {
@@ -59,33 +59,33 @@ pub(super) fn ensure_cached(
 
 /// `repeat` timed ingests of `data` through [`load`], each run's dataset
 /// dropped before the next starts.
-pub(super) struct Timed<'r> {
+pub(crate) struct Timed<'r> {
     /// The last run's result.
-    pub(super) loaded: crate::ingest::Loaded<'r>,
+    pub(crate) loaded: moshead::ingest::Loaded<'r>,
     /// The median wall time, seconds.
-    pub(super) seconds: f64,
+    pub(crate) seconds: f64,
     /// The best wall time, seconds.
-    pub(super) seconds_min: f64,
+    pub(crate) seconds_min: f64,
     /// The median CPU time (all threads), seconds.
-    pub(super) cpu_seconds: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
     /// The resident set before the first run, bytes.
-    pub(super) rss_before: Option<u64>,
+    pub(crate) rss_before: Option<u64>,
     /// Its high-water mark after the first run, bytes.
-    pub(super) peak: Option<u64>,
+    pub(crate) peak: Option<u64>,
     /// Whether the mark was reset before the first run.
-    pub(super) peak_reset: bool,
+    pub(crate) peak_reset: bool,
 }
 
 impl Timed<'_> {
     /// How far the first run raised the resident set's high-water mark
     /// above the resident set before it, bytes.
-    pub(super) fn peak_increase(&self) -> Option<u64> {
+    pub(crate) fn peak_increase(&self) -> Option<u64> {
         Some(self.peak?.saturating_sub(self.rss_before?))
     }
 }
 
 /// Runs [`load`] `repeat` times (at least once) and times it.
-pub(super) fn timed_loads<'r>(
+pub(crate) fn timed_loads<'r>(
     env: &Env,
     reg: &'r Registry,
     data: &DataArgs,
@@ -126,10 +126,18 @@ pub(super) fn timed_loads<'r>(
     })
 }
 
-/// A child `moshead` command that loads plugins the way this process does
+/// A child `moshead` command (the `moshead` executable beside this one, as
+/// `cargo build` puts them) that loads plugins the way this process does
 /// (its explicit plugin directories, trust flags and pin file).
-pub(super) fn child_moshead(env: &Env) -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("cannot locate the moshead executable")?;
+pub(crate) fn child_moshead(env: &Env) -> anyhow::Result<Command> {
+    let me = std::env::current_exe().context("cannot locate the moshead-bench executable")?;
+    let exe = me.with_file_name(format!("moshead{}", std::env::consts::EXE_SUFFIX));
+    if !exe.is_file() {
+        anyhow::bail!(
+            "{} does not exist: build moshead beside moshead-bench first (`cargo build --release --workspace`)",
+            exe.display()
+        );
+    }
     let mut cmd = Command::new(&exe);
     for d in env.dirs.iter().filter(|d| d.explicit) {
         cmd.arg("--plugin-dir").arg(&d.path);
@@ -144,7 +152,7 @@ pub(super) fn child_moshead(env: &Env) -> anyhow::Result<Command> {
 }
 
 /// The median of `v` (sorted in place); `NaN` when empty.
-pub(super) fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     match v.len() {
         0 => f64::NAN,
@@ -156,7 +164,7 @@ pub(super) fn median(v: &mut [f64]) -> f64 {
 /// CPU time (user + system, all threads) of this process so far, from
 /// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's fixed
 /// `USER_HZ`).
-pub(super) fn cpu_seconds() -> Option<f64> {
+pub(crate) fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the parenthesised command name; utime and stime are the
     // 14th and 15th fields of the line, the 12th and 13th after it.
@@ -169,13 +177,13 @@ pub(super) fn cpu_seconds() -> Option<f64> {
 
 /// Resident-set figures of this process, in bytes.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Memory {
-    pub(super) rss: u64,
-    pub(super) hwm: u64,
+pub(crate) struct Memory {
+    pub(crate) rss: u64,
+    pub(crate) hwm: u64,
 }
 
 /// Reads `VmRSS` and `VmHWM` from `/proc/self/status` (Linux only).
-pub(super) fn memory() -> Option<Memory> {
+pub(crate) fn memory() -> Option<Memory> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let field = |name: &str| -> Option<u64> {
         let line = status.lines().find(|l| l.starts_with(name))?;
@@ -195,31 +203,31 @@ pub(super) fn memory() -> Option<Memory> {
 
 /// Resets the resident-set high-water mark to the current resident set
 /// (Linux 4.0 and later); `false` where that is not possible.
-pub(super) fn reset_peak_rss() -> bool {
+pub(crate) fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", b"5").is_ok()
 }
 
 /// Prints the `corpus` line of a figure block: where the corpus is and
 /// whether it was generated now.
-pub(super) fn print_corpus(dir: &Path, generated: bool) {
+pub(crate) fn print_corpus(dir: &Path, generated: bool) {
     let how = if generated { "generated now" } else { "cached" };
     println!("  corpus      {} ({how})", dir.display());
 }
 
 /// Prints the `wall` line of a figure block: the median wall time of
 /// `runs`, the best, and the median CPU time.
-pub(super) fn print_wall(seconds: f64, runs: u32, best: f64, cpu: Option<f64>) {
+pub(crate) fn print_wall(seconds: f64, runs: u32, best: f64, cpu: Option<f64>) {
     println!(
         "  wall        {seconds:.3} s (median of {runs}, best {best:.3} s), CPU {}",
         cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} s"))
     );
 }
 
-pub(super) fn mb(bytes: u64) -> String {
+pub(crate) fn mb(bytes: u64) -> String {
     format!("{:.2} MB", bytes as f64 / 1e6)
 }
 
-pub(super) fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met {
         "met"
     } else {

@@ -5,7 +5,7 @@
 //! It trains the same heads (the same [`Model`] and standardisation) as the
 //! L-BFGS path, so a comparison isolates the training recipe. It is not a
 //! bit-for-bit port of the prior art's network (per-row LayerNorm, ReLU,
-//! dropout), which `moshead bench train` states beside its figures.
+//! dropout), which `moshead-bench train` states beside its figures.
 
 use ndarray::{s, Array2};
 use rand::seq::SliceRandom;
@@ -14,7 +14,9 @@ use rand_chacha::ChaCha8Rng;
 
 use ndarray::ArrayView2;
 
-use super::{FittedHead, HeadSpec, Model, SolveReport, Standardizer, TrainError};
+use moshead::training::{
+    FittedHead, HeadSpec, Model, SolveReport, Standardizer, Termination, TrainError,
+};
 
 /// The recipe's settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,64 +87,64 @@ impl AdamW {
     }
 }
 
-impl HeadSpec {
-    /// Fits with the prior art's recipe ([`AdamW`]) instead of
-    /// L-BFGS: every row of `idx` is fitted (no monitor set), for a fixed
-    /// number of epochs. For comparisons (`moshead bench train`).
-    pub fn fit_adamw(
-        &self,
-        recipe: &AdamW,
-        x: ArrayView2<'_, f64>,
-        y: &[f64],
-        idx: &[usize],
-        seed: u64,
-    ) -> Result<FittedHead, TrainError> {
-        self.check()?;
-        if idx.is_empty() {
-            return Err(TrainError::Empty);
-        }
-        let spec = self.resolved(idx.len());
-        let model = spec.model(x.ncols()).ok_or_else(|| {
-            TrainError::Params(format!(
-                "the {} head has no gradient model",
-                spec.kind.as_str()
-            ))
-        })?;
-        let standardizer = Standardizer::fit(x, idx);
-        let xs = standardizer.apply_rows(x, idx);
-        let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
-        let mean = ys.iter().sum::<f64>() / ys.len() as f64;
-        let init = model.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
-        let params = recipe.train(model.as_ref(), &xs, &ys, init, seed);
-        Ok(FittedHead {
-            spec,
-            standardizer,
-            params,
-            solve: SolveReport {
-                solver: format!(
-                    "AdamW lr {} wd {} batch {} x {} epochs",
-                    recipe.lr, recipe.weight_decay, recipe.batch, recipe.epochs
-                ),
-                weight_decay: Some(recipe.weight_decay),
-                iterations: recipe.epochs as u64,
-                cost_evals: 0,
-                gradient_evals: (recipe.epochs * idx.len().div_ceil(recipe.batch)) as u64,
-                termination: "fixed epochs".into(),
-                converged: false,
-                best_iteration: recipe.epochs as u64,
-                loss: Vec::new(),
-                monitor_loss: Vec::new(),
-            },
-            n_fit: idx.len(),
-            n_monitor: 0,
-        })
+/// Fits `spec` with the prior art's recipe ([`AdamW`]) instead of
+/// L-BFGS: every row of `idx` is fitted (no monitor set), for a fixed
+/// number of epochs. For comparisons (`moshead-bench train`).
+pub fn fit(
+    spec: &HeadSpec,
+    recipe: &AdamW,
+    x: ArrayView2<'_, f64>,
+    y: &[f64],
+    idx: &[usize],
+    seed: u64,
+) -> Result<FittedHead, TrainError> {
+    spec.check()?;
+    if idx.is_empty() {
+        return Err(TrainError::Empty);
     }
+    let spec = spec.resolved(idx.len());
+    let model = spec.model(x.ncols()).ok_or_else(|| {
+        TrainError::Params(format!(
+            "the {} head has no gradient model",
+            spec.kind.as_str()
+        ))
+    })?;
+    let standardizer = Standardizer::fit(x, idx);
+    let xs = standardizer.apply_rows(x, idx);
+    let ys: Vec<f64> = idx.iter().map(|&i| y[i]).collect();
+    let mean = ys.iter().sum::<f64>() / ys.len() as f64;
+    let init = model.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
+    let params = recipe.train(model.as_ref(), &xs, &ys, init, seed);
+    Ok(FittedHead {
+        spec,
+        standardizer,
+        params,
+        solve: SolveReport {
+            solver: format!(
+                "AdamW lr {} wd {} batch {} x {} epochs",
+                recipe.lr, recipe.weight_decay, recipe.batch, recipe.epochs
+            ),
+            weight_decay: Some(recipe.weight_decay),
+            iterations: recipe.epochs as u64,
+            cost_evals: 0,
+            gradient_evals: (recipe.epochs * idx.len().div_ceil(recipe.batch)) as u64,
+            termination: Termination::FixedEpochs {
+                epochs: recipe.epochs as u64,
+            },
+            converged: false,
+            best_iteration: recipe.epochs as u64,
+            loss: Vec::new(),
+            monitor_loss: Vec::new(),
+        },
+        n_fit: idx.len(),
+        n_monitor: 0,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::training::heads::{Linear, Model};
+    use moshead::training::heads::{Linear, Model};
     use rand::Rng as _;
 
     #[test]

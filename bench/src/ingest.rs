@@ -1,6 +1,6 @@
-//! `moshead bench`: ingest throughput and peak memory on generated corpora.
+//! `moshead-bench ingest`: ingest throughput and peak memory on generated corpora.
 //!
-//! `moshead bench ingest` measures the path `moshead corpus` takes, on two
+//! `moshead-bench ingest` measures the path `moshead corpus` takes, on two
 //! corpora of the real sizes: a KonVid-150k-like corpus (variant
 //! `konvid-150k`, 154,000 rows, schema `konvid-v1`) and a CHUG-like corpus
 //! (5,136 distorted rows plus their references, the 34-column
@@ -9,7 +9,7 @@
 //! Each corpus is generated once by a child `moshead synth` process (so the
 //! generator's memory is not counted) into a cache directory keyed by
 //! adapter, variant, rows and seed, and reused by later runs. It is then
-//! ingested in this process through [`super::corpus::load`], timed with a
+//! ingested in this process through [`moshead::cli::load`], timed with a
 //! monotonic clock (the median of `--repeat` runs), with the process's CPU
 //! time beside it, which other work on the machine disturbs less. Memory is
 //! read from `/proc/self/status` (Linux): the resident set before the first
@@ -30,12 +30,12 @@
 //!   the figure is printed per row too.
 //!
 //! The KonViD-sized corpus is also ingested as CSV and as gzipped JSONL,
-//! twins written once beside the cached JSONL (see [`super::bench_twins`]);
+//! twins written once beside the cached JSONL (see [`crate::twins`]);
 //! their throughput counts uncompressed text, against the same target for
-//! CSV and [`super::bench_twins::MIN_GZIP_MB_PER_S`] for gzip.
+//! CSV and [`crate::twins::MIN_GZIP_MB_PER_S`] for gzip.
 //!
 //! Then a corpus of libvmaf JSON logs of 300-frame clips is read through
-//! the konvid adapter's log slot (see [`super::bench_logs`]): logs, frames
+//! the konvid adapter's log slot (see [`crate::logs`]): logs, frames
 //! and MB pooled per second.
 //!
 //! Both verdicts are printed beside the figures; a missed target does not
@@ -44,17 +44,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Subcommand};
+use clap::Args;
 use moshead_protocol::SynthRequest;
 use serde::Serialize;
 
-use super::bench_support::{
+use crate::support::{
     child_moshead, ensure_cached, mb, print_corpus, print_wall, timed_loads, verdict, Timed,
 };
-use super::bench_twins::{self, Form};
-use super::corpus::DataArgs;
-use super::{print_json, Env, EXIT_OK};
-use crate::registry::{Adapter, Registry, Selector};
+use crate::twins::{self, Form};
+use moshead::cli::DataArgs;
+use moshead::cli::{print_json, Env, EXIT_OK};
+use moshead::registry::{Adapter, Registry, Selector};
 
 /// The throughput target, in MB (10^6 bytes) of raw input per second.
 pub const MIN_MB_PER_S: f64 = 150.0;
@@ -63,52 +63,29 @@ pub const SLACK_MB: f64 = 64.0;
 /// The generator seed of benchmark corpora.
 pub const BENCH_SEED: u64 = 20260508;
 
-/// Arguments of `moshead bench`.
+/// Arguments of `moshead-bench train`.
 #[derive(Debug, Args)]
-pub struct BenchArgs {
-    #[command(subcommand)]
-    command: BenchCommand,
-}
-
-#[derive(Debug, Subcommand)]
-enum BenchCommand {
-    /// Ingest throughput and peak memory on a KonVid-150k-sized corpus (as JSONL,
-    /// CSV and gzipped JSONL) and a CHUG-sized one (targets: >= 150 MB/s of text
-    /// on 2 cores, gzip >= 100 MB/s of uncompressed text; memory <= matrix + 64 MB).
-    Ingest(IngestArgs),
-    /// End-to-end `moshead train` wall time and peak memory on a CHUG-sized
-    /// (explicit split) and a KonVid-150k-sized (grouped 5-fold) corpus, and
-    /// held-out accuracy against the prior art's recipe on the same folds
-    /// (targets: under 2 s and under 60 s on 2 cores; at least as accurate).
-    Train(TrainBenchArgs),
-    /// Held-out accuracy of every head and of `auto`: median SROCC / PLCC
-    /// over 100 content-disjoint 80/20 splits, pooled out-of-fold metrics
-    /// and wall time, on the development set (when present) and generated
-    /// stress corpora (figures, not tests).
-    Accuracy(super::bench_accuracy::AccuracyArgs),
-}
-
-#[derive(Debug, Args)]
-pub(super) struct TrainBenchArgs {
+pub(crate) struct TrainBenchArgs {
     /// Rows of the synthetic KonVid-150k corpus (0 skips it).
     #[arg(long, default_value_t = 154_000, value_name = "N")]
-    pub(super) rows_konvid: usize,
+    pub(crate) rows_konvid: usize,
     /// Distorted rows of the synthetic CHUG corpus (0 skips it).
     #[arg(long, default_value_t = 5_136, value_name = "N")]
-    pub(super) rows_chug: usize,
+    pub(crate) rows_chug: usize,
     /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
     #[arg(long, value_name = "DIR")]
-    pub(super) dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// Skip the prior-art recipe comparison (timing only).
     #[arg(long)]
-    pub(super) no_compare: bool,
+    pub(crate) no_compare: bool,
     /// Machine-readable output.
     #[arg(long)]
-    pub(super) json: bool,
+    pub(crate) json: bool,
 }
 
+/// Arguments of `moshead-bench ingest`.
 #[derive(Debug, Args)]
-struct IngestArgs {
+pub(crate) struct IngestArgs {
     /// Rows of the synthetic KonVid-150k corpus (0 skips it).
     #[arg(long, default_value_t = 154_000, value_name = "N")]
     rows_konvid: usize,
@@ -135,17 +112,17 @@ struct IngestArgs {
 
 /// One benchmark corpus.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Case {
-    pub(super) adapter: &'static str,
-    pub(super) variant: Option<&'static str>,
-    pub(super) schema: &'static str,
-    pub(super) rows: usize,
+pub(crate) struct Case {
+    pub(crate) adapter: &'static str,
+    pub(crate) variant: Option<&'static str>,
+    pub(crate) schema: &'static str,
+    pub(crate) rows: usize,
 }
 
 impl Case {
     /// The two benchmark corpora: CHUG-sized (wide schema) first, then
     /// KonVid-150k-sized.
-    pub(super) fn both(rows_chug: usize, rows_konvid: usize) -> [Case; 2] {
+    pub(crate) fn both(rows_chug: usize, rows_konvid: usize) -> [Case; 2] {
         [
             Case {
                 adapter: "chug-hdr",
@@ -198,15 +175,8 @@ struct Figures {
     memory_target_met: Option<bool>,
 }
 
-pub fn run(env: &Env, args: BenchArgs) -> anyhow::Result<u8> {
-    match args.command {
-        BenchCommand::Ingest(a) => ingest(env, a),
-        BenchCommand::Train(a) => super::bench_train::run(env, a),
-        BenchCommand::Accuracy(a) => super::bench_accuracy::run(env, a),
-    }
-}
-
-fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
+/// Runs `moshead-bench ingest`.
+pub(crate) fn run(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
     let reg = env.registry()?;
     let root = args
         .dir
@@ -216,7 +186,7 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
     // larger one cannot hide the smaller one's growth.
     let cases = Case::both(args.rows_chug, args.rows_konvid);
     if !args.json && cfg!(debug_assertions) {
-        println!("note: this is a debug build; run `cargo run --release -- bench ingest` for meaningful figures");
+        println!("note: this is a debug build; run `cargo build --release --workspace && target/release/moshead-bench ingest` for meaningful figures");
     }
     let mut all = Vec::new();
     for case in cases.iter().filter(|c| c.rows > 0) {
@@ -235,7 +205,7 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
         }
     }
     let logs = if args.logs > 0 {
-        let f = super::bench_logs::run(
+        let f = crate::logs::run(
             env,
             &reg,
             &root,
@@ -244,7 +214,7 @@ fn ingest(env: &Env, args: IngestArgs) -> anyhow::Result<u8> {
             args.repeat,
         )?;
         if !args.json {
-            super::bench_logs::print(&f);
+            crate::logs::print(&f);
         }
         Some(f)
     } else {
@@ -269,7 +239,7 @@ fn bench_case(
     let mut inputs = Vec::new();
     for (slot, path) in plain {
         text_bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        inputs.push((slot, bench_twins::twin(&path, form)?));
+        inputs.push((slot, twins::twin(&path, form)?));
     }
     let data = DataArgs::bound(case.adapter, inputs, case.schema);
     let timed = timed_loads(env, reg, &data, repeat)?;
@@ -332,7 +302,7 @@ type Bindings = Vec<(String, PathBuf)>;
 
 /// The cached corpus of `case` (generated if needed): its directory,
 /// whether it was generated now, and its `(slot, path)` bindings.
-pub(super) fn cached_corpus(
+pub(crate) fn cached_corpus(
     env: &Env,
     reg: &Registry,
     root: &Path,
@@ -360,7 +330,7 @@ pub(super) fn cached_corpus(
         .inputs;
     let mut inputs = Vec::new();
     for (slot, rel) in layout {
-        let path = super::corpus::safe_join(&dir, &rel)?;
+        let path = moshead::cli::safe_join(&dir, &rel)?;
         if !path.exists() {
             bail!(
                 "{}: the cached corpus lacks input `{slot}`; delete {} and run again",

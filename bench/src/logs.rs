@@ -1,4 +1,4 @@
-//! `moshead bench ingest`, libvmaf logs: how many libvmaf JSON logs of
+//! `moshead-bench ingest`, libvmaf logs: how many libvmaf JSON logs of
 //! 300-frame clips are read, pooled into rows and joined with their labels
 //! per second.
 //!
@@ -21,11 +21,11 @@ use anyhow::{bail, Context as _};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use super::bench::BENCH_SEED;
-use super::bench_support::{ensure_cached, mb, timed_loads};
-use super::corpus::DataArgs;
-use super::Env;
-use crate::registry::Registry;
+use crate::ingest::BENCH_SEED;
+use crate::support::{ensure_cached, mb, timed_loads};
+use moshead::cli::DataArgs;
+use moshead::cli::Env;
+use moshead::registry::Registry;
 
 /// The per-frame metrics of a log written with libvmaf's default model.
 const METRICS: [&str; 12] = [
@@ -45,7 +45,7 @@ const METRICS: [&str; 12] = [
 
 /// The figures of the libvmaf-log ingest.
 #[derive(Debug, Serialize)]
-pub(super) struct LogFigures {
+pub(crate) struct LogFigures {
     corpus_dir: PathBuf,
     generated: bool,
     threads: usize,
@@ -64,7 +64,7 @@ pub(super) struct LogFigures {
 }
 
 /// Generates (once) and ingests the log corpus `repeat` times.
-pub(super) fn run(
+pub(crate) fn run(
     env: &Env,
     reg: &Registry,
     root: &Path,
@@ -122,7 +122,7 @@ pub(super) fn run(
 }
 
 /// Prints the figures.
-pub(super) fn print(f: &LogFigures) {
+pub(crate) fn print(f: &LogFigures) {
     println!(
         "konvid from libvmaf logs ({} logs x {} frames, {} metrics per frame), schema vmaf-canonical-v1, {} threads",
         f.logs,
@@ -130,13 +130,13 @@ pub(super) fn print(f: &LogFigures) {
         METRICS.len(),
         f.threads
     );
-    super::bench_support::print_corpus(&f.corpus_dir, f.generated);
+    crate::support::print_corpus(&f.corpus_dir, f.generated);
     println!(
         "  input       {} of logs -> {} rows (each log pooled and joined with its label)",
         mb(f.input_bytes),
         f.rows
     );
-    super::bench_support::print_wall(f.seconds, f.runs, f.seconds_min, f.cpu_seconds);
+    crate::support::print_wall(f.seconds, f.runs, f.seconds_min, f.cpu_seconds);
     println!(
         "  throughput  {:.0} logs/s, {:.0} frames/s, {:.1} MB/s of logs",
         f.logs_per_s, f.frames_per_s, f.mb_per_s

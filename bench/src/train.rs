@@ -1,11 +1,11 @@
-//! `moshead bench train`.
+//! `moshead-bench train`.
 //!
 //! Each case runs the real `moshead train` as a child process (so its
 //! wall time is end to end: plugin loading, ingest, validation with
 //! baselines, the ship model, and writing the manifest, ONNX, card and
 //! plots) and reads the child's own peak resident set from `wait4`. Then,
 //! in this process, it rebuilds the same folds and fits the same head
-//! with the prior art's recipe ([`crate::training::adamw::AdamW`]:
+//! with the prior art's recipe ([`crate::adamw::AdamW`]:
 //! AdamW, 30 epochs, batch 64, no early stopping) and compares held-out
 //! metrics fold by fold. The recipe is applied to moshead's own network
 //! and standardisation, which isolates the training procedure; the
@@ -18,13 +18,13 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use serde::Serialize;
 
-use super::bench::{cached_corpus, Case, TrainBenchArgs};
-use super::corpus::{load, DataArgs};
-use super::{f4, print_json, Env, EXIT_OK};
-use crate::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
-use crate::evaluation::{aggregate, evaluate};
-use crate::training::adamw::AdamW;
-use crate::training::{HeadKind, HeadSpec};
+use crate::adamw::AdamW;
+use crate::ingest::{cached_corpus, Case, TrainBenchArgs};
+use moshead::cli::{f4, print_json, Env, EXIT_OK};
+use moshead::cli::{load, DataArgs};
+use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
+use moshead::evaluation::{aggregate, evaluate};
+use moshead::training::{HeadKind, HeadSpec};
 
 /// Wall-time targets in seconds: (CHUG-sized, KonVid-150k-sized).
 pub const TARGETS_S: (f64, f64) = (2.0, 60.0);
@@ -55,7 +55,7 @@ fn train_child(
     validation: &str,
     out: &std::path::Path,
 ) -> anyhow::Result<(f64, Option<u64>, serde_json::Value)> {
-    let mut cmd = super::bench_support::child_moshead(env)?;
+    let mut cmd = crate::support::child_moshead(env)?;
     cmd.args([
         "--quiet",
         "train",
@@ -130,7 +130,7 @@ pub fn run(env: &Env, args: TrainBenchArgs) -> anyhow::Result<u8> {
         (konvid, "kfold", TARGETS_S.1),
     ];
     if !args.json && cfg!(debug_assertions) {
-        println!("note: this is a debug build; run `cargo run --release -- bench train` for meaningful figures");
+        println!("note: this is a debug build; run `cargo build --release --workspace && target/release/moshead-bench train` for meaningful figures");
     }
     let mut all = Vec::new();
     for (case, validation, target) in cases.iter().filter(|c| c.0.rows > 0) {
@@ -184,7 +184,14 @@ pub fn run(env: &Env, args: TrainBenchArgs) -> anyhow::Result<u8> {
             let start = Instant::now();
             let mut metrics = Vec::new();
             for fold in make_folds(ds, &policy)? {
-                let head = spec.fit_adamw(&recipe, ds.x.view(), &ds.mos, &fold.train, fold.seed)?;
+                let head = crate::adamw::fit(
+                    &spec,
+                    &recipe,
+                    ds.x.view(),
+                    &ds.mos,
+                    &fold.train,
+                    fold.seed,
+                )?;
                 let pred = head.predict_rows(ds.x.view(), &fold.eval);
                 let (mos, se) = ds.targets(&fold.eval);
                 metrics.push(evaluate(&pred, &mos, &se));

@@ -1,0 +1,159 @@
+//! What the scoring operations share: the adapter that trained a model and
+//! the check that it is still the library that did, `--input` values bound
+//! to the adapter's slots, the feature-order check, and their errors.
+
+use std::path::{Path, PathBuf};
+
+use moshead_protocol::SlotRole;
+
+use super::{CrossError, GuardError, ScoreError};
+use crate::corpus::{CorpusError, Dataset, IngestReport};
+use crate::manifest::{Manifest, ManifestError};
+use crate::registry::{Adapter, Selector};
+
+/// Why a model could not be scored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScoringError {
+    /// The manifest cannot be read.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// The manifest records an adapter version that is not a version.
+    #[error("the manifest records adapter `{name}` version `{version}`, which is not a semantic version: {reason}")]
+    AdapterVersion {
+        /// The adapter.
+        name: String,
+        /// The recorded version.
+        version: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+    /// The adapter's library is not the one that trained the model.
+    #[error("{0}; pass --allow-plugin-change to score with the changed plugin")]
+    PluginChanged(Box<PluginChange>),
+    /// The adapter declares no row slot for a bare `--input PATH`.
+    #[error("adapter `{0}` has no row slot to read `{1}` through")]
+    NoRowSlot(String, PathBuf),
+    /// The rows could not be read.
+    #[error(transparent)]
+    Corpus(#[from] CorpusError),
+    /// The adapter's schema no longer has the model's feature order.
+    #[error("the adapter's schema `{0}` no longer has the manifest's feature order")]
+    Columns(String),
+    /// The output would replace an input or a file of the model.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// A prediction is not finite.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// The other adapter cannot score the model (cross-corpus).
+    #[error(transparent)]
+    Cross(#[from] CrossError),
+    /// Too few rows were left to score; the report says why (every drop
+    /// with its reason), for the caller to explain.
+    #[error("{what}")]
+    TooFewRows {
+        /// What is missing (`no row could be scored: 12 line(s) read, every one dropped`).
+        what: String,
+        /// The adapter that read the rows.
+        adapter: String,
+        /// How they were read.
+        report: Box<IngestReport>,
+    },
+}
+
+/// The selector of the exact adapter release that trained `m`
+/// (`name@=version`).
+pub fn model_selector(m: &Manifest) -> Result<Selector, ScoringError> {
+    let requirement =
+        semver::VersionReq::parse(&format!("={}", m.adapter.version)).map_err(|e| {
+            ScoringError::AdapterVersion {
+                name: m.adapter.name.clone(),
+                version: m.adapter.version.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+    Ok(Selector {
+        name: m.adapter.name.clone(),
+        requirement: Some(requirement),
+    })
+}
+
+/// The adapter's library differs from the one that trained the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("adapter `{adapter}` {version} changed since the model was trained: {library} has sha256 {found}, {model} records {recorded}")]
+pub struct PluginChange {
+    /// The adapter.
+    pub adapter: String,
+    /// Its version.
+    pub version: String,
+    /// The library loaded.
+    pub library: PathBuf,
+    /// Its sha256.
+    pub found: String,
+    /// The manifest.
+    pub model: PathBuf,
+    /// The sha256 the manifest records.
+    pub recorded: String,
+}
+
+/// Checks that `adapter` is the library that trained `m` (read from
+/// `model`): a different sha256 is an error, unless `allow_change`, when
+/// the change is returned for the caller to warn about.
+pub fn check_plugin(
+    adapter: &Adapter,
+    m: &Manifest,
+    model: &Path,
+    allow_change: bool,
+) -> Result<Option<PluginChange>, ScoringError> {
+    if adapter.sha256 == m.adapter.sha256 {
+        return Ok(None);
+    }
+    let change = PluginChange {
+        adapter: adapter.name().to_owned(),
+        version: adapter.descriptor.version.clone(),
+        library: adapter.path.clone(),
+        found: adapter.sha256.clone(),
+        model: model.to_path_buf(),
+        recorded: m.adapter.sha256.clone(),
+    };
+    if allow_change {
+        Ok(Some(change))
+    } else {
+        Err(ScoringError::PluginChanged(Box::new(change)))
+    }
+}
+
+/// `--input` values bound to `adapter`'s slots: `SLOT=PATH` for a declared
+/// slot, anything else a path read through the first row slot.
+pub fn bind_inputs(
+    adapter: &Adapter,
+    inputs: &[String],
+) -> Result<Vec<(String, PathBuf)>, ScoringError> {
+    let mut out = Vec::new();
+    for i in inputs {
+        match crate::corpus::inputs::parse_binding(i) {
+            Ok(b) if adapter.descriptor.slot(&b.0).is_some() => out.push(b),
+            _ => {
+                let slot = adapter
+                    .descriptor
+                    .inputs
+                    .iter()
+                    .find(|s| s.role == SlotRole::Rows)
+                    .ok_or_else(|| {
+                        ScoringError::NoRowSlot(adapter.name().to_owned(), PathBuf::from(i))
+                    })?;
+                out.push((slot.name.clone(), PathBuf::from(i)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses a dataset whose columns are not the manifest's feature order.
+pub fn check_columns(m: &Manifest, ds: &Dataset) -> Result<(), ScoringError> {
+    if ds.columns != m.feature_order {
+        return Err(ScoringError::Columns(m.feature_schema.clone()));
+    }
+    Ok(())
+}

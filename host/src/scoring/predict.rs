@@ -1,0 +1,185 @@
+//! Prediction as a library operation: a model and rows (with or without a
+//! MOS) in, one finite prediction per projected row out, and the records
+//! `moshead predict` writes.
+//!
+//! Records, one per scored row (JSONL objects, or CSV with
+//! [`CSV_HEADER`]): `id`; `prediction` on the head's 1-5 scale;
+//! `prediction_native` on the native MOS scale of the slot the row was read
+//! through (its own, else the adapter's); `mos` and `mos_native`, the row's
+//! own MOS when it has one (omitted in JSONL and empty in CSV otherwise);
+//! `split`; `group`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use moshead_protocol::{MosScale, Split};
+
+use super::model::{check_columns, ScoringError};
+use super::{check_output, model_files, predict_finite, Protected};
+use crate::corpus::Dataset;
+use crate::ingest::{IngestRequest, Loaded};
+use crate::manifest::Manifest;
+use crate::registry::Adapter;
+use crate::training::Status;
+
+/// The CSV header.
+pub const CSV_HEADER: &str = "id,prediction,prediction_native,mos,mos_native,split,group";
+
+/// What to score, with which model.
+#[derive(Debug, Clone)]
+pub struct PredictRequest<'a> {
+    /// The model.
+    pub manifest: &'a Manifest,
+    /// Where the manifest was read from (its files are kept off `output`).
+    pub model_path: &'a Path,
+    /// The model's adapter (see [`super::check_plugin`]).
+    pub adapter: &'a Adapter,
+    /// `(slot, path)` bindings (see [`super::bind_inputs`]).
+    pub inputs: Vec<(String, PathBuf)>,
+    /// Score the embedded demo corpus instead.
+    pub demo: bool,
+    /// Keep reference rows.
+    pub include_references: bool,
+    /// The file the caller will write the records to, checked before any
+    /// row is read: never an input, the manifest or a file of the model's
+    /// output set.
+    pub output: Option<&'a Path>,
+}
+
+/// Every projected row with its prediction.
+pub struct Predictions<'r> {
+    /// The rows and their report.
+    pub loaded: Loaded<'r>,
+    /// The head's prediction (1-5) per row of `loaded.dataset`, every one
+    /// finite.
+    pub values: Vec<f64>,
+}
+
+/// Record formats of [`Predictions::write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordFormat {
+    /// One JSON object per row.
+    Jsonl,
+    /// Comma-separated values with [`CSV_HEADER`].
+    Csv,
+}
+
+/// Scores every row `req` binds with its model.
+pub fn predict<'r>(
+    req: &PredictRequest<'r>,
+    status: &Status,
+) -> Result<Predictions<'r>, ScoringError> {
+    let m = req.manifest;
+    let ingest = IngestRequest {
+        inputs: req.inputs.clone(),
+        demo: req.demo,
+        schema: Some(m.feature_schema.clone()),
+        include_references: req.include_references,
+        strict: false,
+        unlabelled: true,
+    };
+    if let Some(out) = req.output {
+        let mut protected = model_files(req.model_path, m);
+        if !req.demo {
+            let resolved =
+                crate::corpus::inputs::resolve(&req.adapter.descriptor, &req.inputs, &|v| {
+                    std::env::var_os(v)
+                })?;
+            for f in resolved.rows.iter().chain(&resolved.context) {
+                protected.push(Protected::new(
+                    &f.path,
+                    format!("an input (slot `{}`)", f.slot),
+                ));
+            }
+            for (slot, path) in &req.inputs {
+                protected.push(Protected::new(path, format!("an input (slot `{slot}`)")));
+            }
+        }
+        check_output(out, &protected)?;
+    }
+    let loaded = crate::ingest::load(req.adapter, &ingest, status)?;
+    let ds = &loaded.dataset;
+    check_columns(m, ds)?;
+    if ds.is_empty() {
+        return Err(ScoringError::TooFewRows {
+            what: format!(
+                "no row could be scored: {} line(s) read, every one dropped",
+                loaded.report.inputs.iter().map(|i| i.lines).sum::<u64>()
+            ),
+            adapter: req.adapter.name().to_owned(),
+            report: Box::new(loaded.report),
+        });
+    }
+    let all: Vec<usize> = (0..ds.len()).collect();
+    let values = predict_finite(m, ds, &all)?;
+    Ok(Predictions { loaded, values })
+}
+
+impl Predictions<'_> {
+    /// Rows scored that carry no MOS.
+    pub fn unlabelled(&self) -> usize {
+        let ds = &self.loaded.dataset;
+        (0..ds.len()).filter(|&i| !ds.has_mos(i)).count()
+    }
+
+    /// Writes one record per row.
+    pub fn write(&self, out: &mut dyn Write, format: RecordFormat) -> std::io::Result<()> {
+        let scale = &self.loaded.adapter.descriptor.mos_scale;
+        write_records(out, format, &self.loaded.dataset, &self.values, scale)
+    }
+}
+
+fn write_records(
+    out: &mut dyn Write,
+    format: RecordFormat,
+    ds: &Dataset,
+    pred: &[f64],
+    scale: &MosScale,
+) -> std::io::Result<()> {
+    if format == RecordFormat::Csv {
+        writeln!(out, "{CSV_HEADER}")?;
+    }
+    for (i, &p) in pred.iter().enumerate() {
+        let split = ds.split[i].map_or("", Split::as_str);
+        let group = &ds.group_names[ds.group[i] as usize];
+        let scale = ds.scale_of(i, scale);
+        let native = scale.to_native(p);
+        let mos = ds.has_mos(i).then(|| ds.mos[i]);
+        match format {
+            RecordFormat::Jsonl => {
+                let mut o = serde_json::Map::new();
+                o.insert("id".into(), ds.ids[i].into());
+                o.insert("prediction".into(), p.into());
+                o.insert("prediction_native".into(), native.into());
+                if let Some(y) = mos {
+                    o.insert("mos".into(), y.into());
+                    o.insert("mos_native".into(), scale.to_native(y).into());
+                }
+                o.insert("split".into(), split.into());
+                o.insert("group".into(), group.into());
+                writeln!(out, "{}", serde_json::Value::Object(o))?;
+            }
+            RecordFormat::Csv => {
+                let (y, yn) = mos.map_or((String::new(), String::new()), |y| {
+                    (y.to_string(), scale.to_native(y).to_string())
+                });
+                writeln!(
+                    out,
+                    "{},{p},{native},{y},{yn},{split},{}",
+                    csv(&ds.ids[i]),
+                    csv(group)
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
