@@ -136,10 +136,10 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
         },
         feature_schema: ds.schema.clone(),
         feature_order: ds.columns.clone(),
-        standardization: ship.standardizer.clone(),
+        standardization: (&ship.standardizer).into(),
         mos_range: [1.0, 5.0],
         head: HeadRecord {
-            spec: ship.spec.clone(),
+            spec: (&ship.spec).into(),
             n_parameters: ship.params.len(),
             parameters: ship.params.clone(),
         },
@@ -149,7 +149,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             n_rows: ship_rows,
             n_fit: ship.n_fit,
             n_monitor: ship.n_monitor,
-            solve: ship.solve.clone(),
+            solve: (&ship.solve).into(),
             selection: ship_selection,
         },
         validation: ValidationRecord {

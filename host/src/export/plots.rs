@@ -5,7 +5,7 @@
 //! - [`validation_svg`]: predicted vs MOS, one panel per validation fold,
 //!   with the fold's fitted VQEG logistic (`Metrics.logistic`) and `y = x`;
 //! - [`loss_svg`]: the solver's training objective and monitor MSE per
-//!   iteration (`SolveReport.loss`, `monitor_loss`), for the ship model and
+//!   iteration (`SolveRecord.loss`, `monitor_loss`), for the ship model and
 //!   every fold, on log axes.
 //!
 //! Deterministic: the plotters SVG backend writes no ids, timestamps or
@@ -17,7 +17,7 @@ use plotters::prelude::*;
 use super::{has_predictions, ExportError};
 use crate::evaluation::oof::OofPredictions;
 use crate::manifest::Manifest;
-use crate::training::SolveReport;
+use crate::manifest::SolveRecord;
 
 const FONT: &str = "sans-serif";
 
@@ -156,13 +156,13 @@ pub fn validation_svg(
 fn loss_panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
-    solves: &[(String, &SolveReport)],
-    pick: fn(&SolveReport) -> &[f64],
+    solves: &[(String, &SolveRecord)],
+    pick: fn(&SolveRecord) -> &[f64],
 ) -> Result<(), ExportError> {
     let e = plot_err("the loss plot");
     // Plotted as log10(loss) on a linear axis labelled with the loss
     // itself: a log scale whose labels stay readable within one decade.
-    let positive = |s: &SolveReport| -> Vec<(f64, f64)> {
+    let positive = |s: &SolveRecord| -> Vec<(f64, f64)> {
         pick(s)
             .iter()
             .enumerate()
@@ -233,7 +233,7 @@ fn loss_panel<DB: DrawingBackend>(
 /// and every fold's head.
 pub fn loss_svg(m: &Manifest) -> Result<String, ExportError> {
     let e = plot_err("the loss plot");
-    let mut solves: Vec<(String, &SolveReport)> = vec![("ship model".into(), &m.training.solve)];
+    let mut solves: Vec<(String, &SolveRecord)> = vec![("ship model".into(), &m.training.solve)];
     solves.extend(
         m.validation
             .folds

@@ -8,6 +8,7 @@
 //! migration from the previous version in [`read`].
 
 mod files;
+pub mod head;
 pub mod read;
 
 use std::collections::BTreeMap;
@@ -22,9 +23,9 @@ use crate::evaluation::oof::Pooled;
 use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::{Aggregate, Metrics};
 use crate::selection::SelectionRecord;
-use crate::training::{ResolvedSpec, SolveReport, Standardizer};
 
 pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
+pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
 
 /// The manifest format this build writes.
 pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v2";
@@ -55,7 +56,7 @@ pub struct Manifest {
     /// Feature columns, in model order.
     pub feature_order: Vec<String>,
     /// Standardisation fitted on the ship model's training rows.
-    pub standardization: Standardizer,
+    pub standardization: StandardizationRecord,
     /// The output range.
     pub mos_range: [f64; 2],
     /// The head: type, hyper-parameters, parameters.
@@ -126,7 +127,7 @@ pub struct HostRecord {
 #[serde(deny_unknown_fields)]
 pub struct HeadRecord {
     /// Type and hyper-parameters.
-    pub spec: ResolvedSpec,
+    pub spec: SpecRecord,
     /// Number of parameters.
     pub n_parameters: usize,
     /// The flat parameter vector (layout documented per head type).
@@ -148,7 +149,7 @@ pub struct TrainingRecord {
     /// Rows in the early-stopping monitor set.
     pub n_monitor: usize,
     /// The solve.
-    pub solve: SolveReport,
+    pub solve: SolveRecord,
     /// How the ship model's head was chosen by inner CV on its training
     /// rows (`--head auto`, or a small corpus's stopping and decay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,7 +221,7 @@ pub struct FoldRecord {
     /// Baseline metrics by name.
     pub baselines: BTreeMap<String, Metrics>,
     /// The head's solve.
-    pub solve: SolveReport,
+    pub solve: SolveRecord,
     /// How this fold's head was chosen by inner CV on the fold's training
     /// rows (`--head auto`, or a small corpus's stopping and decay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,7 +239,7 @@ impl From<&FoldResult> for FoldRecord {
             groups_eval: f.groups_eval,
             head: f.head.clone(),
             baselines: f.baselines.clone(),
-            solve: f.solve.clone(),
+            solve: SolveRecord::from(&f.solve),
             selection: f.selection.clone(),
         }
     }

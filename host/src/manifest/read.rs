@@ -104,10 +104,10 @@ impl Manifest {
     /// The ship model as a [`FittedHead`].
     pub fn fitted(&self) -> FittedHead {
         FittedHead {
-            spec: self.head.spec.clone(),
-            standardizer: self.standardization.clone(),
+            spec: (&self.head.spec).into(),
+            standardizer: (&self.standardization).into(),
             params: self.head.parameters.clone(),
-            solve: self.training.solve.clone(),
+            solve: (&self.training.solve).into(),
             n_fit: self.training.n_fit,
             n_monitor: self.training.n_monitor,
         }

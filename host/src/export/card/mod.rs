@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use super::{Names, EXPORT_ONNX};
 use crate::manifest::Manifest;
+use crate::training::ResolvedSpec;
 
 mod tables;
 use tables::{baseline_row, cell, fold_row, metric_row, pooled_row, selection_section, table};
@@ -103,7 +104,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
             "head".into(),
             format!(
                 "{}, weight decay {:e}, {} parameters",
-                m.head.spec.summary(),
+                ResolvedSpec::from(&m.head.spec).summary(),
                 m.head.spec.weight_decay,
                 m.head.n_parameters
             ),

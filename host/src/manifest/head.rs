@@ -1,0 +1,170 @@
+//! The head as the manifest records it: its hyper-parameters
+//! ([`SpecRecord`]), the standardisation of its inputs
+//! ([`StandardizationRecord`]) and each solve ([`SolveRecord`]). These are
+//! the manifest's own types: the training structs they are made from
+//! ([`ResolvedSpec`], [`Standardizer`], [`SolveReport`]) may change without
+//! changing the file format, and a change here is a format change
+//! ([`super::MANIFEST_SCHEMA`]). The ridge and SVR heads' records
+//! ([`RidgeRecord`], [`SvrRecord`]) are written by those heads for the
+//! manifest and are part of the format as they stand.
+
+use serde::{Deserialize, Serialize};
+
+use crate::training::heads::ridge::RidgeRecord;
+use crate::training::heads::svr::SvrRecord;
+use crate::training::{HeadKind, Precision, ResolvedSpec, SolveReport, Standardizer, Termination};
+
+/// The hyper-parameters the ship model (or a fold's head) was fitted with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecRecord {
+    /// The head type.
+    #[serde(rename = "type")]
+    pub kind: HeadKind,
+    /// Width of each hidden layer (MLP only).
+    pub hidden: usize,
+    /// The L2 penalty the solve minimised with.
+    pub weight_decay: f64,
+    /// L-BFGS iteration cap.
+    pub max_iters: u64,
+    /// L-BFGS memory.
+    pub lbfgs_memory: usize,
+    /// Iterations without monitor improvement before stopping.
+    pub patience: u64,
+    /// Fraction of training contents held out as the monitor set.
+    pub monitor_fraction: f64,
+    /// The MLP's arithmetic (`f64` for every other head; absent in v1
+    /// manifests written before it was recorded, which used `f64`).
+    #[serde(default)]
+    pub precision: Precision,
+    /// The ridge head's chosen penalty and the search behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ridge: Option<RidgeRecord>,
+    /// The SVR's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub svr: Option<SvrRecord>,
+}
+
+impl From<&ResolvedSpec> for SpecRecord {
+    fn from(s: &ResolvedSpec) -> Self {
+        SpecRecord {
+            kind: s.kind,
+            hidden: s.hidden,
+            weight_decay: s.weight_decay,
+            max_iters: s.max_iters,
+            lbfgs_memory: s.lbfgs_memory,
+            patience: s.patience,
+            monitor_fraction: s.monitor_fraction,
+            precision: s.precision,
+            ridge: s.ridge.clone(),
+            svr: s.svr.clone(),
+        }
+    }
+}
+
+impl From<&SpecRecord> for ResolvedSpec {
+    fn from(s: &SpecRecord) -> Self {
+        ResolvedSpec {
+            kind: s.kind,
+            hidden: s.hidden,
+            weight_decay: s.weight_decay,
+            max_iters: s.max_iters,
+            lbfgs_memory: s.lbfgs_memory,
+            patience: s.patience,
+            monitor_fraction: s.monitor_fraction,
+            precision: s.precision,
+            ridge: s.ridge.clone(),
+            svr: s.svr.clone(),
+        }
+    }
+}
+
+/// The standardisation of the head's inputs, fitted on its training rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StandardizationRecord {
+    /// Column means, in feature order.
+    pub mean: Vec<f64>,
+    /// Column standard deviations (1.0 for a constant column).
+    pub std: Vec<f64>,
+}
+
+impl From<&Standardizer> for StandardizationRecord {
+    fn from(s: &Standardizer) -> Self {
+        StandardizationRecord {
+            mean: s.mean.clone(),
+            std: s.std.clone(),
+        }
+    }
+}
+
+impl From<&StandardizationRecord> for Standardizer {
+    fn from(s: &StandardizationRecord) -> Self {
+        Standardizer {
+            mean: s.mean.clone(),
+            std: s.std.clone(),
+        }
+    }
+}
+
+/// How one solve went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SolveRecord {
+    /// The solver, in words.
+    pub solver: String,
+    /// The weight decay this solve minimised with (absent in v1 manifests
+    /// written before it was recorded).
+    #[serde(default)]
+    pub weight_decay: Option<f64>,
+    /// Iterations run.
+    pub iterations: u64,
+    /// Cost evaluations.
+    pub cost_evals: u64,
+    /// Gradient evaluations.
+    pub gradient_evals: u64,
+    /// Why it stopped.
+    pub termination: Termination,
+    /// Whether it converged or early stopping chose the parameters.
+    pub converged: bool,
+    /// The iteration whose parameters were kept.
+    pub best_iteration: u64,
+    /// Training objective per iteration.
+    pub loss: Vec<f64>,
+    /// Monitor MSE per iteration (empty without a monitor set).
+    pub monitor_loss: Vec<f64>,
+}
+
+impl From<&SolveReport> for SolveRecord {
+    fn from(s: &SolveReport) -> Self {
+        SolveRecord {
+            solver: s.solver.clone(),
+            weight_decay: s.weight_decay,
+            iterations: s.iterations,
+            cost_evals: s.cost_evals,
+            gradient_evals: s.gradient_evals,
+            termination: s.termination.clone(),
+            converged: s.converged,
+            best_iteration: s.best_iteration,
+            loss: s.loss.clone(),
+            monitor_loss: s.monitor_loss.clone(),
+        }
+    }
+}
+
+impl From<&SolveRecord> for SolveReport {
+    fn from(s: &SolveRecord) -> Self {
+        SolveReport {
+            solver: s.solver.clone(),
+            weight_decay: s.weight_decay,
+            iterations: s.iterations,
+            cost_evals: s.cost_evals,
+            gradient_evals: s.gradient_evals,
+            termination: s.termination.clone(),
+            converged: s.converged,
+            best_iteration: s.best_iteration,
+            loss: s.loss.clone(),
+            monitor_loss: s.monitor_loss.clone(),
+        }
+    }
+}
