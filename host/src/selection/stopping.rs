@@ -29,6 +29,17 @@ pub const DECAYS: [f64; 4] = [1e-3, 1e-2, 1e-1, 1.0];
 /// what a corpus whose features barely generalise across contents needs.
 pub const LINEAR_DECAYS: [f64; 6] = [1e-6, 1e-3, 1e-2, 1e-1, 1.0, 10.0];
 
+/// The L-BFGS memory of the grid's solves (and of a refit winner), instead
+/// of the default 40. On tens of rows the solve's cost is the two-loop
+/// recursion over the correction pairs (two passes over 2 x memory vectors
+/// of ~4,700-6,500 parameters per iteration), not the model: memory 10 cut
+/// the CPU time of the fixed MLP on the small stress corpus by a third
+/// (20 splits: 12.5 -> 8.5 s) with the same median SROCC over 100 splits
+/// (mlp 0.9543, auto 0.9558; its SD 0.0204 -> 0.0206). A cap of 10
+/// iterations gives the same solve with either memory (no pair is dropped
+/// before the eleventh iteration).
+pub const GRID_LBFGS_MEMORY: usize = 10;
+
 /// Whether fitting `spec` on rows of `groups` contents would run without a
 /// monitor set (and so needs inner CV for its stopping and decay).
 pub fn needs_inner_cv(spec: &HeadSpec, groups: usize) -> bool {
@@ -40,7 +51,7 @@ fn iterative(kind: HeadKind) -> bool {
 }
 
 /// The candidates for `spec` on a small corpus, all without a monitor
-/// set: for the MLP each iteration cap of [`ITERATIONS`] below the spec's
+/// set and with L-BFGS memory [`GRID_LBFGS_MEMORY`]: for the MLP each iteration cap of [`ITERATIONS`] below the spec's
 /// own cap and that cap, times each decay of [`DECAYS`]; for the linear
 /// head its cap times [`LINEAR_DECAYS`]; an explicit decay replaces the
 /// list. Most regularised (fewest iterations, strongest decay) first, so
@@ -65,6 +76,7 @@ pub fn stopping_grid(spec: &HeadSpec) -> Vec<Candidate> {
         for &d in &decays {
             let mut s = spec.clone();
             s.monitor_fraction = 0.0;
+            s.lbfgs_memory = GRID_LBFGS_MEMORY;
             s.max_iters = it;
             s.weight_decay = Some(d);
             out.push(Candidate {
@@ -90,6 +102,9 @@ mod tests {
         let grid = stopping_grid(&mlp);
         assert_eq!(grid.len(), 4 * 4);
         assert!(grid.iter().all(|c| c.spec.monitor_fraction == 0.0));
+        assert!(grid
+            .iter()
+            .all(|c| c.spec.lbfgs_memory == GRID_LBFGS_MEMORY));
         assert!(grid.iter().all(|c| !needs_inner_cv(&c.spec, 2)));
         assert_eq!(grid[0].spec.max_iters, 10);
         assert_eq!(grid[0].spec.weight_decay, Some(1.0));
