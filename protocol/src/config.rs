@@ -11,6 +11,8 @@ use abi_stable::std_types::{RString, Tuple2};
 use serde::{Deserialize, Serialize};
 
 use crate::abi::{FfiSynthFile, FfiSynthOutput};
+use crate::descriptor::{is_relative_below, InputSlot, SlotKind};
+use crate::ShardGlob;
 
 /// How the host asks for a projector.
 ///
@@ -72,6 +74,58 @@ impl SynthOutput {
             files: vec![(path.to_owned(), content)],
             inputs: vec![(slot.to_owned(), path.to_owned())],
         }
+    }
+}
+
+impl SynthOutput {
+    /// The generated files a binding `(slot, rel)` reads, the way the host
+    /// reads the written corpus back (`moshead synth` then `--input
+    /// SLOT=DIR/REL`): the file `rel` itself; or, for a shard-directory
+    /// slot, the files directly under `rel/` whose names match its glob, in
+    /// name order. An error says why the binding reads nothing.
+    pub fn bound_files(
+        &self,
+        slot: &InputSlot,
+        rel: &str,
+    ) -> Result<Vec<&(String, String)>, String> {
+        if !is_relative_below(rel) {
+            return Err(format!(
+                "binds `{}` to `{rel}`, not a relative path of plain names",
+                slot.name
+            ));
+        }
+        let exact: Vec<&(String, String)> = self.files.iter().filter(|(p, _)| p == rel).collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        let glob = match &slot.kind {
+            SlotKind::File => {
+                return Err(format!(
+                    "binds file slot `{}` to `{rel}`, which is no generated file",
+                    slot.name
+                ))
+            }
+            SlotKind::ShardDir { glob } => {
+                ShardGlob::new(glob).map_err(|e| format!("slot `{}`: {e}", slot.name))?
+            }
+        };
+        let prefix = format!("{rel}/");
+        let mut files: Vec<&(String, String)> = self
+            .files
+            .iter()
+            .filter(|(p, _)| {
+                p.strip_prefix(&prefix)
+                    .is_some_and(|name| !name.contains('/') && glob.matches(name))
+            })
+            .collect();
+        if files.is_empty() {
+            return Err(format!(
+                "binds `{}` to `{rel}`, which holds no file the slot reads",
+                slot.name
+            ));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
     }
 }
 
