@@ -165,3 +165,86 @@ impl From<SynthOutput> for FfiSynthOutput {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptor::{Format, SlotRole};
+
+    fn slot(kind: SlotKind) -> InputSlot {
+        InputSlot {
+            name: "rows".into(),
+            kind,
+            role: SlotRole::Rows,
+            formats: vec![Format::Jsonl],
+            default_path: None,
+            env: None,
+            required: false,
+            accepts: vec!["x".into()],
+            assume_corpus: None,
+            description: String::new(),
+            mos_scale: None,
+            labels: None,
+        }
+    }
+
+    fn corpus() -> SynthOutput {
+        let f = |p: &str| (p.to_owned(), format!("<{p}>"));
+        SynthOutput {
+            files: vec![
+                f("shards/b.jsonl"),
+                f("shards/a.jsonl"),
+                f("shards/notes.txt"),
+                f("shards/deeper/c.jsonl"),
+                f("one.jsonl"),
+            ],
+            inputs: Vec::new(),
+        }
+    }
+
+    fn names<'a>(files: &[&'a (String, String)]) -> Vec<&'a str> {
+        files.iter().map(|(p, _)| p.as_str()).collect()
+    }
+
+    #[test]
+    fn a_binding_reads_what_the_host_reads_from_disk() {
+        let out = corpus();
+        let dir = slot(SlotKind::ShardDir {
+            glob: "*.jsonl".into(),
+        });
+        // The directory's own files matching the glob, in name order: not
+        // the other file, not a file of a subdirectory.
+        let files = out.bound_files(&dir, "shards").unwrap();
+        assert_eq!(names(&files), ["shards/a.jsonl", "shards/b.jsonl"]);
+        // A file is read as itself, through either kind of slot.
+        let file = slot(SlotKind::File);
+        assert_eq!(
+            names(&out.bound_files(&file, "one.jsonl").unwrap()),
+            ["one.jsonl"]
+        );
+        assert_eq!(
+            names(&out.bound_files(&dir, "one.jsonl").unwrap()),
+            ["one.jsonl"]
+        );
+    }
+
+    #[test]
+    fn a_binding_that_reads_nothing_says_why() {
+        let out = corpus();
+        let file = slot(SlotKind::File);
+        let dir = slot(SlotKind::ShardDir {
+            glob: "*.parquet".into(),
+        });
+        let e = out.bound_files(&file, "shards").unwrap_err();
+        assert!(
+            e.contains("file slot `rows`") && e.contains("no generated file"),
+            "{e}"
+        );
+        let e = out.bound_files(&dir, "shards").unwrap_err();
+        assert!(e.contains("holds no file the slot reads"), "{e}");
+        for bad in ["../one.jsonl", "/abs", ""] {
+            let e = out.bound_files(&file, bad).unwrap_err();
+            assert!(e.contains("not a relative path"), "{bad}: {e}");
+        }
+    }
+}
