@@ -74,7 +74,7 @@ pub struct AccuracyArgs {
     /// Rows of the KonViD-150k-sized corpus (0 skips it).
     #[arg(long, default_value_t = 154_000)]
     rows_konvid: usize,
-    /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
+    /// Where generated corpora are cached (default: moshead-bench in the temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Machine-readable output.

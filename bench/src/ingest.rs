@@ -72,7 +72,7 @@ pub(crate) struct TrainBenchArgs {
     /// Distorted rows of the synthetic CHUG corpus (0 skips it).
     #[arg(long, default_value_t = 5_136, value_name = "N")]
     pub(crate) rows_chug: usize,
-    /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
+    /// Where generated corpora are cached (default: moshead-bench in the temporary directory).
     #[arg(long, value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
     /// Skip the prior-art recipe comparison (timing only).
@@ -92,7 +92,7 @@ pub(crate) struct IngestArgs {
     /// Distorted rows of the synthetic CHUG corpus, references excluded (0 skips it).
     #[arg(long, default_value_t = 5_136, value_name = "N")]
     rows_chug: usize,
-    /// Where generated corpora are cached (default: <temp dir>/moshead-bench).
+    /// Where generated corpora are cached (default: moshead-bench in the temporary directory).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
     /// libvmaf JSON logs of the libvmaf-log ingest (0 skips it).

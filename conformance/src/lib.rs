@@ -13,7 +13,7 @@
 //!   every row slot;
 //! - [`garbage`]: malformed and hostile rows ([`garbage_rows`]) never make the
 //!   plugin panic or fail, never yield a row that breaks the contract
-//!   ([`row_contract`]), and rows that cannot be training rows (not a JSON
+//!   ([`moshead_protocol::row_contract`]), and rows that cannot be training rows (not a JSON
 //!   object, no MOS) are rejected;
 //! - [`synthesize`]: small synthesis requests return either a corpus whose
 //!   rows project cleanly or a clean error.

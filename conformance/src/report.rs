@@ -33,7 +33,7 @@ impl Status {
 /// One check's result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Check {
-    /// The check's name (see [`names`]).
+    /// The check's name (see [`crate::names`]).
     pub name: String,
     /// Its outcome.
     pub status: Status,

@@ -3,21 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use moshead_protocol::descriptor::{InputSlot, SlotKind, SlotRole};
+use moshead_protocol::descriptor::{is_relative_below, InputSlot, SlotRole};
 use moshead_protocol::{
-    row_contract, FfiOutcome, PluginErrorKind, ProjectorConfig, ShardGlob, SynthOutput,
-    SynthRequest,
+    row_contract, FfiOutcome, PluginErrorKind, ProjectorConfig, SynthOutput, SynthRequest,
 };
 
 use crate::common::{capped, check_schema, describe_failure, plural};
 use crate::{names, Check, Status, Subject};
-
-fn safe_relative(path: &str) -> bool {
-    let p = std::path::Path::new(path);
-    !path.is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_)))
-}
 
 /// What one synthesized corpus gave.
 #[derive(Default)]
@@ -36,7 +28,7 @@ fn read_back(s: &Subject<'_>, out: &SynthOutput) -> Result<SynthStats, Vec<Strin
     let mut fails = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for (path, _) in &out.files {
-        if !safe_relative(path) {
+        if !is_relative_below(path) {
             fails.push(format!(
                 "file `{path}` is not a relative path of plain names (moshead synth refuses it)"
             ));
@@ -51,51 +43,10 @@ fn read_back(s: &Subject<'_>, out: &SynthOutput) -> Result<SynthStats, Vec<Strin
             fails.push(format!("binds unknown slot `{slot_name}`"));
             continue;
         };
-        if !safe_relative(rel) {
-            fails.push(format!(
-                "binds `{slot_name}` to `{rel}`, not a relative path of plain names"
-            ));
-            continue;
+        match out.bound_files(slot, rel) {
+            Ok(files) => bound.push((slot, files)),
+            Err(e) => fails.push(e),
         }
-        let prefix = format!("{rel}/");
-        let exact: Vec<&(String, String)> = out.files.iter().filter(|(p, _)| p == rel).collect();
-        let files = if !exact.is_empty() {
-            exact
-        } else {
-            let under: Vec<&(String, String)> = out
-                .files
-                .iter()
-                .filter(|(p, _)| {
-                    p.strip_prefix(&prefix)
-                        .is_some_and(|rest| !rest.contains('/'))
-                })
-                .collect();
-            match &slot.kind {
-                SlotKind::File => {
-                    fails.push(format!(
-                        "binds file slot `{slot_name}` to `{rel}`, which is no generated file"
-                    ));
-                    continue;
-                }
-                SlotKind::ShardDir { glob } => match ShardGlob::new(glob) {
-                    Ok(pattern) => under
-                        .into_iter()
-                        .filter(|(p, _)| pattern.matches(p.rsplit('/').next().unwrap_or(p)))
-                        .collect(),
-                    Err(e) => {
-                        fails.push(format!("slot `{slot_name}`: {e}"));
-                        continue;
-                    }
-                },
-            }
-        };
-        if files.is_empty() {
-            fails.push(format!(
-                "binds `{slot_name}` to `{rel}`, which holds no file the slot reads"
-            ));
-            continue;
-        }
-        bound.push((slot, files));
     }
     let mut config = ProjectorConfig::default();
     for (slot, files) in &bound {

@@ -64,12 +64,15 @@ fn demo_sources(adapter: &Adapter) -> Result<Vec<Source>, CorpusError> {
     })?;
     let mut sources = Vec::new();
     for (slot, rel) in &out.inputs {
-        let mut files: Vec<&(String, String)> = out
-            .files
-            .iter()
-            .filter(|(p, _)| p == rel || p.starts_with(&format!("{rel}/")))
-            .collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let files = adapter
+            .descriptor
+            .slot(slot)
+            .ok_or_else(|| format!("binds unknown slot `{slot}`"))
+            .and_then(|s| out.bound_files(s, rel))
+            .map_err(|reason| CorpusError::Demo {
+                adapter: adapter.name().to_owned(),
+                reason,
+            })?;
         for (path, text) in files {
             sources.push(Source {
                 slot: slot.clone(),

@@ -11,6 +11,8 @@ use abi_stable::std_types::{RString, Tuple2};
 use serde::{Deserialize, Serialize};
 
 use crate::abi::{FfiSynthFile, FfiSynthOutput};
+use crate::descriptor::{is_relative_below, InputSlot, SlotKind};
+use crate::ShardGlob;
 
 /// How the host asks for a projector.
 ///
@@ -75,6 +77,58 @@ impl SynthOutput {
     }
 }
 
+impl SynthOutput {
+    /// The generated files a binding `(slot, rel)` reads, the way the host
+    /// reads the written corpus back (`moshead synth` then `--input
+    /// SLOT=DIR/REL`): the file `rel` itself; or, for a shard-directory
+    /// slot, the files directly under `rel/` whose names match its glob, in
+    /// name order. An error says why the binding reads nothing.
+    pub fn bound_files(
+        &self,
+        slot: &InputSlot,
+        rel: &str,
+    ) -> Result<Vec<&(String, String)>, String> {
+        if !is_relative_below(rel) {
+            return Err(format!(
+                "binds `{}` to `{rel}`, not a relative path of plain names",
+                slot.name
+            ));
+        }
+        let exact: Vec<&(String, String)> = self.files.iter().filter(|(p, _)| p == rel).collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        let glob = match &slot.kind {
+            SlotKind::File => {
+                return Err(format!(
+                    "binds file slot `{}` to `{rel}`, which is no generated file",
+                    slot.name
+                ))
+            }
+            SlotKind::ShardDir { glob } => {
+                ShardGlob::new(glob).map_err(|e| format!("slot `{}`: {e}", slot.name))?
+            }
+        };
+        let prefix = format!("{rel}/");
+        let mut files: Vec<&(String, String)> = self
+            .files
+            .iter()
+            .filter(|(p, _)| {
+                p.strip_prefix(&prefix)
+                    .is_some_and(|name| !name.contains('/') && glob.matches(name))
+            })
+            .collect();
+        if files.is_empty() {
+            return Err(format!(
+                "binds `{}` to `{rel}`, which holds no file the slot reads",
+                slot.name
+            ));
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(files)
+    }
+}
+
 impl From<FfiSynthOutput> for SynthOutput {
     fn from(out: FfiSynthOutput) -> Self {
         SynthOutput {
@@ -108,6 +162,89 @@ impl From<SynthOutput> for FfiSynthOutput {
                 .into_iter()
                 .map(|(s, p)| Tuple2(RString::from(s), RString::from(p)))
                 .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::descriptor::{Format, SlotRole};
+
+    fn slot(kind: SlotKind) -> InputSlot {
+        InputSlot {
+            name: "rows".into(),
+            kind,
+            role: SlotRole::Rows,
+            formats: vec![Format::Jsonl],
+            default_path: None,
+            env: None,
+            required: false,
+            accepts: vec!["x".into()],
+            assume_corpus: None,
+            description: String::new(),
+            mos_scale: None,
+            labels: None,
+        }
+    }
+
+    fn corpus() -> SynthOutput {
+        let f = |p: &str| (p.to_owned(), format!("<{p}>"));
+        SynthOutput {
+            files: vec![
+                f("shards/b.jsonl"),
+                f("shards/a.jsonl"),
+                f("shards/notes.txt"),
+                f("shards/deeper/c.jsonl"),
+                f("one.jsonl"),
+            ],
+            inputs: Vec::new(),
+        }
+    }
+
+    fn names<'a>(files: &[&'a (String, String)]) -> Vec<&'a str> {
+        files.iter().map(|(p, _)| p.as_str()).collect()
+    }
+
+    #[test]
+    fn a_binding_reads_what_the_host_reads_from_disk() {
+        let out = corpus();
+        let dir = slot(SlotKind::ShardDir {
+            glob: "*.jsonl".into(),
+        });
+        // The directory's own files matching the glob, in name order: not
+        // the other file, not a file of a subdirectory.
+        let files = out.bound_files(&dir, "shards").unwrap();
+        assert_eq!(names(&files), ["shards/a.jsonl", "shards/b.jsonl"]);
+        // A file is read as itself, through either kind of slot.
+        let file = slot(SlotKind::File);
+        assert_eq!(
+            names(&out.bound_files(&file, "one.jsonl").unwrap()),
+            ["one.jsonl"]
+        );
+        assert_eq!(
+            names(&out.bound_files(&dir, "one.jsonl").unwrap()),
+            ["one.jsonl"]
+        );
+    }
+
+    #[test]
+    fn a_binding_that_reads_nothing_says_why() {
+        let out = corpus();
+        let file = slot(SlotKind::File);
+        let dir = slot(SlotKind::ShardDir {
+            glob: "*.parquet".into(),
+        });
+        let e = out.bound_files(&file, "shards").unwrap_err();
+        assert!(
+            e.contains("file slot `rows`") && e.contains("no generated file"),
+            "{e}"
+        );
+        let e = out.bound_files(&dir, "shards").unwrap_err();
+        assert!(e.contains("holds no file the slot reads"), "{e}");
+        for bad in ["../one.jsonl", "/abs", ""] {
+            let e = out.bound_files(&file, bad).unwrap_err();
+            assert!(e.contains("not a relative path"), "{bad}: {e}");
         }
     }
 }

@@ -148,6 +148,14 @@ pub enum CorpusError {
     /// Loading or calling the plugin failed.
     #[error(transparent)]
     Adapter(#[from] PluginError),
+    /// The adapter's demo corpus does not read back through its own slots.
+    #[error("adapter `{adapter}`: its demo corpus {reason}")]
+    Demo {
+        /// The adapter.
+        adapter: String,
+        /// Which binding reads nothing, and why.
+        reason: String,
+    },
     /// The adapter refused the schema or a context document; the message
     /// names every context file, since the plugin only knows their slots.
     #[error("cannot project schema `{schema}`{context}")]

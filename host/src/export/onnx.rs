@@ -43,6 +43,7 @@ mod closed;
 
 use super::ExportError;
 use crate::manifest::Manifest;
+use crate::training::heads::MlpLayout;
 use crate::training::{FittedHead, HeadKind};
 
 /// The opset the model imports.
@@ -132,26 +133,21 @@ impl Layers {
             }
             HeadKind::Mlp => {
                 let (h1, h2) = (head.spec.hidden, head.spec.hidden);
-                let mut at = 0;
-                let mut take = |n: usize| {
-                    let s = p[at..at + n].to_vec();
-                    at += n;
-                    s
-                };
-                let w1 = take(h1 * f);
-                let b1 = take(h1);
-                let w2 = take(h2 * h1);
-                let b2 = take(h2);
-                let mut out_w = take(h2);
-                let out_b = take(1)[0];
-                out_w.extend(take(f));
+                // The forward pass's own layout of the flat parameters.
+                let l = MlpLayout::new(f, h1, h2);
+                let part = |r: &std::ops::Range<usize>| p[r.clone()].to_vec();
+                let mut out_w = part(&l.w3);
+                out_w.extend(part(&l.v));
                 Layers {
                     f,
                     mean,
                     std,
-                    hidden: vec![(w1, b1, h1), (w2, b2, h2)],
+                    hidden: vec![
+                        (part(&l.w1), part(&l.b1), h1),
+                        (part(&l.w2), part(&l.b2), h2),
+                    ],
                     out_w,
-                    out_b,
+                    out_b: p[l.b3],
                 }
             }
         })

@@ -1,6 +1,6 @@
 //! The model manifest, the on-disk record of a run and its model
 //! ([`MANIFEST_SCHEMA`]); reading it, including files of the previous
-//! format ([`read`]); and safe output files ([`files`]).
+//! format ([`read`]); and safe output files (atomic writes, the output lock).
 //!
 //! The manifest's types are its own: what the pipeline trains is recorded
 //! here by [`crate::pipeline`], in one place, and a change of these types

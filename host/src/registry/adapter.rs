@@ -101,7 +101,7 @@ fn call_err(adapter: &str, error: moshead_protocol::PluginError) -> PluginError 
 
 impl Adapter {
     /// Loads and checks one plugin file: ABI header, layout, API version,
-    /// descriptor. No trust policy is applied (see [`Registry::discover`]).
+    /// descriptor. No trust policy is applied (see [`crate::registry::Registry::discover`]).
     pub fn load(path: &Path) -> Result<Adapter, PluginError> {
         Self::load_checked(path, &|_| Ok(()))
     }

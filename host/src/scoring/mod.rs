@@ -1,6 +1,6 @@
-//! Scoring a trained model on rows, as library operations: [`predict`]
-//! (every row, with or without a MOS), [`validate`] (the held-out test
-//! split and the gate) and [`validate_cross`] (another adapter's corpus).
+//! Scoring a trained model on rows, as library operations: [`predict()`]
+//! (every row, with or without a MOS), [`validate()`] (the held-out test
+//! split and the gate) and [`validate_cross()`] (another adapter's corpus).
 //! Beside them: predictions that are finite or an error naming the row
 //! ([`predictions`]), the output file of `predict` kept off its own inputs
 //! and the model's files ([`guard`]), scale alignment and the schema check

@@ -88,16 +88,72 @@ struct Layers<A> {
     v: Array1<A>,
 }
 
+/// Where each part of an MLP's flat parameter vector sits: the one layout
+/// the forward pass, the gradient and the ONNX export read.
+///
+/// In order: the first hidden layer's weights (`h1 x f`, row-major, one
+/// row per unit) and biases, the second's (`h2 x h1`) and biases, the
+/// output weights over the second layer (`h2`) and the output bias, then
+/// the linear skip from the standardised inputs to the output (`f`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlpLayout {
+    /// First hidden layer's weights.
+    pub w1: std::ops::Range<usize>,
+    /// First hidden layer's biases.
+    pub b1: std::ops::Range<usize>,
+    /// Second hidden layer's weights.
+    pub w2: std::ops::Range<usize>,
+    /// Second hidden layer's biases.
+    pub b2: std::ops::Range<usize>,
+    /// Output weights over the second hidden layer.
+    pub w3: std::ops::Range<usize>,
+    /// The output bias.
+    pub b3: usize,
+    /// The linear skip from the inputs to the output.
+    pub v: std::ops::Range<usize>,
+}
+
+impl MlpLayout {
+    /// The layout of an MLP on `f` features with hidden widths `h1`, `h2`.
+    pub fn new(f: usize, h1: usize, h2: usize) -> Self {
+        let b1 = h1 * f;
+        let w2 = b1 + h1;
+        let b2 = w2 + h2 * h1;
+        let w3 = b2 + h2;
+        let b3 = w3 + h2;
+        MlpLayout {
+            w1: 0..b1,
+            b1: b1..w2,
+            w2: w2..b2,
+            b2: b2..w3,
+            w3: w3..b3,
+            b3,
+            v: b3 + 1..b3 + 1 + f,
+        }
+    }
+
+    /// Parameters in all.
+    pub fn len(&self) -> usize {
+        self.v.end
+    }
+
+    /// Whether there are none (never, for a real MLP).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Mlp {
+    /// This MLP's parameter layout.
+    pub fn layout(&self) -> MlpLayout {
+        MlpLayout::new(self.f, self.h1, self.h2)
+    }
+
     fn offsets(&self) -> [usize; 7] {
-        let w1 = 0;
-        let b1 = w1 + self.h1 * self.f;
-        let w2 = b1 + self.h1;
-        let b2 = w2 + self.h2 * self.h1;
-        let w3 = b2 + self.h2;
-        let b3 = w3 + self.h2;
-        let v = b3 + 1;
-        [w1, b1, w2, b2, w3, b3, v]
+        let l = self.layout();
+        [
+            l.w1.start, l.b1.start, l.w2.start, l.b2.start, l.w3.start, l.b3, l.v.start,
+        ]
     }
 
     /// The flat parameters as layers; `None` if `p` has the wrong length.
@@ -246,7 +302,7 @@ impl Mlp {
 
 impl Model for Mlp {
     fn n_params(&self) -> usize {
-        self.offsets()[6] + self.f
+        self.layout().len()
     }
 
     fn is_decayed(&self, i: usize) -> bool {

@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use linear::Linear;
-pub use mlp::{Mlp, Precision};
+pub use mlp::{Mlp, MlpLayout, Precision};
 
 /// The head types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -186,7 +186,7 @@ pub struct SvrRecord {
     pub max_rows: usize,
     /// Support vectors.
     pub n_support: usize,
-    /// A mean of SVRs of different RBF widths ([`mean`]): every member's
+    /// A mean of SVRs of different RBF widths ([`mod@mean`]): every member's
     /// settings, in the order of their support vectors in the parameters
     /// (`c`, `gamma` and `epsilon` above are the first member's). Empty
     /// for a single SVR.
