@@ -54,7 +54,7 @@ pub struct AutoConfig {
     /// contents of about this size (the refit uses every row).
     pub max_inner_rows: usize,
     /// Most selection rows the SVR candidates are fitted from (at most
-    /// [`svr_cv::GRAM_MAX_ROWS`]): above it, a seeded uniform sample of
+    /// `svr_cv::GRAM_MAX_ROWS`): above it, a seeded uniform sample of
     /// this many, on which a chosen SVR is also refitted.
     pub svr_rows: usize,
     /// The candidates, simplest first.

@@ -259,7 +259,7 @@ impl HeadSpec {
     /// [`HeadSpec::fit`], which also returns, for each iteration cap of
     /// `caps`, the head this spec with that cap fits on the same rows,
     /// where one solve shows it exactly (a gradient head without a monitor
-    /// set: see [`super::solver::solve`]); `None` where it
+    /// set: see `training::solver::solve`); `None` where it
     /// does not (fit that cap on its own). The small-corpus stopping grid
     /// runs one solve per decay this way.
     #[allow(clippy::too_many_arguments)]

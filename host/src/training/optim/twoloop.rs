@@ -1,4 +1,4 @@
-//! The vector kernels of the L-BFGS two-loop recursion ([`super::lbfgs`]):
+//! The vector kernels of the L-BFGS two-loop recursion ([`super::Lbfgs`]):
 //! an in-place update of a vector fused with the dot product the recursion
 //! takes of the updated vector next, in the bits argmin's L-BFGS gets.
 //!
