@@ -13,9 +13,9 @@ pub struct Candidate {
     /// For an RBF SVR: gamma as a multiple of `1 / F` (F the feature
     /// count), resolved by [`Candidate::resolve`]; `None` keeps the spec's.
     pub gamma_per_feature: Option<f64>,
-    /// The mean of SVRs ([`MEAN_OF_WIDTHS`]): its members are the
-    /// other candidates that win their RBF width, chosen by the same inner
-    /// CV, and its inner predictions the mean of theirs.
+    /// The mean of SVRs ([`MEAN_OF_WIDTHS`]): its members are one of the
+    /// other candidates per RBF width, chosen together by the same inner
+    /// CV for the mean's RMSE, and its inner predictions the mean of theirs.
     pub mean_of_widths: bool,
 }
 
@@ -30,7 +30,7 @@ impl Candidate {
         }
     }
 
-    /// [`MEAN_OF_WIDTHS`]: the mean of the best-`C` RBF SVR of each width.
+    /// [`MEAN_OF_WIDTHS`]: the mean of one RBF SVR per width.
     pub fn mean_of_widths() -> Candidate {
         Candidate {
             name: MEAN_OF_WIDTHS.to_owned(),
@@ -62,15 +62,15 @@ pub const SVR_C: [f64; 4] = [2.0, 16.0, 128.0, 1024.0];
 /// is 1): on 60 features about 2^-8, 2^-5 and 2^-2, the benchmarks' grid.
 pub const SVR_GAMMA_PER_FEATURE: [f64; 3] = [0.25, 2.0, 15.0];
 
-/// The name of the candidate that averages the RBF SVR with the lowest
-/// inner RMSE of each width (its best `C`).
+/// The name of the candidate that averages one RBF SVR per width, their
+/// `C` chosen together for the lowest inner RMSE of the mean.
 pub const MEAN_OF_WIDTHS: &str = "svr-mean(best C per gamma)";
 
 /// The default candidate list, simplest first (ties go to the earlier):
 /// ridge (its penalty chosen by its own inner CV), the bounded linear head,
 /// the RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], the MLP with
-/// its default decay and with each of [`MLP_DECAYS`], then the mean of the
-/// SVRs that win their width ([`Candidate::mean_of_widths`]).
+/// its default decay and with each of [`MLP_DECAYS`], then the mean of one
+/// SVR per width ([`Candidate::mean_of_widths`]).
 pub fn default_candidates() -> Vec<Candidate> {
     let mut out = vec![
         Candidate::default_of(HeadKind::Ridge),
