@@ -94,6 +94,11 @@ fn manifests_that_are_not_manifests_are_refused_with_line_and_column() {
         ),
         ("array.json", "[]", "array.json:1:2: invalid length 0"),
         (
+            "schema-array.json",
+            "[\"moshead-manifest-v1\"]",
+            "schema-array.json:1:23: invalid length 1",
+        ),
+        (
             "extra.json",
             "{\"surprise\": 1}",
             "unknown field `surprise`",

@@ -31,9 +31,25 @@ fn skeleton(v: &Value) -> Value {
                             Value::String("<export sha256>".into())
                         }
                         "iterations" | "cost_evals" | "gradient_evals" | "best_iteration"
-                        | "termination" | "loss" | "monitor_loss" => {
-                            Value::String("<solver>".into())
-                        }
+                        | "loss" | "monitor_loss" => Value::String("<solver>".into()),
+                        // Its kind and keys are the format; its numbers
+                        // depend on the solve.
+                        "termination" => match v {
+                            Value::Object(t) => Value::Object(
+                                t.iter()
+                                    .map(|(k, x)| {
+                                        let x = if k == "kind" {
+                                            x.clone()
+                                        } else {
+                                            Value::String("<solver>".into())
+                                        };
+                                        (k.clone(), x)
+                                    })
+                                    .collect(),
+                            ),
+                            // The logistic map's reason (argmin's text).
+                            _ => Value::String("<solver>".into()),
+                        },
                         _ => skeleton(v),
                     };
                     (k.clone(), v)

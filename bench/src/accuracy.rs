@@ -16,7 +16,7 @@
 //!   so when it is absent): non-finite features are set to their column's
 //!   median before any split;
 //! - `small`, `wide-noisy`, `non-linear` (see [`crate::corpora`]);
-//! - the CHUG-sized and KonViD-150k-sized corpora of `bench train`
+//! - the CHUG-sized and KonViD-150k-sized corpora of `moshead-bench train`
 //!   (`--rows-chug`, `--rows-konvid`; 0 skips), read through their
 //!   adapters, with `--large-splits` splits (default 5: a 150,000-row fit
 //!   per head and split).
@@ -36,8 +36,8 @@ use serde::Serialize;
 
 use crate::corpora::{self, BenchCorpus};
 use crate::ingest::{cached_corpus, Case, BENCH_SEED};
+use crate::support::{load, Bound};
 use moshead::cli::{f4, print_json, Env, EXIT_OK};
-use moshead::cli::{load, DataArgs};
 use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use moshead::evaluation::{plcc, srocc};
 use moshead::progress::Progress;
@@ -369,12 +369,12 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
             .unwrap_or_else(|| std::env::temp_dir().join("moshead-bench"));
         for (name, case) in large.iter().filter(|(n, c)| wanted(n) && c.rows > 0) {
             let (_, _, inputs) = cached_corpus(env, &reg, &root, case)?;
-            let data = DataArgs::bound(case.adapter, inputs, case.schema);
+            let data = Bound::new(case.adapter, inputs, case.schema);
             let loaded = load(env, &reg, &data)?;
             let c = BenchCorpus {
                 name: (*name).to_owned(),
                 about: format!(
-                    "the `bench train` {} corpus ({})",
+                    "the `moshead-bench train` {} corpus ({})",
                     case.adapter, case.schema
                 ),
                 dataset: loaded.dataset,

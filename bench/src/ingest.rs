@@ -48,11 +48,11 @@ use clap::Args;
 use moshead_protocol::SynthRequest;
 use serde::Serialize;
 
+use crate::support::Bound;
 use crate::support::{
     child_moshead, ensure_cached, mb, print_corpus, print_wall, timed_loads, verdict, Timed,
 };
 use crate::twins::{self, Form};
-use moshead::cli::DataArgs;
 use moshead::cli::{print_json, Env, EXIT_OK};
 use moshead::registry::{Adapter, Registry, Selector};
 
@@ -62,26 +62,6 @@ pub const MIN_MB_PER_S: f64 = 150.0;
 pub const SLACK_MB: f64 = 64.0;
 /// The generator seed of benchmark corpora.
 pub const BENCH_SEED: u64 = 20260508;
-
-/// Arguments of `moshead-bench train`.
-#[derive(Debug, Args)]
-pub(crate) struct TrainBenchArgs {
-    /// Rows of the synthetic KonVid-150k corpus (0 skips it).
-    #[arg(long, default_value_t = 154_000, value_name = "N")]
-    pub(crate) rows_konvid: usize,
-    /// Distorted rows of the synthetic CHUG corpus (0 skips it).
-    #[arg(long, default_value_t = 5_136, value_name = "N")]
-    pub(crate) rows_chug: usize,
-    /// Where generated corpora are cached (default: moshead-bench in the temporary directory).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) dir: Option<PathBuf>,
-    /// Skip the prior-art recipe comparison (timing only).
-    #[arg(long)]
-    pub(crate) no_compare: bool,
-    /// Machine-readable output.
-    #[arg(long)]
-    pub(crate) json: bool,
-}
 
 /// Arguments of `moshead-bench ingest`.
 #[derive(Debug, Args)]
@@ -241,7 +221,7 @@ fn bench_case(
         text_bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         inputs.push((slot, twins::twin(&path, form)?));
     }
-    let data = DataArgs::bound(case.adapter, inputs, case.schema);
+    let data = Bound::new(case.adapter, inputs, case.schema);
     let timed = timed_loads(env, reg, &data, repeat)?;
     let increase = timed.peak_increase();
     let Timed {

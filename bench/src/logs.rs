@@ -22,8 +22,8 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::ingest::BENCH_SEED;
+use crate::support::Bound;
 use crate::support::{ensure_cached, mb, timed_loads};
-use moshead::cli::DataArgs;
 use moshead::cli::Env;
 use moshead::registry::Registry;
 
@@ -76,7 +76,7 @@ pub(crate) fn run(
         "konvid-vmaf-logs-{logs}x{frames}frames-seed{BENCH_SEED}"
     ));
     let generated = ensure_cached(&dir, |staging| write_corpus(staging, logs, frames))?;
-    let data = DataArgs::bound(
+    let data = Bound::new(
         "konvid",
         vec![
             ("vmaf-logs".into(), dir.join("logs")),

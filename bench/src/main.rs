@@ -54,7 +54,7 @@ enum BenchCommand {
     /// (explicit split) and a KonVid-150k-sized (grouped 5-fold) corpus, and
     /// held-out accuracy against the prior art's recipe on the same folds
     /// (targets: under 2 s and under 60 s on 2 cores; at least as accurate).
-    Train(ingest::TrainBenchArgs),
+    Train(train::TrainBenchArgs),
     /// Held-out accuracy of every head and of `auto`: median SROCC / PLCC
     /// over 100 content-disjoint 80/20 splits, pooled out-of-fold metrics
     /// and wall time, on the development set (when present) and generated

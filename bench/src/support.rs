@@ -2,15 +2,17 @@
 //! `moshead` processes, the process's CPU time and resident set, and the
 //! lines every figure block prints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 
 use moshead::cli::Env;
-use moshead::cli::{load, DataArgs};
+use moshead::ingest::{IngestRequest, Loaded};
+use moshead::progress::Progress;
 use moshead::registry::Registry;
+use moshead::registry::Selector;
 
 /// Makes sure a complete generated corpus is cached in `dir`: unless one
 /// is, `generate` writes it into a staging directory beside `dir`, which
@@ -88,7 +90,7 @@ impl Timed<'_> {
 pub(crate) fn timed_loads<'r>(
     env: &Env,
     reg: &'r Registry,
-    data: &DataArgs,
+    data: &Bound,
     repeat: u32,
 ) -> anyhow::Result<Timed<'r>> {
     let peak_reset = reset_peak_rss();
@@ -233,4 +235,41 @@ pub(crate) fn verdict(met: bool) -> &'static str {
     } else {
         "NOT MET"
     }
+}
+
+/// What a benchmark reads: files bound to an adapter's slots, on one
+/// schema, every other choice at its default.
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    adapter: Selector,
+    request: IngestRequest,
+}
+
+impl Bound {
+    /// `inputs` (`(slot, path)`) read through adapter `adapter` on `schema`.
+    pub(crate) fn new(adapter: &str, inputs: Vec<(String, PathBuf)>, schema: &str) -> Bound {
+        Bound {
+            adapter: Selector {
+                name: adapter.to_owned(),
+                requirement: None,
+            },
+            request: IngestRequest {
+                inputs,
+                schema: Some(schema.to_owned()),
+                ..IngestRequest::default()
+            },
+        }
+    }
+}
+
+/// Ingests what `b` binds through the library operation, with progress on
+/// the terminal unless `--quiet`.
+pub(crate) fn load<'r>(env: &Env, reg: &'r Registry, b: &Bound) -> anyhow::Result<Loaded<'r>> {
+    let adapter = reg.select(&b.adapter)?;
+    let progress = Progress::new(!env.quiet);
+    Ok(moshead::ingest::load(
+        adapter,
+        &b.request,
+        &progress.status(),
+    )?)
 }

@@ -19,9 +19,11 @@ use anyhow::{bail, Context as _};
 use serde::Serialize;
 
 use crate::adamw::AdamW;
-use crate::ingest::{cached_corpus, Case, TrainBenchArgs};
+use clap::Args;
+
+use crate::ingest::{cached_corpus, Case};
+use crate::support::{load, Bound};
 use moshead::cli::{f4, print_json, Env, EXIT_OK};
-use moshead::cli::{load, DataArgs};
 use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use moshead::evaluation::{aggregate, evaluate};
 use moshead::training::{HeadKind, HeadSpec};
@@ -118,6 +120,26 @@ fn wait_with_peak(mut child: std::process::Child) -> anyhow::Result<(bool, Optio
     Ok((child.wait()?.success(), None))
 }
 
+/// Arguments of `moshead-bench train`.
+#[derive(Debug, Args)]
+pub(crate) struct TrainBenchArgs {
+    /// Rows of the synthetic KonVid-150k corpus (0 skips it).
+    #[arg(long, default_value_t = 154_000, value_name = "N")]
+    pub(crate) rows_konvid: usize,
+    /// Distorted rows of the synthetic CHUG corpus (0 skips it).
+    #[arg(long, default_value_t = 5_136, value_name = "N")]
+    pub(crate) rows_chug: usize,
+    /// Where generated corpora are cached (default: moshead-bench in the temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Skip the prior-art recipe comparison (timing only).
+    #[arg(long)]
+    pub(crate) no_compare: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 pub fn run(env: &Env, args: TrainBenchArgs) -> anyhow::Result<u8> {
     let reg = env.registry()?;
     let root = args
@@ -165,7 +187,7 @@ pub fn run(env: &Env, args: TrainBenchArgs) -> anyhow::Result<u8> {
             at_least_as_accurate: None,
         };
         if !args.no_compare {
-            let data = DataArgs::bound(case.adapter, inputs.clone(), case.schema);
+            let data = Bound::new(case.adapter, inputs.clone(), case.schema);
             let loaded = load(env, &reg, &data)?;
             let ds = &loaded.dataset;
             let policy = Policy {

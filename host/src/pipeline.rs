@@ -1,5 +1,6 @@
 //! The training pipeline as a library operation: from a projected corpus,
-//! a head choice and a validation policy to the run's [`Manifest`].
+//! a head choice and a validation policy to the run's [`Manifest`] and its
+//! out-of-fold predictions ([`Trained`]).
 //!
 //! [`train`] builds the folds, validates the choice on each (with the
 //! baselines), trains the ship model, aggregates and pools the metrics,
@@ -95,7 +96,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             (TrainedOn::AllNonTestRows, rows.len(), head, selection)
         }
     };
-    let fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
+    let mut fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
     let pooled = oof::pooled(&fold_results);
     let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
     let agg = aggregate(&head_metrics);
@@ -187,6 +188,6 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
     };
     Ok(Trained {
         manifest,
-        predictions: OofPredictions::of(&fold_results),
+        predictions: OofPredictions::take(&mut fold_results),
     })
 }

@@ -94,7 +94,16 @@ impl SynthOutput {
                 slot.name
             ));
         }
-        let exact: Vec<&(String, String)> = self.files.iter().filter(|(p, _)| p == rel).collect();
+        // `.` components name nothing on disk: `./shards` is `shards`.
+        let plain = |p: &str| -> String {
+            p.split('/')
+                .filter(|c| !c.is_empty() && *c != ".")
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let rel = plain(rel);
+        let exact: Vec<&(String, String)> =
+            self.files.iter().filter(|(p, _)| plain(p) == rel).collect();
         if !exact.is_empty() {
             return Ok(exact);
         }
@@ -114,7 +123,8 @@ impl SynthOutput {
             .files
             .iter()
             .filter(|(p, _)| {
-                p.strip_prefix(&prefix)
+                plain(p)
+                    .strip_prefix(&prefix)
                     .is_some_and(|name| !name.contains('/') && glob.matches(name))
             })
             .collect();

@@ -79,26 +79,6 @@ pub struct SynthArgs {
 }
 
 impl DataArgs {
-    /// The files `inputs` (`(slot, path)`) read through adapter `adapter` on
-    /// schema `schema`, with every other choice at its default (the
-    /// benches' corpora).
-    pub fn bound(adapter: &str, inputs: Vec<(String, PathBuf)>, schema: &str) -> DataArgs {
-        DataArgs {
-            adapter: Selector {
-                name: adapter.to_owned(),
-                requirement: None,
-            },
-            inputs,
-            demo: false,
-            schema: Some(schema.to_owned()),
-            include_references: false,
-            strict: false,
-            unlabelled: false,
-        }
-    }
-}
-
-impl DataArgs {
     /// The library request these flags make.
     pub fn request(&self) -> IngestRequest {
         IngestRequest {

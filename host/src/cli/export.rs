@@ -7,7 +7,7 @@ use clap::Args;
 use super::table::print_table;
 use super::{print_json, Env, EXIT_ERROR, EXIT_OK};
 use crate::export::ledger::{self, LedgerEntry, LEDGER_FILE};
-use crate::export::{export, Bundle, ExportRequest, EXPORT_ONNX};
+use crate::export::{export, Bundle, ExportRequest, ReexportError, EXPORT_ONNX};
 use crate::manifest::Manifest;
 use crate::registry::Selector;
 
@@ -108,6 +108,10 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
         out: args.out.as_deref(),
         force: args.force,
         require_vmaf: args.formats.vmaf(),
+    })
+    .map_err(|e| match e {
+        ReexportError::Vmaf(r) => anyhow::anyhow!("--export vmaf: {r}"),
+        other => other.into(),
     })?;
     let m = &done.manifest;
     if !done.predictions_found {
@@ -204,7 +208,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                     e.model_id.clone(),
                     format!("{}@{}", e.adapter, e.adapter_version),
                     e.feature_schema.clone(),
-                    e.head.as_str().to_owned(),
+                    e.head.clone(),
                     e.validation.clone(),
                     opt4(e.mean_plcc),
                     opt4(e.mean_srocc),

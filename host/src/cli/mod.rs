@@ -13,7 +13,7 @@ pub mod table;
 mod train;
 mod validate;
 
-pub use corpus::{load, safe_join, DataArgs};
+pub use corpus::safe_join;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -21,8 +21,13 @@ pub fn open_model(
 ) -> anyhow::Result<(Manifest, Registry)> {
     let m = Manifest::load(path)?;
     let reg = env.registry_for(&model_selector(&m)?)?;
-    if let Some(change) = check_plugin(reg.select(&model_selector(&m)?)?, &m, path, allow_change)? {
-        eprintln!("moshead: warning: {change} (--allow-plugin-change)");
+    match check_plugin(reg.select(&model_selector(&m)?)?, &m, path, allow_change) {
+        Ok(None) => {}
+        Ok(Some(change)) => eprintln!("moshead: warning: {change} (--allow-plugin-change)"),
+        Err(ScoringError::PluginChanged(change)) => {
+            anyhow::bail!("{change}; pass --allow-plugin-change to score with the changed plugin")
+        }
+        Err(e) => return Err(e.into()),
     }
     Ok((m, reg))
 }

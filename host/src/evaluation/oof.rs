@@ -75,18 +75,20 @@ pub struct OofPredictions {
 }
 
 impl OofPredictions {
-    /// The predictions of `folds`.
-    pub fn of(folds: &[FoldResult]) -> Self {
+    /// The predictions of `folds`, taken out of them.
+    pub fn take(folds: &mut [FoldResult]) -> Self {
         OofPredictions {
-            folds: folds.iter().map(|f| f.predictions.clone()).collect(),
+            folds: folds
+                .iter_mut()
+                .map(|f| std::mem::take(&mut f.predictions))
+                .collect(),
         }
     }
 }
 
 /// Pools the out-of-fold predictions of `folds` (each fold's
 /// [`FoldResult::predictions`] and baseline predictions) and scores them.
-/// `None` when the folds carry no predictions (a manifest read back without
-/// its sidecar).
+/// `None` when a fold carries no predictions.
 pub fn pooled(folds: &[FoldResult]) -> Option<Pooled> {
     if folds.is_empty()
         || folds

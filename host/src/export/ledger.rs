@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 use super::Bundle;
 use crate::evaluation::gate::GateKind;
 use crate::manifest::Manifest;
-use crate::training::HeadKind;
 
 /// The ledger's file name in an output directory.
 pub const LEDGER_FILE: &str = "ledger.jsonl";
@@ -41,8 +40,9 @@ pub struct LedgerEntry {
     pub adapter_version: String,
     /// The feature schema.
     pub feature_schema: String,
-    /// The head type.
-    pub head: HeadKind,
+    /// The head type (text, not a closed set: a ledger shared with a newer
+    /// build may name a head this one does not know).
+    pub head: String,
     /// The validation policy's name.
     pub validation: String,
     /// Folds validated.
@@ -84,7 +84,7 @@ impl LedgerEntry {
             adapter: m.adapter.name.clone(),
             adapter_version: m.adapter.version.clone(),
             feature_schema: m.feature_schema.clone(),
-            head: m.head.spec.kind,
+            head: m.head.spec.kind.as_str().to_owned(),
             validation: m.validation.name.clone(),
             folds: m.validation.folds.len(),
             seed: m.training.seed,
@@ -281,7 +281,7 @@ mod tests {
             adapter: "konvid".into(),
             adapter_version: "1.0.0".into(),
             feature_schema: "konvid-v1".into(),
-            head: HeadKind::Mlp,
+            head: "mlp".into(),
             validation: "5-fold-grouped".into(),
             folds: 5,
             seed: 1,

@@ -46,7 +46,7 @@ pub enum ReexportError {
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     /// The libvmaf model was required and cannot be written.
-    #[error("--export vmaf: {0}")]
+    #[error("the libvmaf model cannot be written: {0}")]
     Vmaf(super::vmaf::Refusal),
     /// The output directory is locked by another run, or cannot be locked.
     #[error("{0}")]

@@ -4,9 +4,9 @@
 //! the manifest's own types: the training structs they are made from
 //! ([`ResolvedSpec`], [`Standardizer`], [`SolveReport`]) may change without
 //! changing the file format, and a change here is a format change
-//! ([`super::MANIFEST_SCHEMA`]). The ridge and SVR heads' records
-//! ([`RidgeRecord`], [`SvrRecord`]) are written by those heads for the
-//! manifest and are part of the format as they stand.
+//! ([`super::MANIFEST_SCHEMA`]). The enums and the ridge and SVR heads'
+//! records they hold ([`HeadKind`], [`Precision`], [`Termination`],
+//! [`RidgeRecord`], [`SvrRecord`]) are part of the format as they stand.
 
 use serde::{Deserialize, Serialize};
 
@@ -123,7 +123,8 @@ pub struct SolveRecord {
     pub cost_evals: u64,
     /// Gradient evaluations.
     pub gradient_evals: u64,
-    /// Why it stopped.
+    /// Why it stopped (a v1 file's sentence reads as `recorded`).
+    #[serde(deserialize_with = "super::read::termination")]
     pub termination: Termination,
     /// Whether it converged or early stopping chose the parameters.
     pub converged: bool,

@@ -2,10 +2,17 @@
 //! ([`MANIFEST_SCHEMA`]); reading it, including files of the previous
 //! format ([`read`]); and safe output files (atomic writes, the output lock).
 //!
-//! The manifest's types are its own: what the pipeline trains is recorded
-//! here by [`crate::pipeline`], in one place, and a change of these types
-//! that an older reader would refuse bumps [`MANIFEST_SCHEMA`], with a
-//! migration from the previous version in [`read`].
+//! The records are the manifest's own types ([`SpecRecord`],
+//! [`StandardizationRecord`], [`SolveRecord`], [`FoldRecord`], the records
+//! below), built by [`crate::pipeline`] in one place from the training
+//! structs, which may change without changing the format; `export` adds
+//! only the `exports` entries of the files it writes. Value types the
+//! format embeds as they are (the metrics and aggregates, the gate report,
+//! the validation policy, the input reports, the selection and SVR/ridge
+//! records, [`crate::training::Termination`]) are part of it: the golden
+//! skeleton test pins their shape, and a change that an older reader would
+//! refuse bumps [`MANIFEST_SCHEMA`], with the previous version read as
+//! [`read`] says.
 
 mod files;
 pub mod head;
@@ -29,7 +36,7 @@ pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
 
 /// The manifest format this build writes.
 pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v2";
-/// The previous format, read and migrated ([`read::migrate_v1`]).
+/// The previous format, read and migrated (see [`read`]).
 pub const MANIFEST_SCHEMA_V1: &str = "moshead-manifest-v1";
 
 /// Everything that produced a model, and the model itself.
@@ -265,7 +272,9 @@ pub struct DataRecord {
     pub include_references: bool,
     /// Each input.
     pub inputs: Vec<InputReport>,
-    /// Context documents.
+    /// Context documents (a v1 file's `[slot, path, sha256]` arrays read
+    /// as records).
+    #[serde(deserialize_with = "read::context")]
     pub context: Vec<ContextRecord>,
     /// Per feature column, in feature order: the rows whose value was filled
     /// (missing or non-finite). Empty in manifests written before it was recorded.

@@ -1,21 +1,31 @@
-//! Reading a manifest: the current format ([`MANIFEST_SCHEMA`]) directly,
-//! with the line and column of what does not parse; a file of the previous
-//! format ([`MANIFEST_SCHEMA_V1`]) migrated first ([`migrate_v1`]); any
-//! other schema refused by name. Then the checks a hand-edited file could
-//! fail (model id, export names, parameter count and shape).
+//! Reading a manifest: the current format ([`MANIFEST_SCHEMA`]) and the
+//! previous one ([`MANIFEST_SCHEMA_V1`]) through the same typed parse, so
+//! that what does not parse is reported with its line and column, and a
+//! key given twice is refused; any other schema is refused by name. Then
+//! the checks a hand-edited file could fail (model id, export names,
+//! parameter count and shape).
+//!
+//! What changed from v1 to v2, and how a v1 file reads:
+//!
+//! - each solve's `termination` was a sentence; it is a tagged value
+//!   ([`crate::training::Termination`]), and a v1 sentence reads as
+//!   `{"kind": "recorded", "text": ...}` ([`termination`]);
+//! - `data.context` held `[slot, path, sha256]` arrays; it holds objects
+//!   with those keys ([`context`]).
+//!
+//! Everything else reads as it was written (fields that v1 files written
+//! before they were recorded lack keep their documented defaults). A v1
+//! file reads as a v2 manifest, and is written as one.
 
 use std::path::Path;
 
+use serde::Deserialize as _;
 use serde_json::Value;
 
-use super::{files::settle, Manifest, ManifestError, MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1};
-use crate::training::FittedHead;
-
-/// Only the schema field, to choose how to read the rest.
-#[derive(serde::Deserialize)]
-struct Probe {
-    manifest_schema: Option<String>,
-}
+use super::{
+    files::settle, ContextRecord, Manifest, ManifestError, MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1,
+};
+use crate::training::{FittedHead, Termination};
 
 impl Manifest {
     /// The manifest as written: pretty JSON and a trailing newline.
@@ -54,29 +64,28 @@ impl Manifest {
             path: path.to_path_buf(),
             message,
         };
-        let schema = serde_json::from_str::<Probe>(text)
-            .ok()
-            .and_then(|p| p.manifest_schema);
         let refuse = |schema: &str| {
             invalid(format!(
                 "manifest schema `{schema}` is not `{MANIFEST_SCHEMA}` (or `{MANIFEST_SCHEMA_V1}`, which is read and migrated)"
             ))
         };
+        // The schema first, so that a file of another format is refused by
+        // name rather than by its first unknown field.
+        let schema = serde_json::from_str::<Value>(text).ok().and_then(|v| {
+            v.get("manifest_schema")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
         if let Some(other) = schema
             .as_deref()
             .filter(|s| ![MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1].contains(s))
         {
             return Err(refuse(other));
         }
-        let m: Manifest = if schema.as_deref() == Some(MANIFEST_SCHEMA_V1) {
-            let mut v: Value = serde_json::from_str(text).map_err(|e| parse_error(path, &e))?;
-            migrate_v1(&mut v);
-            serde_json::from_value(v)
-                .map_err(|e| invalid(format!("as a {MANIFEST_SCHEMA_V1} manifest: {e}")))?
-        } else {
-            serde_json::from_str(text).map_err(|e| parse_error(path, &e))?
-        };
-        if m.manifest_schema != MANIFEST_SCHEMA {
+        let mut m: Manifest = serde_json::from_str(text).map_err(|e| parse_error(path, &e))?;
+        if m.manifest_schema == MANIFEST_SCHEMA_V1 {
+            m.manifest_schema = MANIFEST_SCHEMA.into();
+        } else if m.manifest_schema != MANIFEST_SCHEMA {
             return Err(refuse(&m.manifest_schema));
         }
         crate::model_id::check(&m.id).map_err(|e| invalid(format!("`id`: {e}")))?;
@@ -123,41 +132,34 @@ fn parse_error(path: &Path, e: &serde_json::Error) -> ManifestError {
     }
 }
 
-/// Rewrites a [`MANIFEST_SCHEMA_V1`] document into the current format. The
-/// changes from v1 to v2:
-///
-/// - each solve's `termination` was a sentence; it is a tagged value
-///   ([`crate::training::Termination`]), and a v1 sentence becomes
-///   `{"kind": "recorded", "text": ...}`;
-/// - `data.context` held `[slot, path, sha256]` arrays; it holds objects
-///   with those keys.
-///
-/// Everything else reads as it was written (fields v1 files written before
-/// they were recorded lack keep their documented defaults).
-pub fn migrate_v1(v: &mut Value) {
-    fn solve(s: Option<&mut Value>) {
-        if let Some(t) = s.and_then(|s| s.get_mut("termination")) {
-            if let Value::String(text) = t {
-                *t = serde_json::json!({"kind": "recorded", "text": std::mem::take(text)});
-            }
-        }
+/// A solve's termination as either format wrote it: v2's tagged value, or
+/// v1's sentence, read as [`Termination::Recorded`].
+pub fn termination<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Termination, D::Error> {
+    use serde::de::Error as _;
+    match Value::deserialize(d)? {
+        Value::String(text) => Ok(Termination::Recorded { text }),
+        v => Termination::deserialize(v).map_err(D::Error::custom),
     }
-    v["manifest_schema"] = Value::from(MANIFEST_SCHEMA);
-    solve(v.pointer_mut("/training/solve"));
-    if let Some(Value::Array(folds)) = v.pointer_mut("/validation/folds") {
-        for f in folds {
-            solve(f.get_mut("solve"));
-        }
+}
+
+/// The context documents as either format wrote them: v2's objects, or
+/// v1's `[slot, path, sha256]` arrays.
+pub fn context<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ContextRecord>, D::Error> {
+    use serde::de::Error as _;
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Triple(String, String, String),
+        Record(ContextRecord),
     }
-    if let Some(Value::Array(docs)) = v.pointer_mut("/data/context") {
-        for d in docs.iter_mut() {
-            if let Value::Array(t) = d {
-                if let [slot, path, sha256] = t.as_slice() {
-                    *d = serde_json::json!({"slot": slot, "path": path, "sha256": sha256});
-                }
-            }
-        }
-    }
+    Ok(Vec::<Either>::deserialize(d)
+        .map_err(|e| D::Error::custom(format!("`data.context`: {e}")))?
+        .into_iter()
+        .map(|e| match e {
+            Either::Triple(slot, path, sha256) => ContextRecord { slot, path, sha256 },
+            Either::Record(r) => r,
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -239,15 +241,42 @@ mod tests {
     }
 
     #[test]
-    fn a_v1_field_of_the_wrong_type_is_an_error_naming_the_format() {
+    fn a_v1_file_is_held_to_the_typed_parse() {
+        // A field of the wrong type: named with its line and column.
         let mut v: Value = serde_json::from_str(V1_RIDGE).unwrap();
         v["training"]["seed"] = "seven".into();
-        let e = Manifest::parse(Path::new("m.json"), &v.to_string())
+        let text = serde_json::to_string_pretty(&v).unwrap();
+        let e = Manifest::parse(Path::new("m.json"), &text).unwrap_err();
+        match &e {
+            ManifestError::Parse { line, message, .. } => {
+                assert!(*line > 1 && message.contains("invalid type"), "{e}")
+            }
+            other => panic!("{other}"),
+        }
+        // A key given twice is refused, not read as its last value.
+        let twice = V1_RIDGE.replacen("\"id\":", "\"id\": \"other\", \"id\":", 1);
+        let e = Manifest::parse(Path::new("m.json"), &twice)
             .unwrap_err()
             .to_string();
-        assert!(
-            e.starts_with("m.json: as a moshead-manifest-v1 manifest:"),
-            "{e}"
-        );
+        assert!(e.contains("duplicate field `id`"), "{e}");
+        // Documents that are not objects are errors, never a panic.
+        for text in ["[\"moshead-manifest-v1\"]", "\"moshead-manifest-v1\"", "7"] {
+            assert!(
+                Manifest::parse(Path::new("m.json"), text).is_err(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_recorded_termination_is_written_and_read_back_as_v2() {
+        let m = Manifest::parse(Path::new("v1.json"), V1_RIDGE).unwrap();
+        let text = String::from_utf8(m.to_bytes().unwrap()).unwrap();
+        let again = Manifest::parse(Path::new("v2.json"), &text).unwrap();
+        assert!(matches!(
+            again.training.solve.termination,
+            Termination::Recorded { .. }
+        ));
+        assert_eq!(again, m);
     }
 }

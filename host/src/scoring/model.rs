@@ -8,18 +8,15 @@ use moshead_protocol::SlotRole;
 
 use super::{CrossError, GuardError, ScoreError};
 use crate::corpus::{CorpusError, Dataset, IngestReport};
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::Manifest;
 use crate::registry::{Adapter, Selector};
 
 /// Why a model could not be scored.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ScoringError {
-    /// The manifest cannot be read.
-    #[error(transparent)]
-    Manifest(#[from] ManifestError),
-    /// The manifest records an adapter version that is not a version.
-    #[error("the manifest records adapter `{name}` version `{version}`, which is not a semantic version: {reason}")]
+    /// The manifest's adapter record does not make an adapter selector.
+    #[error("the manifest records adapter `{name}` version `{version}`, which selects no adapter: {reason}")]
     AdapterVersion {
         /// The adapter.
         name: String,
@@ -29,7 +26,8 @@ pub enum ScoringError {
         reason: String,
     },
     /// The adapter's library is not the one that trained the model.
-    #[error("{0}; pass --allow-plugin-change to score with the changed plugin")]
+    /// (The caller may allow it: see [`check_plugin`].)
+    #[error("{0}")]
     PluginChanged(Box<PluginChange>),
     /// The adapter declares no row slot for a bare `--input PATH`.
     #[error("adapter `{0}` has no row slot to read `{1}` through")]
@@ -65,18 +63,13 @@ pub enum ScoringError {
 /// The selector of the exact adapter release that trained `m`
 /// (`name@=version`).
 pub fn model_selector(m: &Manifest) -> Result<Selector, ScoringError> {
-    let requirement =
-        semver::VersionReq::parse(&format!("={}", m.adapter.version)).map_err(|e| {
-            ScoringError::AdapterVersion {
-                name: m.adapter.name.clone(),
-                version: m.adapter.version.clone(),
-                reason: e.to_string(),
-            }
-        })?;
-    Ok(Selector {
-        name: m.adapter.name.clone(),
-        requirement: Some(requirement),
-    })
+    format!("{}@={}", m.adapter.name, m.adapter.version)
+        .parse::<Selector>()
+        .map_err(|reason| ScoringError::AdapterVersion {
+            name: m.adapter.name.clone(),
+            version: m.adapter.version.clone(),
+            reason,
+        })
 }
 
 /// The adapter's library differs from the one that trained the model.

@@ -61,8 +61,9 @@ pub struct HeadSpec {
 }
 
 /// The hyper-parameters one fit ran with: [`HeadSpec`] with every default
-/// resolved. This is what a fitted head and the manifest record (the same
-/// JSON shape as [`HeadSpec`], with numbers where it may have `null`).
+/// resolved. A fitted head holds it; the manifest records it as its own
+/// [`crate::manifest::SpecRecord`] (the same JSON shape as [`HeadSpec`],
+/// with numbers where it may have `null`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResolvedSpec {
     /// The head type.

@@ -115,12 +115,16 @@ pub struct MlpLayout {
 
 impl MlpLayout {
     /// The layout of an MLP on `f` features with hidden widths `h1`, `h2`.
+    ///
+    /// Sizes that overflow (a hand-edited manifest) saturate, so the
+    /// layout's length matches no parameter vector and the shape check
+    /// refuses it.
     pub fn new(f: usize, h1: usize, h2: usize) -> Self {
-        let b1 = h1 * f;
-        let w2 = b1 + h1;
-        let b2 = w2 + h2 * h1;
-        let w3 = b2 + h2;
-        let b3 = w3 + h2;
+        let b1 = h1.saturating_mul(f);
+        let w2 = b1.saturating_add(h1);
+        let b2 = w2.saturating_add(h2.saturating_mul(h1));
+        let w3 = b2.saturating_add(h2);
+        let b3 = w3.saturating_add(h2);
         MlpLayout {
             w1: 0..b1,
             b1: b1..w2,
@@ -128,7 +132,7 @@ impl MlpLayout {
             b2: b2..w3,
             w3: w3..b3,
             b3,
-            v: b3 + 1..b3 + 1 + f,
+            v: b3.saturating_add(1)..b3.saturating_add(1).saturating_add(f),
         }
     }
 
