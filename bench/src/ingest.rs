@@ -9,7 +9,7 @@
 //! Each corpus is generated once by a child `moshead synth` process (so the
 //! generator's memory is not counted) into a cache directory keyed by
 //! adapter, variant, rows and seed, and reused by later runs. It is then
-//! ingested in this process through [`moshead::cli::load`], timed with a
+//! ingested in this process through [`moshead::ingest::load`], timed with a
 //! monotonic clock (the median of `--repeat` runs), with the process's CPU
 //! time beside it, which other work on the machine disturbs less. Memory is
 //! read from `/proc/self/status` (Linux): the resident set before the first

@@ -66,7 +66,7 @@ pub struct Pooled {
 /// The out-of-fold rows of a validation, per fold in fold order (the
 /// manifest's `validation.folds`): what the validation sidecar, the
 /// predicted-vs-MOS plot and the pooled metrics are made of. A fresh run
-/// has them ([`OofPredictions::of`]); a manifest read back has them when
+/// has them ([`OofPredictions::take`]); a manifest read back has them when
 /// its sidecar is read too.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OofPredictions {
