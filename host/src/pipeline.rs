@@ -46,10 +46,92 @@ pub struct TrainRequest<'a> {
     pub command_line: Vec<String>,
 }
 
+/// Why a corpus cannot be trained on with an honest validation.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnfitCorpus {
+    /// No row was projected.
+    #[error("no rows to train on: {dropped} row(s) were dropped and none projected (see `moshead corpus`)")]
+    Empty {
+        /// Rows dropped.
+        dropped: u64,
+    },
+    /// Every row is of one content group.
+    #[error("all {rows} rows belong to one content group (`{group}`): content-disjoint validation is impossible")]
+    OneGroup {
+        /// Rows.
+        rows: usize,
+        /// The group.
+        group: String,
+    },
+    /// Every MOS is the same.
+    #[error("every MOS equals {0}: there is nothing to learn")]
+    ConstantMos(f64),
+    /// A projected value is not finite.
+    #[error("row {row} ({id}) has a non-finite value in `{column}` after projection")]
+    NonFinite {
+        /// 0-based row.
+        row: usize,
+        /// Its id.
+        id: String,
+        /// The column.
+        column: String,
+    },
+    /// Synthetic and real rows are mixed.
+    #[error("{synthetic} of {rows} rows are synthetic: synthetic and real rows cannot be mixed in one run")]
+    MixedSynthetic {
+        /// Synthetic rows.
+        synthetic: u64,
+        /// Rows.
+        rows: usize,
+    },
+}
+
+/// Refuses corpora no honest validation can use (checked by [`train`]
+/// too; a caller may check first, before it prepares any output).
+pub fn check_corpus(ds: &Dataset, report: &IngestReport) -> Result<(), UnfitCorpus> {
+    if ds.is_empty() {
+        return Err(UnfitCorpus::Empty {
+            dropped: report.dropped(),
+        });
+    }
+    if ds.group_names.len() < 2 {
+        return Err(UnfitCorpus::OneGroup {
+            rows: ds.len(),
+            group: ds.group_names.first().unwrap_or("").to_owned(),
+        });
+    }
+    if ds.mos.iter().all(|m| *m == ds.mos[0]) {
+        return Err(UnfitCorpus::ConstantMos(ds.mos[0]));
+    }
+    if let Some((i, j)) = (0..ds.len()).find_map(|i| {
+        ds.x.row(i)
+            .iter()
+            .position(|v| !v.is_finite())
+            .map(|j| (i, j))
+    }) {
+        return Err(UnfitCorpus::NonFinite {
+            row: i,
+            id: ds.ids[i].to_owned(),
+            column: ds.columns[j].clone(),
+        });
+    }
+    if report.synthetic_rows > 0 && !ds.synthetic {
+        return Err(UnfitCorpus::MixedSynthetic {
+            synthetic: report.synthetic_rows,
+            rows: ds.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Why a training run failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PipelineError {
+    /// The corpus cannot be trained on.
+    #[error(transparent)]
+    Corpus(#[from] UnfitCorpus),
     /// The policy's folds cannot be built on these rows.
     #[error(transparent)]
     Folds(#[from] FoldError),
@@ -76,6 +158,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
         &req.policy,
         req.choice,
     );
+    check_corpus(ds, req.report)?;
     let fold_list = folds::make_folds(ds, policy)?;
     let baseline_name = d.group_baseline.as_ref().map(|b| b.name.as_str());
     let results = run_folds(ds, &fold_list, choice, baseline_name, &d.mos_scale, status)?;

@@ -8,7 +8,6 @@ use clap::Args;
 
 use super::corpus::{load, DataArgs};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
-use crate::corpus::Dataset;
 use crate::evaluation::folds::{self, Policy, PolicyKind, DEFAULT_SEED};
 use crate::evaluation::gate::GateReport;
 use crate::ingest::Loaded;
@@ -66,37 +65,6 @@ fn policy_kind() -> impl clap::builder::TypedValueParser<Value = PolicyKind> {
         .try_map(|s: String| s.parse::<PolicyKind>())
 }
 
-/// Refuses datasets no honest validation can use.
-pub fn check_dataset(ds: &Dataset, dropped: u64) -> anyhow::Result<()> {
-    if ds.is_empty() {
-        bail!("no rows to train on: {dropped} row(s) were dropped and none projected (see `moshead corpus`)");
-    }
-    if ds.group_names.len() < 2 {
-        bail!(
-            "all {} rows belong to one content group (`{}`): content-disjoint validation is impossible",
-            ds.len(),
-            ds.group_names.first().unwrap_or("")
-        );
-    }
-    if ds.mos.iter().all(|m| *m == ds.mos[0]) {
-        bail!("every MOS equals {}: there is nothing to learn", ds.mos[0]);
-    }
-    if let Some((i, j)) = (0..ds.len()).find_map(|i| {
-        ds.x.row(i)
-            .iter()
-            .position(|v| !v.is_finite())
-            .map(|j| (i, j))
-    }) {
-        bail!(
-            "row {} ({}) has a non-finite value in `{}` after projection",
-            i,
-            &ds.ids[i],
-            ds.columns[j]
-        );
-    }
-    Ok(())
-}
-
 fn output_dir(loaded: &Loaded<'_>, out: &Option<PathBuf>) -> PathBuf {
     if let Some(o) = out {
         return o.clone();
@@ -133,14 +101,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
-    check_dataset(ds, loaded.report.dropped())?;
-    if loaded.report.synthetic_rows > 0 && !ds.synthetic {
-        bail!(
-            "{} of {} rows are synthetic: synthetic and real rows cannot be mixed in one run",
-            loaded.report.synthetic_rows,
-            ds.len()
-        );
-    }
+    // Refused before the output directory is created or locked.
+    crate::pipeline::check_corpus(ds, &loaded.report)?;
     let d = &loaded.adapter.descriptor;
     let libvmaf_names = d
         .schema(&ds.schema)
