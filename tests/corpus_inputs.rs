@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use moshead::corpus::parquet::{write_table, ColumnData};
+use moshead_e2e::parquet_writer::{write_table, ColumnData};
 use moshead_e2e::*;
 use serde_json::json;
 

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use moshead::corpus::parquet::{write_table, ColumnData};
+use moshead_e2e::parquet_writer::{write_table, ColumnData};
 use moshead_e2e::*;
 
 const ROW1: &str = r#"{"corpus":"konvid-1k","src":"a.mp4","mos":3.0,"adm2":0.9}"#;

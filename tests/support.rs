@@ -3,6 +3,9 @@
 //! deliberately broken fixture plugins, and runs the CLI.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/parquet_writer.rs"]
+pub mod parquet_writer;
+
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -143,16 +143,14 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         include_references: args.data.include_references,
         command_line: command_line(),
     };
-    let crate::pipeline::Trained {
-        mut manifest,
-        predictions,
-    } = crate::pipeline::train(&request, &progress.status())?;
+    let trained = crate::pipeline::train(&request, &progress.status())?;
     progress.clear();
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     // The ONNX model, the validation sidecar, the card, the plots, the
     // manifest and the ledger line: one commit, all or nothing.
-    let bundle = crate::export::write_bundle_with_ledger(&mut manifest, &predictions, &out_dir)?;
+    let (manifest, bundle) =
+        crate::export::write_bundle_with_ledger(&trained.manifest, &trained.predictions, &out_dir)?;
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
     super::export::vmaf_note(&manifest, &bundle);
     if args.json {

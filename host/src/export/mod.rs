@@ -344,28 +344,29 @@ impl Bundle {
 }
 
 /// Writes a model's files into `dir` as one set ([`crate::commit`]): the
-/// ONNX model and the validation sidecar (recording both in `m.exports`;
-/// the sidecar only when the folds hold predictions, see
-/// [`has_predictions`]), the plots, the card and the manifest `<id>.json`.
+/// ONNX model and the validation sidecar (the sidecar only when
+/// `predictions` hold every fold's rows, see [`has_predictions`]), the
+/// plots, the card and the manifest `<id>.json`: `m` with the `exports`
+/// it records for the files written, which is returned with the set.
 /// Files of the previous set under this id that the new set does not
 /// replace (a sidecar, a plot, an export recorded by the old manifest) are
 /// removed in the same commit. `dir` must exist and be locked
 /// ([`crate::manifest::OutputLock`]).
 pub fn write_bundle(
-    m: &mut Manifest,
+    m: &Manifest,
     predictions: &OofPredictions,
     dir: &Path,
-) -> Result<Bundle, ExportError> {
+) -> Result<(Manifest, Bundle), ExportError> {
     write_set(m, predictions, dir, false)
 }
 
 /// [`write_bundle`], with the run's ledger line ([`ledger::LEDGER_FILE`])
 /// appended in the same commit.
 pub fn write_bundle_with_ledger(
-    m: &mut Manifest,
+    m: &Manifest,
     predictions: &OofPredictions,
     dir: &Path,
-) -> Result<Bundle, ExportError> {
+) -> Result<(Manifest, Bundle), ExportError> {
     write_set(m, predictions, dir, true)
 }
 
@@ -390,11 +391,13 @@ fn previous_set(dir: &Path, names: &Names) -> Vec<String> {
 }
 
 fn write_set(
-    m: &mut Manifest,
+    run: &Manifest,
     predictions: &OofPredictions,
     dir: &Path,
     with_ledger: bool,
-) -> Result<Bundle, ExportError> {
+) -> Result<(Manifest, Bundle), ExportError> {
+    let mut written = run.clone();
+    let m = &mut written;
     let names = Names::new(&m.id);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let onnx_bytes = onnx::to_bytes(m)?;
@@ -478,5 +481,5 @@ fn write_set(
             append,
         },
     )?;
-    Ok(bundle)
+    Ok((written, bundle))
 }

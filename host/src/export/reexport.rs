@@ -73,7 +73,7 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
-    let mut m = Manifest::load(req.model)?;
+    let m = Manifest::load(req.model)?;
     if req.require_vmaf {
         super::vmaf::check(&m).map_err(ReexportError::Vmaf)?;
     }
@@ -91,8 +91,8 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
     }
     let predictions = load_predictions(&m, &src)?;
     let before = m.exports.get(EXPORT_ONNX).map(|r| r.sha256.clone());
-    let bundle = write_bundle(
-        &mut m,
+    let (m, bundle) = write_bundle(
+        &m,
         predictions.as_ref().unwrap_or(&OofPredictions::default()),
         &out,
     )?;
