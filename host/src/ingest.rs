@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use moshead_protocol::{Format, SynthRequest};
 
-use crate::corpus::inputs;
+use crate::corpus::inputs::{self, Resolved};
 use crate::corpus::{
     self, ContextDoc, CorpusError, Dataset, IngestOptions, IngestReport, Source, SourceData,
 };
@@ -85,40 +85,63 @@ fn demo_sources(adapter: &Adapter) -> Result<Vec<Source>, CorpusError> {
     Ok(sources)
 }
 
+/// The files `req` binds, resolved against `adapter`'s slots (its defaults
+/// and their environment overrides where no row slot is bound); `None` for
+/// the embedded demo corpus, which reads no file.
+pub fn resolve(adapter: &Adapter, req: &IngestRequest) -> Result<Option<Resolved>, CorpusError> {
+    if req.demo {
+        return Ok(None);
+    }
+    inputs::resolve(&adapter.descriptor, &req.inputs, &|v| std::env::var_os(v)).map(Some)
+}
+
 /// Resolves `req` against `adapter` and ingests it.
 pub fn load<'r>(
     adapter: &'r Adapter,
     req: &IngestRequest,
     status: &Status,
 ) -> Result<Loaded<'r>, CorpusError> {
-    let (sources, context, notes) = if req.demo {
-        (demo_sources(adapter)?, Vec::new(), Vec::new())
-    } else {
-        let resolved = inputs::resolve(&adapter.descriptor, &req.inputs, &|v| std::env::var_os(v))?;
-        let sources = resolved
-            .labels
-            .iter()
-            .chain(&resolved.rows)
-            .map(|f| Source {
-                slot: f.slot.clone(),
-                display: f.path.display().to_string(),
-                format: f.format,
-                data: SourceData::File(f.path.clone()),
-            })
-            .collect();
-        let mut context = Vec::new();
-        for c in &resolved.context {
-            let text = std::fs::read_to_string(&c.path).map_err(|e| CorpusError::Input {
-                path: c.path.clone(),
-                reason: format!("cannot read {} input: {e}", c.slot),
-            })?;
-            context.push(ContextDoc {
-                slot: c.slot.clone(),
-                path: c.path.display().to_string(),
-                text,
-            });
+    let resolved = resolve(adapter, req)?;
+    load_resolved(adapter, req, resolved, status)
+}
+
+/// Ingests `req` from the files [`resolve`] gave for it (a caller that
+/// must see them first, as `predict` keeps its output off them, resolves
+/// once).
+pub fn load_resolved<'r>(
+    adapter: &'r Adapter,
+    req: &IngestRequest,
+    resolved: Option<Resolved>,
+    status: &Status,
+) -> Result<Loaded<'r>, CorpusError> {
+    let (sources, context, notes) = match resolved {
+        None => (demo_sources(adapter)?, Vec::new(), Vec::new()),
+        Some(resolved) => {
+            let sources = resolved
+                .labels
+                .iter()
+                .chain(&resolved.rows)
+                .map(|f| Source {
+                    slot: f.slot.clone(),
+                    display: f.path.display().to_string(),
+                    format: f.format,
+                    data: SourceData::File(f.path.clone()),
+                })
+                .collect();
+            let mut context = Vec::new();
+            for c in &resolved.context {
+                let text = std::fs::read_to_string(&c.path).map_err(|e| CorpusError::Input {
+                    path: c.path.clone(),
+                    reason: format!("cannot read {} input: {e}", c.slot),
+                })?;
+                context.push(ContextDoc {
+                    slot: c.slot.clone(),
+                    path: c.path.display().to_string(),
+                    text,
+                });
+            }
+            (sources, context, resolved.notes)
         }
-        (sources, context, resolved.notes)
     };
     let opts = IngestOptions {
         schema: req.schema.clone(),

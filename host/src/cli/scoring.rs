@@ -20,8 +20,9 @@ pub fn open_model(
     allow_change: bool,
 ) -> anyhow::Result<(Manifest, Registry)> {
     let m = Manifest::load(path)?;
-    let reg = env.registry_for(&model_selector(&m)?)?;
-    match check_plugin(reg.select(&model_selector(&m)?)?, &m, path, allow_change) {
+    let sel = model_selector(&m)?;
+    let reg = env.registry_for(&sel)?;
+    match check_plugin(reg.select(&sel)?, &m, path, allow_change) {
         Ok(None) => {}
         Ok(Some(change)) => eprintln!("moshead: warning: {change} (--allow-plugin-change)"),
         Err(ScoringError::PluginChanged(change)) => {

@@ -69,20 +69,20 @@ impl Manifest {
                 "manifest schema `{schema}` is not `{MANIFEST_SCHEMA}` (or `{MANIFEST_SCHEMA_V1}`, which is read and migrated)"
             ))
         };
-        // The schema first, so that a file of another format is refused by
-        // name rather than by its first unknown field.
-        let schema = serde_json::from_str::<Value>(text).ok().and_then(|v| {
-            v.get("manifest_schema")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-        if let Some(other) = schema
-            .as_deref()
-            .filter(|s| ![MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1].contains(s))
-        {
-            return Err(refuse(other));
-        }
-        let mut m: Manifest = serde_json::from_str(text).map_err(|e| parse_error(path, &e))?;
+        // One typed parse. Only when it fails is the text read again, for
+        // its schema: a file of another format is refused by name rather
+        // than by its first unknown field.
+        let mut m: Manifest = serde_json::from_str(text).map_err(|e| {
+            let schema = serde_json::from_str::<Value>(text).ok().and_then(|v| {
+                v.get("manifest_schema")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
+            match schema.filter(|s| ![MANIFEST_SCHEMA, MANIFEST_SCHEMA_V1].contains(&s.as_str())) {
+                Some(other) => refuse(&other),
+                None => parse_error(path, &e),
+            }
+        })?;
         if m.manifest_schema == MANIFEST_SCHEMA_V1 {
             m.manifest_schema = MANIFEST_SCHEMA.into();
         } else if m.manifest_schema != MANIFEST_SCHEMA {

@@ -78,14 +78,12 @@ pub fn predict<'r>(
         strict: false,
         unlabelled: true,
     };
+    // Resolved once: the output is kept off the very files then read.
+    let resolved = crate::ingest::resolve(req.adapter, &ingest)?;
     if let Some(out) = req.output {
         let mut protected = model_files(req.model_path, m);
-        if !req.demo {
-            let resolved =
-                crate::corpus::inputs::resolve(&req.adapter.descriptor, &req.inputs, &|v| {
-                    std::env::var_os(v)
-                })?;
-            for f in resolved.rows.iter().chain(&resolved.context) {
+        if let Some(r) = &resolved {
+            for f in r.labels.iter().chain(&r.rows).chain(&r.context) {
                 protected.push(Protected::new(
                     &f.path,
                     format!("an input (slot `{}`)", f.slot),
@@ -97,7 +95,7 @@ pub fn predict<'r>(
         }
         check_output(out, &protected)?;
     }
-    let loaded = crate::ingest::load(req.adapter, &ingest, status)?;
+    let loaded = crate::ingest::load_resolved(req.adapter, &ingest, resolved, status)?;
     let ds = &loaded.dataset;
     check_columns(m, ds)?;
     if ds.is_empty() {
