@@ -6,7 +6,8 @@
 //! - `train`: end-to-end `moshead train` wall time and memory, and the prior
 //!   art's training recipe ([`adamw`]) on the same folds ([`train`]);
 //! - `accuracy`: every head and `auto` over 100 content-disjoint splits of
-//!   the development set and generated stress corpora ([`accuracy`]).
+//!   the development set and generated stress corpora ([`accuracy`]);
+//! - `smo`: single SVR solves with and without shrinking ([`smo`]).
 //!
 //! It loads adapters like `moshead` does (the same `--plugin-dir`,
 //! `--allow-insecure-plugins` and `--plugin-lock` flags; the executable's
@@ -20,6 +21,7 @@ mod adamw;
 mod corpora;
 mod ingest;
 mod logs;
+mod smo;
 mod support;
 mod train;
 mod twins;
@@ -60,6 +62,10 @@ enum BenchCommand {
     /// and wall time, on the development set (when present) and generated
     /// stress corpora (figures, not tests).
     Accuracy(accuracy::AccuracyArgs),
+    /// Single SVR solves with and without libsvm's shrinking: iterations,
+    /// active-set sizes, wall time, objective and the largest difference of
+    /// their decision values, on the development set (when present).
+    Smo(smo::SmoArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +82,7 @@ fn main() -> ExitCode {
             BenchCommand::Ingest(a) => ingest::run(&env, a),
             BenchCommand::Train(a) => train::run(&env, a),
             BenchCommand::Accuracy(a) => accuracy::run(&env, a),
+            BenchCommand::Smo(a) => smo::run(a),
         }
     };
     match run() {

@@ -165,7 +165,7 @@ pub fn inner_predictions(
     // increasing C.
     let mut chains: Vec<(usize, Vec<usize>)> = Vec::new();
     for (g, (w, _)) in grams.iter().enumerate() {
-        let mut rest: BTreeMap<[u64; 5], Vec<usize>> = BTreeMap::new();
+        let mut rest: BTreeMap<[u64; 6], Vec<usize>> = BTreeMap::new();
         for &c in &widths[w] {
             let s = &specs[&c];
             let key = [
@@ -174,6 +174,7 @@ pub fn inner_predictions(
                 s.nu.to_bits(),
                 s.tol.to_bits(),
                 s.max_rows as u64,
+                u64::from(s.shrinking),
             ];
             rest.entry(key).or_default().push(c);
         }
@@ -320,7 +321,11 @@ fn fit_predict(
         },
         SvrType::Nu => smo::Formulation::Nu { nu: spec.nu },
     };
-    let sol = smo::solve_from(cache, &ys, spec.c, form, spec.tol.max(INNER_TOL), start);
+    let stop = smo::Stop {
+        tol: spec.tol.max(INNER_TOL),
+        shrinking: spec.shrinking,
+    };
+    let sol = smo::solve_from(cache, &ys, spec.c, form, stop, start);
     if !sol.rho.is_finite() || sol.coef.iter().any(|v| !v.is_finite()) {
         return Err(TrainError::Solver("SVR: non-finite solution".into()));
     }

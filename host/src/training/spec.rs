@@ -230,7 +230,12 @@ impl HeadSpec {
                     },
                     ..closed_form_report(
                         format!(
-                            "libsvm SMO (WSS3, no shrinking), {} {}-kernel SVR",
+                            "libsvm SMO (WSS3, {}), {} {}-kernel SVR",
+                            if fit.record.shrinking {
+                                "shrinking"
+                            } else {
+                                "no shrinking"
+                            },
                             match fit.record.svm_type {
                                 svr::SvrType::Epsilon => "epsilon",
                                 svr::SvrType::Nu => "nu",

@@ -97,6 +97,22 @@ fn ridge_matches_ridgecv_leave_one_out_and_the_closed_form() {
 
 #[test]
 fn svr_matches_libsvm_for_both_formulations_and_kernels() {
+    svr_cases(false);
+}
+
+/// With shrinking (another path than scikit-learn's `shrinking=False`),
+/// the fixture's tolerance (1e-9) still leaves every value within 1e-6 of
+/// libsvm's, the same support vectors included, and shrinking did happen.
+#[test]
+fn svr_with_shrinking_matches_libsvm_within_the_same_bound() {
+    let shrunk = svr_cases(true);
+    assert!(shrunk > 0, "no golden case shrank");
+}
+
+/// Checks every golden SVR case solved with or without shrinking; returns
+/// the variables shrunk over all of them.
+fn svr_cases(shrinking: bool) -> u64 {
+    let mut shrunk = 0;
     let d = fixture();
     let (x, y, xt) = (matrix(&d["x"]), floats(&d["y"]), matrix(&d["x_test"]));
     let idx: Vec<usize> = (0..x.nrows()).collect();
@@ -122,9 +138,14 @@ fn svr_matches_libsvm_for_both_formulations_and_kernels() {
             tol: p["tol"].as_f64().unwrap(),
             scaling: SvrScaling::Minmax,
             max_rows: 1000,
+            // scikit-learn ran libsvm with shrinking=False: without it,
+            // the same path.
+            shrinking,
         };
         let fit = svr::fit(&spec, x.view(), &y, &idx, 1).unwrap();
         assert!(fit.solution.converged, "{name}");
+        assert_eq!(fit.record.shrinking, shrinking, "{name}");
+        shrunk += fit.solution.shrinking.shrunk;
         let f = x.ncols();
         let (rho, coef, sv) = svr::unpack(&fit.params, f).unwrap();
         let support: Vec<usize> = (0..x.nrows())
@@ -163,6 +184,7 @@ fn svr_matches_libsvm_for_both_formulations_and_kernels() {
             &floats(&case["predict_test"]),
         );
     }
+    shrunk
 }
 
 /// The head interface fits both heads and predicts clipped MOS; the

@@ -1,7 +1,8 @@
 //! The SMO's inner loops ([`super::smo`]), written so that the compiler
-//! vectorises them: the working-set scans and the gradient update. The `2
-//! n` variables are two halves (`alpha`, sign `+1`, and `alpha*`, sign
-//! `-1`); each scan runs in lanes of [`LANES`] with branch-free updates,
+//! vectorises them: the working-set scans and the gradient update. The
+//! active variables ([`super::active`]) are two halves (`alpha`, sign `+1`,
+//! and `alpha*`, sign `-1`), contiguous; each scan runs in lanes of
+//! [`LANES`] with branch-free updates,
 //! the lanes merged at the end. Every value is computed by the same
 //! operations as libsvm's scalar loops, and ties go where libsvm's `>=` /
 //! `<=` send them (the last index of the maximum or minimum), so the chosen
@@ -208,21 +209,23 @@ pub fn half_min<const TOP: bool>(h: &Half<'_>) -> (f64, Option<(f64, usize)>) {
 }
 
 /// Both halves of the second scan merged: `(gmax2 of the upper half, gmax2
-/// of the lower half, the last index in `0..2n` of the smallest objective
-/// decrease)`. `upper` / `lower` are each half's first index (`gmax`,
-/// `qd_i`, `k_i`), or `None` (nu-SVR without a first index on that side).
+/// of the lower half, the last index in `0..g.len()` of the smallest
+/// objective decrease)`. The variables `..split` are the upper half's, the
+/// rest the lower half's (`g`, `alpha` and the per-variable kernel
+/// diagonal `diag` alike). `upper` / `lower` are each half's first index
+/// (`gmax`, `qd_i` and the half's part of `k_i`), or `None` (nu-SVR
+/// without a first index on that side).
 pub fn second(
-    g: &[f64],
-    alpha: &[f64],
+    (g, alpha, diag): (&[f64], &[f64], &[f64]),
     c: f64,
-    diag: &[f64],
+    split: usize,
     upper: (f64, Option<(f64, &[f32])>),
     lower: (f64, Option<(f64, &[f32])>),
 ) -> (f64, f64, Option<usize>) {
-    let n = diag.len();
-    let (gt, gb) = g.split_at(n);
-    let (at, ab) = alpha.split_at(n);
-    let half = |g, alpha, (gmax, first)| Half {
+    let (gt, gb) = g.split_at(split);
+    let (at, ab) = alpha.split_at(split);
+    let (dt, db) = diag.split_at(split);
+    let half = |g, alpha, diag, (gmax, first)| Half {
         g,
         alpha,
         c,
@@ -230,20 +233,22 @@ pub fn second(
         first,
         diag,
     };
-    let (g2t, bt) = half_min::<true>(&half(gt, at, upper));
-    let (g2b, bb) = half_min::<false>(&half(gb, ab, lower));
-    let best = merge(bt.into_iter().chain(bb.map(|(v, j)| (v, j + n))), true);
+    let (g2t, bt) = half_min::<true>(&half(gt, at, dt, upper));
+    let (g2b, bb) = half_min::<false>(&half(gb, ab, db, lower));
+    let best = merge(bt.into_iter().chain(bb.map(|(v, j)| (v, j + split))), true);
     (g2t, g2b, best.map(|(_, j)| j))
 }
 
 /// libsvm's gradient update after a step of `d_i`, `d_j` on the pair
-/// `i`, `j` (signs `s_i`, `s_j`, kernel rows `k_i`, `k_j`): `g_t += Q_it
-/// d_i + Q_jt d_j` with `Q_it = s_i s_t K_it`, `s_t = +1` on the upper
-/// half and `-1` on the lower (sign flips are exact).
+/// `i`, `j` (signs `s_i`, `s_j`): `g_t += Q_it d_i + Q_jt d_j` with `Q_it =
+/// s_i s_t K_it`, `s_t = +1` on the upper half (`g[..split]`) and `-1` on
+/// the lower (sign flips are exact). `k_i` and `k_j` are the kernel rows
+/// split the same way: `(upper half's part, lower half's part)`.
 pub fn update_gradient(
     g: &mut [f64],
-    k_i: &[f32],
-    k_j: &[f32],
+    split: usize,
+    (ki_top, ki_bottom): (&[f32], &[f32]),
+    (kj_top, kj_bottom): (&[f32], &[f32]),
     (si, di): (f64, f64),
     (sj, dj): (f64, f64),
 ) {
@@ -255,31 +260,38 @@ pub fn update_gradient(
         (si, di): (f64, f64),
         (sj, dj): (f64, f64),
     ) {
-        let n = g.len() / 2;
-        let (top, bottom) = g.split_at_mut(n);
-        for (((gt, gb), &ki), &kj) in top
-            .iter_mut()
-            .zip(bottom.iter_mut())
-            .zip(&k_i[..n])
-            .zip(&k_j[..n])
-        {
+        for ((gt, &ki), &kj) in g.iter_mut().zip(k_i).zip(k_j) {
             let (ki, kj) = (f64::from(ki), f64::from(kj));
             *gt += (si * ki) * di + (sj * kj) * dj;
-            *gb += (-si * ki) * di + (-sj * kj) * dj;
         }
     }
     #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        fn avx2(g: &mut [f64], k_i: &[f32], k_j: &[f32], i: (f64, f64), j: (f64, f64)) {
-            portable(g, k_i, k_j, i, j)
-        }
+    #[target_feature(enable = "avx2")]
+    fn avx2(g: &mut [f64], k_i: &[f32], k_j: &[f32], i: (f64, f64), j: (f64, f64)) {
+        portable(g, k_i, k_j, i, j)
+    }
+    let (top, bottom) = g.split_at_mut(split);
+    let top_len = top.len();
+    let bottom_len = bottom.len();
+    let halves = [
+        (top, &ki_top[..top_len], &kj_top[..top_len], si, sj),
+        (
+            bottom,
+            &ki_bottom[..bottom_len],
+            &kj_bottom[..bottom_len],
+            -si,
+            -sj,
+        ),
+    ];
+    for (g, k_i, k_j, si, sj) in halves {
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            return unsafe { avx2(g, k_i, k_j, (si, di), (sj, dj)) };
+            unsafe { avx2(g, k_i, k_j, (si, di), (sj, dj)) };
+            continue;
         }
+        portable(g, k_i, k_j, (si, di), (sj, dj));
     }
-    portable(g, k_i, k_j, (si, di), (sj, dj))
 }
 
 #[cfg(test)]
@@ -365,7 +377,9 @@ mod tests {
                 let Some((gmax, _)) = want else { continue };
                 let (g2, j) = scalar(&g, &alpha, c, gmax, 1.0, &k, &diag);
                 let first = Some((1.0, k.as_slice()));
-                let (g2t, g2b, jj) = second(&g, &alpha, c, &diag, (gmax, first), (gmax, first));
+                let both: Vec<f64> = diag.iter().chain(&diag).copied().collect();
+                let (g2t, g2b, jj) =
+                    second((&g, &alpha, &both), c, n, (gmax, first), (gmax, first));
                 assert_eq!(g2t.max(g2b), g2, "n {n} round {round}");
                 assert_eq!(jj, j, "n {n} round {round}");
             }

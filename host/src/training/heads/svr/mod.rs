@@ -25,6 +25,7 @@
 //! then the `m` support vectors (each `F` scaled features), row-major;
 //! `m = (len - 1) / (F + 1)`.
 
+mod active;
 pub mod kernel;
 mod loops;
 pub mod mean;
@@ -90,6 +91,16 @@ pub struct SvrSpec {
     pub scaling: SvrScaling,
     /// Most training rows fitted (a seeded subsample above it), `>= 2`.
     pub max_rows: usize,
+    /// libsvm's shrinking (its default, `-h 1`; [`smo::Stop::shrinking`]).
+    /// Off, the solver takes libsvm's exact path without shrinking (what
+    /// the golden test compares with scikit-learn's `shrinking=False`).
+    #[serde(default = "shrinking_default")]
+    pub shrinking: bool,
+}
+
+/// [`SvrSpec::shrinking`]'s default (a spec written without it).
+fn shrinking_default() -> bool {
+    true
 }
 
 impl Default for SvrSpec {
@@ -104,6 +115,7 @@ impl Default for SvrSpec {
             tol: 1e-3,
             scaling: SvrScaling::Minmax,
             max_rows: DEFAULT_MAX_ROWS,
+            shrinking: true,
         }
     }
 }
@@ -184,6 +196,10 @@ pub struct SvrRecord {
     pub scaling: SvrScaling,
     /// The row cap.
     pub max_rows: usize,
+    /// Whether the solve shrank (absent in manifests written before
+    /// shrinking, whose solves did not).
+    #[serde(default)]
+    pub shrinking: bool,
     /// Support vectors.
     pub n_support: usize,
     /// A mean of SVRs of different RBF widths ([`mod@mean`]): every member's
@@ -308,7 +324,11 @@ pub fn fit(
         SvrType::Nu => Formulation::Nu { nu: spec.nu },
     };
     let mut cache = kernel::RowCache::new(&xs, spec.kernel, gamma, KERNEL_CACHE_BYTES);
-    let solution = smo::solve(&mut cache, &ys, spec.c, form, spec.tol);
+    let stop = smo::Stop {
+        tol: spec.tol,
+        shrinking: spec.shrinking,
+    };
+    let solution = smo::solve(&mut cache, &ys, spec.c, form, stop);
     let support: Vec<usize> = (0..ys.len()).filter(|&i| solution.coef[i] != 0.0).collect();
     let mut params = Vec::with_capacity(1 + support.len() * (f + 1));
     params.push(solution.rho);
@@ -332,6 +352,7 @@ pub fn fit(
             tol: spec.tol,
             scaling: spec.scaling,
             max_rows: spec.max_rows,
+            shrinking: spec.shrinking,
             n_support: support.len(),
             members: Vec::new(),
         },

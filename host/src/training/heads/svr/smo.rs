@@ -3,13 +3,18 @@
 //! `solve_nu_svr`): the same working-set selection (WSS3, second order,
 //! Fan, Chen and Lin 2005), the same two-variable update with its clipping
 //! cases, the same stopping rule (maximal violating pair below `tol`) and
-//! the same `rho`. Shrinking is not implemented: it changes the path, not
-//! the solution, and the golden test runs scikit-learn with
-//! `shrinking=False` so both take the same steps.
+//! the same `rho`, and libsvm's shrinking as an option ([`Stop::shrinking`],
+//! the heads' default; [`super::active`]). Without shrinking the solver
+//! takes libsvm's exact path (the golden test runs scikit-learn with
+//! `shrinking=False`); with it, the scans skip the variables shrinking
+//! left out, and the path can differ, not the stopping rule, which is
+//! checked on every variable before the solver stops.
 //!
 //! The problem has `2 n` variables for `n` rows: `alpha` (sign `+1`) and
 //! `alpha*` (sign `-1`), with `Q_ij = s_i s_j K(i mod n, j mod n)`.
 
+use super::active::Active;
+pub use super::active::ShrinkStats;
 use super::kernel::{Row, RowCache};
 use super::loops;
 
@@ -37,6 +42,8 @@ pub enum Formulation {
 pub struct Solution {
     /// `alpha_i - alpha*_i` per training row.
     pub coef: Vec<f64>,
+    /// The `2 n` dual variables: `alpha` then `alpha*`.
+    pub alpha: Vec<f64>,
     /// The decision function is `sum_i coef_i K(x_i, x) - rho`.
     pub rho: f64,
     /// nu-SVR's tube half-width (`-r` in libsvm); epsilon-SVR's given one.
@@ -47,6 +54,8 @@ pub struct Solution {
     pub converged: bool,
     /// The dual objective.
     pub objective: f64,
+    /// What shrinking did.
+    pub shrinking: ShrinkStats,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -56,60 +65,55 @@ enum Bound {
     Free,
 }
 
+/// A variable's bound (libsvm's `alpha_status`).
+fn bound(alpha: f64, c: f64) -> Bound {
+    if alpha >= c {
+        Bound::Upper
+    } else if alpha <= 0.0 {
+        Bound::Lower
+    } else {
+        Bound::Free
+    }
+}
+
 struct Solver<'c, 'a> {
-    n: usize,
     cache: &'c mut RowCache<'a>,
-    /// Signs (`y` in libsvm): `+1` for `alpha`, `-1` for `alpha*`.
-    sign: Vec<f64>,
-    qd: Vec<f64>,
-    alpha: Vec<f64>,
-    status: Vec<Bound>,
-    g: Vec<f64>,
+    /// The variables and the active set the scans run over.
+    s: Active,
     c: f64,
 }
 
 impl Solver<'_, '_> {
-    fn l(&self) -> usize {
-        2 * self.n
+    /// The kernel row of active variable `a` at the active variables:
+    /// `Q_ab = s_a s_b K(a, b)`, so the loops below read `Q` through it
+    /// without building a row of `Q` (signs are exact, so every product
+    /// is libsvm's to the bit).
+    fn k_row(&mut self, a: usize) -> Row {
+        self.s.row(self.cache, a)
     }
 
-    fn update_status(&mut self, i: usize) {
-        self.status[i] = if self.alpha[i] >= self.c {
-            Bound::Upper
-        } else if self.alpha[i] <= 0.0 {
-            Bound::Lower
-        } else {
-            Bound::Free
-        };
-    }
-
-    /// Row `i mod n` of the kernel: `Q_ij = s_i s_j K(i mod n, j mod n)`,
-    /// so the loops below read `Q` through it without building a row of
-    /// `Q` (signs are exact, so every product is libsvm's to the bit).
-    fn k_row(&mut self, i: usize) -> Row {
-        self.cache.row(i % self.n)
-    }
-
-    /// libsvm `Solver::select_working_set`; `None` when optimal. The scans
-    /// are [`loops`]'s, which pick libsvm's pair.
+    /// libsvm `Solver::select_working_set` over the active set; `None`
+    /// when it is optimal. The scans are [`loops`]'s, which pick libsvm's
+    /// pair.
     fn select(&mut self, tol: f64) -> Option<(usize, usize)> {
-        let n = self.n;
-        let top = loops::half_max::<true>(&self.g[..n], &self.alpha[..n], self.c);
-        let bottom = loops::half_max::<false>(&self.g[n..], &self.alpha[n..], self.c)
-            .map(|(v, j)| (v, j + n));
+        let split = self.s.split;
+        let (g, alpha) = (&self.s.g, &self.s.alpha);
+        let top = loops::half_max::<true>(&g[..split], &alpha[..split], self.c);
+        let bottom = loops::half_max::<false>(&g[split..], &alpha[split..], self.c)
+            .map(|(v, j)| (v, j + split));
         let (gmax, i) = match (top, bottom) {
             (Some(t), Some(b)) => Some(if b.0 >= t.0 { b } else { t }),
             (t, b) => t.or(b),
         }?;
         let k_i = self.k_row(i);
-        let first = Some((self.qd[i], &k_i[..]));
+        let (k_top, k_bottom) = self.s.halves(&k_i);
+        let qd_i = self.s.qd[i];
         let (g2t, g2b, j) = loops::second(
-            &self.g,
-            &self.alpha,
+            (&self.s.g, &self.s.alpha, &self.s.qd),
             self.c,
-            &self.qd[..n],
-            (gmax, first),
-            (gmax, first),
+            split,
+            (gmax, Some((qd_i, k_top))),
+            (gmax, Some((qd_i, k_bottom))),
         );
         if gmax + g2t.max(g2b) < tol {
             return None;
@@ -117,25 +121,30 @@ impl Solver<'_, '_> {
         j.map(|j| (i, j))
     }
 
-    /// libsvm `Solver_NU::select_working_set`; `None` when optimal.
+    /// libsvm `Solver_NU::select_working_set` over the active set; `None`
+    /// when it is optimal.
     fn select_nu(&mut self, tol: f64) -> Option<(usize, usize)> {
-        let n = self.n;
-        let p = loops::half_max::<true>(&self.g[..n], &self.alpha[..n], self.c);
-        let m = loops::half_max::<false>(&self.g[n..], &self.alpha[n..], self.c)
-            .map(|(v, j)| (v, j + n));
+        let split = self.s.split;
+        let (g, alpha) = (&self.s.g, &self.s.alpha);
+        let p = loops::half_max::<true>(&g[..split], &alpha[..split], self.c);
+        let m = loops::half_max::<false>(&g[split..], &alpha[split..], self.c)
+            .map(|(v, j)| (v, j + split));
         let gmaxp = p.map_or(f64::NEG_INFINITY, |t| t.0);
         let gmaxn = m.map_or(f64::NEG_INFINITY, |t| t.0);
         // Q_ij = s_i s_j K_ij with s_i = s_j on each side: K_ij.
         let q_ip = p.map(|(_, i)| self.k_row(i));
         let q_in = m.map(|(_, i)| self.k_row(i));
-        let qd = &self.qd;
-        let upper = p.zip(q_ip.as_deref()).map(|((_, i), r)| (qd[i], r));
-        let lower = m.zip(q_in.as_deref()).map(|((_, i), r)| (qd[i], r));
+        let qd = &self.s.qd;
+        let upper = p
+            .zip(q_ip.as_deref())
+            .map(|((_, i), r)| (qd[i], self.s.halves(r).0));
+        let lower = m
+            .zip(q_in.as_deref())
+            .map(|((_, i), r)| (qd[i], self.s.halves(r).1));
         let (gmaxp2, gmaxn2, j) = loops::second(
-            &self.g,
-            &self.alpha,
+            (&self.s.g, &self.s.alpha, qd),
             self.c,
-            &qd[..n],
+            split,
             (gmaxp, upper),
             (gmaxn, lower),
         );
@@ -143,26 +152,28 @@ impl Solver<'_, '_> {
             return None;
         }
         let j = j?;
-        let i = if j < n { p } else { m }?.1;
+        let i = if j < split { p } else { m }?.1;
         Some((i, j))
     }
 
-    /// The two-variable update of libsvm `Solver::Solve`.
+    /// The two-variable update of libsvm `Solver::Solve` on the active
+    /// variables `i` and `j`.
     fn step(&mut self, i: usize, j: usize) {
         let k_i = self.k_row(i);
         let k_j = self.k_row(j);
-        let n = self.n;
+        let (si, sj) = (self.s.sign(i), self.s.sign(j));
         // Q_ij = s_i s_j K_ij.
-        let q_ij = self.sign[i] * self.sign[j] * f64::from(k_i[j % n]);
+        let q_ij = si * sj * f64::from(self.s.entry(&k_i, j));
         let (c_i, c_j) = (self.c, self.c);
-        let (old_i, old_j) = (self.alpha[i], self.alpha[j]);
+        let (old_i, old_j) = (self.s.alpha[i], self.s.alpha[j]);
+        let (qd, g) = (&self.s.qd, &self.s.g);
         let (mut ai, mut aj) = (old_i, old_j);
-        if self.sign[i] != self.sign[j] {
-            let mut quad = self.qd[i] + self.qd[j] + 2.0 * q_ij;
+        if si != sj {
+            let mut quad = qd[i] + qd[j] + 2.0 * q_ij;
             if quad <= 0.0 {
                 quad = TAU;
             }
-            let delta = (-self.g[i] - self.g[j]) / quad;
+            let delta = (-g[i] - g[j]) / quad;
             let diff = ai - aj;
             ai += delta;
             aj += delta;
@@ -185,11 +196,11 @@ impl Solver<'_, '_> {
                 ai = c_j + diff;
             }
         } else {
-            let mut quad = self.qd[i] + self.qd[j] - 2.0 * q_ij;
+            let mut quad = qd[i] + qd[j] - 2.0 * q_ij;
             if quad <= 0.0 {
                 quad = TAU;
             }
-            let delta = (self.g[i] - self.g[j]) / quad;
+            let delta = (g[i] - g[j]) / quad;
             let sum = ai + aj;
             ai -= delta;
             aj += delta;
@@ -212,84 +223,100 @@ impl Solver<'_, '_> {
                 aj = sum;
             }
         }
-        self.alpha[i] = ai;
-        self.alpha[j] = aj;
+        self.s.alpha[i] = ai;
+        self.s.alpha[j] = aj;
         let (di, dj) = (ai - old_i, aj - old_j);
-        loops::update_gradient(
-            &mut self.g,
-            &k_i,
-            &k_j,
-            (self.sign[i], di),
-            (self.sign[j], dj),
-        );
-        self.update_status(i);
-        self.update_status(j);
-    }
-
-    /// libsvm `Solver::calculate_rho`.
-    fn rho(&self) -> f64 {
-        let (mut ub, mut lb, mut sum_free, mut nr_free) =
-            (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
-        for i in 0..self.l() {
-            let yg = self.sign[i] * self.g[i];
-            match self.status[i] {
-                Bound::Upper => {
-                    if self.sign[i] < 0.0 {
-                        ub = ub.min(yg);
-                    } else {
-                        lb = lb.max(yg);
-                    }
-                }
-                Bound::Lower => {
-                    if self.sign[i] > 0.0 {
-                        ub = ub.min(yg);
-                    } else {
-                        lb = lb.max(yg);
-                    }
-                }
-                Bound::Free => {
-                    nr_free += 1;
-                    sum_free += yg;
-                }
-            }
-        }
-        if nr_free > 0 {
-            sum_free / nr_free as f64
-        } else {
-            (ub + lb) / 2.0
-        }
-    }
-
-    /// libsvm `Solver_NU::calculate_rho`: `(rho, r)`.
-    fn rho_nu(&self) -> (f64, f64) {
-        let mut side = [(f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize); 2];
-        for i in 0..self.l() {
-            let s = &mut side[usize::from(self.sign[i] < 0.0)];
-            match self.status[i] {
-                Bound::Upper => s.1 = s.1.max(self.g[i]),
-                Bound::Lower => s.0 = s.0.min(self.g[i]),
-                Bound::Free => {
-                    s.3 += 1;
-                    s.2 += self.g[i];
-                }
-            }
-        }
-        let r = |(ub, lb, sum, nr): (f64, f64, f64, usize)| {
-            if nr > 0 {
-                sum / nr as f64
-            } else {
-                (ub + lb) / 2.0
-            }
-        };
-        let (r1, r2) = (r(side[0]), r(side[1]));
-        ((r1 - r2) / 2.0, (r1 + r2) / 2.0)
+        let (ki, kj) = (self.s.halves(&k_i), self.s.halves(&k_j));
+        loops::update_gradient(&mut self.s.g, self.s.split, ki, kj, (si, di), (sj, dj));
+        self.s.after_step(self.cache, i, old_i);
+        self.s.after_step(self.cache, j, old_j);
     }
 }
 
+/// libsvm `Solver::calculate_rho` over every variable (`alpha` and its
+/// gradient `g`, signs `+1` then `-1`).
+fn rho(alpha: &[f64], g: &[f64], c: f64) -> f64 {
+    let n = alpha.len() / 2;
+    let (mut ub, mut lb, mut sum_free, mut nr_free) =
+        (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize);
+    for (i, (&a, &gi)) in alpha.iter().zip(g).enumerate() {
+        let s = if i < n { 1.0 } else { -1.0 };
+        let yg = s * gi;
+        match bound(a, c) {
+            Bound::Upper => {
+                if s < 0.0 {
+                    ub = ub.min(yg);
+                } else {
+                    lb = lb.max(yg);
+                }
+            }
+            Bound::Lower => {
+                if s > 0.0 {
+                    ub = ub.min(yg);
+                } else {
+                    lb = lb.max(yg);
+                }
+            }
+            Bound::Free => {
+                nr_free += 1;
+                sum_free += yg;
+            }
+        }
+    }
+    if nr_free > 0 {
+        sum_free / nr_free as f64
+    } else {
+        (ub + lb) / 2.0
+    }
+}
+
+/// libsvm `Solver_NU::calculate_rho` over every variable: `(rho, r)`.
+fn rho_nu(alpha: &[f64], g: &[f64], c: f64) -> (f64, f64) {
+    let n = alpha.len() / 2;
+    let mut side = [(f64::INFINITY, f64::NEG_INFINITY, 0.0, 0usize); 2];
+    for (i, (&a, &gi)) in alpha.iter().zip(g).enumerate() {
+        let s = &mut side[usize::from(i >= n)];
+        match bound(a, c) {
+            Bound::Upper => s.1 = s.1.max(gi),
+            Bound::Lower => s.0 = s.0.min(gi),
+            Bound::Free => {
+                s.3 += 1;
+                s.2 += gi;
+            }
+        }
+    }
+    let r = |(ub, lb, sum, nr): (f64, f64, f64, usize)| {
+        if nr > 0 {
+            sum / nr as f64
+        } else {
+            (ub + lb) / 2.0
+        }
+    };
+    let (r1, r2) = (r(side[0]), r(side[1]));
+    ((r1 - r2) / 2.0, (r1 + r2) / 2.0)
+}
+
+/// How a solve runs: its stopping tolerance and whether it shrinks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stop {
+    /// The stopping tolerance (`> 0`): the maximal violation at the end.
+    pub tol: f64,
+    /// libsvm's shrinking ([`super::active`]): the same optimum within
+    /// `tol`, fewer variables scanned per iteration, another path (so other
+    /// last digits) than without it.
+    pub shrinking: bool,
+}
+
 /// Solves the SVR dual on the rows behind `cache` with targets `y`,
-/// penalty `c` and stopping tolerance `tol`.
-pub fn solve(cache: &mut RowCache<'_>, y: &[f64], c: f64, form: Formulation, tol: f64) -> Solution {
-    solve_from(cache, y, c, form, tol, None)
+/// penalty `c`, stopping as `stop` says.
+pub fn solve(
+    cache: &mut RowCache<'_>,
+    y: &[f64],
+    c: f64,
+    form: Formulation,
+    stop: Stop,
+) -> Solution {
+    solve_from(cache, y, c, form, stop, None)
 }
 
 /// [`solve`], for epsilon-SVR started from the coefficients `start` of
@@ -303,13 +330,11 @@ pub fn solve_from(
     y: &[f64],
     c: f64,
     form: Formulation,
-    tol: f64,
+    stop: Stop,
     start: Option<&[f64]>,
 ) -> Solution {
     let n = y.len();
     let l = 2 * n;
-    let sign: Vec<f64> = (0..l).map(|i| if i < n { 1.0 } else { -1.0 }).collect();
-    let qd: Vec<f64> = (0..l).map(|i| cache.diagonal(i % n)).collect();
     let (alpha, p): (Vec<f64>, Vec<f64>) = match form {
         Formulation::Epsilon { epsilon } => (
             match start.filter(|s| s.len() == n && s.iter().all(|v| v.abs() <= c)) {
@@ -345,66 +370,74 @@ pub fn solve_from(
             (alpha, p)
         }
     };
+    let active = Active::new(cache, alpha, p.clone(), c, stop.shrinking);
     let mut s = Solver {
-        n,
         cache,
-        sign,
-        qd,
-        alpha,
-        status: vec![Bound::Free; l],
-        g: p.clone(),
+        s: active,
         c,
     };
-    for i in 0..l {
-        s.update_status(i);
-    }
-    for i in 0..l {
-        if s.status[i] != Bound::Lower {
-            let k_i = s.k_row(i);
-            let (a, si) = (s.alpha[i], s.sign[i]);
-            let (top, bottom) = s.g.split_at_mut(n);
-            for (t, (gt, gb)) in top.iter_mut().zip(bottom.iter_mut()).enumerate() {
-                let k = f64::from(k_i[t]);
-                *gt += a * (si * k);
-                *gb += a * (-si * k);
-            }
-        }
-    }
+    let tol = stop.tol;
     let max_iter = 10_000_000u64.max(100 * l as u64);
     let nu = matches!(form, Formulation::Nu { .. });
+    let select = |s: &mut Solver<'_, '_>| if nu { s.select_nu(tol) } else { s.select(tol) };
     let mut iterations = 0;
     let mut converged = false;
+    // libsvm's countdown to the next shrink.
+    let mut counter = l.min(1000) + 1;
     while iterations < max_iter {
-        let pair = if nu { s.select_nu(tol) } else { s.select(tol) };
-        let Some((i, j)) = pair else {
-            converged = true;
-            break;
+        if stop.shrinking {
+            counter -= 1;
+            if counter == 0 {
+                counter = l.min(1000);
+                s.s.shrink(s.cache, tol, nu);
+            }
+        }
+        let pair = match select(&mut s) {
+            Some(pair) => pair,
+            // The active set is optimal: check every variable.
+            None if s.s.reconstruct(s.cache) => match select(&mut s) {
+                Some(pair) => {
+                    counter = 1;
+                    pair
+                }
+                None => {
+                    converged = true;
+                    break;
+                }
+            },
+            None => {
+                converged = true;
+                break;
+            }
         };
         iterations += 1;
-        s.step(i, j);
+        s.s.count_iteration();
+        s.step(pair.0, pair.1);
     }
+    let (alpha, g, shrinking) = s.s.finish(s.cache);
     let (rho, epsilon) = match form {
-        Formulation::Epsilon { epsilon } => (s.rho(), epsilon),
+        Formulation::Epsilon { epsilon } => (rho(&alpha, &g, c), epsilon),
         Formulation::Nu { .. } => {
-            let (rho, r) = s.rho_nu();
+            let (rho, r) = rho_nu(&alpha, &g, c);
             (rho, -r)
         }
     };
-    let objective = s
-        .alpha
+    let objective = alpha
         .iter()
-        .zip(s.g.iter().zip(&p))
+        .zip(g.iter().zip(&p))
         .map(|(a, (g, p))| a * (g + p))
         .sum::<f64>()
         / 2.0;
-    let coef = (0..n).map(|i| s.alpha[i] - s.alpha[i + n]).collect();
+    let coef = (0..n).map(|i| alpha[i] - alpha[i + n]).collect();
     Solution {
         coef,
+        alpha,
         rho,
         epsilon,
         iterations,
         converged,
         objective,
+        shrinking,
     }
 }
 
@@ -419,9 +452,13 @@ mod tests {
         let (x, y) = data(80, 3, 4);
         let eps = Formulation::Epsilon { epsilon: 0.1 };
         let mut cache = RowCache::new(&x, KernelKind::Rbf, 0.7, 1 << 20);
-        let cold = solve(&mut cache, &y, 8.0, eps, 1e-3);
-        let small = solve(&mut cache, &y, 1.0, eps, 1e-3);
-        let warm = solve_from(&mut cache, &y, 8.0, eps, 1e-3, Some(&small.coef));
+        let stop = Stop {
+            tol: 1e-3,
+            shrinking: false,
+        };
+        let cold = solve(&mut cache, &y, 8.0, eps, stop);
+        let small = solve(&mut cache, &y, 1.0, eps, stop);
+        let warm = solve_from(&mut cache, &y, 8.0, eps, stop, Some(&small.coef));
         assert!(cold.converged && warm.converged);
         assert!(
             (cold.objective - warm.objective).abs() <= 1e-3 * cold.objective.abs(),
@@ -448,7 +485,7 @@ mod tests {
             .fold(0.0, f64::max);
         assert!(worst < 1e-2, "warm and cold decisions differ by {worst}");
         // The same rows through a shared matrix take libsvm's exact path.
-        let shared = solve(&mut gram.cache(&all), &y, 8.0, eps, 1e-3);
+        let shared = solve(&mut gram.cache(&all), &y, 8.0, eps, stop);
         assert_eq!(shared, cold);
     }
 }
