@@ -98,6 +98,11 @@ pub struct SvrSpec {
     pub shrinking: bool,
 }
 
+/// Whether `b` is `false` (a flag left out of the JSON).
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// [`SvrSpec::shrinking`]'s default (a spec written without it).
 fn shrinking_default() -> bool {
     true
@@ -196,9 +201,9 @@ pub struct SvrRecord {
     pub scaling: SvrScaling,
     /// The row cap.
     pub max_rows: usize,
-    /// Whether the solve shrank (absent in manifests written before
-    /// shrinking, whose solves did not).
-    #[serde(default)]
+    /// Whether the solve shrank (written only when it did: absent in
+    /// manifests written before shrinking, whose solves did not).
+    #[serde(default, skip_serializing_if = "is_false")]
     pub shrinking: bool,
     /// Support vectors.
     pub n_support: usize,
