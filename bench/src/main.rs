@@ -20,6 +20,7 @@ mod adamw;
 mod corpora;
 mod ingest;
 mod logs;
+mod recipe;
 mod support;
 mod train;
 mod twins;
