@@ -345,6 +345,91 @@ fn bench(cwd: &Path, args: &[&str]) -> Run {
 }
 
 #[test]
+fn bench_accuracy_runs_the_recipe_on_the_same_splits_and_pairs_every_head_with_it() {
+    // A development-set-shaped CSV (its columns, a NaN) of 40 clips.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut csv = String::from("video_id,mos,videval_00,videval_01,videval_02\n");
+    for i in 0..40u32 {
+        let (a, b) = (f64::from(i % 7) / 7.0, f64::from(i % 5) / 5.0);
+        let mos = 1.5 + 2.0 * a + b + 0.1 * f64::from(i % 3);
+        let c = if i == 4 {
+            "nan".to_owned()
+        } else {
+            format!("{}", a * b)
+        };
+        csv.push_str(&format!("clip{i},{mos},{a},{b},{c}\n"));
+    }
+    std::fs::write(tmp.path().join("dev.csv"), csv).unwrap();
+    let args = [
+        "accuracy",
+        "--only",
+        "dev-set",
+        "--dev-set",
+        "dev.csv",
+        "--splits",
+        "3",
+        "--heads",
+        "ridge,recipe",
+        "--json",
+    ];
+    let v = bench(tmp.path(), &args).json();
+    let c = &v["accuracy"][0];
+    assert_eq!(
+        (&c["corpus"], &c["filled_non_finite"]),
+        (&json!("dev-set"), &json!(1))
+    );
+    let heads = c["heads"].as_array().unwrap();
+    let per_split = |h: &Value| -> Vec<f64> {
+        h["per_split_srocc"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_f64().unwrap())
+            .collect()
+    };
+    let (ridge, recipe) = (per_split(&heads[0]), per_split(&heads[1]));
+    assert_eq!(
+        (&heads[0]["head"], &heads[1]["head"]),
+        (&json!("ridge"), &json!("recipe"))
+    );
+    assert_eq!((ridge.len(), recipe.len()), (3, 3));
+    // One grid-search winner per split, named on the 4 x 4 grid.
+    let chose = heads[1]["choices"].as_object().unwrap();
+    assert_eq!(chose.values().map(|n| n.as_u64().unwrap()).sum::<u64>(), 3);
+    for name in chose.keys() {
+        let ok = ["2^1", "2^4", "2^7", "2^10"].iter().any(|c| {
+            ["2^-8", "2^-5", "2^-2", "2^1"]
+                .iter()
+                .any(|g| name == &format!("svr(C={c},gamma={g})"))
+        });
+        assert!(ok, "{name}");
+    }
+    // The pairing, by hand: ridge minus the recipe, split by split.
+    let mut d: Vec<f64> = ridge.iter().zip(&recipe).map(|(a, b)| a - b).collect();
+    let p = &c["paired"][0];
+    assert_eq!(
+        (&p["head"], &p["against"], &p["splits"]),
+        (&json!("ridge"), &json!("recipe"), &json!(3))
+    );
+    let mean = d.iter().sum::<f64>() / 3.0;
+    d.sort_by(f64::total_cmp);
+    assert!(
+        (p["median_diff"].as_f64().unwrap() - d[1]).abs() < 1e-12,
+        "{p}"
+    );
+    assert!(
+        (p["mean_diff"].as_f64().unwrap() - mean).abs() < 1e-12,
+        "{p}"
+    );
+    assert_eq!(p["higher"], d.iter().filter(|x| **x > 0.0).count());
+    assert_eq!(
+        c["paired"].as_array().unwrap().len(),
+        1,
+        "the recipe is not paired with itself"
+    );
+}
+
+#[test]
 fn bench_ingest_generates_once_then_reuses_and_reports_sizes() {
     // Figures only: no timing is asserted.
     let tmp = tempfile::tempdir().unwrap();

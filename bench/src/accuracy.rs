@@ -10,6 +10,13 @@
 //! row counts once per split that held it out) and the wall time of all
 //! splits. For `auto`, which candidate won how often.
 //!
+//! Beside moshead's heads, the practitioner's scikit-learn recipe (an SVR
+//! over a 4 x 4 C/gamma grid, [`crate::recipe`]) runs on the same splits
+//! (by default on every corpus but the two large ones, where `--heads
+//! recipe` asks for it), and each head is compared with it split by split:
+//! the median and mean of the per-split differences of SROCC, the standard
+//! error of the mean and how many splits the head won.
+//!
 //! Corpora:
 //! - the development set (`--dev-set`, default
 //!   `../shared/data/youtube_ugc_videval.csv`) when present (the bench says
@@ -36,6 +43,7 @@ use serde::Serialize;
 
 use crate::corpora::{self, BenchCorpus};
 use crate::ingest::{cached_corpus, Case, BENCH_SEED};
+use crate::recipe::{self, Paired};
 use crate::support::{load, Bound};
 use moshead::cli::{f4, print_json, Env, EXIT_OK};
 use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
@@ -65,7 +73,7 @@ pub struct AccuracyArgs {
     /// non-linear, chug, konvid.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
-    /// Heads to run (default: every head and auto).
+    /// Heads to run: ridge, linear, svr, mlp, auto, recipe (default: all; the recipe not on the CHUG- and KonViD-sized corpora unless named).
     #[arg(long, value_delimiter = ',')]
     heads: Vec<String>,
     /// Distorted rows of the CHUG-sized corpus (0 skips it).
@@ -93,8 +101,10 @@ struct HeadFigures {
     pooled_srocc: Option<f64>,
     pooled_plcc: Option<f64>,
     seconds: f64,
-    /// `auto` only: how often each candidate won.
+    /// `auto` and the recipe: how often each candidate won.
     choices: BTreeMap<String, usize>,
+    /// SROCC of each split, in split order (the same splits for every head).
+    per_split_srocc: Vec<f64>,
 }
 
 /// One corpus.
@@ -107,21 +117,42 @@ struct CorpusFigures {
     contents: usize,
     filled_non_finite: usize,
     heads: Vec<HeadFigures>,
+    /// Each head against the recipe, split by split.
+    paired: Vec<Paired>,
     verdicts: Vec<String>,
 }
 
-/// The heads to compare: every fixed head with its defaults, then `auto`.
-fn choices(filter: &[String]) -> Vec<HeadChoice> {
-    let mut all: Vec<HeadChoice> = [
+/// A head of the bench: one of moshead's, or the practitioner's recipe.
+enum BenchHead {
+    Moshead(HeadChoice),
+    Recipe,
+}
+
+impl BenchHead {
+    fn name(&self) -> &str {
+        match self {
+            BenchHead::Moshead(c) => c.name(),
+            BenchHead::Recipe => recipe::NAME,
+        }
+    }
+}
+
+/// The heads to compare: every fixed head with its defaults, `auto`, then
+/// the recipe (left out of an unfiltered run on a `large` corpus).
+fn choices(filter: &[String], large: bool) -> Vec<BenchHead> {
+    let mut all: Vec<BenchHead> = [
         HeadKind::Ridge,
         HeadKind::Linear,
         HeadKind::Svr,
         HeadKind::Mlp,
     ]
     .into_iter()
-    .map(|k| HeadChoice::Fixed(HeadSpec::new(k)))
+    .map(|k| BenchHead::Moshead(HeadChoice::Fixed(HeadSpec::new(k))))
     .collect();
-    all.push(HeadChoice::Auto(AutoConfig::default()));
+    all.push(BenchHead::Moshead(HeadChoice::Auto(AutoConfig::default())));
+    if !large || !filter.is_empty() {
+        all.push(BenchHead::Recipe);
+    }
     all.retain(|c| filter.is_empty() || filter.iter().any(|f| f == c.name()));
     all
 }
@@ -147,10 +178,18 @@ fn median_sd(v: &[f64]) -> (Option<f64>, Option<f64>) {
 fn run_corpus(
     c: &BenchCorpus,
     splits: u32,
-    heads: &[HeadChoice],
+    heads: &[BenchHead],
     quiet: bool,
 ) -> anyhow::Result<CorpusFigures> {
     let ds = &c.dataset;
+    // The recipe's input: non-finite features set to 0, as its scripts do.
+    let zeroed = (!c.filled.is_empty()).then(|| {
+        let mut z = ds.clone();
+        for &(i, j) in &c.filled {
+            z.x[[i, j]] = 0.0;
+        }
+        z
+    });
     let policy = Policy {
         kind: PolicyKind::Repeated,
         k: 5,
@@ -176,20 +215,33 @@ fn run_corpus(
                     folds.len()
                 )
             });
-            let (head, sel) =
-                choice.fit(ds, &f.train, f.seed, &moshead::training::Status::silent())?;
-            let pred = head.predict_rows(ds.x.view(), &f.eval);
+            let (pred, chosen) = match choice {
+                BenchHead::Moshead(choice) => {
+                    let (head, sel) =
+                        choice.fit(ds, &f.train, f.seed, &moshead::training::Status::silent())?;
+                    (
+                        head.predict_rows(ds.x.view(), &f.eval),
+                        sel.map(|s| s.chosen),
+                    )
+                }
+                BenchHead::Recipe => {
+                    let input = zeroed.as_ref().unwrap_or(ds);
+                    let (pred, choice) = recipe::fit_predict(input, &f.train, &f.eval, f.seed)?;
+                    (pred, Some(choice.name()))
+                }
+            };
             let (mos, _) = ds.targets(&f.eval);
-            s.extend(srocc(&pred, &mos));
+            s.push(srocc(&pred, &mos).unwrap_or(f64::NAN));
             p.extend(plcc(&pred, &mos));
-            if let Some(sel) = sel {
-                *won.entry(sel.chosen).or_default() += 1;
+            if let Some(chosen) = chosen {
+                *won.entry(chosen).or_default() += 1;
             }
             all_pred.extend(pred);
             all_mos.extend(mos);
         }
         progress.clear();
-        let (median_srocc, sd_srocc) = median_sd(&s);
+        let finite: Vec<f64> = s.iter().copied().filter(|v| v.is_finite()).collect();
+        let (median_srocc, sd_srocc) = median_sd(&finite);
         out.push(HeadFigures {
             head: choice.name().to_owned(),
             splits: folds.len(),
@@ -200,23 +252,33 @@ fn run_corpus(
             pooled_plcc: plcc(&all_pred, &all_mos),
             seconds: start.elapsed().as_secs_f64(),
             choices: won,
+            per_split_srocc: s,
         });
     }
-    let verdicts = verdicts(&c.name, &out);
+    let paired: Vec<Paired> = match out.iter().find(|h| h.head == recipe::NAME) {
+        Some(r) => out
+            .iter()
+            .filter(|h| h.head != recipe::NAME)
+            .filter_map(|h| Paired::new(&h.head, &h.per_split_srocc, &r.head, &r.per_split_srocc))
+            .collect(),
+        None => Vec::new(),
+    };
+    let verdicts = verdicts(&c.name, &out, &paired);
     Ok(CorpusFigures {
         corpus: c.name.clone(),
         about: c.about.clone(),
         rows: ds.len(),
         features: ds.x.ncols(),
         contents: ds.group_names.len(),
-        filled_non_finite: c.filled,
+        filled_non_finite: c.filled.len(),
         heads: out,
+        paired,
         verdicts,
     })
 }
 
 /// The targets for one corpus, as sentences with a verdict.
-fn verdicts(corpus: &str, heads: &[HeadFigures]) -> Vec<String> {
+fn verdicts(corpus: &str, heads: &[HeadFigures], paired: &[Paired]) -> Vec<String> {
     let Some(auto) = heads.iter().find(|h| h.head == "auto") else {
         return Vec::new();
     };
@@ -230,11 +292,20 @@ fn verdicts(corpus: &str, heads: &[HeadFigures]) -> Vec<String> {
             "auto median SROCC {a:.4} vs scikit-learn SVR grid {SKLEARN_SVR_SROCC} + {DEV_MARGIN}: {}",
             if a >= want { "met" } else { "MISSED" }
         ));
+        if let Some(d) = paired.iter().find(|d| d.head == "auto") {
+            out.push(format!(
+                "auto vs the recipe on the same splits: median difference {:+.4} (mean {:+.4}, SE {:.4}) vs {DEV_MARGIN}: {}",
+                d.median_diff,
+                d.mean_diff,
+                d.se_diff,
+                if d.median_diff >= DEV_MARGIN { "met" } else { "MISSED" }
+            ));
+        }
         return out;
     }
     let single = heads
         .iter()
-        .filter(|h| h.head != "auto")
+        .filter(|h| h.head != "auto" && h.head != recipe::NAME)
         .filter_map(|h| Some((h, h.median_srocc?)))
         .max_by(|x, y| x.1.total_cmp(&y.1));
     if let Some((best, b)) = single {
@@ -306,10 +377,16 @@ fn print(c: &CorpusFigures) {
             "POOLED SROCC",
             "POOLED PLCC",
             "SECONDS",
-            "AUTO CHOSE",
+            "CHOSE",
         ],
         &rows,
     );
+    for d in &c.paired {
+        println!(
+            "  {} - {} per split: median {:+.4}, mean {:+.4} (SE {:.4}), higher in {} of {}",
+            d.head, d.against, d.median_diff, d.mean_diff, d.se_diff, d.higher, d.splits
+        );
+    }
     for v in &c.verdicts {
         println!("  target: {v}");
     }
@@ -319,10 +396,11 @@ fn print(c: &CorpusFigures) {
 /// Runs the bench.
 pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
-    let heads = choices(&args.heads);
+    let heads = choices(&args.heads, false);
     if heads.is_empty() {
-        anyhow::bail!("--heads matches no head (use linear, mlp, auto)");
+        anyhow::bail!("--heads matches no head (use ridge, linear, svr, mlp, auto, recipe)");
     }
+    let large_heads = choices(&args.heads, true);
     if !args.json && cfg!(debug_assertions) {
         println!("note: this is a debug build; run `cargo build --release --workspace && target/release/moshead-bench accuracy` for meaningful times");
     }
@@ -378,9 +456,9 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
                     case.adapter, case.schema
                 ),
                 dataset: loaded.dataset,
-                filled: 0,
+                filled: Vec::new(),
             };
-            let f = run_corpus(&c, args.large_splits, &heads, env.quiet)?;
+            let f = run_corpus(&c, args.large_splits, &large_heads, env.quiet)?;
             if !args.json {
                 print(&f);
             }

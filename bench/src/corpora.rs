@@ -24,8 +24,9 @@ pub struct BenchCorpus {
     pub about: String,
     /// The rows.
     pub dataset: Dataset,
-    /// Non-finite feature values replaced by their column's median.
-    pub filled: usize,
+    /// The (row, column) of each non-finite feature value, replaced by its
+    /// column's median.
+    pub filled: Vec<(usize, usize)>,
 }
 
 /// A dataset from columns, features, MOS (1-5) and content groups
@@ -53,12 +54,13 @@ fn dataset(columns: Vec<String>, x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>)
 }
 
 /// Replaces non-finite values by the median of the column's finite values
-/// (0 for a column with none); returns how many were replaced. The bench
+/// (0 for a column with none); returns where, as (row, column). The bench
 /// does this once per corpus, before any split: it uses features only,
-/// never MOS (VIDEVAL's scripts set them to 0 instead).
-pub fn fill_non_finite(x: &mut Array2<f64>) -> usize {
-    let mut filled = 0;
-    for mut col in x.columns_mut() {
+/// never MOS (VIDEVAL's scripts set them to 0 instead; the practitioner's
+/// recipe of [`crate::recipe`] does so too).
+pub fn fill_non_finite(x: &mut Array2<f64>) -> Vec<(usize, usize)> {
+    let mut filled = Vec::new();
+    for (j, mut col) in x.columns_mut().into_iter().enumerate() {
         let mut finite: Vec<f64> = col.iter().copied().filter(|v| v.is_finite()).collect();
         if finite.len() == col.len() {
             continue;
@@ -69,9 +71,9 @@ pub fn fill_non_finite(x: &mut Array2<f64>) -> usize {
         } else {
             finite[finite.len() / 2]
         };
-        for v in col.iter_mut().filter(|v| !v.is_finite()) {
+        for (i, v) in col.iter_mut().enumerate().filter(|(_, v)| !v.is_finite()) {
             *v = median;
-            filled += 1;
+            filled.push((i, j));
         }
     }
     filled
@@ -191,7 +193,7 @@ pub fn small(seed: u64) -> BenchCorpus {
         name: "small".into(),
         about: "9 contents x 8 clips, 6 correlated features, DMOS-like 0-110".into(),
         dataset: dataset((0..f).map(|j| format!("f{j}")).collect(), x, mos, group),
-        filled: 0,
+        filled: Vec::new(),
     }
 }
 
@@ -263,7 +265,7 @@ pub fn non_linear(seed: u64) -> BenchCorpus {
         name: "non-linear".into(),
         about: "200 contents x 5 clips, 8 features, sine + interaction + square".into(),
         dataset: dataset((0..f).map(|j| format!("f{j}")).collect(), x, mos, group),
-        filled: 0,
+        filled: Vec::new(),
     }
 }
 
@@ -280,7 +282,7 @@ mod tests {
         assert_eq!(small(1).dataset.mos, s.dataset.mos);
         let w = wide_noisy(1);
         assert_eq!(w.dataset.x.dim(), (1200, 60));
-        assert!(w.filled > 0);
+        assert!(!w.filled.is_empty());
         assert!(w.dataset.x.iter().all(|v| v.is_finite()));
         assert_eq!(non_linear(1).dataset.group_names.len(), 200);
     }
@@ -292,7 +294,7 @@ mod tests {
             vec![1.0, f64::NAN, 2.0, 5.0, f64::INFINITY, 7.0, 9.0, 6.0],
         )
         .unwrap();
-        assert_eq!(fill_non_finite(&mut x), 2);
+        assert_eq!(fill_non_finite(&mut x), vec![(2, 0), (0, 1)]);
         assert_eq!(x[[2, 0]], 2.0); // finite 1, 2, 9 -> median 2
         assert_eq!(x[[0, 1]], 6.0); // finite 5, 6, 7 -> median 6
     }

@@ -21,6 +21,7 @@ mod adamw;
 mod corpora;
 mod ingest;
 mod logs;
+mod recipe;
 mod smo;
 mod support;
 mod train;

@@ -44,6 +44,32 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// A synthetic dataset of the given matrix, MOS and content groups
+    /// (group `g` named `c{g:03}`, rows named by index, no splits, standard
+    /// errors or baselines), for unit tests.
+    #[cfg(test)]
+    pub(crate) fn generated(x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>) -> Dataset {
+        let n = mos.len();
+        let groups = group.iter().max().map_or(0, |&g| g as usize + 1);
+        Dataset {
+            schema: "s".into(),
+            columns: (0..x.ncols()).map(|c| format!("f{c}")).collect(),
+            x,
+            mos,
+            se: vec![None; n],
+            split: vec![None; n],
+            group,
+            group_names: (0..groups).map(|g| format!("c{g:03}")).collect(),
+            baseline: vec![None; n],
+            baseline_names: Strings::new(),
+            ids: (0..n).map(|i| i.to_string()).collect(),
+            locations: Vec::new(),
+            sources: Vec::new(),
+            source_scales: Vec::new(),
+            synthetic: true,
+        }
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.mos.len()

@@ -289,23 +289,13 @@ mod tests {
 
     fn dataset(groups: usize, per: usize, split: impl Fn(usize) -> Option<Split>) -> Dataset {
         let n = groups * per;
-        Dataset {
-            schema: "s".into(),
-            columns: vec!["a".into()],
-            x: Array2::zeros((n, 1)),
-            mos: (0..n).map(|i| 1.0 + (i % 4) as f64).collect(),
-            se: vec![None; n],
-            split: (0..n).map(|i| split(i / per)).collect(),
-            group: (0..n).map(|i| (i / per) as u32).collect(),
-            group_names: (0..groups).map(|g| format!("c{g:03}")).collect(),
-            baseline: vec![None; n],
-            baseline_names: Default::default(),
-            ids: (0..n).map(|i| i.to_string()).collect(),
-            locations: Vec::new(),
-            sources: Vec::new(),
-            source_scales: Vec::new(),
-            synthetic: true,
-        }
+        let mut ds = Dataset::generated(
+            Array2::zeros((n, 1)),
+            (0..n).map(|i| 1.0 + (i % 4) as f64).collect(),
+            (0..n).map(|i| (i / per) as u32).collect(),
+        );
+        ds.split = (0..n).map(|i| split(i / per)).collect();
+        ds
     }
 
     fn policy(kind: PolicyKind) -> Policy {

@@ -111,7 +111,6 @@ pub fn score(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::corpus::Strings;
     use crate::training::HeadSpec;
     use ndarray::Array2;
 
@@ -129,23 +128,11 @@ mod tests {
     #[test]
     fn the_mean_averages_one_c_per_width_chosen_for_the_mean() {
         let n = 6;
-        let ds = Dataset {
-            schema: "s".into(),
-            columns: vec!["a".into()],
-            x: Array2::zeros((n, 1)),
-            mos: vec![1.0, 2.0, 3.0, 4.0, 5.0, 3.0],
-            se: vec![None; n],
-            split: vec![None; n],
-            group: (0..n as u32).collect(),
-            group_names: (0..n).map(|g| format!("c{g}")).collect(),
-            baseline: vec![None; n],
-            baseline_names: Strings::new(),
-            ids: (0..n).map(|i| i.to_string()).collect(),
-            locations: Vec::new(),
-            sources: Vec::new(),
-            source_scales: Vec::new(),
-            synthetic: true,
-        };
+        let ds = Dataset::generated(
+            Array2::zeros((n, 1)),
+            vec![1.0, 2.0, 3.0, 4.0, 5.0, 3.0],
+            (0..n as u32).collect(),
+        );
         let folds: Vec<Fold> = [[0, 1, 2], [3, 4, 5]]
             .iter()
             .enumerate()

@@ -14,8 +14,16 @@
 //! 3. the candidate with the lowest pooled inner RMSE wins (ties to the
 //!    earlier, simpler one); with fewer than 10 contents, the earliest
 //!    candidate within one standard error (over the leave-one-content-out
-//!    inner folds) of the lowest (the one-standard-error rule); the winner
-//!    is refitted on all the rows.
+//!    inner folds) of the lowest (the one-standard-error rule);
+//! 4. the first candidate is the baseline (ridge by default): the winner
+//!    displaces it only when its pooled inner MSE is lower by more than one
+//!    standard error of the paired per-row difference of squared errors,
+//!    clustered by content ([`baseline_margin`]); otherwise the baseline is
+//!    kept, and the record's note says so. A near-tie between heads is
+//!    noise, and the inner CV's pick among near-equal candidates then costs
+//!    more on held-out rows than it gains (CHUG-sized corpus: see the
+//!    README);
+//! 5. the winner is refitted on all the rows.
 //!
 //! Only the given rows take part: an outer fold's evaluation rows are never
 //! seen by any choice. Each choice is recorded with its whole table
@@ -23,6 +31,7 @@
 //! fold) pairs; each fit is deterministic, so the result does not depend on
 //! scheduling.
 
+mod baseline;
 pub mod candidates;
 mod mean;
 mod prefix;
@@ -34,6 +43,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+pub use baseline::baseline_margin;
 pub use candidates::{default_candidates, Candidate};
 pub use record::{CandidateScore, SelectionRecord};
 
@@ -43,7 +53,7 @@ use crate::evaluation::{plcc, rmse, srocc};
 use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
 /// The selection criterion, as recorded.
-pub const CRITERION: &str = "lowest RMSE of the pooled inner out-of-fold predictions (ties to the earlier, simpler candidate); with fewer than 10 contents, the earliest candidate within one standard error (over the leave-one-content-out inner folds) of the lowest";
+pub const CRITERION: &str = "lowest RMSE of the pooled inner out-of-fold predictions (ties to the earlier, simpler candidate); with fewer than 10 contents, the earliest candidate within one standard error (over the leave-one-content-out inner folds) of the lowest; the first candidate (the baseline, ridge by default) is kept unless the winner's pooled inner MSE is lower by more than one content-clustered standard error of the paired per-row difference";
 
 /// How `--head auto` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -389,6 +399,10 @@ fn choose(
         per_fold[c] = preds;
     }
     let mut best: Option<(f64, usize)> = None;
+    // The pooled held-out rows, in fold order (the same for every candidate),
+    // and each scored candidate's pooled predictions.
+    let pooled_rows: Vec<usize> = folds.iter().flat_map(|f| f.eval.iter().copied()).collect();
+    let mut pooled: Vec<Option<Vec<f64>>> = Vec::with_capacity(cfg.candidates.len());
     for (c, cand) in cfg.candidates.iter().enumerate() {
         let mut pred = Vec::with_capacity(inner_rows.len());
         let mut mos = Vec::with_capacity(inner_rows.len());
@@ -426,6 +440,7 @@ fn choose(
                 best = Some((r, c));
             }
         }
+        pooled.push(score.rmse.is_some().then_some(pred));
         record.table.push(score);
     }
     match best {
@@ -442,11 +457,30 @@ fn choose(
                 0.0
             };
             let within = r + se;
-            let c = record
+            let mut c = record
                 .table
                 .iter()
                 .position(|s| s.rmse.is_some_and(|v| v.is_finite() && v <= within))
                 .unwrap_or(c);
+            if let (true, Some(Some(base)), Some(Some(win))) =
+                (c != 0, pooled.first(), pooled.get(c))
+            {
+                let mos: Vec<f64> = pooled_rows.iter().map(|&i| ds.mos[i]).collect();
+                let group: Vec<u32> = pooled_rows.iter().map(|&i| ds.group[i]).collect();
+                let (gain, se) = baseline_margin(base, win, &mos, &group);
+                if gain <= se {
+                    let note = format!(
+                        "{} kept: {}'s pooled inner MSE is lower by {gain:.3e}, within one \
+                         content-clustered standard error ({se:.3e}) of the paired difference",
+                        cfg.candidates[0].name, cfg.candidates[c].name
+                    );
+                    record.note = Some(match record.note.take() {
+                        Some(old) => format!("{old}; {note}"),
+                        None => note,
+                    });
+                    c = 0;
+                }
+            }
             record.chosen = cfg.candidates[c].name.clone();
         }
         None => {
