@@ -371,8 +371,39 @@ fn bench_accuracy_runs_the_recipe_on_the_same_splits_and_pairs_every_head_with_i
         "--heads",
         "ridge,recipe",
         "--json",
+        "--splits-out",
+        "splits.json",
     ];
     let v = bench(tmp.path(), &args).json();
+    // The splits, for another tool to run on: each a partition of the 40
+    // rows, 8 held out, the recipe's order a permutation of the training rows.
+    let text = std::fs::read_to_string(tmp.path().join("splits.json")).unwrap();
+    let written: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        (&written[0]["corpus"], &written[0]["rows"]),
+        (&json!("dev-set"), &json!(40))
+    );
+    let splits = written[0]["splits"].as_array().unwrap();
+    assert_eq!(splits.len(), 3);
+    let ids = |v: &Value| -> Vec<u64> {
+        let mut r: Vec<u64> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_u64().unwrap())
+            .collect();
+        r.sort_unstable();
+        r
+    };
+    for s in splits {
+        let (train, eval) = (ids(&s["train"]), ids(&s["eval"]));
+        assert_eq!(eval.len(), 8, "{s}");
+        let mut all: Vec<u64> = train.iter().chain(&eval).copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..40).collect::<Vec<u64>>(), "{s}");
+        assert_eq!(ids(&s["recipe_order"]), train, "{s}");
+        assert_ne!(s["recipe_order"], s["train"], "shuffled: {s}");
+    }
     let c = &v["accuracy"][0];
     assert_eq!(
         (&c["corpus"], &c["filled_non_finite"]),

@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
@@ -88,6 +89,31 @@ pub struct AccuracyArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+    /// Also write each corpus's splits to this JSON file (row indices of
+    /// every split's training and evaluation rows, and the order the
+    /// recipe's `KFold(3)` cuts), so that another tool can be run on the
+    /// same splits (`bench/scripts/sklearn_recipe.py` runs scikit-learn's).
+    #[arg(long, value_name = "FILE")]
+    splits_out: Option<PathBuf>,
+}
+
+/// One corpus's splits, as `--splits-out` writes them.
+#[derive(Debug, Serialize)]
+struct SplitsOut {
+    corpus: String,
+    rows: usize,
+    splits: Vec<SplitOut>,
+}
+
+/// One split: 0-based row indices.
+#[derive(Debug, Serialize)]
+struct SplitOut {
+    index: usize,
+    seed: u64,
+    train: Vec<usize>,
+    eval: Vec<usize>,
+    /// The training rows in the order the recipe's inner folds cut them.
+    recipe_order: Vec<usize>,
 }
 
 /// One head on one corpus.
@@ -180,6 +206,7 @@ fn run_corpus(
     splits: u32,
     heads: &[BenchHead],
     quiet: bool,
+    splits_out: &mut Vec<SplitsOut>,
 ) -> anyhow::Result<CorpusFigures> {
     let ds = &c.dataset;
     // The recipe's input: non-finite features set to 0, as its scripts do.
@@ -198,6 +225,20 @@ fn run_corpus(
         seed: DEFAULT_SEED,
     };
     let folds = make_folds(ds, &policy)?;
+    splits_out.push(SplitsOut {
+        corpus: c.name.clone(),
+        rows: ds.len(),
+        splits: folds
+            .iter()
+            .map(|f| SplitOut {
+                index: f.index,
+                seed: f.seed,
+                train: f.train.clone(),
+                eval: f.eval.clone(),
+                recipe_order: recipe::inner_order(&f.train, f.seed),
+            })
+            .collect(),
+    });
     let progress = Progress::new(!quiet);
     let mut out = Vec::new();
     for choice in heads {
@@ -430,8 +471,9 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
         }
     }
     let mut all = Vec::new();
+    let mut splits_out = Vec::new();
     for (c, splits) in &corpora {
-        let f = run_corpus(c, *splits, &heads, env.quiet)?;
+        let f = run_corpus(c, *splits, &heads, env.quiet, &mut splits_out)?;
         if !args.json {
             print(&f);
         }
@@ -458,12 +500,23 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
                 dataset: loaded.dataset,
                 filled: Vec::new(),
             };
-            let f = run_corpus(&c, args.large_splits, &large_heads, env.quiet)?;
+            let f = run_corpus(
+                &c,
+                args.large_splits,
+                &large_heads,
+                env.quiet,
+                &mut splits_out,
+            )?;
             if !args.json {
                 print(&f);
             }
             all.push(f);
         }
+    }
+    if let Some(path) = &args.splits_out {
+        let text = serde_json::to_string(&splits_out)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("{}: cannot write the splits", path.display()))?;
     }
     if args.json {
         print_json(&serde_json::json!({ "accuracy": all, "notes": notes }))?;

@@ -3,20 +3,18 @@
 //! paired splits), not only with the figure in the development set's
 //! README (scikit-learn's, on its own 100 splits).
 //!
-//! What the BVQA benchmarks run in scikit-learn, per 80/20 split:
-//! non-finite features set to 0; `MinMaxScaler` fitted on the training
-//! part; `GridSearchCV(SVR(), {C: 2^{1,4,7,10}, gamma: 2^{-8,-5,-2,1}},
-//! cv=3)` on the training part (`KFold(3)` without shuffling over the
-//! training rows in `train_test_split`'s shuffled order, scored by the mean
-//! over folds of R^2, the first best in grid order wins: `C` outer, `gamma`
-//! inner); the winner refitted on the whole training part. Here the SVR is
-//! moshead's port of libsvm (epsilon 0.1, tolerance 1e-3, the solution
-//! scikit-learn's to 1e-6, see the golden test), and the training rows are
-//! put in a seeded random order before the three contiguous folds are cut.
-//! Two differences remain: each fit scales min-max on its own training
-//! rows (the script scales once on the split's training part, so an inner
-//! fit's [0, 1] is that of all its training rows), and predictions are
-//! clipped to the MOS range 1-5 as every moshead head's are.
+//! What the BVQA benchmarks run in scikit-learn, per 80/20 split, and what
+//! this module does the same way: non-finite features set to 0 (by the
+//! caller); `MinMaxScaler` fitted on the training part and applied to
+//! every row; `GridSearchCV(SVR(), {C: 2^{1,4,7,10}, gamma:
+//! 2^{-8,-5,-2,1}}, cv=3)` on the scaled training part: `KFold(3)` without
+//! shuffling over the training rows in `train_test_split`'s shuffled order
+//! (here a seeded random order), scored by the mean over folds of R^2, the
+//! first best in grid order winning (`C` outer, `gamma` inner); the winner
+//! refitted on the whole training part; its raw, unclipped decision values
+//! as predictions. The SVR is moshead's port of libsvm's solver (epsilon
+//! 0.1, tolerance 1e-3, the solution scikit-learn's to 1e-6, see the golden
+//! test), called directly so that no fit rescales the features again.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -24,7 +22,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use moshead::corpus::Dataset;
-use moshead::training::{HeadKind, HeadSpec, Status, TrainError};
+use moshead::training::heads::svr::{self, kernel, smo, Formulation, KernelKind};
+use moshead::training::TrainError;
 
 /// The grid's penalties, `2^{1,4,7,10}`.
 pub const C_GRID: [f64; 4] = [2.0, 16.0, 128.0, 1024.0];
@@ -83,34 +82,75 @@ fn r2(pred: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-fn svr(c: f64, gamma: f64) -> HeadSpec {
-    let mut spec = HeadSpec::new(HeadKind::Svr);
-    spec.svr.c = c;
-    spec.svr.gamma = Some(gamma);
-    spec
+/// libsvm's epsilon-SVR (scikit-learn's `SVR()` defaults but `C` and
+/// `gamma`) fitted on the scaled rows `fit` of `xs`, and its decision
+/// values for the rows `out`.
+fn svr_predict(
+    xs: &ndarray::Array2<f64>,
+    y: &[f64],
+    (fit, out): (&[usize], &[usize]),
+    (c, gamma): (f64, f64),
+) -> Result<Vec<f64>, TrainError> {
+    let rows = xs.select(ndarray::Axis(0), fit);
+    let ys: Vec<f64> = fit.iter().map(|&i| y[i]).collect();
+    let mut cache = kernel::RowCache::new(&rows, KernelKind::Rbf, gamma, svr::KERNEL_CACHE_BYTES);
+    let form = Formulation::Epsilon { epsilon: 0.1 };
+    let solution = smo::solve(&mut cache, &ys, c, form, 1e-3);
+    let support: Vec<usize> = (0..fit.len())
+        .filter(|&i| solution.coef[i] != 0.0)
+        .collect();
+    let mut params = vec![solution.rho];
+    params.extend(support.iter().map(|&i| solution.coef[i]));
+    for &i in &support {
+        params.extend(rows.row(i).iter());
+    }
+    let pred = svr::decision(
+        &params,
+        KernelKind::Rbf,
+        &[(gamma, support.len())],
+        xs.select(ndarray::Axis(0), out).view(),
+    );
+    if pred.iter().all(|v| v.is_finite()) {
+        Ok(pred)
+    } else {
+        Err(TrainError::Solver(
+            "recipe SVR: non-finite decision values".into(),
+        ))
+    }
 }
 
-/// Runs the recipe on one split: the grid search on `train` of `ds`
-/// (whose non-finite features the caller has set to 0), the refit, and
-/// its predictions of `eval`.
+/// The order of a split's training rows that the grid search's `KFold(3)`
+/// cuts into three contiguous folds (`train_test_split` hands
+/// scikit-learn its training rows shuffled): a seeded shuffle of `train`.
+pub fn inner_order(train: &[usize], seed: u64) -> Vec<usize> {
+    let mut order = train.to_vec();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x7265_6369_7065));
+    order
+}
+
+/// Runs the recipe on one split: the scaling and grid search on `train`
+/// of `ds` (whose non-finite features the caller has set to 0), the refit,
+/// and its predictions of `eval`.
 pub fn fit_predict(
     ds: &Dataset,
     train: &[usize],
     eval: &[usize],
     seed: u64,
 ) -> Result<(Vec<f64>, Choice), TrainError> {
-    let mut order = train.to_vec();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed ^ 0x7265_6369_7065));
+    let xs = {
+        let mut x = ds.x.clone();
+        svr::minmax(ds.x.view(), train).apply_inplace(&mut x);
+        x
+    };
+    let order = inner_order(train, seed);
     let folds = kfold(order.len(), INNER_FOLDS);
     let grid: Vec<(f64, f64)> = C_GRID
         .iter()
         .flat_map(|&c| GAMMA_GRID.iter().map(move |&g| (c, g)))
         .collect();
-    let quiet = Status::silent();
-    let x = ds.x.view();
     let scores: Vec<f64> = grid
         .par_iter()
-        .map(|&(c, g)| -> Result<f64, TrainError> {
+        .map(|&cg| -> Result<f64, TrainError> {
             let mut sum = 0.0;
             for held in &folds {
                 let fit: Vec<usize> = order[..held.start]
@@ -119,9 +159,9 @@ pub fn fit_predict(
                     .copied()
                     .collect();
                 let out = &order[held.clone()];
-                let head = svr(c, g).fit(x, &ds.mos, &ds.group, &fit, seed, &quiet)?;
+                let pred = svr_predict(&xs, &ds.mos, (&fit, out), cg)?;
                 let (y, _) = ds.targets(out);
-                sum += r2(&head.predict_rows(x, out), &y);
+                sum += r2(&pred, &y);
             }
             Ok(sum / folds.len() as f64)
         })
@@ -133,8 +173,8 @@ pub fn fit_predict(
         }
     }
     let (c, gamma) = grid[best];
-    let head = svr(c, gamma).fit(x, &ds.mos, &ds.group, train, seed, &quiet)?;
-    Ok((head.predict_rows(x, eval), Choice { c, gamma }))
+    let pred = svr_predict(&xs, &ds.mos, (train, eval), (c, gamma))?;
+    Ok((pred, Choice { c, gamma }))
 }
 
 /// Per-split differences `a - b` of two heads scored on the same splits:
