@@ -29,12 +29,42 @@ impl KernelKind {
     #[inline]
     pub fn eval(self, gamma: f64, a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
         match self {
-            KernelKind::Rbf => {
-                let d2: f64 = a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum();
-                (-gamma * d2).exp()
-            }
+            KernelKind::Rbf => (-gamma * squared_distance(a, b)).exp(),
             KernelKind::Linear => a.dot(&b),
         }
+    }
+}
+
+/// Lanes of [`squared_distance`]'s sum.
+const LANES: usize = 8;
+
+/// `|a - b|^2`, summed in [`LANES`] independent lanes (the compiler
+/// vectorises them; a single running sum is bound by the latency of one
+/// addition per feature), the lanes added pairwise, then the remaining
+/// features in order. With fewer features than lanes this is the plain
+/// sum in order.
+fn squared_distance(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> f64 {
+    fn lanes(a: &[f64], b: &[f64]) -> f64 {
+        let mut acc = [0.0f64; LANES];
+        let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (ra, rb) = (ca.remainder(), cb.remainder());
+        for (x, y) in ca.zip(cb) {
+            for l in 0..LANES {
+                let d = x[l] - y[l];
+                acc[l] += d * d;
+            }
+        }
+        let mut tail = 0.0;
+        for (x, y) in ra.iter().zip(rb) {
+            let d = x - y;
+            tail += d * d;
+        }
+        let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+        (((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) + tail
+    }
+    match (a.as_slice(), b.as_slice()) {
+        (Some(a), Some(b)) => lanes(a, b),
+        _ => lanes(&a.to_vec(), &b.to_vec()),
     }
 }
 
@@ -93,6 +123,32 @@ impl<'a> RowCache<'a> {
             diag,
             computed: 0,
         }
+    }
+
+    /// A cache holding every row of `x`'s kernel, computed up front: one
+    /// evaluation per unordered pair (half of what computing every row
+    /// takes), the rows in parallel. The same values as [`RowCache::new`]'s
+    /// (the kernel is symmetric to the bit), so a solve on it takes the same
+    /// path; its memory is `n^2` `f32` (and half that again while it is
+    /// built), where the lazy cache's is bounded by its budget.
+    pub fn symmetric(x: &Array2<f64>, kind: KernelKind, gamma: f64) -> RowCache<'static> {
+        let upper = upper_triangle(x, kind, gamma);
+        let n = x.nrows();
+        let rows = (0..n)
+            .map(|i| {
+                (0..n)
+                    .map(|j| {
+                        if j < i {
+                            upper[j][i - j]
+                        } else {
+                            upper[i][j - i]
+                        }
+                    })
+                    .collect::<Row>()
+            })
+            .collect();
+        let diag = x.outer_iter().map(|xi| kind.eval(gamma, xi, xi)).collect();
+        RowCache::precomputed(rows, diag)
     }
 
     /// A cache that already holds every row (`rows[i][j] = K(i, j)` in
@@ -184,17 +240,8 @@ impl Gram {
     /// `K(x_i, x_j)` for every pair of rows of `x` (the same values the
     /// cache computes: one evaluation per unordered pair).
     pub fn new(x: &Array2<f64>, kind: KernelKind, gamma: f64) -> Gram {
-        use rayon::prelude::*;
         let n = x.nrows();
-        let upper: Vec<Vec<f32>> = (0..n)
-            .into_par_iter()
-            .map(|i| {
-                let xi = x.row(i);
-                (i..n)
-                    .map(|j| kind.eval(gamma, xi, x.row(j)) as f32)
-                    .collect()
-            })
-            .collect();
+        let upper = upper_triangle(x, kind, gamma);
         let mut values = vec![0f32; n * n];
         for (i, row) in upper.iter().enumerate() {
             for (k, &v) in row.iter().enumerate() {
@@ -226,6 +273,22 @@ impl Gram {
     }
 }
 
+/// `K(x_i, x_j)` in `f32` for `j >= i`, row `i` from `i` on (rows in
+/// parallel).
+fn upper_triangle(x: &Array2<f64>, kind: KernelKind, gamma: f64) -> Vec<Vec<f32>> {
+    use rayon::prelude::*;
+    let n = x.nrows();
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let xi = x.row(i);
+            (i..n)
+                .map(|j| kind.eval(gamma, xi, x.row(j)) as f32)
+                .collect()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +316,11 @@ mod tests {
                 assert_eq!(r[b], f[j]);
             }
             assert_eq!(sub.diagonal(a), full.diagonal(i));
+        }
+        let mut whole = RowCache::symmetric(&x, KernelKind::Rbf, 0.5);
+        for i in 0..5 {
+            assert_eq!(whole.row(i), full.row(i), "row {i}");
+            assert_eq!(whole.diagonal(i), full.diagonal(i));
         }
         assert_eq!(
             KernelKind::Linear.eval(0.0, x.row(1), x.row(2)),

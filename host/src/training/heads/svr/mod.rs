@@ -13,7 +13,8 @@
 //!   [0, 1]-scaled features), `epsilon = 0.1` (MOS units on 1-5), `nu =
 //!   0.5`, tolerance `1e-3` (libsvm's).
 //! - **Cost.** The dual has `2 n` variables and kernel rows of `n` values;
-//!   kernel rows are cached up to [`KERNEL_CACHE_BYTES`]. Time and memory
+//!   kernel rows are computed up front (one evaluation per pair) when all
+//!   of them fit [`KERNEL_CACHE_BYTES`], else cached up to it. Time and memory
 //!   grow about quadratically with `n`, so at most
 //!   [`SvrSpec::max_rows`] training rows (default [`DEFAULT_MAX_ROWS`]) are
 //!   used: a larger training set is subsampled (seeded, uniformly) and the
@@ -328,7 +329,19 @@ pub fn fit(
         },
         SvrType::Nu => Formulation::Nu { nu: spec.nu },
     };
-    let mut cache = kernel::RowCache::new(&xs, spec.kernel, gamma, KERNEL_CACHE_BYTES);
+    // Every row up front when they fit the budget (one evaluation per
+    // pair, in parallel; a large-C solve reads nearly every row), else
+    // computed as the solver asks for them. The same values either way.
+    let n = ys.len();
+    let mut cache = if n
+        .saturating_mul(n)
+        .saturating_mul(std::mem::size_of::<f32>())
+        <= KERNEL_CACHE_BYTES
+    {
+        kernel::RowCache::symmetric(&xs, spec.kernel, gamma)
+    } else {
+        kernel::RowCache::new(&xs, spec.kernel, gamma, KERNEL_CACHE_BYTES)
+    };
     let stop = smo::Stop {
         tol: spec.tol,
         shrinking: spec.shrinking,
