@@ -4,7 +4,7 @@
 //! Fan, Chen and Lin 2005), the same two-variable update with its clipping
 //! cases, the same stopping rule (maximal violating pair below `tol`) and
 //! the same `rho`, and libsvm's shrinking as an option ([`Stop::shrinking`],
-//! the heads' default; [`super::active`]). Without shrinking the solver
+//! the heads' default; see `active.rs`). Without shrinking the solver
 //! takes libsvm's exact path (the golden test runs scikit-learn with
 //! `shrinking=False`); with it, the scans skip the variables shrinking
 //! left out, and the path can differ, not the stopping rule, which is
@@ -301,7 +301,7 @@ fn rho_nu(alpha: &[f64], g: &[f64], c: f64) -> (f64, f64) {
 pub struct Stop {
     /// The stopping tolerance (`> 0`): the maximal violation at the end.
     pub tol: f64,
-    /// libsvm's shrinking ([`super::active`]): the same optimum within
+    /// libsvm's shrinking (see [`ShrinkStats`]): the same optimum within
     /// `tol`, fewer variables scanned per iteration, another path (so other
     /// last digits) than without it.
     pub shrinking: bool,
