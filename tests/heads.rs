@@ -106,6 +106,10 @@ fn each_new_head_gives_byte_identical_manifests_and_records_its_fitted_state() {
                 "rho, coefs, support vectors"
             );
             assert_eq!(s["scaling"], "minmax");
+            // Every fit shrinks (libsvm's default), and says so.
+            assert_eq!(s["shrinking"], true, "{s}");
+            let solver = m["training"]["solve"]["solver"].as_str().unwrap();
+            assert!(solver.contains("(WSS3, shrinking)"), "{solver}");
             if name == "svr" {
                 assert_eq!(s["svm_type"], "epsilon");
                 assert_eq!(s["kernel"], "rbf");
