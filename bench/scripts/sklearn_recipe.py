@@ -8,11 +8,14 @@ on the training part, GridSearchCV(SVR(), C in 2^{1,4,7,10} x gamma in
 the order the bench's Rust reproduction (`bench/src/recipe.rs`) cuts its three
 inner folds, and prints per split SROCC and the chosen C and gamma as JSON
 lines, then the median. Compare them with the bench's `recipe` and `auto`
-rows (`--json`: `per_split_srocc`).
+rows (`--json`: `per_split_srocc`): given the bench's `--json` output as a
+third argument, the script ends with every bench head paired with
+scikit-learn split by split (median and mean of the per-split differences of
+SROCC, the standard error of the mean, splits won).
 
     moshead-bench accuracy --only dev-set --heads auto,recipe --json \
         --splits-out splits.json > bench.json
-    python3 bench/scripts/sklearn_recipe.py DEV.csv splits.json > sklearn.jsonl
+    python3 bench/scripts/sklearn_recipe.py DEV.csv splits.json bench.json
 
 Needs numpy, scipy and scikit-learn (pip install scikit-learn).
 """
@@ -32,7 +35,7 @@ def read_dev_set(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     cols = [c for c in rows[0] if c.startswith("videval_")]
-    x = np.array([[float(r[c]) for c in cols] for r in rows])
+    x = np.array([[float(r[c]) if r[c].strip() else math.nan for c in cols] for r in rows])
     x[~np.isfinite(x)] = 0.0
     y = np.array([float(r["mos"]) for r in rows])
     return x, y
@@ -62,6 +65,19 @@ def main():
             "C": f"2^{round(math.log2(p['C']))}", "gamma": f"2^{round(math.log2(p['gamma']))}",
         }), flush=True)
     print(json.dumps({"splits": len(sroccs), "median_srocc": float(np.median(sroccs))}))
+    if len(sys.argv) > 3:
+        with open(sys.argv[3]) as f:
+            bench = json.load(f)
+        corpus = next(c for c in bench["accuracy"] if c["corpus"] == "dev-set")
+        for head in corpus["heads"]:
+            d = np.array(head["per_split_srocc"], dtype=float) - np.array(sroccs)
+            d = d[np.isfinite(d)]
+            print(json.dumps({
+                "head": head["head"], "against": "scikit-learn", "splits": len(d),
+                "median_srocc": head["median_srocc"], "against_median_srocc": float(np.median(sroccs)),
+                "median_diff": float(np.median(d)), "mean_diff": float(d.mean()),
+                "se_diff": float(d.std(ddof=1) / math.sqrt(len(d))), "higher": int((d > 0).sum()),
+            }))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-//! The baseline rule of model selection: the first candidate (ridge by
-//! default) is displaced only by a clear margin on the pooled inner
+//! The baseline rule of `auto`'s model selection: the first candidate
+//! (ridge) is displaced only by a clear margin on the pooled inner
 //! out-of-fold rows.
 
 use std::collections::BTreeMap;
@@ -13,6 +13,10 @@ use std::collections::BTreeMap;
 /// whole. With every row its own content it is the ordinary standard
 /// error of a paired mean. `(0, 0)` without rows.
 pub fn baseline_margin(base: &[f64], win: &[f64], mos: &[f64], group: &[u32]) -> (f64, f64) {
+    debug_assert!(
+        base.len() == mos.len() && win.len() == mos.len() && group.len() == mos.len(),
+        "the pooled rows and predictions are aligned"
+    );
     let n = mos.len().min(base.len()).min(win.len()).min(group.len());
     if n == 0 {
         return (0.0, 0.0);

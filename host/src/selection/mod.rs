@@ -15,14 +15,14 @@
 //!    earlier, simpler one); with fewer than 10 contents, the earliest
 //!    candidate within one standard error (over the leave-one-content-out
 //!    inner folds) of the lowest (the one-standard-error rule);
-//! 4. the first candidate is the baseline (ridge by default): the winner
-//!    displaces it only when its pooled inner MSE is lower by more than one
-//!    standard error of the paired per-row difference of squared errors,
-//!    clustered by content ([`baseline_margin`]); otherwise the baseline is
-//!    kept, and the record's note says so. A near-tie between heads is
-//!    noise, and the inner CV's pick among near-equal candidates then costs
-//!    more on held-out rows than it gains (CHUG-sized corpus: see the
-//!    README);
+//! 4. for `auto` ([`AutoConfig::baseline`]) the first candidate, ridge, is
+//!    the baseline: the winner displaces it only when its pooled inner MSE
+//!    is lower by more than one standard error of the paired per-row
+//!    difference of squared errors, clustered by content
+//!    ([`baseline_margin`]); otherwise the baseline is kept, and the
+//!    record's note says so. A near-tie between heads is noise, and the
+//!    inner CV's pick among near-equal candidates did not gain on held-out
+//!    rows (CHUG-sized corpus: see the README);
 //! 5. the winner is refitted on all the rows.
 //!
 //! Only the given rows take part: an outer fold's evaluation rows are never
@@ -53,7 +53,7 @@ use crate::evaluation::{plcc, rmse, srocc};
 use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
 /// The selection criterion, as recorded.
-pub const CRITERION: &str = "lowest RMSE of the pooled inner out-of-fold predictions (ties to the earlier, simpler candidate); with fewer than 10 contents, the earliest candidate within one standard error (over the leave-one-content-out inner folds) of the lowest; the first candidate (the baseline, ridge by default) is kept unless the winner's pooled inner MSE is lower by more than one content-clustered standard error of the paired per-row difference";
+pub const CRITERION: &str = "lowest RMSE of the pooled inner out-of-fold predictions (ties to the earlier, simpler candidate); with fewer than 10 contents, the earliest candidate within one standard error (over the leave-one-content-out inner folds) of the lowest; for auto, ridge (the first candidate) is kept unless the winner's pooled inner MSE is lower by more than one content-clustered standard error of the paired per-row difference";
 
 /// How `--head auto` runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +69,11 @@ pub struct AutoConfig {
     pub svr_rows: usize,
     /// The candidates, simplest first.
     pub candidates: Vec<Candidate>,
+    /// Whether the first candidate is a baseline that a winner must beat
+    /// clearly ([`baseline_margin`]): `auto`'s ridge. Off for a fixed
+    /// head's stopping grid on a small corpus (the one-standard-error rule
+    /// judges those).
+    pub baseline: bool,
 }
 
 impl Default for AutoConfig {
@@ -78,6 +83,7 @@ impl Default for AutoConfig {
             max_inner_rows: 20_000,
             svr_rows: crate::training::heads::svr::DEFAULT_MAX_ROWS,
             candidates: default_candidates(),
+            baseline: true,
         }
     }
 }
@@ -124,6 +130,7 @@ impl HeadChoice {
             },
             HeadChoice::Fixed(_) => AutoConfig {
                 candidates,
+                baseline: false,
                 ..AutoConfig::default()
             },
         };
@@ -463,7 +470,7 @@ fn choose(
                 .position(|s| s.rmse.is_some_and(|v| v.is_finite() && v <= within))
                 .unwrap_or(c);
             if let (true, Some(Some(base)), Some(Some(win))) =
-                (c != 0, pooled.first(), pooled.get(c))
+                (cfg.baseline && c != 0, pooled.first(), pooled.get(c))
             {
                 let mos: Vec<f64> = pooled_rows.iter().map(|&i| ds.mos[i]).collect();
                 let group: Vec<u32> = pooled_rows.iter().map(|&i| ds.group[i]).collect();

@@ -14,7 +14,7 @@
 //! variables: the first time a row is read after the active set changed,
 //! its active entries are gathered into a compact row (`K(r, v mod n)` for
 //! every active `v`, in the working order), kept until the active set
-//! changes again.
+//! changes again (up to [`COMPACT_ROWS_BYTES`] of them).
 //!
 //! Shrinking as libsvm does it: every `min(2 n, 1000)` iterations the
 //! bounded variables that cannot take part in a violating pair (their
@@ -28,8 +28,8 @@
 //! the whole gradient is rebuilt and the stopping rule checked on every
 //! variable before the solver stops. One difference, for speed: libsvm
 //! swaps each shrinkable variable out at once; here the working arrays are
-//! compacted only when at least [`COMPACT_FRACTION`] of the active
-//! variables can go (fewer stay active, which is always allowed: shrinking
+//! compacted only when at least `1 / COMPACT_FRACTION` of the active
+//! variables can go (more stay active, which is always allowed: shrinking
 //! only ever leaves out variables that provably stay at their bound for
 //! now), because a compaction makes every kernel row be gathered again.
 
@@ -40,6 +40,25 @@ use super::kernel::{Row, RowCache};
 /// The working arrays are compacted once at least `1 / COMPACT_FRACTION`
 /// of the active variables can be shrunk.
 pub const COMPACT_FRACTION: usize = 8;
+
+/// Most bytes of compact kernel rows kept at once: when the next row would
+/// pass it, every kept row is dropped (and gathered again when next read),
+/// so memory stays bounded however many rows a solve has.
+pub const COMPACT_ROWS_BYTES: usize = 128 << 20;
+
+#[cfg(test)]
+thread_local! {
+    /// Tests shrink [`COMPACT_ROWS_BYTES`] on their own thread.
+    static ROWS_BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(COMPACT_ROWS_BYTES) };
+}
+
+/// [`COMPACT_ROWS_BYTES`] (a test's own, in tests).
+fn rows_budget() -> usize {
+    #[cfg(test)]
+    return ROWS_BUDGET.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    COMPACT_ROWS_BYTES
+}
 
 /// What shrinking did in one solve (zero without it, but for
 /// [`ShrinkStats::min_active`] and [`ShrinkStats::active_sum`]).
@@ -91,6 +110,8 @@ pub struct Active {
     full: bool,
     /// Compact kernel rows per training row (when not `full`).
     rows: Vec<Option<Row>>,
+    /// Bytes held in `rows`, at most [`COMPACT_ROWS_BYTES`].
+    rows_bytes: usize,
     /// Whether every variable was made active once at `10 tol`.
     unshrink: bool,
     /// What shrinking did.
@@ -144,6 +165,7 @@ impl Active {
             g,
             full: true,
             rows: Vec::new(),
+            rows_bytes: 0,
             unshrink: false,
             stats: ShrinkStats {
                 min_active: l,
@@ -175,6 +197,12 @@ impl Active {
         let whole = cache.row(r);
         let n = self.n;
         let row: Row = self.vars.iter().map(|&v| whole[v % n]).collect();
+        let bytes = row.len() * std::mem::size_of::<f32>();
+        if self.rows_bytes + bytes > rows_budget() {
+            self.rows.iter_mut().for_each(|kept| *kept = None);
+            self.rows_bytes = 0;
+        }
+        self.rows_bytes += bytes;
         self.rows[r] = Some(Arc::clone(&row));
         row
     }
@@ -338,6 +366,7 @@ impl Active {
         self.g = vars.iter().map(|&v| self.g_all[v]).collect();
         self.qd = vars.iter().map(|&v| self.qd_all[v]).collect();
         self.rows = if self.full { Vec::new() } else { vec![None; n] };
+        self.rows_bytes = 0;
         self.vars = vars;
     }
 }
@@ -513,6 +542,12 @@ mod tests {
         };
         let (w1, w2) = (warm(1), warm(2));
         assert_eq!(w1, w2);
+        // A budget of compact rows far below what the solve gathers: the
+        // rows are dropped and gathered again, the solution the same bits.
+        super::ROWS_BUDGET.with(|b| b.set(4 * n));
+        let tight = solve(&mut gram.cache(&all), &y, 1024.0, form, stop);
+        super::ROWS_BUDGET.with(|b| b.set(super::COMPACT_ROWS_BYTES));
+        assert_eq!(a, tight);
         assert!(w1.converged);
         let v = violation(&gram, &y, 1024.0, form, &w1.alpha);
         assert!(

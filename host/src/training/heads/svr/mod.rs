@@ -202,8 +202,9 @@ pub struct SvrRecord {
     pub scaling: SvrScaling,
     /// The row cap.
     pub max_rows: usize,
-    /// Whether the solve shrank (written only when it did: absent in
-    /// manifests written before shrinking, whose solves did not).
+    /// Whether the solve ran with libsvm's shrinking enabled (written only
+    /// when it did: absent in manifests written before shrinking, whose
+    /// solves did not shrink).
     #[serde(default, skip_serializing_if = "is_false")]
     pub shrinking: bool,
     /// Support vectors.
