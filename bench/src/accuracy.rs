@@ -48,7 +48,7 @@ use serde::Serialize;
 use crate::corpora::{self, BenchCorpus};
 use crate::ingest::{cached_corpus, Case, BENCH_SEED};
 use crate::recipe::{self, Paired};
-use crate::support::{load, Bound};
+use crate::support::{load, median_sd, Bound};
 use moshead::cli::{f4, print_json, Env, EXIT_OK};
 use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use moshead::evaluation::{plcc, srocc};
@@ -184,24 +184,6 @@ fn choices(filter: &[String], large: bool) -> Vec<BenchHead> {
     }
     all.retain(|c| filter.is_empty() || filter.iter().any(|f| f == c.name()));
     all
-}
-
-fn median_sd(v: &[f64]) -> (Option<f64>, Option<f64>) {
-    if v.is_empty() {
-        return (None, None);
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    let median = if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    };
-    let mean = s.iter().sum::<f64>() / n as f64;
-    let sd = (n > 1)
-        .then(|| (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt());
-    (Some(median), sd)
 }
 
 fn run_corpus(

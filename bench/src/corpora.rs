@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
-use moshead::corpus::{Dataset, Strings};
+use moshead::corpus::Dataset;
 use moshead::training::heads::sigmoid;
 
 /// A benchmark corpus and what was done to it before training.
@@ -27,30 +27,6 @@ pub struct BenchCorpus {
     /// The (row, column) of each non-finite feature value, replaced by its
     /// column's median.
     pub filled: Vec<(usize, usize)>,
-}
-
-/// A dataset from columns, features, MOS (1-5) and content groups
-/// (`group[i]` indexes `groups`).
-fn dataset(columns: Vec<String>, x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>) -> Dataset {
-    let n = mos.len();
-    let groups = group.iter().copied().max().map_or(0, |g| g as usize + 1);
-    Dataset {
-        schema: "bench".into(),
-        columns,
-        x,
-        mos,
-        se: vec![None; n],
-        split: vec![None; n],
-        group,
-        group_names: (0..groups).map(|g| format!("c{g:06}")).collect(),
-        baseline: vec![None; n],
-        baseline_names: Strings::new(),
-        ids: (0..n).map(|i| format!("r{i:06}")).collect(),
-        locations: (0..n as u64).map(|i| (0, i + 1)).collect(),
-        sources: vec!["<generated>".into()],
-        source_scales: Vec::new(),
-        synthetic: true,
-    }
 }
 
 /// Replaces non-finite values by the median of the column's finite values
@@ -157,7 +133,7 @@ pub fn dev_set(path: &Path) -> anyhow::Result<Option<BenchCorpus>> {
             "YouTube-UGC VIDEVAL features ({rows} clips x {} features, every clip its own content)",
             feats.len()
         ),
-        dataset: dataset(columns, x, mos, (0..rows as u32).collect()),
+        dataset: Dataset::generated("bench", columns, x, mos, (0..rows as u32).collect()),
         filled,
     }))
 }
@@ -192,7 +168,13 @@ pub fn small(seed: u64) -> BenchCorpus {
     BenchCorpus {
         name: "small".into(),
         about: "9 contents x 8 clips, 6 correlated features, DMOS-like 0-110".into(),
-        dataset: dataset((0..f).map(|j| format!("f{j}")).collect(), x, mos, group),
+        dataset: Dataset::generated(
+            "bench",
+            (0..f).map(|j| format!("f{j}")).collect(),
+            x,
+            mos,
+            group,
+        ),
         filled: Vec::new(),
     }
 }
@@ -229,7 +211,8 @@ pub fn wide_noisy(seed: u64) -> BenchCorpus {
     BenchCorpus {
         name: "wide-noisy".into(),
         about: "1,200 clips x 60 features (30 noisy mixes, 30 noise), 2% non-finite".into(),
-        dataset: dataset(
+        dataset: Dataset::generated(
+            "bench",
             (0..f).map(|j| format!("f{j:02}")).collect(),
             x,
             mos,
@@ -264,7 +247,13 @@ pub fn non_linear(seed: u64) -> BenchCorpus {
     BenchCorpus {
         name: "non-linear".into(),
         about: "200 contents x 5 clips, 8 features, sine + interaction + square".into(),
-        dataset: dataset((0..f).map(|j| format!("f{j}")).collect(), x, mos, group),
+        dataset: Dataset::generated(
+            "bench",
+            (0..f).map(|j| format!("f{j}")).collect(),
+            x,
+            mos,
+            group,
+        ),
         filled: Vec::new(),
     }
 }

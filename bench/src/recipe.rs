@@ -222,24 +222,11 @@ impl Paired {
             .map(|(x, y)| x - y)
             .filter(|d| d.is_finite())
             .collect();
-        if d.is_empty() {
-            return None;
-        }
         let n = d.len();
-        let mut s = d.clone();
-        s.sort_by(f64::total_cmp);
-        let median_diff = if n % 2 == 1 {
-            s[n / 2]
-        } else {
-            (s[n / 2 - 1] + s[n / 2]) / 2.0
-        };
+        let (median, sd) = crate::support::median_sd(&d);
+        let median_diff = median?;
         let mean_diff = d.iter().sum::<f64>() / n as f64;
-        let se_diff = if n > 1 {
-            let var = d.iter().map(|v| (v - mean_diff).powi(2)).sum::<f64>() / (n - 1) as f64;
-            (var / n as f64).sqrt()
-        } else {
-            0.0
-        };
+        let se_diff = sd.map_or(0.0, |sd| sd / (n as f64).sqrt());
         Some(Paired {
             head: head.to_owned(),
             against: against.to_owned(),

@@ -163,6 +163,21 @@ pub(crate) fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// The median and sample SD of `v` (`None` when empty; the SD `None` with
+/// one value).
+pub(crate) fn median_sd(v: &[f64]) -> (Option<f64>, Option<f64>) {
+    if v.is_empty() {
+        return (None, None);
+    }
+    let mut s = v.to_vec();
+    let median = median(&mut s);
+    let n = s.len();
+    let mean = s.iter().sum::<f64>() / n as f64;
+    let sd = (n > 1)
+        .then(|| (s.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64).sqrt());
+    (Some(median), sd)
+}
+
 /// CPU time (user + system, all threads) of this process so far, from
 /// `/proc/self/stat` (Linux; clock ticks of 1/100 s, the kernel's fixed
 /// `USER_HZ`).

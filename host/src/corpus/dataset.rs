@@ -44,30 +44,44 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// A synthetic dataset of the given matrix, MOS and content groups
-    /// (group `g` named `c{g:03}`, rows named by index, no splits, standard
-    /// errors or baselines), for unit tests.
-    #[cfg(test)]
-    pub(crate) fn generated(x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>) -> Dataset {
+    /// A generated (synthetic) dataset of schema `schema`, feature
+    /// `columns`, matrix `x`, MOS (1-5) and content group per row (`group[i]`
+    /// indexes groups `0..=max`, named `c{g:06}`); rows are named
+    /// `r{i:06}` and located at line `i + 1` of `<generated>`; no splits,
+    /// standard errors or baselines. For benches and tests.
+    pub fn generated(
+        schema: &str,
+        columns: Vec<String>,
+        x: Array2<f64>,
+        mos: Vec<f64>,
+        group: Vec<u32>,
+    ) -> Dataset {
         let n = mos.len();
         let groups = group.iter().max().map_or(0, |&g| g as usize + 1);
         Dataset {
-            schema: "s".into(),
-            columns: (0..x.ncols()).map(|c| format!("f{c}")).collect(),
+            schema: schema.into(),
+            columns,
             x,
             mos,
             se: vec![None; n],
             split: vec![None; n],
             group,
-            group_names: (0..groups).map(|g| format!("c{g:03}")).collect(),
+            group_names: (0..groups).map(|g| format!("c{g:06}")).collect(),
             baseline: vec![None; n],
             baseline_names: Strings::new(),
-            ids: (0..n).map(|i| i.to_string()).collect(),
-            locations: Vec::new(),
-            sources: Vec::new(),
+            ids: (0..n).map(|i| format!("r{i:06}")).collect(),
+            locations: (0..n as u64).map(|i| (0, i + 1)).collect(),
+            sources: vec!["<generated>".into()],
             source_scales: Vec::new(),
             synthetic: true,
         }
+    }
+
+    /// [`Dataset::generated`] with schema `s` and columns `f0, f1, ...`.
+    #[cfg(test)]
+    pub(crate) fn for_tests(x: Array2<f64>, mos: Vec<f64>, group: Vec<u32>) -> Dataset {
+        let columns = (0..x.ncols()).map(|c| format!("f{c}")).collect();
+        Dataset::generated("s", columns, x, mos, group)
     }
 
     /// Number of rows.

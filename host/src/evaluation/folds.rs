@@ -289,7 +289,7 @@ mod tests {
 
     fn dataset(groups: usize, per: usize, split: impl Fn(usize) -> Option<Split>) -> Dataset {
         let n = groups * per;
-        let mut ds = Dataset::generated(
+        let mut ds = Dataset::for_tests(
             Array2::zeros((n, 1)),
             (0..n).map(|i| 1.0 + (i % 4) as f64).collect(),
             (0..n).map(|i| (i / per) as u32).collect(),

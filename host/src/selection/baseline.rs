@@ -98,7 +98,7 @@ mod tests {
         let mos = (0..n)
             .map(|i| f(x.row(i).as_slice().unwrap_or(&[]), i).clamp(1.0, 5.0))
             .collect();
-        Dataset::generated(x, mos, (0..n as u32).map(|i| i / 3).collect())
+        Dataset::for_tests(x, mos, (0..n as u32).map(|i| i / 3).collect())
     }
 
     fn config() -> AutoConfig {

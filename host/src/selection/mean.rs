@@ -128,7 +128,7 @@ mod tests {
     #[test]
     fn the_mean_averages_one_c_per_width_chosen_for_the_mean() {
         let n = 6;
-        let ds = Dataset::generated(
+        let ds = Dataset::for_tests(
             Array2::zeros((n, 1)),
             vec![1.0, 2.0, 3.0, 4.0, 5.0, 3.0],
             (0..n as u32).collect(),
