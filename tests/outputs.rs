@@ -176,9 +176,18 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
         let _ = child.wait();
         let when = format!("run {i} ({head}) killed at {at} us");
         if out.join(".moshead-commit.json").exists() {
-            // Decided but not applied: the next command completes it.
+            // Decided but not applied: a read-only command reports it and
+            // leaves it; the next command writing there completes it.
             pending += 1;
-            moshead(cwd.path(), &["ledger", "--out", "out", "--json"]).ok();
+            let run = moshead(cwd.path(), &["ledger", "--out", "out", "--json"]);
+            assert!(
+                run.fails(1)
+                    .contains("holds a commit that was decided but not applied"),
+                "{when}: {run}"
+            );
+            assert!(out.join(".moshead-commit.json").exists(), "{when}");
+            let model = format!("out/{ID}.json");
+            moshead(cwd.path(), &["export", "--model", &model, "--quiet"]).ok();
             assert!(!out.join(".moshead-commit.json").exists(), "{when}");
         }
         assert_one_set(&out, &[&linear, &mlp], &when);
