@@ -207,10 +207,10 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
 }
 
 /// A tmpfs mounted on a directory, unmounted on drop.
-struct Tmpfs(PathBuf);
+pub(crate) struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+    pub(crate) fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -229,7 +229,7 @@ impl Drop for Tmpfs {
 }
 
 /// Fills `dir` with `.filler` until at most `free` bytes are left.
-fn fill_to(dir: &Path, free: u64) {
+pub(crate) fn fill_to(dir: &Path, free: u64) {
     let filler = dir.join(".filler");
     let _ = std::fs::remove_file(&filler);
     let mut f = std::fs::File::create(&filler).unwrap();

@@ -1,5 +1,6 @@
 //! Exports of a trained head: the ONNX model ([`onnx`]), the model card
-//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]).
+//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]);
+//! manifest strings enter documents only through [`escape`].
 //!
 //! Every artefact is derived from the [`Manifest`] alone (plus, for the
 //! validation scatter plots, the per-row validation predictions), so
@@ -25,6 +26,7 @@
 //! this one's, never a mix.
 
 pub mod card;
+pub mod escape;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
