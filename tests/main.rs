@@ -18,6 +18,7 @@ mod library;
 mod libvmaf;
 mod manifests;
 mod outputs;
+mod ownership;
 mod plugin_trust;
 mod predict;
 mod refusals;

@@ -174,9 +174,13 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
 }
 
 /// The command line, with the program reduced to its file name so the
-/// manifest does not depend on where moshead is installed.
+/// manifest does not depend on where moshead is installed. An argument
+/// that is not UTF-8 (a path) is recorded lossily (U+FFFD for each
+/// invalid sequence), never a panic.
 fn command_line() -> Vec<String> {
-    let mut args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if let Some(first) = args.first_mut() {
         if let Some(name) = Path::new(first.as_str())
             .file_name()

@@ -33,6 +33,7 @@ use crate::selection::SelectionRecord;
 
 pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
 pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
+pub use read::MANIFEST_MAX_BYTES;
 
 /// The manifest format this build writes.
 pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v2";
