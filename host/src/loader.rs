@@ -44,6 +44,102 @@ pub fn load_root_module(_bytes: &[u8], path: &Path) -> Result<AdapterModRef, Loa
         .map_err(LoadFailure::Library)
 }
 
+/// Checks that `bytes` are a complete ELF shared object before the dynamic
+/// loader maps them: a truncated copy (a half-finished download or copy)
+/// would be mapped past its end, and the first touch of a missing page
+/// kills the process with SIGBUS and no message. Every table and loadable
+/// segment the headers name must lie inside the bytes; all arithmetic on
+/// the header's counts and offsets is checked.
+pub fn check_elf(bytes: &[u8]) -> Result<(), String> {
+    let too_short = |what: &str| {
+        format!(
+            "is not a complete ELF shared object ({} bytes): {what} (truncated?)",
+            bytes.len()
+        )
+    };
+    if bytes.get(..4) != Some(b"\x7fELF") {
+        return Err("is not an ELF shared object (no ELF magic number)".into());
+    }
+    let wide = match bytes.get(4) {
+        Some(1) => false,
+        Some(2) => true,
+        _ => return Err("is not an ELF shared object (unknown ELF class)".into()),
+    };
+    let little = match bytes.get(5) {
+        Some(1) => true,
+        Some(2) => false,
+        _ => return Err("is not an ELF shared object (unknown byte order)".into()),
+    };
+    let int = |at: usize, n: usize| -> Option<u64> {
+        let b = bytes.get(at..at.checked_add(n)?)?;
+        let mut v = 0u64;
+        for i in 0..n {
+            let byte = if little { b[n - 1 - i] } else { b[i] };
+            v = (v << 8) | u64::from(byte);
+        }
+        Some(v)
+    };
+    let word = if wide { 8 } else { 4 };
+    // e_type, then e_phoff/e_shoff and the table sizes (ELF32 and ELF64
+    // differ only in the width of the addresses and offsets).
+    let e_type = int(16, 2).ok_or_else(|| too_short("the ELF header is cut"))?;
+    if e_type != 3 {
+        return Err(format!(
+            "is an ELF file but not a shared object (type {e_type}, a shared library is 3)"
+        ));
+    }
+    let after_entry = 24 + word;
+    let header = || too_short("the ELF header is cut");
+    let phoff = int(after_entry, word).ok_or_else(header)?;
+    let shoff = int(after_entry + word, word).ok_or_else(header)?;
+    let rest = after_entry + 2 * word + 4 + 2;
+    let phentsize = int(rest, 2).ok_or_else(header)?;
+    let phnum = int(rest + 2, 2).ok_or_else(header)?;
+    let shentsize = int(rest + 4, 2).ok_or_else(header)?;
+    let shnum = int(rest + 6, 2).ok_or_else(header)?;
+    let len = bytes.len() as u64;
+    let table_end =
+        |off: u64, size: u64, n: u64| size.checked_mul(n).and_then(|t| t.checked_add(off));
+    if phnum == 0 {
+        return Err("is an ELF file without program headers: nothing to load".into());
+    }
+    if table_end(phoff, phentsize, phnum).is_none_or(|end| end > len) {
+        return Err(too_short(
+            "its program headers lie past the end of the file",
+        ));
+    }
+    if shnum > 0 && table_end(shoff, shentsize, shnum).is_none_or(|end| end > len) {
+        return Err(too_short(
+            "its section headers lie past the end of the file",
+        ));
+    }
+    for i in 0..phnum {
+        let at = table_end(phoff, phentsize, i)
+            .and_then(|a| usize::try_from(a).ok())
+            .ok_or_else(header)?;
+        let p_type = int(at, 4).ok_or_else(header)?;
+        // PT_LOAD: p_offset and p_filesz must lie in the file.
+        if p_type != 1 {
+            continue;
+        }
+        let (offset, filesz) = if wide {
+            (int(at + 8, 8), int(at + 32, 8))
+        } else {
+            (int(at + 4, 4), int(at + 16, 4))
+        };
+        let (Some(offset), Some(filesz)) = (offset, filesz) else {
+            return Err(header());
+        };
+        if offset.checked_add(filesz).is_none_or(|end| end > len) {
+            return Err(too_short(&format!(
+                "loadable segment {i} ends at byte {}, past the end of the file",
+                offset.saturating_add(filesz)
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(target_os = "linux")]
 mod memfd {
     use std::fs::File;
@@ -93,5 +189,47 @@ mod memfd {
             attempt += 1;
             std::thread::sleep(std::time::Duration::from_millis(25 * attempt));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_complete_shared_objects_pass() {
+        // The C library is a real shared object on any Linux machine.
+        let mut so = None;
+        for dir in [
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib64",
+            "/usr/lib",
+        ] {
+            let p = std::path::Path::new(dir).join("libc.so.6");
+            if let Ok(b) = std::fs::read(&p) {
+                so = Some(b);
+                break;
+            }
+        }
+        let so = so.expect("libc.so.6 in a system library directory");
+        assert_eq!(check_elf(&so), Ok(()));
+        for cut in [so.len() - 1, so.len() / 2, 64, 10] {
+            let e = check_elf(&so[..cut]).unwrap_err();
+            assert!(
+                e.contains("not a complete ELF shared object") && e.contains("truncated"),
+                "{cut}: {e}"
+            );
+        }
+        assert!(check_elf(b"\x7fELF")
+            .unwrap_err()
+            .contains("unknown ELF class"));
+        assert!(check_elf(b"#!/bin/sh\n")
+            .unwrap_err()
+            .contains("no ELF magic"));
+        // Counts and offsets past any size are refused, not overflowed.
+        let mut hostile = so[..64].to_vec();
+        hostile[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(check_elf(&hostile).is_err());
     }
 }

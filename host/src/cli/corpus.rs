@@ -61,9 +61,11 @@ pub struct SynthArgs {
     /// The corpus adapter.
     #[arg(long, short = 'a', value_name = "NAME[@REQ]")]
     adapter: Selector,
-    /// Roughly how many (distorted) rows to generate.
-    #[arg(long)]
-    rows: usize,
+    /// Roughly how many (distorted) rows to generate: at most 200000
+    /// (KoNViD-150k's size with room to spare; the plugin builds the corpus
+    /// in memory, up to about 2 KB a row).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=SYNTH_MAX_ROWS as u64))]
+    rows: u64,
     /// The generator seed.
     #[arg(long, default_value_t = DEMO_SEED)]
     seed: u64,
@@ -200,11 +202,16 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
     }
 }
 
+/// The largest `synth --rows`: KoNViD-150k's 154,000 clips with room to
+/// spare. The plugin returns the corpus as text in one piece, about 2 KB a
+/// row at most (chug-hdr's wide rows), so the bound keeps it near 400 MB.
+pub const SYNTH_MAX_ROWS: usize = 200_000;
+
 pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
     let reg = env.registry_for(&args.adapter)?;
     let adapter = reg.select(&args.adapter)?;
     let out = adapter.synthesize(&SynthRequest {
-        rows: args.rows,
+        rows: usize::try_from(args.rows)?,
         seed: args.seed,
         variant: args.variant.clone(),
     })?;

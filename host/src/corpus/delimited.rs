@@ -10,6 +10,9 @@ use moshead_protocol::HeaderAlias;
 pub mod codes {
     /// A record with more or fewer fields than the header.
     pub const RAGGED_RECORD: &str = "ragged-record";
+    /// A line whose open quote is not closed on it and whose continuation
+    /// makes no record (the line alone is dropped).
+    pub const UNTERMINATED_QUOTE: &str = "unterminated-quote";
 }
 
 /// The keys of a delimited file, from its header row.

@@ -352,6 +352,7 @@ fn expand(
         reason: format!("slot `{}` has a bad glob `{glob}`: {}", slot.name, e.reason),
     })?;
     let mut files = Vec::new();
+    let mut not_utf8 = Vec::new();
     let mut unrelated = 0usize;
     let entries = fs::read_dir(path).map_err(|e| CorpusError::Input {
         path: path.to_path_buf(),
@@ -362,11 +363,12 @@ fn expand(
             path: path.to_path_buf(),
             reason: io_reason(&e),
         })?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            unrelated += 1;
-            continue;
-        };
+        let raw_name = entry.file_name();
+        // A name that is not UTF-8 is matched as its lossy form (each bad
+        // byte a U+FFFD); a match is read like any shard, under its real
+        // path, and noted by its lossy name.
+        let name = raw_name.to_string_lossy();
+        let name: &str = &name;
         // A compressed shard matches as its plain name does.
         let plain = [".gz", ".zst", ".zstd"]
             .iter()
@@ -391,9 +393,22 @@ fn expand(
                 ),
             });
         }
+        if raw_name.to_str().is_none() {
+            not_utf8.push(p.display().to_string());
+        }
         files.push(p);
     }
     files.sort();
+    if !not_utf8.is_empty() {
+        not_utf8.sort();
+        notes.push(format!(
+            "slot `{}`: {} matching file name{} not UTF-8, read and recorded lossily (each bad byte as U+FFFD): {}",
+            slot.name,
+            not_utf8.len(),
+            if not_utf8.len() == 1 { " is" } else { "s are" },
+            not_utf8.join(", ")
+        ));
+    }
     if unrelated > 0 {
         notes.push(format!(
             "slot `{}`: {unrelated} entr{} in {} not matching `{glob}` not read",

@@ -33,6 +33,11 @@ pub mod codes {
     pub const NOT_LIBVMAF_LOG: &str = "not-libvmaf-log";
 }
 
+/// The bound on a labels table's file (compressed or not): a table holds
+/// one record per clip, so 256 MiB is ample for any corpus. Records obey
+/// the line bound of row files ([`super::lines::MAX_LINE`]).
+pub const MAX_BYTES: u64 = 256 << 20;
+
 /// One readable record.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -81,16 +86,41 @@ pub fn read(reader: impl Read, format: Format, join: &LabelsJoin) -> Result<Tabl
 }
 
 fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
-    let headers: Vec<String> = r
-        .headers()
-        .map_err(|e| format!("line 1: cannot read the CSV header: {e}"))?
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-        .collect();
+    use super::records::{Item, RecordReader};
+    let mut r = RecordReader::new(std::io::BufReader::new(reader), b',');
+    let mut rec = csv::ByteRecord::new();
+    let header_line = loop {
+        match r.next(&mut rec, None).map_err(|e| e.to_string())? {
+            None => return Err("no header row".into()),
+            Some((_, Item::Blank)) => continue,
+            Some((line, Item::Record)) => break line,
+            Some((line, Item::Oversized(len, _))) => {
+                return Err(format!(
+                    "line {line}: the header row of {len} bytes exceeds the {} MiB bound",
+                    super::lines::MAX_LINE >> 20
+                ))
+            }
+            Some((line, Item::Unterminated(why))) => {
+                return Err(format!("line {line}: the header row: {why}"))
+            }
+        }
+    };
+    let mut headers: Vec<String> = Vec::with_capacity(rec.len());
+    for (i, raw) in rec.iter().enumerate() {
+        let h = std::str::from_utf8(raw)
+            .map_err(|_| format!("line {header_line}: header column {} is not UTF-8", i + 1))?
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_owned();
+        if let Some(j) = headers.iter().position(|k| *k == h) {
+            return Err(format!(
+                "line {header_line}: header columns {} and {} are both named `{h}` (which one holds the values is ambiguous)",
+                j + 1,
+                i + 1
+            ));
+        }
+        headers.push(h);
+    }
     if !join.key.iter().any(|k| headers.contains(k)) {
         return Err(format!(
             "the header has no key column ({}); it has {}",
@@ -98,16 +128,51 @@ fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), S
             headers.join(", ")
         ));
     }
-    let mut rec = csv::StringRecord::new();
-    loop {
-        let line = r.position().line();
-        match r.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {
+    while let Some((line, item)) = r
+        .next(&mut rec, Some(headers.len()))
+        .map_err(|e| e.to_string())?
+    {
+        let drop = |code: &'static str, why: String| (line, code, why);
+        match item {
+            Item::Blank => continue,
+            Item::Oversized(len, _) => {
                 t.read += 1;
-                let line = rec.position().map_or(line, |p| p.line());
+                t.drops.push(drop(
+                    super::codes::LINE_TOO_LONG,
+                    format!(
+                        "record of {len} bytes exceeds the {} MiB bound",
+                        super::lines::MAX_LINE >> 20
+                    ),
+                ));
+            }
+            Item::Unterminated(why) => {
+                t.read += 1;
+                t.drops.push(drop(super::codes::UNTERMINATED_QUOTE, why));
+            }
+            Item::Record => {
+                t.read += 1;
+                if rec.len() != headers.len() {
+                    t.drops.push(drop(
+                        codes::MALFORMED_CSV,
+                        format!(
+                            "{} fields where the header has {}",
+                            rec.len(),
+                            headers.len()
+                        ),
+                    ));
+                    continue;
+                }
+                let Ok(fields) = rec
+                    .iter()
+                    .map(std::str::from_utf8)
+                    .collect::<Result<Vec<&str>, _>>()
+                else {
+                    t.drops
+                        .push(drop(codes::MALFORMED_CSV, "invalid UTF-8".to_owned()));
+                    continue;
+                };
                 let mut obj = Map::new();
-                for (h, field) in headers.iter().zip(rec.iter()) {
+                for (h, field) in headers.iter().zip(fields) {
                     // Key columns stay text: `08` must join a log `08.json`.
                     let v = if join.key.contains(h) {
                         Some(field.trim())
@@ -121,21 +186,6 @@ fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), S
                     }
                 }
                 add(t, line, obj, join);
-            }
-            Err(e) => {
-                t.read += 1;
-                let line = e.position().map_or(line, |p| p.line());
-                let reason = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => format!("{len} fields where the header has {expected_len}"),
-                    csv::ErrorKind::Utf8 { .. } => "invalid UTF-8".to_owned(),
-                    _ => e.to_string(),
-                };
-                t.drops.push((line, codes::MALFORMED_CSV, reason));
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(format!("read error after line {line}: {e}"));
-                }
             }
         }
     }
@@ -159,23 +209,41 @@ fn csv_value(field: &str) -> Option<Value> {
 }
 
 fn read_jsonl(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
-    let mut text = String::new();
-    let mut reader = reader;
-    reader
-        .read_to_string(&mut text)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    for (i, raw) in text.lines().enumerate() {
-        let line = i as u64 + 1;
-        if raw.trim().is_empty() {
-            continue;
-        }
-        t.read += 1;
-        match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Object(obj)) => add(t, line, obj, join),
-            Ok(_) => t
-                .drops
-                .push((line, codes::MALFORMED_JSON, "not a JSON object".into())),
-            Err(e) => t.drops.push((line, codes::MALFORMED_JSON, e.to_string())),
+    use super::lines::{Chunk, Line, LineReader};
+    let mut lines = LineReader::without_hash(reader);
+    let mut chunk = Chunk::default();
+    while lines
+        .next_chunk(&mut chunk)
+        .map_err(|e| format!("cannot read: {e}"))?
+    {
+        for (line, l) in &chunk.lines {
+            let line = *line;
+            let raw = match l {
+                Line::Oversized(len) => {
+                    t.read += 1;
+                    t.drops.push((
+                        line,
+                        super::codes::LINE_TOO_LONG,
+                        format!(
+                            "line of {len} bytes exceeds the {} MiB bound",
+                            super::lines::MAX_LINE >> 20
+                        ),
+                    ));
+                    continue;
+                }
+                Line::Text(range) => &chunk.buf[range.clone()],
+            };
+            if raw.trim_ascii().is_empty() {
+                continue;
+            }
+            t.read += 1;
+            match serde_json::from_slice::<Value>(raw) {
+                Ok(Value::Object(obj)) => add(t, line, obj, join),
+                Ok(_) => t
+                    .drops
+                    .push((line, codes::MALFORMED_JSON, "not a JSON object".into())),
+                Err(e) => t.drops.push((line, codes::MALFORMED_JSON, e.to_string())),
+            }
         }
     }
     Ok(())
@@ -291,6 +359,20 @@ mod tests {
         assert!(
             e.contains("flickr_id or video_id") && e.contains("id, MOS"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_header_is_refused() {
+        let e = read(
+            "flickr_id,MOS,SD,n,MOS\n1,3,0.5,20,4\n".as_bytes(),
+            Format::Csv,
+            &join(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "line 1: header columns 2 and 5 are both named `MOS` (which one holds the values is ambiguous)"
         );
     }
 

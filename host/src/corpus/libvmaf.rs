@@ -93,8 +93,12 @@ impl PooledLog {
     /// The pooled raw-row columns: `f`, `f_mean`, `f_p10`, `f_p90`, `f_std`
     /// per metric (a metric with no finite frame gives `null`s, which the
     /// plugin fills and counts like missing values) and `n_feature_frames`.
-    pub fn columns(&self) -> Map<String, Value> {
-        let mut out = Map::new();
+    ///
+    /// Each column is `(name, value, metric)`, `metric` being the log
+    /// metric it comes from (`None` for `n_feature_frames`), so that a
+    /// caller can name both sides of a collision.
+    pub fn column_list(&self) -> Vec<(String, Value, Option<&str>)> {
+        let mut out = Vec::with_capacity(5 * self.metrics.len() + 1);
         let num = |v: f64, ok: bool| {
             if ok {
                 serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
@@ -104,14 +108,46 @@ impl PooledLog {
         };
         for (name, p) in &self.metrics {
             let ok = p.finite > 0;
-            out.insert(name.clone(), num(p.mean, ok));
-            out.insert(format!("{name}_mean"), num(p.mean, ok));
-            out.insert(format!("{name}_p10"), num(p.p10, ok));
-            out.insert(format!("{name}_p90"), num(p.p90, ok));
-            out.insert(format!("{name}_std"), num(p.std, ok));
+            let m = Some(name.as_str());
+            out.push((name.clone(), num(p.mean, ok), m));
+            out.push((format!("{name}_mean"), num(p.mean, ok), m));
+            out.push((format!("{name}_p10"), num(p.p10, ok), m));
+            out.push((format!("{name}_p90"), num(p.p90, ok), m));
+            out.push((format!("{name}_std"), num(p.std, ok), m));
         }
-        out.insert("n_feature_frames".into(), Value::from(self.frames as u64));
+        out.push((
+            "n_feature_frames".into(),
+            Value::from(self.frames as u64),
+            None,
+        ));
         out
+    }
+
+    /// The pooled raw-row columns as a map; two that share a name (a
+    /// metric named `vmaf_mean` beside `vmaf`) are an error naming both.
+    pub fn columns(&self) -> Result<Map<String, Value>, String> {
+        let mut out = Map::new();
+        let mut from: BTreeMap<String, Option<&str>> = BTreeMap::new();
+        for (k, v, metric) in self.column_list() {
+            if let Some(earlier) = from.get(&k) {
+                return Err(format!(
+                    "pooled column `{k}` comes from both {} and {}",
+                    describe(*earlier),
+                    describe(metric)
+                ));
+            }
+            from.insert(k.clone(), metric);
+            out.insert(k, v);
+        }
+        Ok(out)
+    }
+}
+
+/// The origin of a pooled column, for messages.
+pub fn describe(metric: Option<&str>) -> String {
+    match metric {
+        Some(m) => format!("frame metric `{m}`"),
+        None => "the frame count".to_owned(),
     }
 }
 
@@ -126,28 +162,69 @@ struct Log {
 struct Frame {
     #[allow(dead_code)]
     frame_num: u64,
-    metrics: BTreeMap<String, Option<f64>>,
+    metrics: Metrics,
 }
+
+/// A frame's metrics; a name repeated in one frame is an error (JSONL rows
+/// drop a repeated key too), not last-one-wins.
+struct Metrics(BTreeMap<String, Option<f64>>);
+
+impl<'de> Deserialize<'de> for Metrics {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Metrics;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of metric values")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Metrics, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = a.next_entry::<String, Option<f64>>()? {
+                    if m.contains_key(&k) {
+                        return Err(serde::de::Error::custom(format!("{REPEATED}: `{k}`")));
+                    }
+                    m.insert(k, v);
+                }
+                Ok(Metrics(m))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The start of the message of a metric repeated in one frame.
+const REPEATED: &str = "a frame repeats a metric";
 
 /// Parses a libvmaf JSON log and pools its frames. The error says why the
 /// text is not a libvmaf log (for a counted drop naming the file).
 pub fn pool_log(text: &str) -> Result<PooledLog, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not JSON ({e})"))?;
-    let is_log = value
-        .as_object()
-        .is_some_and(|o| o.contains_key("version") && o.get("frames").is_some_and(Value::is_array));
-    if !is_log {
-        return Err("not a libvmaf JSON log (no top-level `version` and `frames` array)".into());
-    }
-    let log: Log = serde_json::from_value(value).map_err(|e| {
-        format!("not a libvmaf JSON log: {e} (each frame needs `frameNum` and `metrics` of numbers or null)")
+    // One typed parse of the text (a `Value` would merge repeated keys);
+    // only when it fails is the text read again, to say why.
+    let log: Log = serde_json::from_str(text).map_err(|e| {
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return format!("not JSON ({e})"),
+        };
+        let is_log = value.as_object().is_some_and(|o| {
+            o.contains_key("version") && o.get("frames").is_some_and(Value::is_array)
+        });
+        if !is_log {
+            "not a libvmaf JSON log (no top-level `version` and `frames` array)".into()
+        } else if e.to_string().starts_with(REPEATED) {
+            e.to_string()
+        } else {
+            format!("not a libvmaf JSON log: {e} (each frame needs `frameNum` and `metrics` of numbers or null)")
+        }
     })?;
     if log.frames.is_empty() {
         return Err("a libvmaf log with no frames".into());
     }
     let mut values: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
     for frame in &log.frames {
-        for (name, v) in &frame.metrics {
+        for (name, v) in &frame.metrics.0 {
             let e = values.entry(name.as_str()).or_default();
             match v {
                 Some(v) if v.is_finite() => e.0.push(*v),
@@ -247,7 +324,7 @@ mod tests {
         assert_eq!(p.non_finite(), 1);
         assert!((p.metrics["float_adm2"].mean - 0.6).abs() < 1e-12);
         assert_eq!(p.metrics["vmaf"].mean, 80.0);
-        let cols = p.columns();
+        let cols = p.columns().unwrap();
         assert_eq!(cols["adm2"], cols["adm2_mean"]);
         assert_eq!(cols["n_feature_frames"], 3);
         assert!(cols.contains_key("motion2_p90"));
@@ -280,7 +357,7 @@ mod tests {
     #[test]
     fn a_metric_without_finite_frames_pools_to_nulls() {
         let log = r#"{"version":"2","frames":[{"frameNum":0,"metrics":{"integer_motion2":null}}]}"#;
-        let cols = pool_log(log).unwrap().columns();
+        let cols = pool_log(log).unwrap().columns().unwrap();
         assert_eq!(cols["motion2"], Value::Null);
         assert_eq!(cols["motion2_std"], Value::Null);
     }

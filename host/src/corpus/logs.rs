@@ -79,7 +79,25 @@ impl Joins {
             path: path.to_path_buf(),
             reason: inputs::io_reason(&e),
         };
-        let bytes = std::fs::read(path).map_err(io)?;
+        // Checked for its type first (a FIFO or device is refused, never
+        // read) and read with a bound.
+        let file = crate::safe_fs::open_read(path).map_err(|e| io(e.into()))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(file, labels::MAX_BYTES + 1),
+            &mut bytes,
+        )
+        .map_err(io)?;
+        if bytes.len() as u64 > labels::MAX_BYTES {
+            return Err(CorpusError::Input {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "labels slot `{}`: over the {} MiB bound of a labels table (one record per clip)",
+                    src.slot,
+                    labels::MAX_BYTES >> 20
+                ),
+            });
+        }
         if bytes.is_empty() {
             return Err(CorpusError::Input {
                 path: path.to_path_buf(),
@@ -88,8 +106,8 @@ impl Joins {
         }
         // A labels table may be gzip- or zstd-compressed like any text input.
         let compression = super::sniff::Compression::of(&bytes);
-        let text =
-            super::sniff::decoder(std::io::Cursor::new(bytes.clone()), compression).map_err(io)?;
+        let (sha256, n_bytes) = (crate::digest::sha256_hex(&bytes), bytes.len() as u64);
+        let text = super::sniff::decoder(std::io::Cursor::new(bytes), compression).map_err(io)?;
         let table = labels::read(text, src.format, join).map_err(|reason| CorpusError::Input {
             path: path.to_path_buf(),
             reason: format!("labels slot `{}`: {reason}", src.slot),
@@ -97,8 +115,8 @@ impl Joins {
         let mut report = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
-            sha256: crate::digest::sha256_hex(&bytes),
-            bytes: bytes.len() as u64,
+            sha256,
+            bytes: n_bytes,
             lines: table.read,
             rows: 0,
             drops: BTreeMap::new(),
@@ -172,6 +190,12 @@ impl Joins {
                 // The row's location is its log, line 1.
                 ctx.source = *k;
                 let log = log?;
+                if let Some(reason) = log.error {
+                    return Err(CorpusError::Input {
+                        path: PathBuf::from(&log.display),
+                        reason,
+                    });
+                }
                 listing.push_str(&format!("{}  {}\n", log.sha256, log.name));
                 rep.bytes += log.bytes;
                 rep.lines += 1;
@@ -244,6 +268,9 @@ struct Log {
     joined: Option<usize>,
     non_finite: Option<(u64, String)>,
     outcome: Result<Outcome, String>,
+    /// Why the log cannot be joined at all (its pooled columns collide),
+    /// an input error naming it.
+    error: Option<String>,
 }
 
 fn read_log(src: &Source) -> Result<Log, CorpusError> {
@@ -282,6 +309,7 @@ fn read_log(src: &Source) -> Result<Log, CorpusError> {
         joined: None,
         non_finite: None,
         outcome: Ok(Outcome::Drop(String::new(), String::new())),
+        error: None,
     })
 }
 
@@ -320,8 +348,28 @@ impl Log {
                 .unwrap_or_default();
             self.non_finite = Some((nf as u64, metric));
         }
+        // A pooled column never replaces a labels column (a metric named
+        // `mos`, as `vmaf --model ...:name=mos` writes, would become the
+        // ground truth): a collision is an error naming both.
         let mut row = record.columns.clone();
-        for (k, v) in pooled.columns() {
+        let pooled_columns = match pooled.columns() {
+            Ok(c) => c,
+            Err(e) => {
+                self.error = Some(e);
+                return self;
+            }
+        };
+        for (k, _, metric) in pooled.column_list() {
+            if row.contains_key(&k) {
+                self.error = Some(format!(
+                    "pooled column `{k}` (from {}) has the name of a column of the labels record (line {}): rename the metric (e.g. `vmaf --model ...:name=...`) or the labels column",
+                    libvmaf::describe(metric),
+                    record.line
+                ));
+                return self;
+            }
+        }
+        for (k, v) in pooled_columns {
             row.insert(k, v);
         }
         let text = serde_json::Value::Object(row).to_string();

@@ -18,6 +18,7 @@ pub mod lines;
 mod logs;
 pub mod parquet;
 mod record;
+pub mod records;
 mod report;
 pub mod sniff;
 pub mod strings;
@@ -49,6 +50,9 @@ pub mod codes {
     pub const LINE_TOO_LONG: &str = "line-too-long";
     /// A CSV or TSV record with more or fewer fields than the header.
     pub const RAGGED_RECORD: &str = super::delimited::codes::RAGGED_RECORD;
+    /// A CSV or TSV line whose open quote is not closed on it, and whose
+    /// continuation makes no record of the header's width.
+    pub const UNTERMINATED_QUOTE: &str = super::delimited::codes::UNTERMINATED_QUOTE;
     /// The line does not parse and holds carriage returns inside it: the
     /// file has CR-only (old Mac) line endings, and lines end at LF.
     pub const CR_LINE_ENDINGS: &str = "cr-line-endings";

@@ -7,7 +7,6 @@
 //! instead of idling the cores. Memory stays bounded: two chunks of raw text
 //! and two of outcomes.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
@@ -19,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::delimited::Header;
 use super::lines::{self, Chunk, Line, LineReader};
+use super::records::{self, RecordReader};
 use super::sniff::{self, Compression};
 use super::{codes, inputs, Builder, CorpusError, Ctx, InputReport, Outcome, Source, SourceData};
 use crate::training::Status;
@@ -126,7 +126,11 @@ fn pipeline<C: Default + Send + Sync>(
 ) -> Result<(), CorpusError> {
     let read_error = |e: io::Error, lines: u64| CorpusError::Input {
         path: PathBuf::from(&src.display),
-        reason: format!("read error after line {lines}: {e}"),
+        reason: if records::is_unclosed_quote(&e) {
+            e.to_string()
+        } else {
+            format!("read error after line {lines}: {e}")
+        },
     };
     let mut current = C::default();
     let mut next = C::default();
@@ -234,15 +238,26 @@ fn name_cr_endings(text: &str, outcome: Result<Outcome, String>) -> Result<Outco
     }
 }
 
-/// A chunk of delimited records: a pool of reused records and, per line
-/// that ends as an outcome, its number and record (`None`: a blank line).
+/// A chunk of delimited records: a pool of reused records and, per record
+/// (or line) that ends as an outcome, its line and what it is.
 #[derive(Default)]
 struct Records {
     pool: Vec<ByteRecord>,
-    entries: Vec<(u64, Option<usize>)>,
+    entries: Vec<(u64, Entry)>,
+}
+
+/// One entry of a chunk of delimited records.
+enum Entry {
+    /// A record of the pool.
+    Record(usize),
+    /// A drop the reader decided (a blank line, an oversized record, an
+    /// unterminated quote).
+    Drop(&'static str, String),
 }
 
 /// Ingests a CSV (`delimiter` `,`) or TSV (`\t`) source with a header row.
+/// Records are read under the JSONL line rule ([`super::records`]): one at
+/// a time, none held past [`lines::MAX_LINE`] bytes.
 pub(super) fn delimited(
     ctx: &Ctx<'_>,
     b: &mut Builder,
@@ -253,45 +268,56 @@ pub(super) fn delimited(
 ) -> Result<(), CorpusError> {
     let mut opened = open(src)?;
     let reader = std::mem::replace(&mut opened.reader, Box::new(io::empty()));
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(true)
-        .flexible(true)
-        .buffer_capacity(1 << 20)
-        .from_reader(LineTracker::new(reader));
+    let mut rdr = RecordReader::new(io::BufReader::with_capacity(1 << 20, reader), delimiter);
     let input_err = |reason: String| CorpusError::Input {
         path: PathBuf::from(&src.display),
         reason,
     };
-    let names = rdr
-        .byte_headers()
-        .map_err(|e| input_err(format!("line 1: {}", csv_reason(&e))))?
-        .clone();
+    // The header: the first record (blank lines before it are skipped).
+    let mut names = ByteRecord::new();
+    let header = loop {
+        match rdr.next(&mut names, None) {
+            Err(e) => return Err(input_err(e.to_string())),
+            Ok(None) => break None,
+            Ok(Some((_, records::Item::Blank))) => continue,
+            Ok(Some((_, records::Item::Record))) => break Some(()),
+            Ok(Some((line, records::Item::Oversized(len, _)))) => {
+                return Err(input_err(format!(
+                    "line {line}: the header row of {len} bytes exceeds the {} MiB bound",
+                    lines::MAX_LINE >> 20
+                )))
+            }
+            Ok(Some((line, records::Item::Unterminated(why)))) => {
+                return Err(input_err(format!("line {line}: the header row: {why}")))
+            }
+        }
+    };
     // An empty file has no header row: the caller reports it as empty.
-    if !names.is_empty() {
+    if header.is_some() {
         let header = Header::new(&names, &ctx.adapter.descriptor.header_aliases)
             .map_err(|r| input_err(format!("line 1: {r}")))?;
-        let header_end = rdr.position().byte().saturating_sub(1);
-        let mut last_line = rdr.get_mut().line_of(header_end);
+        let width = header.keys().len();
         pipeline(
             ctx,
             b,
             rep,
             src,
             status,
-            |chunk: &mut Records| read_records(&mut rdr, chunk, &mut last_line),
+            |chunk: &mut Records| read_records(&mut rdr, chunk, width),
             |chunk: &Records| {
                 chunk
                     .entries
                     .par_iter()
                     // One JSON buffer per rayon job, reused record to record.
-                    .map_init(String::new, |json, (n, rec)| {
-                        let outcome = match rec {
-                            None => {
-                                Ok(Outcome::Drop(codes::BLANK_LINE.into(), "blank line".into()))
+                    .map_init(String::new, |json, (n, entry)| {
+                        let outcome = match entry {
+                            Entry::Drop(code, message) => {
+                                Ok(Outcome::Drop((*code).into(), message.clone()))
                             }
-                            Some(i) => match header.write_json(&chunk.pool[*i], json) {
-                                Ok(()) => ctx.project(&src.slot, json),
+                            Entry::Record(i) => match header.write_json(&chunk.pool[*i], json) {
+                                Ok(()) => {
+                                    name_delimiter(ctx.project(&src.slot, json), &header, delimiter)
+                                }
                                 Err((code, message)) => Ok(Outcome::Drop(code.into(), message)),
                             },
                         };
@@ -301,57 +327,8 @@ pub(super) fn delimited(
             },
         )?;
     }
-    // Whatever the reader buffered but did not parse is counted too.
-    let mut rest = rdr.into_inner().inner;
-    io::copy(&mut rest, &mut io::sink()).map_err(|e| input_err(format!("read error: {e}")))?;
     opened.finish(rep, None);
     Ok(())
-}
-
-/// The underlying reader of a delimited source, remembering where its lines
-/// end: the CSV reader reports a record's position *before* the blank lines
-/// it skips and counts `\r\n` as two terminators, so lines are numbered
-/// here from the bytes themselves.
-struct LineTracker<R> {
-    inner: R,
-    /// Bytes passed through so far.
-    offset: u64,
-    /// Offsets of the `\n` bytes passed through and not yet counted.
-    pending: VecDeque<u64>,
-    /// `\n` bytes counted (all before the last queried offset).
-    counted: u64,
-}
-
-impl<R: Read> Read for LineTracker<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let base = self.offset;
-        self.pending
-            .extend(memchr::memchr_iter(b'\n', &buf[..n]).map(|i| base + i as u64));
-        self.offset += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R> LineTracker<R> {
-    fn new(inner: R) -> Self {
-        LineTracker {
-            inner,
-            offset: 0,
-            pending: VecDeque::new(),
-            counted: 0,
-        }
-    }
-
-    /// The 1-based line of the byte at `offset`; offsets must not decrease
-    /// from one call to the next.
-    fn line_of(&mut self, offset: u64) -> u64 {
-        while self.pending.front().is_some_and(|&nl| nl < offset) {
-            self.pending.pop_front();
-            self.counted += 1;
-        }
-        self.counted + 1
-    }
 }
 
 /// Bytes of CSV or TSV records per chunk: smaller than the JSONL chunk
@@ -360,13 +337,13 @@ impl<R> LineTracker<R> {
 /// accounting are the parts no other work overlaps.
 const RECORD_CHUNK_BYTES: usize = 1 << 20;
 
-/// Reads about [`RECORD_CHUNK_BYTES`] of records; blank lines the CSV reader
-/// steps over are entries too, so that every line is accounted for.
-/// `last_line` is the line the previous record (or the header) ended on.
-fn read_records<R: Read>(
-    rdr: &mut csv::Reader<LineTracker<R>>,
+/// Reads about [`RECORD_CHUNK_BYTES`] of records under a header of `width`
+/// fields; every record and blank line is an entry, so that every line is
+/// accounted for.
+fn read_records<R: io::BufRead>(
+    rdr: &mut RecordReader<R>,
     chunk: &mut Records,
-    last_line: &mut u64,
+    width: usize,
 ) -> io::Result<bool> {
     chunk.entries.clear();
     let mut used = 0;
@@ -376,33 +353,62 @@ fn read_records<R: Read>(
             chunk.pool.push(ByteRecord::new());
         }
         let rec = &mut chunk.pool[used];
-        let more = rdr
-            .read_byte_record(rec)
-            .map_err(|e| io::Error::other(csv_reason(&e)))?;
-        if !more {
+        let Some((line, item)) = rdr.next(rec, Some(width))? else {
             break;
-        }
-        // The record ends at the byte before the reader's position (its
-        // terminator, or its last byte at the end of the input); it starts
-        // as many lines earlier as its quoted fields hold line breaks.
-        let end = rdr.position().byte().saturating_sub(1);
-        let end_line = rdr.get_mut().line_of(end);
-        let inner_breaks = memchr::memchr_iter(b'\n', rec.as_slice()).count() as u64;
-        let line = end_line.saturating_sub(inner_breaks).max(*last_line + 1);
-        chunk
-            .entries
-            .extend((*last_line + 1..line).map(|l| (l, None)));
-        *last_line = end_line;
-        bytes += rec.as_slice().len() + rec.len();
-        chunk.entries.push((line, Some(used)));
-        used += 1;
+        };
+        let entry = match item {
+            records::Item::Record => {
+                bytes += rec.as_slice().len() + rec.len();
+                used += 1;
+                Entry::Record(used - 1)
+            }
+            records::Item::Blank => Entry::Drop(codes::BLANK_LINE, "blank line".into()),
+            records::Item::Oversized(len, span) => Entry::Drop(
+                codes::LINE_TOO_LONG,
+                format!(
+                    "{} of {len} bytes exceeds the {} MiB bound",
+                    if span > 1 {
+                        format!("record (a quoted field over {span} lines)")
+                    } else {
+                        "line".to_owned()
+                    },
+                    lines::MAX_LINE >> 20
+                ),
+            ),
+            records::Item::Unterminated(why) => Entry::Drop(codes::UNTERMINATED_QUOTE, why),
+        };
+        chunk.entries.push((line, entry));
     }
     Ok(!chunk.entries.is_empty())
 }
 
-fn csv_reason(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Io(io) => io.to_string(),
-        _ => e.to_string(),
+/// A record the adapter finds without its corpus tag, in a file whose header
+/// is one column holding the other delimiter: the drop says the file is
+/// likely separated by `;` (or `,`) rather than the format's delimiter.
+fn name_delimiter(
+    outcome: Result<Outcome, String>,
+    header: &Header,
+    delimiter: u8,
+) -> Result<Outcome, String> {
+    match (outcome, header.keys()) {
+        (Ok(Outcome::Drop(code, message)), [only]) => {
+            let other = [b';', b',', b'\t', b'|']
+                .into_iter()
+                .find(|&d| d != delimiter && only.as_bytes().contains(&d));
+            match other {
+                Some(d) => Ok(Outcome::Drop(
+                    code,
+                    format!(
+                        "{message} (the header is one column, `{}`, which holds `{}`: is the file separated by `{}` rather than `{}`?)",
+                        only.escape_debug(),
+                        (d as char).escape_debug(),
+                        (d as char).escape_debug(),
+                        (delimiter as char).escape_debug()
+                    ),
+                )),
+                None => Ok(Outcome::Drop(code, message)),
+            }
+        }
+        (other, _) => other,
     }
 }

@@ -190,6 +190,32 @@ impl Layers {
     }
 }
 
+/// Refuses a head the graph cannot carry: its tensors are 32-bit floats,
+/// so a parameter or scaling value beyond `f32` range (finite in the
+/// manifest) would become an infinity, and an SD below it a zero divisor,
+/// in a file `predict` itself would refuse to score with.
+fn check_f32(head: &crate::training::FittedHead) -> Result<(), ExportError> {
+    let big = |v: &f64| !(v.abs() as f32).is_finite();
+    if head
+        .params
+        .iter()
+        .chain(&head.standardizer.mean)
+        .chain(&head.standardizer.std)
+        .any(big)
+    {
+        return Err(ExportError::Head(format!(
+            "a parameter or scaling value is beyond the range of the graph's 32-bit floats ({:e})",
+            f32::MAX
+        )));
+    }
+    if head.standardizer.std.iter().any(|s| (*s as f32) == 0.0) {
+        return Err(ExportError::Head(
+            "a standard deviation is below the smallest 32-bit float: the graph would divide by zero".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn f32_bytes(values: impl IntoIterator<Item = f64>) -> Vec<u8> {
     values
         .into_iter()
@@ -279,6 +305,7 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
     let f = m.feature_order.len();
     let head = m.fitted();
     head.check_shape(f).map_err(ExportError::Head)?;
+    check_f32(&head)?;
     let mut init = vec![
         float_tensor("feature_mean", &[f], head.standardizer.mean.iter().copied()),
         float_tensor("feature_std", &[f], head.standardizer.std.iter().copied()),

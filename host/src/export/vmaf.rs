@@ -349,6 +349,12 @@ pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
         slopes.push(1.0 / sd);
         intercepts.push(-mean / sd);
     }
+    // A finite but tiny SD overflows its slope: JSON would carry `null`.
+    if slopes.iter().chain(&intercepts).any(|v| !v.is_finite()) {
+        return Err(ExportError::Head(
+            "a feature's rescaling (1 / SD, -mean / SD) is not finite: its SD is too small".into(),
+        ));
+    }
     let (a, b) = (scale.to_native(MOS_RANGE[0]), scale.to_native(MOS_RANGE[1]));
     let clip = [a.min(b), a.max(b)];
     let svr = m.head.spec.svr.as_ref();

@@ -135,6 +135,14 @@ impl Adapter {
             path: path.to_path_buf(),
             reason,
         })?;
+        #[cfg(target_os = "linux")]
+        crate::loader::check_elf(&bytes).map_err(|reason| PluginError::Load {
+            path: path.to_path_buf(),
+            reason,
+            // Not ELF at all: skipped like any other file; an ELF file that
+            // is cut short (a half-copied plugin): refused.
+            not_a_plugin: !bytes.starts_with(b"\x7fELF"),
+        })?;
         let module = load_root_module(&bytes, path).map_err(|e| match e {
             LoadFailure::Library(e) => describe_library_error(path, e),
             LoadFailure::PrivateCopy(e) => PluginError::Load {

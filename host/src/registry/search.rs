@@ -72,17 +72,10 @@ pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) 
             });
         }
     }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".local").join("share")));
-    if let Some(d) = data_home {
-        dirs.push(SearchDir {
-            path: d.join("moshead").join("plugins"),
-            origin: "user data",
-            explicit: false,
-            ignored: None,
-        });
-    }
+    dirs.extend(user_data_dir(
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    ));
     // A directory reached twice is searched once, at its first position.
     let mut seen = std::collections::HashSet::new();
     dirs.retain(|d| {
@@ -90,6 +83,42 @@ pub fn search_dirs(plugin_dirs: &[PathBuf], env_path: Option<&std::ffi::OsStr>) 
             || seen.insert(fs::canonicalize(&d.path).unwrap_or_else(|_| d.path.clone()))
     });
     dirs
+}
+
+/// `$XDG_DATA_HOME/moshead/plugins`, else `$HOME/.local/share/moshead/plugins`.
+/// As the XDG base directory specification says, a variable that is empty
+/// or relative is invalid and ignored (a relative one is listed as ignored,
+/// never searched: it would name a directory under the current one).
+fn user_data_dir(
+    xdg_data_home: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> Vec<SearchDir> {
+    let entry = |path: PathBuf, ignored: Option<String>| SearchDir {
+        path,
+        origin: "user data",
+        explicit: false,
+        ignored,
+    };
+    let mut out = Vec::new();
+    for (var, value, sub) in [
+        ("XDG_DATA_HOME", xdg_data_home, Path::new("")),
+        ("HOME", home, Path::new(".local/share")),
+    ] {
+        let Some(v) = value.filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let path = Path::new(v).join(sub).join("moshead").join("plugins");
+        if Path::new(v).is_absolute() {
+            out.push(entry(path, None));
+            return out;
+        }
+        let reason = format!(
+            "{var} `{}` is relative: ignored (it must be absolute; the current directory is never searched)",
+            Path::new(v).display()
+        );
+        out.push(entry(path, Some(reason)));
+    }
+    out
 }
 
 /// Whether a file name looks like a shared library on this platform.
@@ -107,4 +136,47 @@ pub fn adapter_name_of_file(file_name: &str) -> Option<String> {
         .strip_prefix(DLL_PREFIX)?
         .strip_suffix(DLL_SUFFIX)?;
     (!stem.is_empty()).then(|| stem.replace('_', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    fn dirs(xdg: Option<&str>, home: Option<&str>) -> Vec<(String, bool)> {
+        user_data_dir(xdg.map(OsStr::new), home.map(OsStr::new))
+            .into_iter()
+            .map(|d| (d.path.display().to_string(), d.ignored.is_some()))
+            .collect()
+    }
+
+    #[test]
+    fn user_data_comes_only_from_absolute_variables() {
+        let p = |s: &str| (s.to_owned(), false);
+        let ign = |s: &str| (s.to_owned(), true);
+        assert_eq!(dirs(Some("/x"), Some("/h")), [p("/x/moshead/plugins")]);
+        assert_eq!(
+            dirs(None, Some("/h")),
+            [p("/h/.local/share/moshead/plugins")]
+        );
+        assert_eq!(
+            dirs(Some(""), Some("/h")),
+            [p("/h/.local/share/moshead/plugins")]
+        );
+        assert_eq!(
+            dirs(Some("."), Some("/h")),
+            [
+                ign("./moshead/plugins"),
+                p("/h/.local/share/moshead/plugins")
+            ]
+        );
+        assert_eq!(
+            dirs(Some("rel"), Some("home")),
+            [
+                ign("rel/moshead/plugins"),
+                ign("home/.local/share/moshead/plugins")
+            ]
+        );
+        assert!(dirs(None, None).is_empty());
+    }
 }

@@ -78,14 +78,24 @@ impl FittedHead {
                     .svr
                     .as_ref()
                     .ok_or("an SVR head without its `svr` settings")?;
-                if !s.members.is_empty()
-                    && s.members.iter().map(|m| m.n_support).sum::<usize>() != s.n_support
-                {
-                    return Err(format!(
-                        "a mean of SVRs records {} support vectors but its members {}",
-                        s.n_support,
-                        s.members.iter().map(|m| m.n_support).sum::<usize>()
-                    ));
+                s.check()?;
+                if !s.members.is_empty() {
+                    // Counts read from a file: their sum is checked, never
+                    // wrapped (a hostile sum past `usize::MAX` is refused).
+                    let members = s
+                        .members
+                        .iter()
+                        .try_fold(0usize, |acc, m| acc.checked_add(m.n_support));
+                    if members != Some(s.n_support) {
+                        return Err(format!(
+                            "a mean of SVRs records {} support vectors but its members {}",
+                            s.n_support,
+                            members.map_or_else(
+                                || "more than the largest count".to_owned(),
+                                |n| n.to_string()
+                            )
+                        ));
+                    }
                 }
                 let m = self.params.len().saturating_sub(1) / (features + 1);
                 if m != s.n_support {

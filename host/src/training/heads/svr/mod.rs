@@ -231,6 +231,29 @@ pub struct SvrMember {
 }
 
 impl SvrRecord {
+    /// Checks the settings a manifest records for what prediction and the
+    /// exports use: every RBF width finite and positive (a zero width is a
+    /// constant kernel, a negative one grows without bound), a nu-SVR's
+    /// `nu` present and in (0, 1]. Zero support vectors stay allowed: a
+    /// tube wider than the targets fits no vector, and the head predicts
+    /// the constant `-rho`, as libsvm's does.
+    pub fn check(&self) -> Result<(), String> {
+        if self.kernel == KernelKind::Rbf {
+            for (g, _) in self.widths() {
+                if !(g.is_finite() && g > 0.0) {
+                    return Err(format!("SVR gamma {g} must be finite and > 0"));
+                }
+            }
+        }
+        if self.svm_type == SvrType::Nu && !self.nu.is_some_and(|nu| nu > 0.0 && nu <= 1.0) {
+            return Err(match self.nu {
+                Some(nu) => format!("nu-SVR records nu {nu}, not in (0, 1]"),
+                None => "a nu-SVR without its `nu`".to_owned(),
+            });
+        }
+        Ok(())
+    }
+
     /// `(gamma, support vectors)` per block of support vectors: one block
     /// for a single SVR, one per member for a mean.
     pub fn widths(&self) -> Vec<(f64, usize)> {
