@@ -180,7 +180,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
         }
     };
     let mut fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
-    let pooled = oof::pooled(&fold_results);
+    let pooled = oof::pooled(&fold_results, policy.seed);
     let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
     let agg = aggregate(&head_metrics);
     let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();

@@ -319,6 +319,12 @@ fn print_summary(m: &Manifest, path: &Path) {
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     super::table::print_table(&header, &rows);
+    if let Some(ci) = v.pooled.as_ref().and_then(|p| p.intervals.as_ref()) {
+        println!("pooled {}", ci.describe());
+    }
+    if let Some(line) = v.pooled.as_ref().and_then(|p| p.head.p1401_line()) {
+        println!("pooled {line}");
+    }
     if let Some(lin) = v.baselines.get("linear") {
         if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
             if h <= l {

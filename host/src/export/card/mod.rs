@@ -358,6 +358,18 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
                 "; a row counts once per split that held it out"
             }
         );
+        if let Some(ci) = &p.intervals {
+            let _ = writeln!(
+                o,
+                "The head's pooled {}. The bootstrap draws whole contents, so clips of one \
+                 source never count as independent evidence; the Fisher-z interval treats \
+                 rows as independent and is narrower where contents repeat.\n",
+                ci.describe()
+            );
+        }
+        if let Some(line) = p.head.p1401_line() {
+            let _ = writeln!(o, "The head's pooled {line}.\n");
+        }
     }
 
     selection_section(&mut o, m);
