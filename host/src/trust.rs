@@ -47,7 +47,7 @@ pub struct Pins {
 
 /// Errors of reading a pin file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}:{line}: {reason}", path.display())]
+#[error("{}{}: {reason}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct PinError {
     /// The pin file.
     pub path: PathBuf,
