@@ -7,7 +7,7 @@ use std::time::Duration;
 use moshead_e2e::*;
 use sha2::Digest;
 
-fn names(run: &Run) -> Vec<String> {
+pub(crate) fn names(run: &Run) -> Vec<String> {
     let v: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
     v["adapters"]
         .as_array()

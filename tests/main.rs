@@ -14,6 +14,7 @@ mod hardening;
 mod heads;
 mod hostile;
 mod hostile_cases;
+mod hostile_in;
 mod library;
 mod libvmaf;
 mod manifests;

@@ -235,9 +235,31 @@ pub fn moshead(cwd: &Path, args: &[&str]) -> Run {
     run_cmd(c)
 }
 
-/// Runs a prepared command, killing it and failing after `secs` seconds (a
-/// hang is a failure, not a stuck test run).
-pub fn run_cmd_timeout(mut c: Command, secs: u64) -> Run {
+/// How much longer than nominal the hang bounds of [`run_cmd_timeout`] are:
+/// `MOSHEAD_TEST_TIME_SCALE` (a whole number, default 1) for a machine
+/// slower or busier than any the nominal bounds allow for.
+pub fn time_scale() -> u64 {
+    std::env::var("MOSHEAD_TEST_TIME_SCALE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(1)
+}
+
+/// Runs a prepared command, killing it and failing if it has not exited
+/// after `secs` seconds (times [`time_scale`]): a hang is a failure, not a
+/// stuck test run. The bound is a hang detector, never a speed test: pass
+/// one many times what the command needs on a busy 2-core machine (a
+/// command over small inputs that takes seconds gets minutes); its failure
+/// names the command and what it waited for.
+pub fn run_cmd_timeout(c: Command, secs: u64) -> Run {
+    let what = format!("{c:?}");
+    run_cmd_within(c, secs, &what)
+}
+
+/// [`run_cmd_timeout`], naming the case as `what` if it hangs.
+pub fn run_cmd_within(mut c: Command, secs: u64, what: &str) -> Run {
+    let secs = secs.saturating_mul(time_scale());
     use std::io::Read;
     use std::process::Stdio;
     let mut child = c
@@ -264,7 +286,9 @@ pub fn run_cmd_timeout(mut c: Command, secs: u64) -> Run {
         }
         if start.elapsed().as_secs() >= secs {
             let _ = child.kill();
-            panic!("command did not finish within {secs} s: {c:?}");
+            panic!(
+                "{what}: waited {secs} s for the command to exit, and it had not (a hang, or a machine slower than the bound allows: set MOSHEAD_TEST_TIME_SCALE to scale every bound): {c:?}"
+            );
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     };

@@ -116,7 +116,7 @@ pub struct HeadArgs {
     /// svr: nu-SVR's nu in (0, 1] [default: 0.5].
     #[arg(long)]
     pub svr_nu: Option<f64>,
-    /// svr: SMO stopping tolerance > 0 [default: 1e-3].
+    /// svr: SMO stopping tolerance, at least 1e-9 [default: 1e-3].
     #[arg(long)]
     pub svr_tol: Option<f64>,
     /// svr: feature scaling.

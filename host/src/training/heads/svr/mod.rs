@@ -48,6 +48,12 @@ pub const DEFAULT_MAX_ROWS: usize = 4000;
 /// Memory for cached kernel rows.
 pub const KERNEL_CACHE_BYTES: usize = 256 << 20;
 
+/// The smallest SMO stopping tolerance taken. The gap it bounds is a
+/// difference of gradients of order 1 (MOS units) summed over up to
+/// thousands of kernel terms, whose rounding is around 1e-12; a tolerance
+/// below 1e-9 is met by no solve, which then runs to its iteration cap.
+pub const MIN_TOL: f64 = 1e-9;
+
 /// The SVR formulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,7 +92,7 @@ pub struct SvrSpec {
     pub epsilon: f64,
     /// nu-SVR's `nu`, in (0, 1].
     pub nu: f64,
-    /// SMO stopping tolerance, `> 0`.
+    /// SMO stopping tolerance, at least [`MIN_TOL`].
     pub tol: f64,
     /// Feature scaling.
     pub scaling: SvrScaling,
@@ -145,8 +151,11 @@ impl SvrSpec {
         if !(self.nu > 0.0 && self.nu <= 1.0) {
             return bad(format!("SVR nu {} must be in (0, 1]", self.nu));
         }
-        if !(self.tol.is_finite() && self.tol > 0.0) {
-            return bad(format!("SVR tolerance {} must be finite and > 0", self.tol));
+        if !(self.tol.is_finite() && self.tol >= MIN_TOL) {
+            return bad(format!(
+                "SVR tolerance {} must be finite and at least {MIN_TOL:e} (a smaller gap is rounding noise in the gradients: no solve meets it, and every one would run to its iteration cap)",
+                self.tol
+            ));
         }
         if self.max_rows < 2 {
             return bad(format!("SVR max rows {} must be at least 2", self.max_rows));
