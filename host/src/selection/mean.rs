@@ -11,7 +11,7 @@
 //! the fitted mean clips once, after it: the two differ only where a member
 //! leaves the MOS range.) On the development set the inner CV spreads its
 //! choice over near-equal SVRs along the `C x gamma` diagonal from split to
-//! split; their mean is steadier than any one of them (README, Benchmarks).
+//! split; their mean is steadier than any one of them (docs/benchmarks.md).
 //! Choosing the members for the mean's own inner RMSE rather than each
 //! width's best `C` on its own raised the development set's median SROCC
 //! over 100 splits from 0.7741 to 0.7782.

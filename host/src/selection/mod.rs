@@ -22,7 +22,7 @@
 //!    ([`baseline_margin`]); otherwise the baseline is kept, and the
 //!    record's note says so. A near-tie between heads is noise, and the
 //!    inner CV's pick among near-equal candidates did not gain on held-out
-//!    rows (CHUG-sized corpus: see the README);
+//!    rows (CHUG-sized corpus: see docs/benchmarks.md);
 //! 5. the winner is refitted on all the rows.
 //!
 //! Only the given rows take part: an outer fold's evaluation rows are never
