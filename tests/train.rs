@@ -235,7 +235,9 @@ fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
         ],
     );
     let out = csv.ok();
-    assert!(out.starts_with("id,prediction,prediction_native,mos,mos_native,split,group\n"));
+    assert!(out.starts_with(
+        "id,prediction,prediction_native,mos,mos_native,split,group,lo,hi,lo_native,hi_native\n"
+    ));
     assert_eq!(out.lines().count(), 205);
 }
 

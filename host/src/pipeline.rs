@@ -44,6 +44,9 @@ pub struct TrainRequest<'a> {
     pub include_references: bool,
     /// The command line recorded in the manifest.
     pub command_line: Vec<String>,
+    /// The nominal coverage of the per-clip prediction intervals
+    /// ([`crate::evaluation::conformal`]).
+    pub coverage: f64,
 }
 
 /// Why a corpus cannot be trained on with an honest validation.
@@ -267,6 +270,13 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             mos_scales: r.mos_scales(d),
         },
         exports: BTreeMap::new(),
+        prediction_intervals: crate::evaluation::conformal::calibrate(
+            &fold_results
+                .iter()
+                .map(|f| f.predictions.clone())
+                .collect::<Vec<_>>(),
+            req.coverage,
+        ),
         command_line: req.command_line.clone(),
     };
     Ok(Trained {

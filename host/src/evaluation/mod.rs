@@ -11,9 +11,12 @@
 //! - [`protocol`]: fitting the head and baselines fold by fold.
 //! - [`oof`]: out-of-fold rows and the metrics of the pooled out-of-fold
 //!   predictions.
+//! - [`conformal`]: per-clip prediction intervals from the out-of-fold
+//!   residuals.
 //! - [`intervals`]: cluster-bootstrap and Fisher-z confidence intervals.
 //! - [`gate`]: the adapter's thresholds applied to the aggregate.
 
+pub mod conformal;
 pub mod folds;
 pub mod gate;
 pub mod intervals;

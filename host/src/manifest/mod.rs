@@ -82,6 +82,11 @@ pub struct Manifest {
     pub exports: BTreeMap<String, FileRecord>,
     /// The command line of the run.
     pub command_line: Vec<String>,
+    /// The per-clip prediction intervals `predict` writes (absent in
+    /// manifests written before they were recorded, and where too few
+    /// contents calibrate them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_intervals: Option<crate::evaluation::conformal::PredictionIntervalRecord>,
 }
 
 /// Identity of the adapter plugin.

@@ -370,6 +370,13 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         if let Some(line) = p.head.p1401_line() {
             let _ = writeln!(o, "The head's pooled {line}.\n");
         }
+        if let Some(pi) = &m.prediction_intervals {
+            let _ = writeln!(
+                o,
+                "`moshead predict` writes {} (`lo`, `hi`; `lo_native`, `hi_native`).\n",
+                pi.describe()
+            );
+        }
     }
 
     selection_section(&mut o, m);
