@@ -26,3 +26,4 @@ mod svr_mean;
 mod template;
 mod train;
 mod vmaf;
+mod votes;

@@ -265,6 +265,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
                 .collect(),
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
+            subjective: r.subjective.clone(),
         },
         exports: BTreeMap::new(),
         command_line: req.command_line.clone(),
