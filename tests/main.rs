@@ -28,3 +28,4 @@ mod svr_mean;
 mod template;
 mod train;
 mod vmaf;
+mod votes;

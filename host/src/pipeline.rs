@@ -268,6 +268,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
                 .collect(),
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
+            subjective: r.subjective.clone(),
         },
         exports: BTreeMap::new(),
         prediction_intervals: crate::evaluation::conformal::calibrate(

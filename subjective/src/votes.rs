@@ -197,6 +197,10 @@ pub struct VoteIngest {
     pub dropped_subjects: Vec<String>,
     /// The clips dropped whole (no vote left).
     pub dropped_clips: Vec<String>,
+    /// Every drop, in the order met (the report's `drops` keep only the
+    /// first few examples of each reason).
+    #[serde(skip)]
+    pub every: Vec<(DropReason, DropExample)>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,6 +228,7 @@ pub struct VoteTableBuilder {
     seen: HashMap<(usize, usize, usize), ()>,
     read: usize,
     drops: HashMap<DropReason, Drop>,
+    every: Vec<(DropReason, DropExample)>,
 }
 
 fn intern(names: &mut Vec<String>, index: &mut HashMap<String, usize>, name: &str) -> usize {
@@ -251,6 +256,7 @@ impl VoteTableBuilder {
             seen: HashMap::new(),
             read: 0,
             drops: HashMap::new(),
+            every: Vec::new(),
         }
     }
 
@@ -262,8 +268,9 @@ impl VoteTableBuilder {
         });
         d.count += 1;
         if d.examples.len() < MAX_EXAMPLES {
-            d.examples.push(example);
+            d.examples.push(example.clone());
         }
+        self.every.push((reason, example));
     }
 
     fn clip(&mut self, line: u64, clip: &str) -> usize {
@@ -489,6 +496,7 @@ impl VoteTableBuilder {
                 drops,
                 dropped_subjects,
                 dropped_clips,
+                every: self.every,
             },
         ))
     }

@@ -290,6 +290,21 @@ pub struct DataRecord {
     /// manifests written before it was recorded.
     #[serde(default)]
     pub mos_scales: BTreeMap<String, moshead_protocol::MosScale>,
+    /// Per labels table of raw votes: the subjective model and its account.
+    /// Absent when the labels held a MOS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjective: Vec<crate::corpus::labels::SubjectiveReport>,
+}
+
+impl DataRecord {
+    /// The subjective model the run recovered its MOS with (the default
+    /// when it read no votes): `validate` and `predict` read votes the same way.
+    pub fn subjective_model(&self) -> moshead_subjective::SubjectiveModel {
+        self.subjective
+            .first()
+            .and_then(|s| s.model.parse().ok())
+            .unwrap_or_default()
+    }
 }
 
 /// A context document a run read.

@@ -84,6 +84,7 @@ pub fn predict<'r>(
         include_references: req.include_references,
         strict: false,
         unlabelled: true,
+        subjective_model: m.data.subjective_model(),
     };
     // Resolved once: the output is kept off the very files then read.
     let resolved = crate::ingest::resolve(req.adapter, &ingest)?;

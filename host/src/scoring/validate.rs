@@ -69,6 +69,7 @@ fn load<'r>(req: &ValidateRequest<'r>, status: &Status) -> Result<Loaded<'r>, Sc
         include_references: m.data.include_references,
         strict: false,
         unlabelled: false,
+        subjective_model: m.data.subjective_model(),
     };
     let loaded = crate::ingest::load(req.adapter, &ingest, status)?;
     check_columns(m, &loaded.dataset)?;

@@ -271,6 +271,27 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         table(&mut o, &["feature column", "rows filled"], &filled);
     }
 
+    for v in &d.subjective {
+        let _ = writeln!(
+            o,
+            "The MOS of labels slot `{}` was recovered from raw votes with the `{}` subjective model \
+             ({} of {} votes kept; {} clips, {} subjects).",
+            v.slot, v.model, v.votes_kept, v.votes_read, v.clips, v.subjects
+        );
+        if let Some([_, med, _, max]) = v.ci95_width {
+            let _ = writeln!(
+                o,
+                "Per-clip CI95 width: median {}, largest {}.",
+                f4(Some(med)),
+                f4(Some(max))
+            );
+        }
+        for (who, why) in &v.rejected {
+            let _ = writeln!(o, "Subject `{who}` rejected: {why}.");
+        }
+        o.push('\n');
+    }
+
     o.push_str("## Validation\n\n");
     let _ = writeln!(
         o,
