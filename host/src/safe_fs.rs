@@ -92,12 +92,13 @@ fn not_regular(path: &Path, ft: &std::fs::FileType, verb: &str) -> SafeOpenError
     }
 }
 
-/// Checks that the name `path` (not followed) is free or a regular file,
-/// so a file moshead writes there may replace it: a directory, a link, a
-/// FIFO or a device there is an error saying what it is.
+/// Checks that the name `path` (not followed) is free, a regular file or
+/// a symbolic link (a rename replaces the link itself, never its target),
+/// so a file moshead writes there may replace it: a directory, a FIFO, a
+/// socket or a device there is an error saying what it is.
 pub fn check_replaceable(path: &Path) -> Result<(), SafeOpenError> {
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() => Ok(()),
+        Ok(m) if m.is_file() || m.is_symlink() => Ok(()),
         Ok(m) => Err(not_regular(path, &m.file_type(), "replaces")),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(SafeOpenError::io(path, &e)),
