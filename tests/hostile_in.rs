@@ -112,6 +112,7 @@ fn run_with_peak(mut c: std::process::Command) -> (Run, u64) {
     // child's, not yet reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = child.id() as libc::pid_t;
+    // SAFETY: valid pointers to the two out-parameters above.
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
@@ -281,7 +282,9 @@ fn a_truncated_copy_of_a_real_plugin_is_refused_before_it_is_mapped() {
     let cwd = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let real = std::fs::read(builtin_plugin("konvid")).unwrap();
-    let lib = dir.path().join(lib_file("konvid"));
+    // Named apart from the built `konvid` beside the binary, which a
+    // second `konvid` in --plugin-dir would clash with.
+    let lib = dir.path().join(lib_file("truncated"));
     std::fs::write(&lib, &real[..real.len() / 2]).unwrap();
     let run = moshead(cwd.path(), &["adapters", "check", lib.to_str().unwrap()]);
     // `adapters check` exits 4 when a check fails, and names the file.
@@ -426,8 +429,8 @@ fn hostile_svr_manifests_are_refused_by_name() {
         let path = format!("{dir}/konvid_mos_head_v1.json");
         std::fs::write(d.path().join(&path), serde_json::to_vec(&bad).unwrap()).unwrap();
         for cmd in [
-            vec!["predict", "--model", &path, "-i", "konvid-1k=rows.jsonl"],
-            vec!["export", "--model", &path, "--out", "x", "--export", "onnx"],
+            ["predict", "--model", &path, "-i", "konvid-1k=rows.jsonl"],
+            ["export", "--model", &path, "--out", "x"],
         ] {
             let run = moshead(d.path(), &cmd);
             assert_eq!(run.code, Some(1), "{name}, {}: {run}", cmd[0]);
@@ -463,7 +466,7 @@ fn an_svr_tolerance_no_solve_can_meet_is_refused_before_any_work() {
     );
     assert!(
         run.fails(1)
-            .contains("SVR tolerance 1e-300 must be finite and at least 1e-9"),
+            .contains("must be finite and at least 1e-9 (a smaller gap is rounding noise in the gradients: no solve meets it, and every one would run to its iteration cap)"),
         "{run}"
     );
     assert!(!cwd.path().join("out").exists());
