@@ -138,26 +138,27 @@ impl Joins {
         let slot = first.slot.clone();
         let d = &ctx.adapter.descriptor;
         let join = join_of(d, &slot)?;
-        let labels = self
-            .tables
-            .get_mut(&join.slot)
-            .ok_or_else(|| CorpusError::Input {
-                path: PathBuf::from(&display),
-                reason: format!(
-                    "slot `{slot}` needs its labels table: pass --input {}=PATH",
-                    join.slot
-                ),
-            })?;
-        let mut rep = InputReport {
-            slot: slot.clone(),
-            path: display,
-            sha256: String::new(),
-            bytes: 0,
-            lines: 0,
-            rows: 0,
-            drops: BTreeMap::new(),
-            compression: None,
+        // Scoring unlabelled clips, a log needs no labels table: each log is
+        // a row keyed by its file stem (under the join's first key column).
+        let mut alone = Labels {
+            table: Table::default(),
+            used: Vec::new(),
+            report: InputReport::new(&join.slot, ""),
         };
+        let (labels, key_column) = match self.tables.get_mut(&join.slot) {
+            Some(l) => (l, None),
+            None if ctx.unlabelled => (&mut alone, join.key.first().cloned()),
+            None => {
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&display),
+                    reason: format!(
+                        "slot `{slot}` needs its labels table: pass --input {}=PATH (predict scores logs alone)",
+                        join.slot
+                    ),
+                })
+            }
+        };
+        let mut rep = InputReport::new(&slot, &display);
         let mut listing = String::new();
         for chunk in files.chunks(256) {
             let shared = &*ctx;
@@ -165,7 +166,7 @@ impl Joins {
                 .par_iter()
                 .map(|(_, src)| {
                     let log = read_log(src)?;
-                    Ok(log.project(shared, &slot, &labels.table))
+                    Ok(log.project(shared, &slot, &labels.table, key_column.as_deref()))
                 })
                 .collect();
             for ((k, _), log) in chunk.iter().zip(read) {
@@ -293,7 +294,10 @@ pub fn stem(name: &str) -> &str {
 }
 
 impl Log {
-    fn project(mut self, ctx: &Ctx<'_>, slot: &str, table: &Table) -> Log {
+    /// Joins the pooled log with its labels record, or, with `alone` (the
+    /// key column of a run scoring logs without labels), makes it a row of
+    /// its own keyed by its file stem.
+    fn project(mut self, ctx: &Ctx<'_>, slot: &str, table: &Table, alone: Option<&str>) -> Log {
         let pooled = match &self.pooled {
             Ok(p) => p,
             Err(reason) => {
@@ -302,14 +306,24 @@ impl Log {
             }
         };
         let key = stem(&self.name);
-        let Some((i, record)) = table.get(key) else {
-            self.outcome = Ok(Outcome::Drop(
-                codes::LABEL_MISSING.into(),
-                format!("no labels record with key `{key}` (the log's file stem)"),
-            ));
-            return self;
+        let mut row = match alone {
+            Some(column) => {
+                let mut row = serde_json::Map::new();
+                row.insert(column.to_owned(), key.into());
+                row
+            }
+            None => {
+                let Some((i, record)) = table.get(key) else {
+                    self.outcome = Ok(Outcome::Drop(
+                        codes::LABEL_MISSING.into(),
+                        format!("no labels record with key `{key}` (the log's file stem)"),
+                    ));
+                    return self;
+                };
+                self.joined = Some(i);
+                record.columns.clone()
+            }
         };
-        self.joined = Some(i);
         let nf = pooled.non_finite();
         if nf > 0 {
             let metric = pooled
@@ -320,7 +334,6 @@ impl Log {
                 .unwrap_or_default();
             self.non_finite = Some((nf as u64, metric));
         }
-        let mut row = record.columns.clone();
         for (k, v) in pooled.columns() {
             row.insert(k, v);
         }
