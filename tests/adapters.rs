@@ -8,14 +8,23 @@ fn builtin_adapters_load_in_one_process_with_distinct_identities() {
     let v = moshead(tmp.path(), &["adapters", "--json"]).json();
     let list = v["adapters"].as_array().unwrap();
     let names: Vec<&str> = list.iter().map(|a| a["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["chug-hdr", "konvid"]);
+    // `study` is the study-file interpreter, listed with its example study.
+    assert_eq!(names, ["chug-hdr", "konvid", "study"]);
     let ids: Vec<&str> = list
         .iter()
         .map(|a| a["model_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["chug_hdr_mos_head_v1", "konvid_mos_head_v1"]);
+    assert_eq!(
+        ids,
+        [
+            "chug_hdr_mos_head_v1",
+            "konvid_mos_head_v1",
+            "study_mos_head_v1"
+        ]
+    );
     let files: Vec<&str> = list.iter().map(|a| a["file"].as_str().unwrap()).collect();
     assert_ne!(files[0], files[1]);
+    assert_ne!(files[1], files[2]);
     let table = moshead(tmp.path(), &["adapters"]);
     assert!(table.ok().contains("chug_hdr_mos_head_v1"), "{table}");
 }

@@ -36,10 +36,10 @@ impl Rng {
     }
 }
 
-type Luma = Vec<f64>;
+pub type Luma = Vec<f64>;
 
 /// The luma planes of a reference content: moving texture.
-fn reference(content: u32) -> Vec<Luma> {
+pub fn reference(content: u32) -> Vec<Luma> {
     let mut rng = Rng(u64::from(content) * 7919 + 1);
     let blocks: Vec<f64> = (0..64 * 64).map(|_| rng.unit()).collect();
     (0..FRAMES)
@@ -67,7 +67,7 @@ fn reference(content: u32) -> Vec<Luma> {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum Distortion {
+pub enum Distortion {
     Blur(usize),
     Noise(f64),
     Downscale(usize),
@@ -93,7 +93,7 @@ fn blur(f: &Luma, k: usize) -> Luma {
     out
 }
 
-fn apply(frames: &[Luma], d: Distortion, seed: u64) -> Vec<Luma> {
+pub fn apply(frames: &[Luma], d: Distortion, seed: u64) -> Vec<Luma> {
     let mut rng = Rng(seed);
     frames
         .iter()
@@ -121,7 +121,7 @@ fn apply(frames: &[Luma], d: Distortion, seed: u64) -> Vec<Luma> {
 }
 
 /// Writes 8-bit 4:2:0 planar YUV (neutral chroma).
-fn write_yuv(path: &Path, frames: &[Luma]) {
+pub fn write_yuv(path: &Path, frames: &[Luma]) {
     let mut bytes = Vec::with_capacity(frames.len() * W * H * 3 / 2);
     for f in frames {
         bytes.extend(f.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));

@@ -24,6 +24,7 @@ mod plugin_trust;
 mod predict;
 mod refusals;
 mod selection;
+mod study;
 mod svr_mean;
 mod template;
 mod train;

@@ -59,7 +59,9 @@ pub fn moshead_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let mut c = cargo();
-        c.args(["build", "-p", "moshead", "-p", "chug-hdr", "-p", "konvid"]);
+        c.args([
+            "build", "-p", "moshead", "-p", "chug-hdr", "-p", "konvid", "-p", "study",
+        ]);
         if profile() == "release" {
             c.arg("--release");
         }

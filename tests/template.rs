@@ -152,7 +152,7 @@ fn template_builds_as_a_separate_crate_and_passes_adapters_check() {
 #[test]
 fn the_builtin_adapters_pass_adapters_check() {
     let tmp = tempfile::tempdir().unwrap();
-    for name in ["chug-hdr", "konvid"] {
+    for name in ["chug-hdr", "konvid", "study"] {
         let run = check(tmp.path(), &builtin_plugin(name), &[], false);
         let out = run.ok();
         assert!(!out.contains("FAIL"), "{run}");
@@ -173,7 +173,7 @@ fn template_loads_synthesizes_and_trains_from_a_plugin_dir() {
         .iter()
         .map(|a| a["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["chug-hdr", "konvid", "my-corpus"]);
+    assert_eq!(names, ["chug-hdr", "konvid", "my-corpus", "study"]);
     let run = moshead(
         cwd,
         &[

@@ -79,33 +79,38 @@ type Frame = (
 );
 
 /// One trained model under test.
-struct Trained {
-    name: &'static str,
-    manifest: std::path::PathBuf,
-    vmaf: std::path::PathBuf,
+pub struct Trained {
+    /// The model's name in libvmaf's log.
+    pub name: &'static str,
+    /// Its manifest.
+    pub manifest: std::path::PathBuf,
+    /// Its libvmaf model.
+    pub vmaf: std::path::PathBuf,
     /// The adapter's row slot for per-frame rows and how to write one.
-    slot: &'static str,
-    row: fn(&str, &BTreeMap<&str, f64>) -> String,
+    pub slot: &'static str,
+    /// A raw row of the adapter from a frame's id and features.
+    pub row: fn(&str, &BTreeMap<&str, f64>) -> String,
 }
 
-fn konvid_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
-    let mut o = serde_json::json!({"corpus": "konvid-1k", "src": id});
+/// The raw row `o` with the features `x` added.
+pub fn with_features(mut o: Value, x: &BTreeMap<&str, f64>) -> String {
     for (k, v) in x {
         o[*k] = (*v).into();
     }
     o.to_string()
 }
 
+fn konvid_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
+    with_features(serde_json::json!({"corpus": "konvid-1k", "src": id}), x)
+}
+
 fn chug_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
-    let mut o = serde_json::json!({
+    let o = serde_json::json!({
         "corpus": "chug", "chug_video_id": id, "chug_content_name": "frames",
         "chug_bitladder": "720p_2M_", "chug_bitrate_label": "2M",
         "chug_orientation": "landscape", "chug_ref": 0,
     });
-    for (k, v) in x {
-        o[*k] = (*v).into();
-    }
-    o.to_string()
+    with_features(o, x)
 }
 
 #[test]
@@ -210,8 +215,21 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
 
     // libvmaf scores four clips with all four models at once.
     let picked = ["c0_blur2", "c0_noise20", "c1_down2", "c1_noise6"];
+    frames_score_as_predicted(dir, &clips, &picked, &models);
+}
+
+/// libvmaf scores the `picked` clips with every model at once (`vmaf
+/// --model path=...`), and every frame's score equals `moshead predict` on
+/// that frame's features read from the same log, within the log's printed
+/// precision (see the module's bound).
+pub fn frames_score_as_predicted(
+    dir: &std::path::Path,
+    clips: &[crate::libvmaf::Scored],
+    picked: &[&str],
+    models: &[Trained],
+) {
     let mut frames: Vec<Frame> = Vec::new();
-    for name in picked {
+    for &name in picked {
         let clip = clips.iter().find(|c| c.name == name).unwrap();
         let reference = dir.join(format!("yuv/ref{}.yuv", clip.content));
         let distorted = dir.join(format!("yuv/{name}.yuv"));
@@ -255,7 +273,7 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
     }
     assert_eq!(frames.len(), picked.len() * 10);
 
-    for t in &models {
+    for t in models {
         let rows: String = frames
             .iter()
             .map(|(id, x, _)| (t.row)(id, x) + "\n")

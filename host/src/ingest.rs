@@ -94,7 +94,13 @@ pub fn resolve(adapter: &Adapter, req: &IngestRequest) -> Result<Option<Resolved
     if req.demo {
         return Ok(None);
     }
-    inputs::resolve(&adapter.descriptor, &req.inputs, &|v| std::env::var_os(v)).map(Some)
+    inputs::resolve_for(
+        &adapter.descriptor,
+        &req.inputs,
+        &|v| std::env::var_os(v),
+        req.unlabelled,
+    )
+    .map(Some)
 }
 
 /// Resolves `req` against `adapter` and ingests it.

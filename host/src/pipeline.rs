@@ -216,6 +216,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             mos_scale: Some(d.mos_scale.clone()),
             libvmaf_names: Some(libvmaf_names),
             card: d.card.clone(),
+            study: req.adapter.study.as_ref().map(Into::into),
         },
         host: HostRecord {
             name: "moshead".into(),

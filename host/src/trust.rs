@@ -215,7 +215,13 @@ pub fn check_directory(dir: &Path, what: &str) -> Result<(), String> {
 /// is a symlink, the directory of its final target and that directory's
 /// ancestors, exactly as a plugin directory is checked.
 pub fn check_plugin_file(path: &Path) -> Result<(), String> {
-    check_permissions(path, "plugin file")?;
+    check_loaded_file(path, "plugin file")
+}
+
+/// A file whose content decides what runs (a plugin, a study file), named
+/// `what` in messages: checked as [`check_plugin_file`] says.
+pub fn check_loaded_file(path: &Path, what: &str) -> Result<(), String> {
+    check_permissions(path, what)?;
     let is_link = fs::symlink_metadata(path)
         .map(|m| m.file_type().is_symlink())
         .unwrap_or(false);
@@ -223,13 +229,13 @@ pub fn check_plugin_file(path: &Path) -> Result<(), String> {
         return Ok(());
     }
     let target = fs::canonicalize(path)
-        .map_err(|e| format!("plugin file {}: symlink target: {e}", path.display()))?;
+        .map_err(|e| format!("{what} {}: symlink target: {e}", path.display()))?;
     let Some(dir) = target.parent() else {
         return Ok(());
     };
     check_directory(dir, "directory").map_err(|e| {
         format!(
-            "plugin file {} is a symlink to {}: its {e}",
+            "{what} {} is a symlink to {}: its {e}",
             path.display(),
             target.display()
         )

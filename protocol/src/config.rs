@@ -38,6 +38,12 @@ pub struct ProjectorConfig {
     /// so hosts send it only to plugins of 1.1 or later, and omit it when false.
     #[serde(default, skip_serializing_if = "is_false")]
     pub unlabelled: bool,
+    /// The text of a study file (TOML), for the built-in study plugin only:
+    /// the plugin derives its descriptor and projection rules from it (see
+    /// `docs/study-file.md`). Hosts send it only to the study plugin, and
+    /// omit it otherwise, so no other plugin ever sees the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<String>,
 }
 
 fn is_false(v: &bool) -> bool {

@@ -20,7 +20,10 @@
 //!   - root-module fields a newer plugin appended are not read. abi_stable
 //!     refuses a root module with fewer fields than the host's, so the host
 //!     itself never appends one (an older plugin would be refused): new
-//!     capabilities arrive as optional descriptor keys;
+//!     capabilities arrive as optional descriptor keys, or as optional
+//!     request keys sent only to the plugins that read them (the study
+//!     file's text, [`crate::ProjectorConfig::study`], goes to the built-in
+//!     study plugin alone; `docs/study-file.md`);
 //! - **major**: anything else. A host refuses every plugin of another major.
 
 use semver::{Version, VersionReq};

@@ -24,6 +24,7 @@ use crate::abi::{
 use crate::descriptor::{Descriptor, InputSlot, SlotRole};
 use crate::row::{codes, Projected, Rejection, Row};
 use crate::rules;
+use crate::{Split, SplitOrigin};
 pub use moshead_protocol::{ProjectorConfig, SynthOutput, SynthRequest};
 
 /// What the projector knows about the row being projected.
@@ -51,6 +52,26 @@ pub trait CorpusAdapter: Send + Sync + Sized + 'static {
 
     /// Generates a synthetic corpus in the adapter's own raw row format.
     fn synthesize(request: &SynthRequest) -> Result<SynthOutput, String>;
+
+    /// The descriptor a projector for `config` works under. The default is
+    /// [`Self::descriptor`]; an adapter configured by the request (the
+    /// study-file interpreter, from [`ProjectorConfig::study`]) derives it
+    /// from the request.
+    fn configured(_config: &ProjectorConfig) -> Result<Descriptor, String> {
+        Ok(Self::descriptor())
+    }
+
+    /// The row's split and where it came from. The default is the row's
+    /// `split` label, else the descriptor's split policy applied to `group`
+    /// ([`rules::split`]).
+    fn split(
+        &self,
+        row: &Row<'_>,
+        descriptor: &Descriptor,
+        group: &str,
+    ) -> Result<Option<(Split, SplitOrigin)>, Rejection> {
+        rules::split(row, &descriptor.split_policy, group)
+    }
 
     /// Corpus-specific admission checks (e.g. reference rows), run after the
     /// corpus guard.
@@ -156,7 +177,7 @@ impl<A: CorpusAdapter> Generic<A> {
             Err(r) => return Err(r),
         };
         let group = self.adapter.group(&row, d, &id)?;
-        let split = rules::split(&row, &d.split_policy, &group)?;
+        let split = self.adapter.split(&row, d, &group)?;
         let (features, filled) =
             rules::project_columns(self.columns.iter().map(String::as_str), |c| {
                 self.adapter.column(&row, c)
@@ -269,7 +290,8 @@ extern "C" fn descriptor_entry<A: CorpusAdapter>() -> RResult<RString, PluginErr
 pub fn open_generic<A: CorpusAdapter>(
     config: &ProjectorConfig,
 ) -> Result<ProjectorBox, PluginError> {
-    let descriptor = A::descriptor();
+    let descriptor =
+        A::configured(config).map_err(|e| PluginError::new(PluginErrorKind::InvalidRequest, e))?;
     let schema_name = config
         .schema
         .clone()

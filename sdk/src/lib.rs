@@ -77,6 +77,7 @@ pub mod export;
 pub mod row;
 pub mod rules;
 pub mod schemas;
+pub mod study;
 pub mod synth;
 pub mod testing;
 mod tokens;

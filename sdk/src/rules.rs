@@ -128,13 +128,23 @@ pub fn explicit_split(
     row: &Row<'_>,
     aliases: &[(String, Split)],
 ) -> Result<Option<Split>, Rejection> {
-    let label = match row.cell("split") {
+    explicit_split_at(row, "split", aliases)
+}
+
+/// [`explicit_split`] read from the column `key` instead of `split` (a
+/// study file's split column).
+pub fn explicit_split_at(
+    row: &Row<'_>,
+    key: &str,
+    aliases: &[(String, Split)],
+) -> Result<Option<Split>, Rejection> {
+    let label = match row.cell(key) {
         Cell::Missing | Cell::Null => return Ok(None),
-        Cell::String(_) => row.string("split").unwrap_or_default(),
+        Cell::String(_) => row.string(key).unwrap_or_default(),
         _ => {
             return Err(Rejection::new(
                 codes::UNKNOWN_SPLIT,
-                "`split` is not a string",
+                format!("`{key}` is not a string"),
             ))
         }
     };

@@ -208,10 +208,45 @@ impl Env {
 
     /// Discovers the plugin files named for the selected adapter and loads
     /// only those: no other plugin's code runs.
+    ///
+    /// A study file (`--adapter ./study.toml`, or `NAME.toml` on the search
+    /// path when no plugin file is named for `NAME`) loads the built-in
+    /// study plugin serving it.
     pub fn registry_for(&self, sel: &crate::registry::Selector) -> anyhow::Result<Registry> {
-        let reg = Registry::discover_named(&self.dirs, &self.trust, &sel.name)?;
-        Self::warn(&reg);
-        Ok(reg)
+        self.registry_for_model(sel, None)
+    }
+
+    /// Like [`Env::registry_for`], with the study file a model's manifest
+    /// records as the last place its study is looked for.
+    pub fn registry_for_model(
+        &self,
+        sel: &crate::registry::Selector,
+        recorded_study: Option<&std::path::Path>,
+    ) -> anyhow::Result<Registry> {
+        if !crate::registry::is_study_path(&sel.name) {
+            let reg = Registry::discover_named(&self.dirs, &self.trust, &sel.name)?;
+            if !reg.adapters().is_empty() {
+                Self::warn(&reg);
+                return Ok(reg);
+            }
+            if recorded_study.is_none()
+                && crate::registry::find_study(&self.dirs, &sel.name)?.is_none()
+            {
+                Self::warn(&reg);
+                return Ok(reg);
+            }
+        }
+        match Registry::discover_study(&self.dirs, &self.trust, &sel.name, recorded_study)? {
+            Some(reg) => {
+                Self::warn(&reg);
+                Ok(reg)
+            }
+            None => Ok(Registry::discover_named(
+                &self.dirs,
+                &self.trust,
+                &sel.name,
+            )?),
+        }
     }
 
     fn warn(reg: &Registry) {

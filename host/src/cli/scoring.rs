@@ -21,7 +21,8 @@ pub fn open_model(
 ) -> anyhow::Result<(Manifest, Registry)> {
     let m = Manifest::load(path)?;
     let sel = model_selector(&m)?;
-    let reg = env.registry_for(&sel)?;
+    let recorded = m.adapter.study.as_ref().map(|s| s.path.as_path());
+    let reg = env.registry_for_model(&sel, recorded)?;
     match check_plugin(reg.select(&sel)?, &m, path, allow_change) {
         Ok(None) => {}
         Ok(Some(change)) => eprintln!("moshead: warning: {change} (--allow-plugin-change)"),

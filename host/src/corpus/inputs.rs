@@ -99,6 +99,18 @@ pub fn resolve(
     flags: &[(String, PathBuf)],
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Resolved, CorpusError> {
+    resolve_for(d, flags, env, false)
+}
+
+/// [`resolve`] for a run that scores rows without a MOS (`unlabelled`,
+/// `predict`): a slot of libvmaf logs may then be read without its labels
+/// table, each log a row of its own.
+pub fn resolve_for(
+    d: &Descriptor,
+    flags: &[(String, PathBuf)],
+    env: &dyn Fn(&str) -> Option<OsString>,
+    unlabelled: bool,
+) -> Result<Resolved, CorpusError> {
     for (slot, _) in flags {
         if d.slot(slot).is_none() {
             return Err(CorpusError::UnknownSlot {
@@ -142,6 +154,9 @@ pub fn resolve(
             continue;
         }
         let bindings = bindings_of(slot, flags, false, env, &mut out.notes)?;
+        if bindings.is_empty() && unlabelled {
+            continue;
+        }
         if bindings.is_empty() {
             return Err(CorpusError::Input {
                 path: PathBuf::from(joined.join(", ")),

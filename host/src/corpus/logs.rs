@@ -162,26 +162,27 @@ impl Joins {
         let slot = first.slot.clone();
         let d = &ctx.adapter.descriptor;
         let join = join_of(d, &slot)?;
-        let labels = self
-            .tables
-            .get_mut(&join.slot)
-            .ok_or_else(|| CorpusError::Input {
-                path: PathBuf::from(&display),
-                reason: format!(
-                    "slot `{slot}` needs its labels table: pass --input {}=PATH",
-                    join.slot
-                ),
-            })?;
-        let mut rep = InputReport {
-            slot: slot.clone(),
-            path: display,
-            sha256: String::new(),
-            bytes: 0,
-            lines: 0,
-            rows: 0,
-            drops: BTreeMap::new(),
-            compression: None,
+        // Scoring unlabelled clips, a log needs no labels table: each log is
+        // a row keyed by its file stem (under the join's first key column).
+        let mut alone = Labels {
+            table: Table::default(),
+            used: Vec::new(),
+            report: InputReport::new(&join.slot, ""),
         };
+        let (labels, key_column) = match self.tables.get_mut(&join.slot) {
+            Some(l) => (l, None),
+            None if ctx.unlabelled => (&mut alone, join.key.first().cloned()),
+            None => {
+                return Err(CorpusError::Input {
+                    path: PathBuf::from(&display),
+                    reason: format!(
+                        "slot `{slot}` needs its labels table: pass --input {}=PATH (predict scores logs alone)",
+                        join.slot
+                    ),
+                })
+            }
+        };
+        let mut rep = InputReport::new(&slot, &display);
         let mut listing = String::new();
         for chunk in files.chunks(256) {
             let shared = &*ctx;
@@ -189,7 +190,7 @@ impl Joins {
                 .par_iter()
                 .map(|(_, src)| {
                     let log = read_log(src)?;
-                    Ok(log.project(shared, &slot, &labels.table))
+                    Ok(log.project(shared, &slot, &labels.table, key_column.as_deref()))
                 })
                 .collect();
             for ((k, _), log) in chunk.iter().zip(read) {
@@ -325,7 +326,10 @@ pub fn stem(name: &str) -> &str {
 }
 
 impl Log {
-    fn project(mut self, ctx: &Ctx<'_>, slot: &str, table: &Table) -> Log {
+    /// Joins the pooled log with its labels record, or, with `alone` (the
+    /// key column of a run scoring logs without labels), makes it a row of
+    /// its own keyed by its file stem.
+    fn project(mut self, ctx: &Ctx<'_>, slot: &str, table: &Table, alone: Option<&str>) -> Log {
         let pooled = match &self.pooled {
             Ok(p) => p,
             Err(reason) => {
@@ -334,14 +338,24 @@ impl Log {
             }
         };
         let key = stem(&self.name);
-        let Some((i, record)) = table.get(key) else {
-            self.outcome = Ok(Outcome::Drop(
-                codes::LABEL_MISSING.into(),
-                format!("no labels record with key `{key}` (the log's file stem)"),
-            ));
-            return self;
+        let (mut row, label_line) = match alone {
+            Some(column) => {
+                let mut row = serde_json::Map::new();
+                row.insert(column.to_owned(), key.into());
+                (row, None)
+            }
+            None => {
+                let Some((i, record)) = table.get(key) else {
+                    self.outcome = Ok(Outcome::Drop(
+                        codes::LABEL_MISSING.into(),
+                        format!("no labels record with key `{key}` (the log's file stem)"),
+                    ));
+                    return self;
+                };
+                self.joined = Some(i);
+                (record.columns.clone(), Some(record.line))
+            }
         };
-        self.joined = Some(i);
         let nf = pooled.non_finite();
         if nf > 0 {
             let metric = pooled
@@ -355,7 +369,6 @@ impl Log {
         // A pooled column never replaces a labels column (a metric named
         // `mos`, as `vmaf --model ...:name=mos` writes, would become the
         // ground truth): a collision is an error naming both.
-        let mut row = record.columns.clone();
         let pooled_columns = match pooled.columns() {
             Ok(c) => c,
             Err(e) => {
@@ -365,10 +378,13 @@ impl Log {
         };
         for (k, _, metric) in pooled.column_list() {
             if row.contains_key(&k) {
+                let whose = match label_line {
+                    Some(line) => format!("a column of the labels record (line {line})"),
+                    None => "the key column of a log scored alone".to_owned(),
+                };
                 self.error = Some(format!(
-                    "pooled column `{k}` (from {}) has the name of a column of the labels record (line {}): rename the metric (e.g. `vmaf --model ...:name=...`) or the labels column",
+                    "pooled column `{k}` (from {}) has the name of {whose}: rename the metric (e.g. `vmaf --model ...:name=...`) or the labels column",
                     libvmaf::describe(metric),
-                    record.line
                 ));
                 return self;
             }

@@ -307,6 +307,8 @@ pub fn ingest(
         include_references: opts.include_references,
         unlabelled: opts.unlabelled
             && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
+        // Added by the adapter when it serves a study file.
+        study: None,
     };
     let projector = adapter
         .open_projector(&config)
@@ -378,16 +380,7 @@ pub fn ingest(
         }
         ctx.source = k as u32;
         let ctx = &ctx;
-        let mut rep = InputReport {
-            slot: src.slot.clone(),
-            path: src.display.clone(),
-            sha256: String::new(),
-            bytes: 0,
-            lines: 0,
-            rows: 0,
-            drops: BTreeMap::new(),
-            compression: None,
-        };
+        let mut rep = InputReport::new(&src.slot, &src.display);
         match src.format {
             Format::Parquet => {
                 let SourceData::File(path) = &src.data else {

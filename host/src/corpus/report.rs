@@ -37,6 +37,22 @@ pub struct InputReport {
     pub compression: Option<String>,
 }
 
+impl InputReport {
+    /// The report of an input not read yet: slot and path, nothing counted.
+    pub fn new(slot: &str, path: &str) -> Self {
+        InputReport {
+            slot: slot.to_owned(),
+            path: path.to_owned(),
+            sha256: String::new(),
+            bytes: 0,
+            lines: 0,
+            rows: 0,
+            drops: BTreeMap::new(),
+            compression: None,
+        }
+    }
+}
+
 /// Range and fill count of one feature column.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ColumnReport {

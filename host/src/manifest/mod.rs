@@ -123,6 +123,34 @@ pub struct AdapterRecord {
     /// adapters that declare none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card: Option<moshead_protocol::CardText>,
+    /// The study file the adapter served, when it is one (the built-in
+    /// study plugin's `sha256` is the library's above): `predict` and
+    /// `validate` refuse a changed study file as they refuse a changed
+    /// plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub study: Option<StudyRecord>,
+}
+
+/// A study file as a model records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyRecord {
+    /// Where it was read (absolute when it could be made so).
+    pub path: PathBuf,
+    /// sha256 of its bytes.
+    pub sha256: String,
+    /// Its text, as trained on.
+    pub text: String,
+}
+
+impl From<&crate::registry::StudySource> for StudyRecord {
+    fn from(s: &crate::registry::StudySource) -> Self {
+        StudyRecord {
+            path: std::path::absolute(&s.path).unwrap_or_else(|_| s.path.clone()),
+            sha256: s.sha256.clone(),
+            text: s.text.clone(),
+        }
+    }
 }
 
 /// Identity of the host.

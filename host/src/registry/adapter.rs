@@ -29,6 +29,9 @@ pub struct Adapter {
     /// What of the declaration this host left out (slots of a newer API
     /// minor's roles or kinds).
     pub notes: Vec<String>,
+    /// The study file this adapter serves, when the library is the built-in
+    /// study plugin running one (its descriptor is then the study's).
+    pub study: Option<super::StudySource>,
     module: AdapterModRef,
 }
 
@@ -184,8 +187,35 @@ impl Adapter {
             api_version,
             descriptor,
             notes,
+            study: None,
             module,
         })
+    }
+
+    /// This library (the built-in study plugin) serving the study file
+    /// `source`: the adapter carries the study's descriptor, and the plugin
+    /// is asked to open a projector for the study, so that a plugin that
+    /// cannot read it refuses it now, not at the first row.
+    pub fn for_study(
+        self,
+        source: super::StudySource,
+        study: &moshead_sdk::study::Study,
+    ) -> Result<Adapter, PluginError> {
+        let descriptor = study.descriptor(source.path.parent());
+        let problems = descriptor.problems();
+        if !problems.is_empty() {
+            return Err(PluginError::BadStudy {
+                path: source.path.clone(),
+                reason: problems.join("; "),
+            });
+        }
+        let adapter = Adapter {
+            descriptor,
+            study: Some(source),
+            ..self
+        };
+        adapter.open_projector(&ProjectorConfig::default())?;
+        Ok(adapter)
     }
 
     /// The adapter's name.
@@ -220,7 +250,15 @@ impl Adapter {
     }
 
     /// Opens a row projector.
+    /// A study adapter's request carries the study's text.
     pub fn open_projector(&self, config: &ProjectorConfig) -> Result<ProjectorBox, PluginError> {
+        if let Some(s) = &self.study {
+            let config = ProjectorConfig {
+                study: Some(s.text.clone()),
+                ..config.clone()
+            };
+            return self.call_json(&config, |j| (self.module.open_projector())(j));
+        }
         self.call_json(config, |j| (self.module.open_projector())(j))
     }
 

@@ -25,10 +25,12 @@ use std::path::PathBuf;
 mod adapter;
 mod search;
 mod selector;
+mod study;
 
 pub use adapter::Adapter;
 pub use search::{adapter_name_of_file, is_library_name, search_dirs, SearchDir};
 pub use selector::{SelectError, Selector};
+pub use study::{find_study, is_study_path, read_study, StudySource, INTERPRETER};
 
 use crate::trust::{check_directory, check_plugin_file, Pins, TrustPolicy, PIN_FILE};
 
@@ -75,6 +77,15 @@ pub enum PluginError {
     #[error("{path}: refused: {reason}")]
     Untrusted {
         /// The library file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A study file cannot be read or is refused (its reason names the
+    /// line and key).
+    #[error("{}", if reason.starts_with(&path.display().to_string()) { reason.clone() } else { format!("{}: {reason}", path.display()) })]
+    BadStudy {
+        /// The study file.
         path: PathBuf,
         /// Why.
         reason: String,
@@ -126,6 +137,8 @@ pub struct Registry {
     only: Option<String>,
     /// The adapter names of every library file seen, by file name.
     seen: std::collections::BTreeSet<String>,
+    /// `--adapter` values naming a study file, mapped to the study's name.
+    aliases: BTreeMap<String, String>,
 }
 
 impl Registry {
@@ -303,9 +316,64 @@ impl Registry {
         &self.adapters
     }
 
+    /// Loads the study file an adapter selection names, served by the
+    /// built-in study plugin: `./path/study.toml` directly (the selection's
+    /// text then selects it), or `NAME.toml` on the search path when no
+    /// plugin file is named for `NAME`, else `recorded` (the path a model's
+    /// manifest records). The registry then holds the study's adapter in
+    /// place of the interpreter's.
+    pub fn discover_study(
+        dirs: &[SearchDir],
+        policy: &TrustPolicy,
+        selection: &str,
+        recorded: Option<&std::path::Path>,
+    ) -> Result<Option<Registry>, PluginError> {
+        let (path, alias) = if is_study_path(selection) {
+            (PathBuf::from(selection), Some(selection.to_owned()))
+        } else {
+            match find_study(dirs, selection)? {
+                Some(p) => (p, None),
+                None => match recorded {
+                    Some(p) => (p.to_path_buf(), None),
+                    None => return Ok(None),
+                },
+            }
+        };
+        let source = read_study(&path, policy)?;
+        let study = source.study()?;
+        if alias.is_none() && study.name != selection {
+            return Err(PluginError::BadStudy {
+                path,
+                reason: format!(
+                    "declares study `{}`, but was found for `{selection}` (name the file {}.toml, or pass its path)",
+                    study.name, study.name
+                ),
+            });
+        }
+        let mut reg = Self::discover_only(dirs, policy, Some(INTERPRETER))?;
+        let Some(i) = reg.adapters.iter().position(|a| a.name() == INTERPRETER) else {
+            return Err(PluginError::BadStudy {
+                path,
+                reason: format!(
+                    "is served by the built-in `{INTERPRETER}` plugin ({DLL_PREFIX}{INTERPRETER}{DLL_SUFFIX}), which is not on the plugin search path (see `moshead adapters --paths`){}",
+                    reg.diagnostics.iter().map(|d| format!("; {}", d.message)).collect::<String>()
+                ),
+            });
+        };
+        let interpreter = reg.adapters.remove(i);
+        let adapter = interpreter.for_study(source, &study)?;
+        if let Some(a) = alias {
+            reg.aliases.insert(a, adapter.name().to_owned());
+        }
+        reg.adapters.push(adapter);
+        reg.adapters.sort_by(|a, b| a.name().cmp(b.name()));
+        Ok(Some(reg))
+    }
+
     /// Selects an adapter by name and optional version requirement.
     pub fn select(&self, sel: &Selector) -> Result<&Adapter, SelectError> {
-        let Some(a) = self.adapters.iter().find(|a| a.name() == sel.name) else {
+        let name = self.aliases.get(&sel.name).unwrap_or(&sel.name);
+        let Some(a) = self.adapters.iter().find(|a| a.name() == name) else {
             return Err(SelectError::Unknown {
                 name: sel.name.clone(),
                 // Only one adapter's files were loaded: name the others by

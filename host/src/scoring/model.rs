@@ -99,16 +99,24 @@ pub fn check_plugin(
     model: &Path,
     allow_change: bool,
 ) -> Result<Option<PluginChange>, ScoringError> {
-    if adapter.sha256 == m.adapter.sha256 {
-        return Ok(None);
-    }
-    let change = PluginChange {
+    let change = |library: &Path, found: &str, recorded: &str| PluginChange {
         adapter: adapter.name().to_owned(),
         version: adapter.descriptor.version.clone(),
-        library: adapter.path.clone(),
-        found: adapter.sha256.clone(),
+        library: library.to_path_buf(),
+        found: found.to_owned(),
         model: model.to_path_buf(),
-        recorded: m.adapter.sha256.clone(),
+        recorded: recorded.to_owned(),
+    };
+    let study_change = match (&adapter.study, &m.adapter.study) {
+        (None, None) => None,
+        (Some(s), Some(r)) => (s.sha256 != r.sha256).then(|| change(&s.path, &s.sha256, &r.sha256)),
+        (Some(s), None) => Some(change(&s.path, &s.sha256, "no study file")),
+        (None, Some(r)) => Some(change(&adapter.path, "no study file", &r.sha256)),
+    };
+    let change = match study_change {
+        Some(c) => c,
+        None if adapter.sha256 == m.adapter.sha256 => return Ok(None),
+        None => change(&adapter.path, &adapter.sha256, &m.adapter.sha256),
     };
     if allow_change {
         Ok(Some(change))

@@ -1,0 +1,601 @@
+//! Reading a study file: TOML into checked [`Study`] values, every refusal
+//! naming the line and the key.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Columns, ContentRule, HashSplit, SlotDecl, Study, StudyError, FORMAT};
+use crate::descriptor::{Format, Thresholds};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    format: Option<Spanned<i64>>,
+    name: Spanned<String>,
+    version: Option<Spanned<String>>,
+    model_id: Option<Spanned<String>>,
+    description: Spanned<String>,
+    #[serde(default)]
+    licence: String,
+    card: Option<RawCard>,
+    scale: Spanned<RawScale>,
+    columns: RawColumns,
+    contents: Option<RawContents>,
+    split: Option<RawSplit>,
+    labels: Option<Spanned<RawSlot>>,
+    logs: Option<Spanned<RawSlot>>,
+    features: Option<Spanned<RawSlot>>,
+    schema: Option<RawSchema>,
+    gate: Option<Spanned<RawGate>>,
+    votes: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCard {
+    intended_use: Option<Spanned<String>>,
+    #[serde(default)]
+    limits: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScale {
+    min: Spanned<f64>,
+    max: Spanned<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawColumns {
+    id: Spanned<String>,
+    mos: Spanned<String>,
+    content: Option<Spanned<String>>,
+    sd: Option<Spanned<String>>,
+    votes: Option<Spanned<String>>,
+    ci95: Option<Spanned<String>>,
+    split: Option<Spanned<String>>,
+    reference: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContents {
+    id_before_last: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSplit {
+    test_contents: Option<Spanned<Vec<Spanned<String>>>>,
+    seed: Option<Spanned<String>>,
+    train: Option<Spanned<f64>>,
+    val: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSlot {
+    path: Option<Spanned<String>>,
+    formats: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    name: Option<Spanned<String>>,
+    columns: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGate {
+    plcc_min: Option<Spanned<f64>>,
+    srocc_min: Option<Spanned<f64>>,
+    rmse_max: Option<Spanned<f64>>,
+    spread_max: Option<Spanned<f64>>,
+}
+
+/// Errors at positions of one file.
+struct At<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl At<'_> {
+    fn line(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text
+            .as_bytes()
+            .get(..end)
+            .map_or(0, |b| b.iter().filter(|c| **c == b'\n').count())
+            + 1
+    }
+
+    fn err(
+        &self,
+        span: std::ops::Range<usize>,
+        key: &str,
+        reason: impl Into<String>,
+    ) -> StudyError {
+        StudyError {
+            file: self.file.to_owned(),
+            line: self.line(span.start),
+            key: Some(key.to_owned()),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Adapter names: lowercase ASCII letters and digits in `-`-separated words.
+fn is_kebab(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('-').all(|w| {
+            !w.is_empty()
+                && w.bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+fn is_semver(s: &str) -> bool {
+    let core = s.split(['-', '+']).next().unwrap_or_default();
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+/// Why a model id is not a plain file name, if it is not.
+fn model_id_problem(id: &str) -> Option<String> {
+    if id.contains('/') || id.contains('\\') {
+        return Some(format!(
+            "`{id}` is a path: a model id is a plain name (letters, digits, `_`, `-`, `.`), the output names its files after it"
+        ));
+    }
+    if id.is_empty() || id.starts_with('.') || id.contains("..") {
+        return Some(format!(
+            "`{id}` is empty, hidden or contains `..`: a model id is a plain name"
+        ));
+    }
+    if !id
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+    {
+        return Some(format!(
+            "`{id}` has characters other than letters, digits, `_`, `-` and `.`"
+        ));
+    }
+    None
+}
+
+fn formats(
+    at: &At<'_>,
+    slot: &str,
+    raw: &RawSlot,
+    readable: &[Format],
+    span: std::ops::Range<usize>,
+) -> Result<Vec<Format>, StudyError> {
+    let Some(list) = &raw.formats else {
+        return Ok(readable.to_vec());
+    };
+    if list.is_empty() {
+        return Err(at.err(span, &format!("{slot}.formats"), "lists no format"));
+    }
+    let mut out = Vec::new();
+    for f in list {
+        let name = f.get_ref().trim().to_ascii_lowercase();
+        match readable.iter().find(|r| r.as_str() == name) {
+            Some(r) => out.push(*r),
+            None => {
+                let names: Vec<&str> = readable.iter().map(|r| r.as_str()).collect();
+                return Err(at.err(
+                    f.span(),
+                    &format!("{slot}.formats"),
+                    format!(
+                        "cannot read format `{}` here: `{slot}` reads {}",
+                        f.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn non_empty(at: &At<'_>, v: &Spanned<String>, key: &str) -> Result<String, StudyError> {
+    let s = v.get_ref().trim();
+    if s.is_empty() {
+        return Err(at.err(v.span(), key, "is empty"));
+    }
+    Ok(s.to_owned())
+}
+
+pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
+    let at = At { text, file };
+    let raw: Raw = toml::from_str(text).map_err(|e| StudyError {
+        file: file.to_owned(),
+        line: e.span().map_or(1, |s| at.line(s.start)),
+        key: None,
+        reason: e.message().trim().to_owned(),
+    })?;
+    if let Some(f) = &raw.format {
+        if *f.get_ref() != FORMAT {
+            return Err(at.err(
+                f.span(),
+                "format",
+                format!(
+                    "study format {} is not the format this moshead reads ({FORMAT})",
+                    f.get_ref()
+                ),
+            ));
+        }
+    }
+    if let Some(v) = &raw.votes {
+        return Err(at.err(
+            v.span(),
+            "votes",
+            "raw votes are reserved for a later study format and not read yet: give a MOS column",
+        ));
+    }
+    let name = non_empty(&at, &raw.name, "name")?;
+    if !is_kebab(&name) {
+        return Err(at.err(
+            raw.name.span(),
+            "name",
+            format!("`{name}` is not an adapter name: lowercase letters and digits in `-`-separated words"),
+        ));
+    }
+    let version = match &raw.version {
+        Some(v) => {
+            let s = non_empty(&at, v, "version")?;
+            if !is_semver(&s) {
+                return Err(at.err(
+                    v.span(),
+                    "version",
+                    format!("`{s}` is not a semantic version (MAJOR.MINOR.PATCH)"),
+                ));
+            }
+            s
+        }
+        None => "1.0.0".to_owned(),
+    };
+    let model_id = match &raw.model_id {
+        Some(v) => {
+            let s = v.get_ref().trim().to_owned();
+            if let Some(why) = model_id_problem(&s) {
+                return Err(at.err(v.span(), "model_id", why));
+            }
+            s
+        }
+        None => format!("{}_mos_head_v1", name.replace('-', "_")),
+    };
+    let description = non_empty(&at, &raw.description, "description")?;
+    let (intended_use, limits) = match &raw.card {
+        Some(c) => {
+            let intended = c
+                .intended_use
+                .as_ref()
+                .map(|v| non_empty(&at, v, "card.intended_use"))
+                .transpose()?;
+            let limits = c
+                .limits
+                .iter()
+                .map(|l| non_empty(&at, l, "card.limits"))
+                .collect::<Result<Vec<_>, _>>()?;
+            (intended, limits)
+        }
+        None => (None, Vec::new()),
+    };
+
+    // The native scale.
+    let sc = raw.scale.get_ref();
+    let (lo, hi) = (*sc.min.get_ref(), *sc.max.get_ref());
+    for (v, key) in [(&sc.min, "scale.min"), (&sc.max, "scale.max")] {
+        if !v.get_ref().is_finite() {
+            return Err(at.err(v.span(), key, "is not a finite number"));
+        }
+    }
+    if lo > hi {
+        return Err(at.err(
+            sc.max.span(),
+            "scale.max",
+            format!("the scale is inverted: max {hi} is below min {lo}"),
+        ));
+    }
+    if lo == hi {
+        return Err(at.err(
+            sc.max.span(),
+            "scale.max",
+            format!("the scale is empty: min and max are both {lo}"),
+        ));
+    }
+
+    // The role columns: each names one column, and no column has two roles.
+    let c = &raw.columns;
+    let mut roles: Vec<(&str, &Spanned<String>)> =
+        vec![("columns.id", &c.id), ("columns.mos", &c.mos)];
+    for (key, v) in [
+        ("columns.content", &c.content),
+        ("columns.sd", &c.sd),
+        ("columns.votes", &c.votes),
+        ("columns.ci95", &c.ci95),
+        ("columns.split", &c.split),
+        ("columns.reference", &c.reference),
+    ] {
+        if let Some(v) = v {
+            roles.push((key, v));
+        }
+    }
+    for (i, (key, v)) in roles.iter().enumerate() {
+        let name = non_empty(&at, v, key)?;
+        if let Some((first, _)) = roles[..i].iter().find(|(_, w)| w.get_ref().trim() == name) {
+            return Err(at.err(
+                v.span(),
+                key,
+                format!("column `{name}` is given two roles: {first} and {key}"),
+            ));
+        }
+    }
+    let col = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().trim().to_owned());
+    let columns = Columns {
+        id: c.id.get_ref().trim().to_owned(),
+        mos: c.mos.get_ref().trim().to_owned(),
+        sd: col(&c.sd),
+        votes: col(&c.votes),
+        ci95: col(&c.ci95),
+        split: col(&c.split),
+        reference: col(&c.reference),
+    };
+
+    // Contents.
+    let pattern = raw
+        .contents
+        .as_ref()
+        .and_then(|c| c.id_before_last.as_ref());
+    let contents = match (&c.content, pattern) {
+        (Some(_), Some(p)) => {
+            return Err(at.err(
+                p.span(),
+                "contents.id_before_last",
+                "the contents are given twice: by `columns.content` and by this id pattern",
+            ))
+        }
+        (Some(c), None) => ContentRule::Column(c.get_ref().trim().to_owned()),
+        (None, Some(p)) => {
+            if p.get_ref().is_empty() {
+                return Err(at.err(p.span(), "contents.id_before_last", "is empty"));
+            }
+            ContentRule::IdBeforeLast(p.get_ref().clone())
+        }
+        (None, None) => ContentRule::EachRow,
+    };
+
+    // Splits.
+    let mut test_contents = Vec::new();
+    let mut hash_split = None;
+    if let Some(s) = &raw.split {
+        if let Some(list) = &s.test_contents {
+            for t in list.get_ref() {
+                test_contents.push(non_empty(&at, t, "split.test_contents")?);
+            }
+        }
+        let fraction = |v: &Option<Spanned<f64>>, key: &str| -> Result<Option<f64>, StudyError> {
+            match v {
+                Some(v) if !(0.0..=1.0).contains(v.get_ref()) => Err(at.err(
+                    v.span(),
+                    key,
+                    format!("{} is not a fraction in [0, 1]", v.get_ref()),
+                )),
+                Some(v) => Ok(Some(*v.get_ref())),
+                None => Ok(None),
+            }
+        };
+        match (
+            fraction(&s.train, "split.train")?,
+            fraction(&s.val, "split.val")?,
+        ) {
+            (Some(train), Some(val)) => {
+                if train + val > 1.0 {
+                    let span = s.val.as_ref().map_or(0..0, |v| v.span());
+                    return Err(at.err(
+                        span,
+                        "split.val",
+                        format!("train {train} + val {val} exceed 1"),
+                    ));
+                }
+                let seed = match &s.seed {
+                    Some(v) => non_empty(&at, v, "split.seed")?,
+                    None => format!("{name}-v1"),
+                };
+                hash_split = Some(HashSplit { seed, train, val });
+            }
+            (None, None) => {
+                if let Some(seed) = &s.seed {
+                    return Err(at.err(
+                        seed.span(),
+                        "split.seed",
+                        "a seed without `train` and `val` fractions splits nothing",
+                    ));
+                }
+            }
+            _ => {
+                let span = s
+                    .train
+                    .as_ref()
+                    .or(s.val.as_ref())
+                    .map_or(0..0, |v| v.span());
+                return Err(at.err(
+                    span,
+                    "split",
+                    "a content-hash split needs both `train` and `val`",
+                ));
+            }
+        }
+    }
+
+    // Slots.
+    let rows_formats = [Format::Csv, Format::Tsv, Format::Jsonl, Format::Parquet];
+    let joined_formats = [Format::Csv, Format::Jsonl];
+    let slot = |s: &Option<Spanned<RawSlot>>,
+                name: &str,
+                readable: &[Format]|
+     -> Result<Option<SlotDecl>, StudyError> {
+        s.as_ref()
+            .map(|s| {
+                let r = s.get_ref();
+                Ok(SlotDecl {
+                    path: r
+                        .path
+                        .as_ref()
+                        .map(|p| non_empty(&at, p, &format!("{name}.path")))
+                        .transpose()?,
+                    formats: formats(&at, name, r, readable, s.span())?,
+                })
+            })
+            .transpose()
+    };
+    let logs = slot(&raw.logs, "logs", &[Format::LibvmafLog])?;
+    let labels = slot(
+        &raw.labels,
+        "labels",
+        if logs.is_some() {
+            &joined_formats
+        } else {
+            &rows_formats
+        },
+    )?;
+    let features = slot(&raw.features, "features", &rows_formats)?;
+    if labels.is_none() && features.is_none() && logs.is_none() {
+        return Err(StudyError {
+            file: file.to_owned(),
+            line: 1,
+            key: None,
+            reason: "declares no input: give `[labels]` (a table), `[logs]` (libvmaf logs joined with the labels) or `[features]`".into(),
+        });
+    }
+
+    // The feature schema.
+    let mut schema_columns = None;
+    if let Some(s) = &raw.schema {
+        match (&s.name, &s.columns) {
+            (Some(n), None) => {
+                if n.get_ref() != "vmaf-canonical-v1" {
+                    return Err(at.err(
+                        n.span(),
+                        "schema.name",
+                        format!("`{}` is no built-in schema (built in: vmaf-canonical-v1); list `columns` instead", n.get_ref()),
+                    ));
+                }
+            }
+            (None, Some(cols)) => {
+                let mut out: Vec<String> = Vec::new();
+                for col in cols.get_ref() {
+                    let name = non_empty(&at, col, "schema.columns")?;
+                    if out.contains(&name) {
+                        return Err(at.err(
+                            col.span(),
+                            "schema.columns",
+                            format!("column `{name}` is listed twice"),
+                        ));
+                    }
+                    if let Some((role, _)) = roles.iter().find(|(_, v)| v.get_ref().trim() == name)
+                    {
+                        return Err(at.err(
+                            col.span(),
+                            "schema.columns",
+                            format!("column `{name}` is given two roles: {role} and a feature"),
+                        ));
+                    }
+                    out.push(name);
+                }
+                if out.is_empty() {
+                    return Err(at.err(cols.span(), "schema.columns", "lists no column"));
+                }
+                schema_columns = Some(out);
+            }
+            (Some(n), Some(_)) => {
+                return Err(at.err(
+                    n.span(),
+                    "schema.name",
+                    "give either a built-in schema `name` or `columns`, not both",
+                ))
+            }
+            (None, None) => {}
+        }
+    }
+
+    // The gate, declared on the native scale (RMSE) and kept on 1-5.
+    let Some(gate) = &raw.gate else {
+        return Err(StudyError {
+            file: file.to_owned(),
+            line: 1,
+            key: Some("gate".into()),
+            reason: "a study declares its gate: `[gate]` with at least one of plcc_min, srocc_min, rmse_max (native scale), and optionally spread_max".into(),
+        });
+    };
+    let g = gate.get_ref();
+    let to_head = 4.0 / (hi - lo);
+    for (v, key) in [
+        (&g.plcc_min, "gate.plcc_min"),
+        (&g.srocc_min, "gate.srocc_min"),
+        (&g.rmse_max, "gate.rmse_max"),
+        (&g.spread_max, "gate.spread_max"),
+    ] {
+        let Some(v) = v else { continue };
+        let x = *v.get_ref();
+        if !x.is_finite() || x < 0.0 {
+            return Err(at.err(
+                v.span(),
+                key,
+                format!("{x} is a negative or non-finite threshold"),
+            ));
+        }
+        let bad = match key {
+            "gate.plcc_min" | "gate.srocc_min" => {
+                (x == 0.0 || x > 1.0).then(|| format!("{x} is not a correlation in (0, 1]"))
+            }
+            "gate.rmse_max" => (x == 0.0 || x * to_head > 4.0)
+                .then(|| format!("{x} is not an RMSE within the scale's width ({})", hi - lo)),
+            _ => None,
+        };
+        if let Some(why) = bad {
+            return Err(at.err(v.span(), key, why));
+        }
+    }
+    if g.plcc_min.is_none() && g.srocc_min.is_none() && g.rmse_max.is_none() {
+        return Err(at.err(
+            gate.span(),
+            "gate",
+            "gates no metric: give at least one of plcc_min, srocc_min, rmse_max",
+        ));
+    }
+    let val = |v: &Option<Spanned<f64>>| v.as_ref().map(|v| *v.get_ref());
+    let gate = Thresholds {
+        plcc_min: val(&g.plcc_min),
+        srocc_min: val(&g.srocc_min),
+        rmse_max: val(&g.rmse_max).map(|r| r * to_head),
+        spread_max: val(&g.spread_max),
+    };
+
+    Ok(Study {
+        name,
+        version,
+        model_id,
+        description,
+        licence: raw.licence.trim().to_owned(),
+        intended_use,
+        limits,
+        scale: (lo, hi),
+        columns,
+        contents,
+        test_contents,
+        hash_split,
+        labels,
+        logs,
+        features,
+        schema_columns,
+        gate,
+    })
+}

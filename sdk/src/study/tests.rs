@@ -1,0 +1,146 @@
+use super::*;
+use crate::testing::Probe;
+use crate::{ProjectorConfig, Split};
+
+const GOOD: &str = r#"
+name = "my-study"
+version = "1.2.0"
+description = "x264 ladder of 8 sources"
+licence = "CC-BY 4.0, our lab"
+
+[scale]
+min = 0
+max = 100
+
+[columns]
+id = "clip"
+mos = "mos"
+content = "src"
+sd = "sd"
+votes = "n"
+
+[split]
+test_contents = ["src8"]
+
+[logs]
+[labels]
+
+[gate]
+plcc_min = 0.6
+rmse_max = 20
+"#;
+
+fn err(text: &str) -> StudyError {
+    Study::parse(text, "s.toml").unwrap_err()
+}
+
+#[test]
+fn the_example_and_a_study_derive_valid_descriptors() {
+    let ex = Study::parse(EXAMPLE, "example").unwrap();
+    assert_eq!(ex.descriptor(None).problems(), Vec::<String>::new());
+    let s = Study::parse(GOOD, "s.toml").unwrap();
+    let d = s.descriptor(None);
+    assert_eq!(d.problems(), Vec::<String>::new());
+    assert_eq!(d.name, "my-study");
+    assert_eq!(d.model_id, "my_study_mos_head_v1");
+    assert_eq!(d.licence, "CC-BY 4.0, our lab");
+    assert_eq!(
+        (d.mos_scale.native_min, d.mos_scale.native_max),
+        (0.0, 100.0)
+    );
+    assert_eq!(d.content_group_key, "src");
+    // The RMSE gate is declared on the native scale and kept on 1-5.
+    assert_eq!(d.gate.real.rmse_max, Some(0.8));
+    assert_eq!(d.gate.real.spread_max, None);
+    let logs = d.slot("logs").unwrap();
+    assert_eq!(logs.labels.as_ref().unwrap().key, ["clip"]);
+    assert_eq!(d.default_schema, "vmaf-canonical-v1");
+    assert_eq!(
+        d.schema("vmaf-canonical-v1").unwrap().libvmaf_names.len(),
+        6
+    );
+}
+
+#[test]
+fn rows_project_with_the_study_s_content_split_and_se() {
+    let config = ProjectorConfig {
+        study: Some(GOOD.into()),
+        ..ProjectorConfig::default()
+    };
+    let probe = Probe::open::<StudyAdapter>(&config).unwrap();
+    let raw = r#"{"clip":"src1_crf23","src":"src1","mos":75,"sd":10,"n":25,"adm2":0.9}"#;
+    let r = probe.row("logs", raw).unwrap();
+    assert_eq!(r.id.as_str(), "src1_crf23");
+    assert_eq!(r.group.as_str(), "src1");
+    assert_eq!(r.mos, 4.0);
+    assert_eq!(r.mos_se.into_option(), Some(10.0 / 5.0 * 0.04));
+    assert_eq!(r.split.into_option(), None, "grouped folds");
+    let t = probe
+        .row("logs", &raw.replace("\"src1\"", "\"src8\""))
+        .unwrap();
+    assert_eq!(
+        t.split.into_option(),
+        Some(Split::Test),
+        "a named test content"
+    );
+    // Without its content a labelled row is a counted drop.
+    let code = probe.code("logs", r#"{"clip":"a","mos":50}"#).unwrap();
+    assert_eq!(code, crate::codes::MISSING_CONTENT);
+}
+
+#[test]
+fn an_id_pattern_or_nothing_gives_the_contents() {
+    let text = GOOD.replace("content = \"src\"\n", "") + "\n[contents]\nid_before_last = \"_\"\n";
+    let config = ProjectorConfig {
+        study: Some(text),
+        ..ProjectorConfig::default()
+    };
+    let probe = Probe::open::<StudyAdapter>(&config).unwrap();
+    let r = probe
+        .row("logs", r#"{"clip":"src_a_crf23","mos":50}"#)
+        .unwrap();
+    assert_eq!(r.group.as_str(), "src_a");
+    let each = Study::parse(&GOOD.replace("content = \"src\"\n", ""), "s").unwrap();
+    assert_eq!(each.contents, ContentRule::EachRow);
+    let card = each.descriptor(None).card.unwrap();
+    assert!(card.limits.iter().any(|l| l == EACH_ROW_NOTE), "{card:?}");
+}
+
+#[test]
+fn hostile_study_files_name_file_line_and_key() {
+    let e = err("name = \"x\"\ndescription = [");
+    assert_eq!((e.file.as_str(), e.line), ("s.toml", 2), "{e}");
+    let e = err(&GOOD.replace("[split]", "colour = 1\n[split]"));
+    assert!(e.reason.contains("unknown field `colour`"), "{e}");
+    assert_eq!(e.line, 18, "{e}: in [columns]");
+    let e = err(&GOOD.replace("version = \"1.2.0\"", "model_id = \"../evil\""));
+    assert_eq!(e.key.as_deref(), Some("model_id"), "{e}");
+    assert_eq!(e.line, 3);
+    let e = err(&GOOD.replace("max = 100", "max = -5"));
+    assert!(e.reason.contains("inverted"), "{e}");
+    assert_eq!((e.key.as_deref(), e.line), (Some("scale.max"), 9));
+    let e = err(&GOOD.replace("max = 100", "max = 0"));
+    assert!(e.reason.contains("empty"), "{e}");
+    let e = err(&GOOD.replace("votes = \"n\"", "votes = \"sd\""));
+    assert_eq!(e.key.as_deref(), Some("columns.votes"), "{e}");
+    assert!(
+        e.reason.contains("two roles: columns.sd and columns.votes"),
+        "{e}"
+    );
+    let e = err(&GOOD.replace("[labels]", "[labels]\nformats = [\"xlsx\"]"));
+    assert_eq!(e.key.as_deref(), Some("labels.formats"), "{e}");
+    assert!(e.reason.contains("cannot read format `xlsx`"), "{e}");
+    let e = err(&GOOD.replace("plcc_min = 0.6", "plcc_min = -0.6"));
+    assert_eq!(
+        (e.key.as_deref(), e.line),
+        (Some("gate.plcc_min"), 25),
+        "{e}"
+    );
+    assert!(e.reason.contains("negative"), "{e}");
+    let e = err(&GOOD.replace("[logs]", "[votes]\nwide = true\n[logs]"));
+    assert_eq!(e.key.as_deref(), Some("votes"), "{e}");
+    let e = err(&GOOD.replace("version = \"1.2.0\"", "format = 2"));
+    assert!(e.reason.contains("study format 2"), "{e}");
+    let shown = err(&GOOD.replace("max = 100", "max = 0")).to_string();
+    assert!(shown.starts_with("s.toml:9: key `scale.max`: "), "{shown}");
+}
