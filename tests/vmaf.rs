@@ -462,15 +462,7 @@ fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
         "old-api",
     ];
     let mut args = plugin_args.to_vec();
-    args.extend([
-        "-i",
-        "rows=old.jsonl",
-        "--head",
-        "ridge",
-        "--out",
-        "old",
-        "--quiet",
-    ]);
+    args.extend(["-i", "rows=old.jsonl", "--head", "ridge", "--out", "old"]);
     let r = moshead(dir, &args);
     r.ok();
     assert!(

@@ -235,6 +235,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             n_monitor: ship.n_monitor,
             solve: (&ship.solve).into(),
             selection: ship_selection,
+            trained_for: None,
         },
         validation: ValidationRecord {
             name: policy.name(),
@@ -243,6 +244,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             aggregate: agg,
             baselines,
             pooled,
+            native_rmse: BTreeMap::new(),
         },
         gate: verdict,
         data: DataRecord {
@@ -265,10 +267,30 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
                 .collect(),
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
+            frame_pooling: r
+                .inputs
+                .iter()
+                .any(|i| {
+                    d.slot(&i.slot).is_some_and(|s| {
+                        s.formats
+                            .contains(&moshead_protocol::descriptor::Format::LibvmafLog)
+                    })
+                })
+                .then(|| crate::manifest::FRAME_POOLING.to_owned()),
         },
         exports: BTreeMap::new(),
         command_line: req.command_line.clone(),
+        warnings: Vec::new(),
     };
+    let schemas: Vec<(String, Vec<String>)> = d
+        .schemas
+        .iter()
+        .map(|s| (s.name.clone(), s.columns.clone()))
+        .collect();
+    let mut manifest = manifest;
+    manifest.validation.native_rmse =
+        crate::evaluation::native::native_rmse(&manifest.data.mos_scales, &manifest.validation);
+    manifest.warnings = crate::evaluation::warnings::of(&manifest, &schemas);
     Ok(Trained {
         manifest,
         predictions: OofPredictions::take(&mut fold_results),

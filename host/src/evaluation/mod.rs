@@ -16,9 +16,11 @@ pub mod folds;
 pub mod gate;
 mod logistic;
 mod metrics;
+pub mod native;
 pub mod oof;
 pub mod protocol;
 mod summary;
+pub mod warnings;
 
 pub use logistic::{fit_logistic, LogisticFit};
 pub use metrics::{average_ranks, krocc, outlier_ratio, plcc, rmse, srocc};
