@@ -9,21 +9,6 @@ fn seconds(line: &str) -> Option<f64> {
     rest.split(" s]").next()?.trim().parse().ok()
 }
 
-/// `train` on the synthetic corpus in `dir`, without `--quiet`.
-fn train(dir: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "train",
-        "-a",
-        "chug-hdr",
-        "-i",
-        "shards=corpus/shards",
-        "--out",
-        "out",
-    ];
-    args.extend_from_slice(extra);
-    moshead(dir, &args)
-}
-
 #[test]
 fn quiet_prints_only_the_result_line() {
     let d = tempfile::tempdir().unwrap();
@@ -45,7 +30,7 @@ fn quiet_prints_only_the_result_line() {
 fn without_a_terminal_each_stage_gets_a_dated_line_and_none_is_far_apart() {
     let d = tempfile::tempdir().unwrap();
     synth_chug(d.path(), "600", "7");
-    let run = train(d.path(), &["--validation", "kfold", "--folds", "3"]);
+    let run = train_chug_summary(d.path(), &["--validation", "kfold", "--folds", "3"]);
     run.ok();
     let lines: Vec<&str> = run
         .stderr
@@ -86,7 +71,7 @@ fn without_a_terminal_each_stage_gets_a_dated_line_and_none_is_far_apart() {
 fn progress_json_writes_one_event_object_per_line() {
     let d = tempfile::tempdir().unwrap();
     synth_chug(d.path(), "204", "5");
-    let run = train(
+    let run = train_chug_summary(
         d.path(),
         &["--head", "ridge", "--progress", "json", "--json"],
     );

@@ -325,7 +325,8 @@ fn exported_vmaf_models_score_every_frame_in_libvmaf_as_moshead_predicts() {
 fn heads_and_schemas_libvmaf_cannot_express_are_refused_or_noted() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let demo = ["train", "-a", "chug-hdr", "--demo", "--quiet", "--out"];
+    // Not `--quiet`: the notes on standard error are part of what is tested.
+    let demo = ["train", "-a", "chug-hdr", "--demo", "--out"];
     let run = |out: &str, extra: &[&str]| {
         let mut args = demo.to_vec();
         args.push(out);
