@@ -187,7 +187,6 @@ fn trains(cwd: &Path, dir: &Path, name: &str, tag: &str) {
             &rows,
             "--out",
             &out,
-            "--quiet",
         ],
     );
     let text = run.ok();

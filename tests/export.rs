@@ -222,6 +222,7 @@ fn onnx_is_byte_identical_across_runs_and_keeps_the_contract() {
         format!("{id}_card.md"),
         format!("{id}_validation.svg"),
         format!("{id}_loss.svg"),
+        format!("{id}_report.html"),
     ] {
         let read = |d: &Path| std::fs::read(d.join("out").join(&file)).unwrap();
         assert!(
@@ -421,14 +422,29 @@ fn card_and_plots_show_the_manifests_figures() {
     for svg in [&scatter, &loss] {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
     }
+    // The RMSE on CHUG's native 0-100 scale, to one decimal.
+    let native = &m["validation"]["native_rmse"]["shards"];
+    let k = native["per_head_unit"].as_f64().unwrap();
+    assert_eq!(k, 25.0);
+    let pooled = &m["validation"]["pooled"];
+    let caption = format!(
+        "pooled: PLCC {}, SROCC {}, RMSE {:.1}, {} rows",
+        f4(&pooled["head"]["plcc"]),
+        f4(&pooled["head"]["srocc"]),
+        pooled["head"]["rmse"].as_f64().unwrap() * k,
+        pooled["n"]
+    );
+    assert!(
+        scatter.contains(&caption),
+        "{caption} not in the scatter plot"
+    );
+    assert!(scatter.contains("native 0-100") && scatter.contains("identity (y = x)"));
     for f in folds {
         let caption = format!(
-            "fold {}: PLCC {} (mapped {}), RMSE {}, n {}",
+            "fold {}: PLCC {}, RMSE {:.1}",
             f["fold"],
             f4(&f["head"]["plcc"]),
-            f4(&f["head"]["plcc_mapped"]),
-            f4(&f["head"]["rmse"]),
-            f["n_eval"]
+            f["head"]["rmse"].as_f64().unwrap() * k,
         );
         assert!(
             scatter.contains(&caption),
@@ -477,7 +493,7 @@ fn export_regenerates_the_bundle_from_a_manifest() {
     let v = run.json();
     assert_eq!(v["model_id"], id);
     let outputs = v["outputs"].as_object().unwrap();
-    assert_eq!(outputs.len(), 6, "{outputs:?}");
+    assert_eq!(outputs.len(), 7, "{outputs:?}");
     for name in outputs.values() {
         let name = name.as_str().unwrap();
         assert_eq!(

@@ -125,7 +125,7 @@ fn sidecar_rows_and_pooled_metrics_agree_with_the_manifest() {
         "{card}"
     );
     // The human summary has a pooled row.
-    let run = train_chug(
+    let run = train_chug_summary(
         d.path(),
         &[
             "--head",
@@ -161,7 +161,7 @@ fn a_nine_content_corpus_stops_and_regularises_by_inner_cv() {
     let d = tempfile::tempdir().unwrap();
     nine_contents(d.path());
     // Leave one content out, with the default head.
-    let out = train_chug(d.path(), &["--validation", "kfold", "--folds", "9"]);
+    let out = train_chug_summary(d.path(), &["--validation", "kfold", "--folds", "9"]);
     let text = out.ok();
     assert!(
         text.contains("too few for an early-stopping monitor set"),

@@ -312,8 +312,16 @@ pub fn synth_chug(dir: &Path, rows: &str, seed: &str) {
     .ok();
 }
 
-/// Trains chug-hdr on `dir/corpus/shards` into `dir/out`, with `extra` flags.
+/// Trains chug-hdr on `dir/corpus/shards` into `dir/out`, with `extra`
+/// flags, `--quiet` (one result line).
 pub fn train_chug(dir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--quiet"];
+    args.extend_from_slice(extra);
+    train_chug_summary(dir, &args)
+}
+
+/// [`train_chug`] without `--quiet`: the whole summary, and progress.
+pub fn train_chug_summary(dir: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "train",
         "-a",
@@ -322,7 +330,6 @@ pub fn train_chug(dir: &Path, extra: &[&str]) -> Run {
         "shards=corpus/shards",
         "--out",
         "out",
-        "--quiet",
     ];
     args.extend_from_slice(extra);
     moshead(dir, &args)

@@ -203,7 +203,6 @@ fn template_loads_synthesizes_and_trains_from_a_plugin_dir() {
             "rows=corpus/rows.jsonl",
             "--out",
             "out",
-            "--quiet",
             "--require-gate",
         ],
     );

@@ -224,7 +224,7 @@ fn run_corpus(
             })
             .collect(),
     });
-    let progress = Progress::new(!quiet);
+    let progress = Progress::terminal_only(!quiet);
     let mut out = Vec::new();
     for choice in heads {
         let start = Instant::now();

@@ -281,7 +281,7 @@ impl Bound {
 /// the terminal unless `--quiet`.
 pub(crate) fn load<'r>(env: &Env, reg: &'r Registry, b: &Bound) -> anyhow::Result<Loaded<'r>> {
     let adapter = reg.select(&b.adapter)?;
-    let progress = Progress::new(!env.quiet);
+    let progress = Progress::terminal_only(!env.quiet);
     Ok(moshead::ingest::load(
         adapter,
         &b.request,

@@ -239,6 +239,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             n_monitor: ship.n_monitor,
             solve: (&ship.solve).into(),
             selection: ship_selection,
+            trained_for: None,
         },
         validation: ValidationRecord {
             name: policy.name(),
@@ -247,6 +248,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             aggregate: agg,
             baselines,
             pooled,
+            native_rmse: BTreeMap::new(),
         },
         gate: verdict,
         data: DataRecord {
@@ -270,6 +272,16 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
             subjective: r.subjective.clone(),
+            frame_pooling: r
+                .inputs
+                .iter()
+                .any(|i| {
+                    d.slot(&i.slot).is_some_and(|s| {
+                        s.formats
+                            .contains(&moshead_protocol::descriptor::Format::LibvmafLog)
+                    })
+                })
+                .then(|| crate::manifest::FRAME_POOLING.to_owned()),
         },
         exports: BTreeMap::new(),
         prediction_intervals: crate::evaluation::conformal::calibrate(
@@ -280,7 +292,17 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             req.coverage,
         ),
         command_line: req.command_line.clone(),
+        warnings: Vec::new(),
     };
+    let schemas: Vec<(String, Vec<String>)> = d
+        .schemas
+        .iter()
+        .map(|s| (s.name.clone(), s.columns.clone()))
+        .collect();
+    let mut manifest = manifest;
+    manifest.validation.native_rmse =
+        crate::evaluation::native::native_rmse(&manifest.data.mos_scales, &manifest.validation);
+    manifest.warnings = crate::evaluation::warnings::of(&manifest, &schemas);
     Ok(Trained {
         manifest,
         predictions: OofPredictions::take(&mut fold_results),

@@ -267,6 +267,7 @@ fn show(a: &Adapter) {
         ],
         &rows,
     );
+    labels_tables(d);
     println!("schemas:");
     let rows: Vec<Vec<String>> = d
         .schemas
@@ -301,6 +302,41 @@ fn show(a: &Adapter) {
             f(t.spread_max)
         );
     }
+}
+
+/// The labels tables libvmaf-log slots join: the key columns and the
+/// columns read (as the raw keys the plugin sees).
+fn labels_tables(d: &moshead_protocol::Descriptor) {
+    let rows: Vec<Vec<String>> = d
+        .inputs
+        .iter()
+        .filter_map(|s| s.labels.as_ref().map(|j| (s, j)))
+        .map(|(s, j)| {
+            let renames: Vec<String> = j
+                .rename
+                .iter()
+                .map(|(col, key)| format!("{col} -> {key}"))
+                .collect();
+            vec![
+                format!("  {}", j.slot),
+                s.name.clone(),
+                format!("{} (= the log's file stem)", j.key.join(" or ")),
+                if renames.is_empty() {
+                    "(as named)".into()
+                } else {
+                    renames.join(", ")
+                },
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!("labels tables:");
+    print_table(
+        &["  TABLE", "JOINS", "CLIP KEY", "COLUMNS (table -> row key)"],
+        &rows,
+    );
 }
 
 /// How many of a schema's columns the adapter names for libvmaf: `yes`

@@ -12,7 +12,6 @@ use super::{f4, print_json, Env, EXIT_OK};
 use crate::corpus::inputs::parse_binding;
 use crate::corpus::IngestReport;
 use crate::ingest::IngestRequest;
-use crate::progress::Progress;
 use crate::registry::{Adapter, Registry, Selector};
 
 use crate::ingest::{Loaded, DEMO_SEED};
@@ -105,7 +104,7 @@ impl DataArgs {
 /// terminal unless `--quiet`.
 pub fn load<'r>(env: &Env, reg: &'r Registry, args: &DataArgs) -> anyhow::Result<Loaded<'r>> {
     let adapter = reg.select(&args.adapter)?;
-    let progress = Progress::new(!env.quiet);
+    let progress = env.progress.clone();
     Ok(crate::ingest::load(
         adapter,
         &args.request(),

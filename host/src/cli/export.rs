@@ -55,6 +55,13 @@ impl FormatArgs {
     pub fn vmaf(&self) -> bool {
         self.required.contains(&Format::Vmaf)
     }
+
+    /// Requires `format` too.
+    pub fn require(&mut self, format: Format) {
+        if !self.required.contains(&format) {
+            self.required.push(format);
+        }
+    }
 }
 
 /// Refuses `--export vmaf` up front when the head type has no libvmaf form.

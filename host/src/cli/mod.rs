@@ -20,6 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::progress::{Progress, ProgressMode};
 use crate::registry::{search_dirs, Registry, SearchDir};
 
 /// Exit code: success (also when a gate is missed without `--require-gate`).
@@ -52,9 +53,14 @@ pub struct Cli {
     /// Where plugins come from and what is trusted.
     #[command(flatten)]
     pub plugins: PluginArgs,
-    /// No progress output.
+    /// Print only errors and the final result line (no progress, no summary).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Progress on standard error: `auto` (a line on a terminal, a dated line
+    /// per stage and at least every 10 s otherwise), `lines`, `json` (one
+    /// event object per line), `off`.
+    #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -165,8 +171,10 @@ fn plugin_lock(flag: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>
 pub struct Env {
     /// The plugin search path.
     pub dirs: Vec<SearchDir>,
-    /// No progress output.
+    /// Only errors and the final result line.
     pub quiet: bool,
+    /// Where progress goes (shared by every stage of the run).
+    pub progress: Progress,
     /// What plugins are trusted.
     pub trust: crate::trust::TrustPolicy,
 }
@@ -175,12 +183,22 @@ impl Env {
     /// The search path and trust policy `plugins` ask for (with
     /// `MOSHEAD_PLUGIN_PATH` and `MOSHEAD_PLUGIN_LOCK` from the environment).
     pub fn new(plugins: &PluginArgs, quiet: bool) -> anyhow::Result<Env> {
+        Env::with_progress(plugins, quiet, ProgressMode::Auto)
+    }
+
+    /// [`Env::new`] with progress in `mode` (`--progress`).
+    pub fn with_progress(
+        plugins: &PluginArgs,
+        quiet: bool,
+        mode: ProgressMode,
+    ) -> anyhow::Result<Env> {
         Ok(Env {
             dirs: search_dirs(
                 &plugins.plugin_dirs,
                 std::env::var_os("MOSHEAD_PLUGIN_PATH").as_deref(),
             ),
             quiet,
+            progress: Progress::new(mode, quiet),
             trust: crate::trust::TrustPolicy {
                 allow_insecure: plugins.allow_insecure_plugins,
                 pins: plugin_lock(plugins.plugin_lock.as_deref())?
@@ -257,7 +275,7 @@ impl Env {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let env = Env::new(&cli.plugins, cli.quiet)?;
+    let env = Env::with_progress(&cli.plugins, cli.quiet, cli.progress)?;
     match cli.command {
         Command::Adapters(a) => adapters::run(&env, a),
         Command::Corpus(a) => corpus::run_corpus(&env, a),

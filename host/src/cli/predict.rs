@@ -16,7 +16,6 @@ use clap::Args;
 
 use super::scoring::{drops_and_hints, explain, open_model};
 use super::{Env, EXIT_OK};
-use crate::progress::Progress;
 use crate::scoring::{bind_inputs, model_selector, predict, PredictRequest, RecordFormat};
 
 /// Arguments of `moshead predict`.
@@ -70,7 +69,7 @@ impl From<OutFormat> for RecordFormat {
 pub fn run_predict(env: &Env, args: PredictArgs) -> anyhow::Result<u8> {
     let (m, reg) = open_model(env, &args.model, args.allow_plugin_change)?;
     let adapter = reg.select(&model_selector(&m)?)?;
-    let progress = Progress::new(!env.quiet);
+    let progress = env.progress.clone();
     let req = PredictRequest {
         manifest: &m,
         model_path: &args.model,

@@ -13,7 +13,6 @@ use crate::evaluation::gate::GateReport;
 use crate::ingest::Loaded;
 use crate::manifest::{Manifest, ValidationRecord};
 use crate::pipeline::TrainRequest;
-use crate::progress::Progress;
 use crate::selection::HeadChoice;
 
 /// Arguments of `moshead train`.
@@ -59,6 +58,18 @@ pub struct TrainArgs {
     json: bool,
     #[command(flatten)]
     formats: super::export::FormatArgs,
+    /// Train for a consumer: `libvmaf` lets `auto` choose only among the
+    /// heads libvmaf can evaluate (ridge, SVR) and requires the libvmaf
+    /// model. Stated in the summary, the manifest and the card.
+    #[arg(long = "for", value_enum, value_name = "CONSUMER")]
+    trained_for: Option<Consumer>,
+}
+
+/// `--for`: who will evaluate the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Consumer {
+    /// libvmaf (`vmaf --model`, ffmpeg's libvmaf filter).
+    Libvmaf,
 }
 
 /// `--validation`: one of [`PolicyKind::NAMES`] (listed in `--help` and in
@@ -84,6 +95,11 @@ struct Summary<'a> {
     validation: &'a ValidationRecord,
     gate: &'a GateReport,
     outputs: BTreeMap<String, String>,
+    /// What the reader should know (the manifest's warnings).
+    warnings: &'a [crate::evaluation::warnings::Warning],
+    /// The consumer the head was trained for (`--for`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trained_for: Option<&'a crate::manifest::TrainedFor>,
 }
 
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
@@ -92,13 +108,38 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
     }
     let mut choice = args.head.choice()?;
+    let for_libvmaf = args.trained_for == Some(Consumer::Libvmaf);
+    let mut formats = args.formats.clone();
+    if for_libvmaf {
+        formats.require(super::export::Format::Vmaf);
+    }
+    let mut trained_for = for_libvmaf.then(|| crate::manifest::TrainedFor {
+        target: "libvmaf".into(),
+        rule: "heads libvmaf can evaluate: ridge, SVR (one RBF width)".into(),
+        excluded: Vec::new(),
+    });
     match &mut choice {
-        HeadChoice::Fixed(spec) => super::export::check_head(&args.formats, spec.kind)?,
-        // A libvmaf model was asked for: auto chooses among the heads
-        // libvmaf can evaluate.
-        HeadChoice::Auto(cfg) if args.formats.vmaf() => cfg.candidates.retain(|c| {
-            crate::export::vmaf::head_refusal(c.spec.kind).is_none() && !c.mean_of_widths
-        }),
+        HeadChoice::Fixed(spec) => super::export::check_head(&formats, spec.kind)?,
+        // Trained for libvmaf: auto chooses among the heads libvmaf can
+        // evaluate, and the manifest says which it left out.
+        HeadChoice::Auto(cfg) if for_libvmaf => {
+            let (kept, left) = std::mem::take(&mut cfg.candidates)
+                .into_iter()
+                .partition(|c| {
+                    crate::export::vmaf::head_refusal(c.spec.kind).is_none() && !c.mean_of_widths
+                });
+            cfg.candidates = kept;
+            if let Some(t) = trained_for.as_mut() {
+                t.excluded = left.into_iter().map(|c| c.name).collect();
+            }
+        }
+        // A libvmaf model alone does not change what auto may choose (the
+        // validation figures must not depend on an output flag).
+        HeadChoice::Auto(_) if formats.vmaf() => bail!(
+            "--export vmaf with --head auto: auto may choose a head libvmaf cannot evaluate; \
+             pass --for libvmaf to choose among the heads libvmaf can evaluate (stated in the \
+             manifest), or a fixed --head ridge / --head svr"
+        ),
         HeadChoice::Auto(_) => {}
     }
     crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
@@ -112,7 +153,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         .schema(&ds.schema)
         .map(|s| s.libvmaf_names.clone())
         .unwrap_or_default();
-    if args.formats.vmaf() {
+    if formats.vmaf() {
         crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
             .map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
     }
@@ -136,7 +177,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         eval_fraction: 0.2,
         seed: args.seed,
     };
-    let progress = Progress::new(!env.quiet);
+    let progress = env.progress.clone();
     let request = TrainRequest {
         adapter: loaded.adapter,
         dataset: ds,
@@ -148,16 +189,20 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         command_line: command_line(),
         coverage: args.coverage,
     };
-    let trained = crate::pipeline::train(&request, &progress.status())?;
-    progress.clear();
+    let mut trained = crate::pipeline::train(&request, &progress.status())?;
+    trained.manifest.training.trained_for = trained_for;
+    progress.update(|| "write outputs".into());
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     // The ONNX model, the validation sidecar, the card, the plots, the
     // manifest and the ledger line: one commit, all or nothing.
     let (manifest, bundle) =
         crate::export::write_bundle_with_ledger(&trained.manifest, &trained.predictions, &out_dir)?;
+    progress.finish();
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
-    super::export::vmaf_note(&manifest, &bundle);
+    if !env.quiet {
+        super::export::vmaf_note(&manifest, &bundle);
+    }
     if args.json {
         print_json(&Summary {
             model_id: &model_id,
@@ -165,7 +210,11 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             validation: &manifest.validation,
             gate: &manifest.gate,
             outputs: bundle.outputs(),
+            warnings: &manifest.warnings,
+            trained_for: manifest.training.trained_for.as_ref(),
         })?;
+    } else if env.quiet {
+        println!("{}", result_line(&manifest, &manifest_path));
     } else {
         print_summary(&manifest, &manifest_path);
         super::export::report_bundle(&manifest, &bundle, false)?;
@@ -176,6 +225,58 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     } else {
         EXIT_OK
     })
+}
+
+/// The RMSE figures on each slot's native scale, one line per slot.
+fn native_lines(m: &Manifest) -> Vec<String> {
+    let v = &m.validation;
+    v.native_rmse
+        .iter()
+        .map(|(slot, n)| {
+            let bases: Vec<String> = n
+                .baselines
+                .iter()
+                .map(|(b, r)| format!("{b} {}", n.show(*r)))
+                .collect();
+            format!(
+                "RMSE on the native {} scale of `{slot}`: mean {}, median {}{}; baselines' mean: {}",
+                n.range(),
+                n.show(n.mean),
+                n.show(n.median),
+                n.pooled
+                    .map_or_else(String::new, |p| format!(", pooled {}", n.show(Some(p)))),
+                bases.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The one line `--quiet` prints: the head, its validation's headline
+/// figures, the gate and the manifest written.
+fn result_line(m: &Manifest, path: &Path) -> String {
+    let v = &m.validation;
+    let (what, plcc, rmse) = match &v.pooled {
+        Some(p) => ("pooled", p.head.plcc, p.head.rmse),
+        None => ("mean", v.aggregate.mean.plcc, v.aggregate.mean.rmse),
+    };
+    // The native RMSE when every slot shares one scale.
+    let mut scales = v.native_rmse.values();
+    let native = match (scales.next(), rmse) {
+        (Some(n), Some(r)) if scales.all(|o| o.per_head_unit == n.per_head_unit) => {
+            format!(" ({} on {})", n.show(n.of(Some(r))), n.range())
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{}: {} head, {what} PLCC {}, RMSE {}{native}; gate {} {}; wrote {}",
+        m.id,
+        m.head.spec.kind.as_str(),
+        f4(plcc),
+        f4(rmse),
+        m.gate.kind,
+        if m.gate.passed { "PASSED" } else { "MISSED" },
+        path.display()
+    )
 }
 
 /// The command line, with the program reduced to its file name so the
@@ -333,15 +434,8 @@ fn print_summary(m: &Manifest, path: &Path) {
     if let Some(pi) = &m.prediction_intervals {
         println!("{}", pi.describe());
     }
-    if let Some(lin) = v.baselines.get("linear") {
-        if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
-            if h <= l {
-                println!(
-                    "note: the {} head does not beat the linear baseline (PLCC {h:.4} <= {l:.4})",
-                    m.head.spec.kind.as_str()
-                );
-            }
-        }
+    for line in native_lines(m) {
+        println!("{line}");
     }
     print_selection(m);
     let g = &m.gate;
@@ -369,6 +463,12 @@ fn print_summary(m: &Manifest, path: &Path) {
             "warning: the ship model's solve did not converge ({})",
             m.training.solve.termination
         );
+    }
+    if let Some(t) = &m.training.trained_for {
+        println!("candidates: {}", t.describe());
+    }
+    for w in &m.warnings {
+        println!("warning: {}", w.message);
     }
     println!("wrote {}", path.display());
 }

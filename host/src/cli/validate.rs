@@ -11,7 +11,6 @@ use super::scoring::{drops_and_hints, explain, open_model};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
 use crate::evaluation::Metrics;
 use crate::manifest::Manifest;
-use crate::progress::Progress;
 use crate::registry::{Adapter, Selector};
 use crate::scoring::{
     bind_inputs, model_selector, validate, validate_cross, CrossScore, ValidateRequest,
@@ -45,7 +44,7 @@ pub struct ValidateArgs {
 pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
     let (m, reg) = open_model(env, &args.model, args.allow_plugin_change)?;
     let own = reg.select(&model_selector(&m)?)?;
-    let progress = Progress::new(!env.quiet);
+    let progress = env.progress.clone();
     if let Some(sel) = args.adapter.as_ref().filter(|s| s.name != m.adapter.name) {
         // The other corpus's adapter, loaded by its own name.
         let other_reg = env.registry_for(sel)?;

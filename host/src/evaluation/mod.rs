@@ -22,9 +22,11 @@ pub mod gate;
 pub mod intervals;
 mod logistic;
 mod metrics;
+pub mod native;
 pub mod oof;
 pub mod protocol;
 mod summary;
+pub mod warnings;
 
 pub use logistic::{fit_logistic, LogisticFit};
 pub use metrics::{average_ranks, krocc, outlier_ratio, plcc, rmse, rmse_star, srocc};

@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod onnx;
 pub mod plots;
 pub mod reexport;
+pub mod report;
 pub mod vmaf;
 
 pub use reexport::{export, ExportRequest, Exported, ReexportError};
@@ -150,10 +151,14 @@ impl Names {
     pub fn loss_plot(&self) -> String {
         format!("{}_loss.svg", self.id)
     }
+    /// `<id>_report.html`: the self-contained report.
+    pub fn report(&self) -> String {
+        format!("{}_report.html", self.id)
+    }
     /// Every file of the set but the manifest: the names moshead writes
     /// for this id, and so the only ones it replaces or removes (never a
     /// name read from a manifest).
-    pub fn outputs(&self) -> [String; 6] {
+    pub fn outputs(&self) -> [String; 7] {
         [
             self.onnx(),
             self.vmaf(),
@@ -161,6 +166,7 @@ impl Names {
             self.card(),
             self.scatter_plot(),
             self.loss_plot(),
+            self.report(),
         ]
     }
     /// Whether `name` is one of this id's files ([`Names::outputs`] or the
@@ -338,8 +344,10 @@ pub struct Bundle {
     pub card: PathBuf,
     /// The predicted-vs-MOS plot, when the folds held predictions.
     pub validation_plot: Option<PathBuf>,
-    /// The solver-loss plot.
-    pub loss_plot: PathBuf,
+    /// The solver-loss plot, when a solve iterated.
+    pub loss_plot: Option<PathBuf>,
+    /// The self-contained HTML report.
+    pub report: PathBuf,
     /// The libvmaf model, or why libvmaf cannot evaluate the head.
     pub vmaf: Result<PathBuf, vmaf::Refusal>,
 }
@@ -356,7 +364,10 @@ impl Bundle {
         out.insert("manifest".into(), name(&self.manifest));
         out.insert("onnx".into(), name(&self.onnx));
         out.insert("card".into(), name(&self.card));
-        out.insert("loss_plot".into(), name(&self.loss_plot));
+        out.insert("report".into(), name(&self.report));
+        if let Some(l) = &self.loss_plot {
+            out.insert("loss_plot".into(), name(l));
+        }
         if let Some(v) = &self.validation {
             out.insert("validation".into(), name(v));
         }
@@ -453,18 +464,28 @@ fn write_set(
         m.exports.remove(EXPORT_VALIDATION);
         None
     };
-    let validation_plot = match plots::validation_svg(m, predictions)? {
-        Some(svg) => {
-            files.push((names.scatter_plot(), svg.into_bytes()));
-            Some(dir.join(names.scatter_plot()))
-        }
-        None => None,
-    };
-    files.push((names.loss_plot(), plots::loss_svg(m)?.into_bytes()));
+    let scatter = plots::validation_svg(m, predictions)?;
+    let loss = plots::loss_svg(m)?;
+    let mut inline: Vec<(&str, &str)> = Vec::new();
+    if let Some(svg) = &scatter {
+        inline.push((plots::SCATTER_CAPTION, svg));
+    }
+    if let Some(svg) = &loss {
+        inline.push((plots::LOSS_CAPTION, svg));
+    }
+    files.push((names.report(), report::render(m, &inline).into_bytes()));
     files.push((
         names.card(),
-        card::render(m, validation_plot.is_some()).into_bytes(),
+        card::render(m, scatter.is_some(), loss.is_some()).into_bytes(),
     ));
+    let validation_plot = scatter.map(|svg| {
+        files.push((names.scatter_plot(), svg.into_bytes()));
+        dir.join(names.scatter_plot())
+    });
+    let loss_plot = loss.map(|svg| {
+        files.push((names.loss_plot(), svg.into_bytes()));
+        dir.join(names.loss_plot())
+    });
     let manifest_bytes = m.to_bytes()?;
     let bundle = Bundle {
         dir: dir.to_path_buf(),
@@ -474,7 +495,8 @@ fn write_set(
         validation,
         card: dir.join(names.card()),
         validation_plot,
-        loss_plot: dir.join(names.loss_plot()),
+        loss_plot,
+        report: dir.join(names.report()),
         vmaf,
     };
     // The previous set's files this one does not replace: names derived

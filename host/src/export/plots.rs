@@ -2,8 +2,10 @@
 //! is emitted as SVG `<text>` and laid out with plotters' built-in
 //! estimate, so the output depends on nothing but the data).
 //!
-//! - [`validation_svg`]: predicted vs MOS, one panel per validation fold,
-//!   with the fold's fitted VQEG logistic (`Metrics.logistic`) and `y = x`;
+//! - [`validation_svg`]: predicted vs MOS, the pooled out-of-fold scatter on
+//!   the native scale with `y = x` and the pooled VQEG logistic, beside
+//!   per-fold panels (few folds) or the per-split metrics' distribution
+//!   (repeated splits);
 //! - [`loss_svg`]: the solver's training objective and monitor MSE per
 //!   iteration (`SolveRecord.loss`, `monitor_loss`), for the ship model and
 //!   every fold, on log axes.
@@ -45,12 +47,129 @@ fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     }
 }
 
+/// The report's caption of the validation plot.
+pub const SCATTER_CAPTION: &str =
+    "Predicted vs MOS on the held-out rows, with the fitted logistic.";
+
+/// The report's caption of the loss plot.
+pub const LOSS_CAPTION: &str =
+    "Solver loss per iteration: training objective and monitor MSE, ship model and each fold.";
+
 /// Most points drawn per fold in the validation scatter.
 pub const MAX_POINTS_PER_FOLD: usize = 3000;
 
-/// Predicted vs MOS per fold with its fitted logistic; `None` when the folds
-/// hold no predictions (a manifest re-exported without its validation
-/// sidecar).
+/// Per-fold panels are drawn beside the pooled scatter up to this many
+/// folds; beyond it (repeated splits), the distribution of the per-split
+/// metrics is drawn instead.
+pub const MAX_FOLD_PANELS: usize = 6;
+
+/// The axes of the validation plot: the native scale when every row has a
+/// native value and every slot shares one scale, else the head's 1-5.
+struct Axes {
+    /// `(native_min, native_max, to_head_offset, to_head_scale)` of the one
+    /// native scale, or `None` for the head scale.
+    native: Option<(f64, f64, f64, f64)>,
+    label: String,
+}
+
+impl Axes {
+    fn of(m: &Manifest, predictions: &OofPredictions) -> Axes {
+        let mut scales = m.data.mos_scales.values();
+        let one = scales.next().filter(|first| {
+            scales.all(|s| {
+                s.to_head_scale == first.to_head_scale && s.to_head_offset == first.to_head_offset
+            })
+        });
+        let all_native = predictions
+            .folds
+            .iter()
+            .flatten()
+            .all(|r| r.mos_native.is_some() && r.prediction_native.is_some());
+        match one {
+            Some(s) if all_native => Axes {
+                native: Some((
+                    s.native_min,
+                    s.native_max,
+                    s.to_head_offset,
+                    s.to_head_scale,
+                )),
+                label: format!(
+                    "native {}-{}",
+                    crate::evaluation::native::num(s.native_min),
+                    crate::evaluation::native::num(s.native_max)
+                ),
+            },
+            _ => Axes {
+                native: None,
+                label: "head scale 1-5".into(),
+            },
+        }
+    }
+
+    /// The scale's width (figures are printed at a precision that fits it).
+    fn width(&self) -> f64 {
+        self.native.map_or(4.0, |(lo, hi, _, _)| hi - lo)
+    }
+
+    /// A row's (prediction, MOS) on these axes.
+    fn point(&self, r: &crate::evaluation::oof::OofRow) -> (f64, f64) {
+        match (self.native, r.prediction_native, r.mos_native) {
+            (Some(_), Some(p), Some(y)) => (p, y),
+            _ => (r.prediction, r.mos),
+        }
+    }
+
+    /// A head-scale RMSE on these axes.
+    fn rmse(&self, v: Option<f64>) -> Option<f64> {
+        match self.native {
+            Some((_, _, _, k)) => v.map(|v| v / k),
+            None => v,
+        }
+    }
+
+    /// The logistic (fitted on the head scale) as a curve on these axes.
+    fn logistic(&self, l: &crate::evaluation::LogisticFit, x: f64) -> f64 {
+        match self.native {
+            Some((_, _, off, k)) => (l.apply(off + k * x) - off) / k,
+            None => l.apply(x),
+        }
+    }
+
+    /// The range both axes share: the points', padded.
+    fn range(&self, pts: &[(f64, f64)], m: &Manifest) -> (f64, f64) {
+        let ends = match self.native {
+            Some((lo, hi, _, _)) => [lo, hi],
+            None => [m.mos_range[0], m.mos_range[1]],
+        };
+        let (lo, hi) = pts
+            .iter()
+            .flat_map(|&(p, y)| [p, y])
+            .filter(|v| v.is_finite())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        // The points' range (both axes alike), else the scale's ends.
+        let (lo, hi) = if lo.is_finite() {
+            (lo, hi)
+        } else {
+            (ends[0], ends[1])
+        };
+        padded_range([lo, hi].into_iter()).unwrap_or((ends[0], ends[1]))
+    }
+}
+
+/// Every `stride`-th point so a large fold stays small enough to open.
+fn thinned<T: Copy>(pts: &[T]) -> impl Iterator<Item = T> + '_ {
+    let stride = pts.len().div_ceil(MAX_POINTS_PER_FOLD).max(1);
+    pts.iter().step_by(stride).copied()
+}
+
+/// Predicted vs MOS: the pooled out-of-fold scatter (points coloured by
+/// fold, shared square axes on the native scale, the identity line and the
+/// pooled VQEG logistic, with a legend); beside it one small panel per fold
+/// when folds are few, or the distribution of the per-split PLCC and RMSE
+/// for repeated splits. `None` when the folds hold no predictions (a
+/// manifest re-exported without its validation sidecar).
 pub fn validation_svg(
     m: &Manifest,
     predictions: &OofPredictions,
@@ -60,96 +179,254 @@ pub fn validation_svg(
     }
     let e = plot_err("the validation plot");
     let folds = &m.validation.folds;
-    let n = folds.len();
-    let cols = ((n as f64).sqrt().ceil() as usize).clamp(1, 5);
-    let rows = n.div_ceil(cols);
-    let (pw, ph, title_h) = (440u32, 400u32, 44u32);
-    let size = ((pw * cols as u32).max(680), ph * rows as u32 + title_h);
+    let axes = Axes::of(m, predictions);
+    let per_fold: Vec<Vec<(f64, f64)>> = predictions
+        .folds
+        .iter()
+        .map(|f| {
+            f.iter()
+                .map(|r| axes.point(r))
+                .filter(|(p, y)| p.is_finite() && y.is_finite())
+                .collect()
+        })
+        .collect();
+    let all: Vec<(f64, f64)> = per_fold.iter().flatten().copied().collect();
+    let (lo, hi) = axes.range(&all, m);
+    let width = axes.width();
+    let show = |v: f64| crate::evaluation::native::fixed(v, width);
+    // Tick labels one decimal shorter than the figures.
+    let tick = |v: &f64| crate::evaluation::native::fixed(*v, width * 10.0);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1120, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(&e)?;
         let body = root
             .titled(
                 &format!(
-                    "{}: predicted vs MOS per validation fold ({})",
-                    m.id, m.validation.name
+                    "predicted vs MOS, out of fold ({}, {})",
+                    m.validation.name, axes.label
                 ),
                 (FONT, 18),
             )
             .map_err(&e)?;
-        let panels = body.split_evenly((rows, cols));
-        for ((area, f), pts) in panels.iter().zip(folds).zip(&predictions.folds) {
-            let (x0, x1) = padded_range(pts.iter().map(|p| p.prediction)).unwrap_or((1.0, 5.0));
-            let (y0, y1) = padded_range(
-                pts.iter()
-                    .map(|p| p.mos)
-                    .chain([m.mos_range[0], m.mos_range[1]]),
-            )
-            .unwrap_or((1.0, 5.0));
-            let h = &f.head;
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!(
-                        "fold {}: PLCC {} (mapped {}), RMSE {}, n {}",
-                        f.fold,
-                        super::card::f4(h.plcc),
-                        super::card::f4(h.plcc_mapped),
-                        super::card::f4(h.rmse),
-                        f.n_eval
-                    ),
-                    (FONT, 13),
-                )
-                .margin(10)
-                .x_label_area_size(34)
-                .y_label_area_size(40)
-                .build_cartesian_2d(x0..x1, y0..y1)
+        let (left, right) = body.split_horizontally(600);
+        let pooled = m.validation.pooled.as_ref();
+        let caption = match pooled {
+            Some(p) => format!(
+                "pooled: PLCC {}, SROCC {}, RMSE {}, {} rows",
+                super::card::f4(p.head.plcc),
+                super::card::f4(p.head.srocc),
+                axes.rmse(p.head.rmse).map_or("-".into(), show),
+                p.n
+            ),
+            None => format!("{} rows", all.len()),
+        };
+        let mut chart = ChartBuilder::on(&left)
+            .caption(caption, (FONT, 15))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(52)
+            .build_cartesian_2d(lo..hi, lo..hi)
+            .map_err(&e)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("predicted MOS ({})", axes.label))
+            .y_desc(format!("MOS ({})", axes.label))
+            .x_labels(8)
+            .y_labels(8)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(&e)?;
+        let coloured = folds.len() <= 10 && folds.len() > 1;
+        for (i, pts) in per_fold.iter().enumerate() {
+            let colour = if coloured {
+                Palette99::pick(i).mix(0.7)
+            } else {
+                BLUE.mix(0.45)
+            };
+            let drawn = chart
+                .draw_series(thinned(pts).map(|(p, y)| Circle::new((p, y), 2, colour.filled())))
                 .map_err(&e)?;
-            chart
-                .configure_mesh()
-                .x_desc("predicted MOS")
-                .y_desc("MOS")
-                .x_labels(6)
-                .y_labels(6)
-                .light_line_style(WHITE)
-                .draw()
-                .map_err(&e)?;
-            let (d0, d1) = (x0.max(y0), x1.min(y1));
-            if d1 > d0 {
-                chart
-                    .draw_series(LineSeries::new(
-                        [(d0, d0), (d1, d1)],
-                        BLACK.mix(0.3).stroke_width(1),
-                    ))
-                    .map_err(&e)?;
+            if coloured {
+                drawn
+                    .label(format!("fold {}", folds.get(i).map_or(i, |f| f.fold)))
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 3, colour.filled()));
             }
-            // A large fold is thinned to every k-th row (deterministic), so
-            // the SVG stays small enough to open; the axes, the logistic and
-            // the card's figures still cover every row.
-            let stride = pts.len().div_ceil(MAX_POINTS_PER_FOLD).max(1);
+        }
+        let identity = BLACK.mix(0.5).stroke_width(1);
+        chart
+            .draw_series(LineSeries::new([(lo, lo), (hi, hi)], identity))
+            .map_err(&e)?
+            .label("identity (y = x)")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], identity));
+        if let Some(l) = pooled.and_then(|p| p.head.logistic.as_ref()) {
+            let red = RED.stroke_width(2);
+            let curve = (0..=200).filter_map(|i| {
+                let x = lo + (hi - lo) * f64::from(i) / 200.0;
+                let y = axes.logistic(l, x);
+                (y.is_finite() && y >= lo && y <= hi).then_some((x, y))
+            });
             chart
-                .draw_series(
-                    pts.iter()
-                        .step_by(stride)
-                        .map(|r| (r.prediction, r.mos))
-                        .filter(|(p, y)| p.is_finite() && y.is_finite())
-                        .map(|(p, y)| Circle::new((p, y), 2, BLUE.mix(0.45).filled())),
-                )
-                .map_err(&e)?;
-            if let Some(l) = &h.logistic {
-                let curve = (0..=120).filter_map(|i| {
-                    let x = x0 + (x1 - x0) * f64::from(i) / 120.0;
-                    let y = l.apply(x);
-                    (y.is_finite() && y >= y0 && y <= y1).then_some((x, y))
-                });
-                chart
-                    .draw_series(LineSeries::new(curve, RED.stroke_width(2)))
-                    .map_err(&e)?;
-            }
+                .draw_series(LineSeries::new(curve, red))
+                .map_err(&e)?
+                .label("VQEG logistic fitted on the pooled rows")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], red));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 12))
+            .draw()
+            .map_err(&e)?;
+        if folds.len() <= MAX_FOLD_PANELS {
+            fold_panels(&right, m, &per_fold, (lo, hi), &axes)?;
+        } else {
+            split_distributions(&right, m, &axes)?;
         }
         root.present().map_err(&e)?;
     }
     Ok(Some(svg))
+}
+
+/// One small panel per fold, on the pooled panel's axes.
+fn fold_panels<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    m: &Manifest,
+    per_fold: &[Vec<(f64, f64)>],
+    (lo, hi): (f64, f64),
+    axes: &Axes,
+) -> Result<(), ExportError> {
+    let e = plot_err("the validation plot");
+    let n = per_fold.len();
+    if n < 2 {
+        return Ok(());
+    }
+    let width = axes.width();
+    let show = |v: f64| crate::evaluation::native::fixed(v, width);
+    let rows = n.div_ceil(2);
+    let panels = area.split_evenly((rows.max(2), 2));
+    for ((i, panel), pts) in panels.iter().enumerate().zip(per_fold) {
+        let f = &m.validation.folds[i];
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "fold {}: PLCC {}, RMSE {}",
+                    f.fold,
+                    super::card::f4(f.head.plcc),
+                    axes.rmse(f.head.rmse).map_or("-".into(), show)
+                ),
+                (FONT, 12),
+            )
+            .margin(6)
+            .x_label_area_size(20)
+            .y_label_area_size(34)
+            .build_cartesian_2d(lo..hi, lo..hi)
+            .map_err(&e)?;
+        chart
+            .configure_mesh()
+            .x_labels(4)
+            .y_labels(4)
+            .x_label_formatter(&|v| crate::evaluation::native::fixed(*v, width * 10.0))
+            .y_label_formatter(&|v| crate::evaluation::native::fixed(*v, width * 10.0))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(&e)?;
+        chart
+            .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.mix(0.5)))
+            .map_err(&e)?;
+        let colour = Palette99::pick(i).mix(0.7);
+        chart
+            .draw_series(thinned(pts).map(|(p, y)| Circle::new((p, y), 2, colour.filled())))
+            .map_err(&e)?;
+    }
+    Ok(())
+}
+
+/// The distribution (empirical CDF) of the per-split PLCC and RMSE, with
+/// the median marked: what a repeated-splits validation says, in two panels.
+fn split_distributions<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    m: &Manifest,
+    axes: &Axes,
+) -> Result<(), ExportError> {
+    let e = plot_err("the validation plot");
+    let folds = &m.validation.folds;
+    let (top, bottom) = area.split_vertically(area.dim_in_pixel().1 / 2);
+    let series: [(&DrawingArea<DB, plotters::coord::Shift>, &str, Vec<f64>); 2] = [
+        (
+            &top,
+            "PLCC",
+            folds.iter().filter_map(|f| f.head.plcc).collect(),
+        ),
+        (
+            &bottom,
+            "RMSE",
+            folds
+                .iter()
+                .filter_map(|f| axes.rmse(f.head.rmse))
+                .collect(),
+        ),
+    ];
+    for (panel, name, mut values) in series {
+        values.retain(|v| v.is_finite());
+        values.sort_by(f64::total_cmp);
+        let Some((x0, x1)) = padded_range(values.iter().copied()) else {
+            continue;
+        };
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        let q = |p: f64| values[((p * (n - 1) as f64).round() as usize).min(n - 1)];
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!(
+                    "per-split {name} over {n} splits: median {}, 5-95% {}-{}",
+                    sig3(median),
+                    sig3(q(0.05)),
+                    sig3(q(0.95))
+                ),
+                (FONT, 13),
+            )
+            .margin(10)
+            .x_label_area_size(34)
+            .y_label_area_size(44)
+            .build_cartesian_2d(x0..x1, 0.0..1.0)
+            .map_err(&e)?;
+        chart
+            .configure_mesh()
+            .x_desc(if name == "RMSE" {
+                format!("RMSE ({})", axes.label)
+            } else {
+                "PLCC".to_owned()
+            })
+            .y_desc("share of splits <= x")
+            .x_label_formatter(&|v| sig3(*v))
+            .light_line_style(WHITE)
+            .draw()
+            .map_err(&e)?;
+        let steps: Vec<(f64, f64)> = values
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &v)| [(v, i as f64 / n as f64), (v, (i + 1) as f64 / n as f64)])
+            .collect();
+        chart
+            .draw_series(LineSeries::new(steps, BLUE.stroke_width(2)))
+            .map_err(&e)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(median, 0.0), (median, 1.0)],
+                RED.mix(0.7).stroke_width(1),
+            ))
+            .map_err(&e)?;
+    }
+    Ok(())
 }
 
 /// One panel of the loss plot: `pick` selects the series of each solve.
@@ -231,7 +508,7 @@ fn loss_panel<DB: DrawingBackend>(
 
 /// Training objective and monitor MSE per iteration: the ship model (black)
 /// and every fold's head.
-pub fn loss_svg(m: &Manifest) -> Result<String, ExportError> {
+pub fn loss_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
     let e = plot_err("the loss plot");
     let mut solves: Vec<(String, &SolveRecord)> = vec![("ship model".into(), &m.training.solve)];
     solves.extend(
@@ -240,6 +517,14 @@ pub fn loss_svg(m: &Manifest) -> Result<String, ExportError> {
             .iter()
             .map(|f| (format!("fold {}", f.fold), &f.solve)),
     );
+    // A closed-form or SMO head has no iterations to draw: no plot, rather
+    // than two empty panels.
+    if solves
+        .iter()
+        .all(|(_, s)| s.loss.is_empty() && s.monitor_loss.is_empty())
+    {
+        return Ok(None);
+    }
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, 460)).into_drawing_area();
@@ -247,10 +532,8 @@ pub fn loss_svg(m: &Manifest) -> Result<String, ExportError> {
         let body = root
             .titled(
                 &format!(
-                    "{}: solver loss per iteration ({} head, {})",
-                    m.id,
-                    m.head.spec.kind.as_str(),
-                    m.training.solve.solver
+                    "solver loss per iteration ({} head)",
+                    m.head.spec.kind.as_str()
                 ),
                 (FONT, 18),
             )
@@ -262,7 +545,7 @@ pub fn loss_svg(m: &Manifest) -> Result<String, ExportError> {
         })?;
         root.present().map_err(&e)?;
     }
-    Ok(svg)
+    Ok(Some(svg))
 }
 
 /// Three significant digits, scientific outside 0.01-1000.

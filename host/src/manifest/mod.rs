@@ -87,6 +87,10 @@ pub struct Manifest {
     /// contents calibrate them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_intervals: Option<crate::evaluation::conformal::PredictionIntervalRecord>,
+    /// What the reader should know about the run's figures (empty in
+    /// manifests written before warnings were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::evaluation::warnings::Warning>,
 }
 
 /// Identity of the adapter plugin.
@@ -195,6 +199,42 @@ pub struct TrainingRecord {
     /// rows (`--head auto`, or a small corpus's stopping and decay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<SelectionRecord>,
+    /// The consumer the head was trained for (`--for libvmaf`): which
+    /// candidates `auto` could not choose because of it. Absent when the
+    /// head was chosen among every candidate (and in manifests written
+    /// before this was recorded, where `--export vmaf` restricted `auto`
+    /// without saying so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trained_for: Option<TrainedFor>,
+}
+
+/// A restriction of the heads a run could choose, named by its consumer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainedFor {
+    /// The consumer (`libvmaf`).
+    pub target: String,
+    /// Why: what the consumer can evaluate.
+    pub rule: String,
+    /// The `auto` candidates left out (empty for a fixed head the consumer
+    /// accepts).
+    pub excluded: Vec<String>,
+}
+
+impl TrainedFor {
+    /// One line for summaries and cards.
+    pub fn describe(&self) -> String {
+        let left = if self.excluded.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; left out {} candidate(s): {}",
+                self.excluded.len(),
+                self.excluded.join(", ")
+            )
+        };
+        format!("trained for {} ({}){left}", self.target, self.rule)
+    }
 }
 
 impl TrainingRecord {
@@ -237,6 +277,10 @@ pub struct ValidationRecord {
     /// recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pooled: Option<Pooled>,
+    /// The RMSE figures on each row slot's native MOS scale (absent in
+    /// manifests written before they were recorded).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub native_rmse: BTreeMap<String, crate::evaluation::native::NativeRmse>,
 }
 
 /// One validation fold as recorded: its sizes, the head's and baselines'
@@ -318,6 +362,12 @@ pub struct DataRecord {
     /// manifests written before it was recorded.
     #[serde(default)]
     pub mos_scales: BTreeMap<String, moshead_protocol::MosScale>,
+    /// How frames were pooled, for rows read from libvmaf logs: the head
+    /// saw each clip's frame-averaged features, while libvmaf scores each
+    /// frame and averages the scores. Absent for other inputs (and in
+    /// manifests written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_pooling: Option<String>,
     /// Per labels table of raw votes: the subjective model and its account.
     /// Absent when the labels held a MOS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -334,6 +384,13 @@ impl DataRecord {
             .unwrap_or_default()
     }
 }
+
+/// [`DataRecord::frame_pooling`]'s statement.
+pub const FRAME_POOLING: &str = "trained and validated on features averaged over each clip's \
+    frames (the libvmaf log's pooled means); libvmaf's `--model` scores every frame and averages \
+    the scores, which equals the head on averaged features for a ridge head and differs slightly \
+    for an SVR; the validation figures describe the head on frame-averaged features, as \
+    `moshead predict` computes it";
 
 /// A context document a run read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

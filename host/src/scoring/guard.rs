@@ -65,6 +65,7 @@ pub fn model_files(manifest_path: &Path, m: &Manifest) -> Vec<Protected> {
         (names.card(), "the model card"),
         (names.scatter_plot(), "the model's validation plot"),
         (names.loss_plot(), "the model's loss plot"),
+        (names.report(), "the model's HTML report"),
         (LEDGER_FILE.to_owned(), "the output directory's ledger"),
         (LOCK_FILE.to_owned(), "the output directory's lock file"),
     ] {

@@ -328,7 +328,21 @@ fn choose(
         .iter()
         .flat_map(|g| (0..folds.len()).map(move |f| (g.as_slice(), f)))
         .collect();
+    // Progress: the fits done of those fitted one by one, and the last one.
+    let total_fits: usize = tasks.iter().map(|(g, _)| g.len()).sum();
+    let fits_done = std::sync::atomic::AtomicUsize::new(0);
     let fit_group = |members: &[usize], f: usize| -> Vec<((usize, usize), Fit)> {
+        let done = fits_done.fetch_add(members.len(), std::sync::atomic::Ordering::Relaxed);
+        if let Some(&c) = members.first() {
+            status.update(|| {
+                format!(
+                    "  auto: candidate {}, inner fold {}/{k} ({}/{total_fits} fits)",
+                    cfg.candidates[c].name,
+                    f + 1,
+                    done + members.len()
+                )
+            });
+        }
         let fold = &folds[f];
         // An SVR trains on the fold's training rows within the sample.
         let train_of = |spec: &HeadSpec| -> Vec<usize> {

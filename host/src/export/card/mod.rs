@@ -13,7 +13,9 @@ use super::{Names, EXPORT_ONNX};
 use crate::manifest::Manifest;
 use crate::training::ResolvedSpec;
 
+mod notes;
 mod tables;
+pub(crate) use notes::lines as note_lines;
 use tables::{baseline_row, cell, fold_row, metric_row, pooled_row, selection_section, table};
 
 /// A metric to 4 decimals, `–` when undefined.
@@ -85,7 +87,7 @@ fn intended_use(m: &Manifest) -> (String, Vec<String>) {
 }
 
 /// The card's Markdown.
-pub fn render(m: &Manifest, plotted: bool) -> String {
+pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     let names = Names::new(&m.id);
     let mut o = String::new();
     let v = &m.validation;
@@ -102,6 +104,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         names.manifest()
     );
 
+    notes::section(&mut o, m);
     o.push_str("## Model\n\n");
     let onnx = m.exports.get(EXPORT_ONNX);
     let mut rows = vec![
@@ -483,21 +486,34 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
             "No validation predictions were available, so there is no predicted-vs-MOS plot.\n\n",
         );
     }
+    if loss_plotted {
+        let _ = writeln!(
+            o,
+            "Solver loss per iteration (training objective and monitor MSE; ship model and each fold):\n\n![solver loss]({})\n",
+            names.loss_plot()
+        );
+    } else {
+        o.push_str("No solve iterated (a closed-form or SMO head), so there is no loss plot.\n\n");
+    }
     let _ = writeln!(
         o,
-        "Solver loss per iteration (training objective and monitor MSE; ship model and each fold):\n\n![solver loss]({})\n",
-        names.loss_plot()
+        "Everything on one page, with the plots inline: [`{0}`]({0}).\n",
+        names.report()
     );
 
     o.push_str("## Reproduce\n\n");
-    let command = m
-        .command_line
+    let _ = writeln!(o, "{}", md_fence("sh", &command(m)));
+    o
+}
+
+/// The run's command line, shell-quoted (the card's and the report's
+/// reproduce line).
+pub(crate) fn command(m: &Manifest) -> String {
+    m.command_line
         .iter()
         .map(|a| shell_quote(a))
         .collect::<Vec<_>>()
-        .join(" ");
-    let _ = writeln!(o, "{}", md_fence("sh", &command));
-    o
+        .join(" ")
 }
 
 fn shell_quote(s: &str) -> String {
