@@ -89,6 +89,7 @@ fn the_library_operations_give_what_the_binary_prints_and_writes() {
             model_id: m.id.clone(),
             include_references: false,
             command_line: vec!["embedding-app".into()],
+            coverage: 0.9,
         },
         &silent,
     )

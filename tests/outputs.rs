@@ -186,9 +186,18 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
         let _ = child.wait();
         let when = format!("run {i} ({head}) killed at {at} us");
         if out.join(".moshead-commit.json").exists() {
-            // Decided but not applied: the next command completes it.
+            // Decided but not applied: a read-only command reports it and
+            // leaves it; the next command writing there completes it.
             pending += 1;
-            moshead(cwd.path(), &["ledger", "--out", "out", "--json"]).ok();
+            let run = moshead(cwd.path(), &["ledger", "--out", "out", "--json"]);
+            assert!(
+                run.fails(1)
+                    .contains("holds a commit that was decided but not applied"),
+                "{when}: {run}"
+            );
+            assert!(out.join(".moshead-commit.json").exists(), "{when}");
+            let model = format!("out/{ID}.json");
+            moshead(cwd.path(), &["export", "--model", &model, "--quiet"]).ok();
             assert!(!out.join(".moshead-commit.json").exists(), "{when}");
         }
         assert_one_set(&out, &[&linear, &mlp], &when);
@@ -211,10 +220,10 @@ fn sigkill_at_random_instants_leaves_one_runs_complete_set() {
 }
 
 /// A tmpfs mounted on a directory, unmounted on drop.
-struct Tmpfs(PathBuf);
+pub(crate) struct Tmpfs(PathBuf);
 
 impl Tmpfs {
-    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+    pub(crate) fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
         std::fs::create_dir_all(dir).unwrap();
         let ok = std::process::Command::new("mount")
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -233,7 +242,7 @@ impl Drop for Tmpfs {
 }
 
 /// Fills `dir` with `.filler` until at most `free` bytes are left.
-fn fill_to(dir: &Path, free: u64) {
+pub(crate) fn fill_to(dir: &Path, free: u64) {
     let filler = dir.join(".filler");
     let _ = std::fs::remove_file(&filler);
     let mut f = std::fs::File::create(&filler).unwrap();

@@ -125,6 +125,18 @@ fn predict_scores_chug_rows_without_a_mos_on_both_scales() {
     assert_eq!(rows.len(), labelled.len());
     assert!(rows.len() > 4);
     let mut without = 0;
+    // 60 rows have too few validated contents to calibrate 90% intervals
+    // (coverage * (G + 1) / G > 1): none are recorded, none written (the
+    // konvid CSV test below has them).
+    let m = read_json(&d.path().join(CHUG_MODEL));
+    let contents: std::collections::BTreeSet<&str> = labelled
+        .iter()
+        .filter(|l| l["split"] != "test")
+        .map(|l| l["group"].as_str().unwrap())
+        .collect();
+    assert!(contents.len() < 10, "{}", contents.len());
+    assert!(m.get("prediction_intervals").is_none(), "{m}");
+    assert!(labelled.iter().all(|l| l.get("lo").is_none()));
     for (r, l) in rows.iter().zip(&labelled) {
         assert_eq!(r["id"], l["id"]);
         assert_eq!(f(r, "prediction"), f(l, "prediction"));
@@ -189,14 +201,21 @@ fn predict_scores_konvid_rows_without_a_mos_as_csv() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next(),
-        Some("id,prediction,prediction_native,mos,mos_native,split,group")
+        Some(
+            "id,prediction,prediction_native,mos,mos_native,split,group,lo,hi,lo_native,hi_native"
+        )
     );
+    let hw = read_json(&d.path().join(KONVID_MODEL))["prediction_intervals"]["half_width"]
+        .as_f64()
+        .unwrap();
     let body: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(body.len(), text.lines().count());
     for (i, cells) in body.iter().enumerate() {
-        assert_eq!(cells.len(), 7, "{cells:?}");
+        assert_eq!(cells.len(), 11, "{cells:?}");
         let p: f64 = cells[1].parse().unwrap();
         let native: f64 = cells[2].parse().unwrap();
+        let bounds: Vec<f64> = cells[7..].iter().map(|c| c.parse().unwrap()).collect();
+        assert_eq!(bounds, [p - hw, p + hw, p - hw, p + hw], "{cells:?}");
         // KonViD's native scale is the head's 1-5.
         assert_eq!(p, native);
         if i % 3 == 0 {

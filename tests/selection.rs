@@ -81,6 +81,31 @@ fn sidecar_rows_and_pooled_metrics_agree_with_the_manifest() {
     let plcc = pearson(&pred, &mos);
     let recorded = pooled["head"]["plcc"].as_f64().unwrap();
     assert!((plcc - recorded).abs() < 1e-12, "{plcc} vs {recorded}");
+    // Its 95% intervals: a cluster bootstrap over the contents of the
+    // sidecar, and the Fisher-z interval of the recorded PLCC.
+    let ci = &pooled["intervals"];
+    assert_eq!(ci["level"], 0.95);
+    assert_eq!(ci["resamples"], 1000);
+    assert_eq!(
+        ci["contents"].as_u64().unwrap() as usize,
+        fold_of_group.len()
+    );
+    let z = 1.959963984540054 / ((pred.len() - 3) as f64).sqrt();
+    let fz = &ci["plcc_fisher_z"];
+    assert!((fz["lo"].as_f64().unwrap() - (recorded.atanh() - z).tanh()).abs() < 1e-12);
+    assert!((fz["hi"].as_f64().unwrap() - (recorded.atanh() + z).tanh()).abs() < 1e-12);
+    for (k, point) in [
+        ("plcc", recorded),
+        ("srocc", pooled["head"]["srocc"].as_f64().unwrap()),
+        ("rmse", pooled["head"]["rmse"].as_f64().unwrap()),
+        ("rmse_native_interval", ci["rmse_native"].as_f64().unwrap()),
+    ] {
+        let (lo, hi) = (ci[k]["lo"].as_f64().unwrap(), ci[k]["hi"].as_f64().unwrap());
+        assert!(lo < point && point < hi, "{k}: {point} in [{lo}, {hi}]");
+    }
+    // CHUG's native RMSE is 25 times the head's.
+    let rn = ci["rmse_native"].as_f64().unwrap();
+    assert!((rn - 25.0 * pooled["head"]["rmse"].as_f64().unwrap()).abs() < 1e-9);
     // The mean over folds is a different figure.
     let mean = m["validation"]["aggregate"]["mean"]["plcc"]
         .as_f64()
@@ -95,6 +120,10 @@ fn sidecar_rows_and_pooled_metrics_agree_with_the_manifest() {
     let card = std::fs::read_to_string(d.path().join("out/chug_hdr_mos_head_v1_card.md")).unwrap();
     assert!(card.contains("| pooled out-of-fold |"), "{card}");
     assert!(card.contains(&format!("{recorded:.4}")));
+    assert!(
+        card.contains("The head's pooled 95% CI (cluster bootstrap over"),
+        "{card}"
+    );
     // The human summary has a pooled row.
     let run = train_chug(
         d.path(),
@@ -112,6 +141,11 @@ fn sidecar_rows_and_pooled_metrics_agree_with_the_manifest() {
     assert!(
         out.lines()
             .any(|l| l.contains("pooled") && l.contains("out-of-fold, each row once")),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("pooled 95% CI (cluster bootstrap over")),
         "{out}"
     );
 }

@@ -235,7 +235,9 @@ fn predict_reproduces_the_validation_predictions_from_the_manifest_alone() {
         ],
     );
     let out = csv.ok();
-    assert!(out.starts_with("id,prediction,prediction_native,mos,mos_native,split,group\n"));
+    assert!(out.starts_with(
+        "id,prediction,prediction_native,mos,mos_native,split,group,lo,hi,lo_native,hi_native\n"
+    ));
     assert_eq!(out.lines().count(), 205);
 }
 
@@ -258,6 +260,19 @@ fn validate_scores_the_held_out_test_split() {
     );
     let v = run.json();
     assert!(v["test_rows"].as_u64().unwrap() > 0);
+    // The metrics' 95% intervals, over the test rows' contents.
+    let ci = &v["intervals"];
+    assert_eq!(ci["level"], 0.95);
+    assert!(ci["contents"].as_u64().unwrap() >= 2);
+    let rmse = v["metrics"]["rmse"].as_f64().unwrap();
+    assert!((ci["rmse_native"].as_f64().unwrap() - 25.0 * rmse).abs() < 1e-9);
+    for k in ["plcc", "plcc_fisher_z", "srocc", "krocc", "rmse"] {
+        let point = v["metrics"][if k == "plcc_fisher_z" { "plcc" } else { k }]
+            .as_f64()
+            .unwrap();
+        let (lo, hi) = (ci[k]["lo"].as_f64().unwrap(), ci[k]["hi"].as_f64().unwrap());
+        assert!(lo <= point && point <= hi, "{k}: {point} in [{lo}, {hi}]");
+    }
     assert_eq!(v["gate"]["kind"], "synthetic");
     assert_eq!(v["gate"]["passed"], true);
 }

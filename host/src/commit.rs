@@ -4,25 +4,36 @@
 //! POSIX cannot rename several files at once, so the set is committed with
 //! a journal, the way a database commits a transaction:
 //!
-//! 1. **Stage**: every file is written under a temporary name of its own
+//! 1. **Stage**: every final name is checked first (a directory, a FIFO or
+//!    a device at one is refused now, before anything is decided); then
+//!    every file is written under a temporary name of its own
 //!    ([`crate::safe_fs::temp_name`], created with `O_EXCL`, never through
 //!    a link) in the output directory and synced. A failure here (ENOSPC,
 //!    EIO, a kill) changes no final file; the staged files are removed (by
 //!    this run, or as stale temporaries by the next).
-//! 2. **Decide**: the journal [`JOURNAL`] (staged name, final name and
-//!    sha256 of every file; the previous set's files this set does not
-//!    replace; the ledger line) is written to a temporary file, synced and
-//!    renamed into place. The rename is the commit point: before it the
-//!    previous set is the directory's set, after it the new one is.
+//! 2. **Decide**: the journal [`JOURNAL`] (the model id; staged name,
+//!    final name and sha256 of every file; the previous set's files this
+//!    set does not replace; the ledger line) is written to a temporary
+//!    file, synced and renamed into place. The rename is the commit point:
+//!    before it the previous set is the directory's set, after it the new
+//!    one is.
 //! 3. **Apply**: each staged file is renamed over its final name (the
 //!    manifest last), the previous set's leftovers are removed, the ledger
 //!    line is appended (unless already there), and the journal is removed.
 //!
-//! An interruption during step 3 leaves the journal; the next moshead
-//! command that opens the directory (`train`, `export`, `predict`,
-//! `validate`, `ledger`) completes step 3 first, under the output lock.
-//! Step 3 is idempotent: a file already renamed is recognised by its
-//! sha256.
+//! An interruption during step 3 leaves the journal; the next command that
+//! writes into the directory (`train`, `export`) completes step 3 first,
+//! under the output lock. Step 3 is idempotent: a file already renamed is
+//! recognised by its sha256. Read-only commands (`predict`, `validate`,
+//! `ledger`) never apply a journal: they report it ([`check_settled`]).
+//!
+//! A journal is obeyed only when moshead can tell it wrote it: every name
+//! in it is one moshead derives from the journal's model id by its own
+//! rule ([`crate::export::Names`]; never a name read from a manifest),
+//! every staged name is a temporary of moshead's own making for that name,
+//! all by one process; the manifest it stages is the journal's last file,
+//! and the ledger line it appends records that manifest's id and sha256.
+//! Anything else is refused, naming the journal, and nothing is changed.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,7 +46,14 @@ use crate::safe_fs;
 pub const JOURNAL: &str = ".moshead-commit.json";
 
 /// The journal format.
-const JOURNAL_SCHEMA: &str = "moshead-commit-v1";
+const JOURNAL_SCHEMA: &str = "moshead-commit-v2";
+
+/// The most of a journal moshead reads (a real one is a few kilobytes).
+const JOURNAL_MAX_BYTES: u64 = 1 << 20;
+
+/// What completes a decided commit, for messages.
+const COMPLETES: &str =
+    "the next `moshead train` or `moshead export` writing into it completes the commit";
 
 /// Errors of a commit or of completing one.
 #[derive(Debug, thiserror::Error)]
@@ -63,8 +81,8 @@ pub enum CommitError {
         reason: String,
     },
     /// The set is committed but applying it failed; the journal stays and
-    /// the next moshead command in the directory completes it.
-    #[error("{}: {reason}; the new files are committed in {} (journal {JOURNAL}) and the next moshead command there completes the commit", path.display(), dir.display())]
+    /// the next command writing into the directory completes it.
+    #[error("{}: {reason}; the new files are committed in {} (journal {JOURNAL}) and {COMPLETES}", path.display(), dir.display())]
     Unfinished {
         /// The output directory.
         dir: PathBuf,
@@ -72,6 +90,12 @@ pub enum CommitError {
         path: PathBuf,
         /// The OS error or the refusal.
         reason: String,
+    },
+    /// A read-only command found a decided commit it does not apply.
+    #[error("{} holds a commit that was decided but not applied (journal {JOURNAL}); read-only commands (predict, validate, ledger) never apply one: {COMPLETES} (`moshead export --model` its manifest), or remove {JOURNAL} if the files there are not moshead's", dir.display())]
+    Pending {
+        /// The output directory.
+        dir: PathBuf,
     },
 }
 
@@ -99,22 +123,29 @@ struct Append {
 #[serde(deny_unknown_fields)]
 struct Journal {
     journal: String,
+    /// The model id every name is derived from.
+    id: String,
     files: Vec<Entry>,
     remove: Vec<String>,
     append: Vec<Append>,
 }
 
-/// What to commit into a directory.
+/// What to commit into a directory: one model id's set. Every name must
+/// be one of the id's ([`crate::export::Names::owns`]); the manifest
+/// `<id>.json` comes last.
 #[derive(Debug, Clone, Default)]
 pub struct Set {
+    /// The model id.
+    pub id: String,
     /// `(final file name, bytes)`, in the order they are renamed into
-    /// place (put the manifest last).
+    /// place (the manifest last).
     pub files: Vec<(String, Vec<u8>)>,
     /// Files of the previous set that this one does not replace, removed
     /// so the directory holds one run's set (names in `files` are ignored).
     pub remove: Vec<String>,
-    /// `(file name, line)`: a line (without its newline) appended to the
-    /// file, unless the file already holds it.
+    /// `(file name, line)`: a ledger line (without its newline) appended
+    /// to [`crate::export::ledger::LEDGER_FILE`], unless it already holds
+    /// it.
     pub append: Vec<(String, String)>,
 }
 
@@ -160,31 +191,113 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Checks `j` against moshead's own rule (see the module documentation):
+/// the reason it is not a journal moshead wrote, if it is not.
+fn check_rule(j: &Journal) -> Result<(), String> {
+    use crate::export::{ledger, Names};
+    if j.journal != JOURNAL_SCHEMA {
+        return Err(format!(
+            "its schema `{}` is not `{JOURNAL_SCHEMA}`",
+            j.journal.escape_debug()
+        ));
+    }
+    crate::model_id::check(&j.id).map_err(|e| format!("its model id: {e}"))?;
+    let names = Names::new(&j.id);
+    let not_ours = |what: &str, name: &str| {
+        Err(format!(
+            "{what} `{}` is not a file moshead writes for model `{}`",
+            name.escape_debug(),
+            j.id
+        ))
+    };
+    let Some(manifest) = j.files.last().filter(|f| f.name == names.manifest()) else {
+        return Err(format!(
+            "its last file is not the manifest `{}`",
+            names.manifest()
+        ));
+    };
+    let mut pid = None;
+    for (i, f) in j.files.iter().enumerate() {
+        if !names.owns(&f.name) || j.files[..i].iter().any(|g| g.name == f.name) {
+            return not_ours("file", &f.name);
+        }
+        let owner = f
+            .staged
+            .strip_prefix(&format!(".{}{}", f.name, safe_fs::TEMP_MARK))
+            .and_then(|_| safe_fs::temp_owner(&f.staged))
+            .filter(|_| is_plain_name(&f.staged));
+        let Some(owner) = owner else {
+            return not_ours("staged file", &f.staged);
+        };
+        if *pid.get_or_insert(owner) != owner {
+            return Err("its files were staged by more than one process".into());
+        }
+        if f.sha256.len() != 64 || !f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`{}` has no sha256", f.name.escape_debug()));
+        }
+    }
+    for r in &j.remove {
+        if !names.owns(r) || *r == names.manifest() {
+            return not_ours("removed file", r);
+        }
+    }
+    for a in &j.append {
+        if a.file != ledger::LEDGER_FILE {
+            return not_ours("appended-to file", &a.file);
+        }
+        let entry: ledger::LedgerEntry = serde_json::from_str(&a.line)
+            .map_err(|e| format!("its ledger line is not a moshead ledger entry: {e}"))?;
+        if a.line.contains('\n')
+            || entry.model_id != j.id
+            || entry.manifest_sha256 != manifest.sha256
+        {
+            return Err("its ledger line does not record the manifest it stages".into());
+        }
+    }
+    Ok(())
+}
+
 /// Commits `set` into `dir` (which must exist and be locked by the
 /// caller with [`crate::manifest::OutputLock`]). See the module
 /// documentation for the protocol.
 pub fn commit(dir: &Path, set: &Set) -> Result<(), CommitError> {
-    for (name, _) in &set.files {
-        if !is_plain_name(name) {
-            return Err(CommitError::NotCommitted {
-                dir: dir.to_path_buf(),
-                path: dir.join(name),
-                reason: format!("`{name}` is not a plain file name"),
-            });
-        }
-    }
     let not_committed = |path: &Path, reason: String| CommitError::NotCommitted {
         dir: dir.to_path_buf(),
         path: path.to_path_buf(),
         reason,
     };
+    for (name, _) in &set.files {
+        if !is_plain_name(name) {
+            return Err(not_committed(
+                &dir.join(name),
+                format!("`{name}` is not a plain file name"),
+            ));
+        }
+    }
+    // Every name the commit replaces or removes must be free, a regular
+    // file or a link (replaced, never followed): a directory, a FIFO or a
+    // device there is refused now, before the commit point, not after.
+    for name in set.files.iter().map(|(n, _)| n).chain(&set.remove) {
+        if is_plain_name(name) {
+            safe_fs::check_replaceable(&dir.join(name))
+                .map_err(|e| not_committed(&e.path, e.reason))?;
+        }
+    }
     // The files lines are appended to must be usable before anything is
-    // decided (a link or a FIFO there is refused now, not after the commit).
+    // decided (a link or a FIFO there is refused now, not after the
+    // commit); one that does not exist is created only when the line is
+    // appended.
     let mut lengths = Vec::new();
     for (file, _) in &set.append {
         let p = dir.join(file);
-        let f = safe_fs::open_rw(&p, true).map_err(|e| not_committed(&p, e.reason))?;
-        lengths.push(f.metadata().map_or(0, |m| m.len()));
+        let len = match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            _ => safe_fs::open_rw(&p, true)
+                .map_err(|e| not_committed(&p, e.reason))?
+                .metadata()
+                .map_or(0, |m| m.len()),
+        };
+        lengths.push(len);
     }
     let mut staged: Vec<PathBuf> = Vec::new();
     let cleanup = |staged: &[PathBuf]| {
@@ -194,6 +307,7 @@ pub fn commit(dir: &Path, set: &Set) -> Result<(), CommitError> {
     };
     let mut journal = Journal {
         journal: JOURNAL_SCHEMA.into(),
+        id: set.id.clone(),
         files: Vec::new(),
         remove: set
             .remove
@@ -230,11 +344,14 @@ pub fn commit(dir: &Path, set: &Set) -> Result<(), CommitError> {
             sha256: crate::digest::sha256_hex(bytes),
         });
     }
-    let text = match serde_json::to_vec_pretty(&journal) {
+    // The journal written must be one the next command would obey.
+    let text = check_rule(&journal)
+        .and_then(|()| serde_json::to_vec_pretty(&journal).map_err(|e| e.to_string()));
+    let text = match text {
         Ok(t) => t,
         Err(e) => {
             cleanup(&staged);
-            return Err(not_committed(&dir.join(JOURNAL), e.to_string()));
+            return Err(not_committed(&dir.join(JOURNAL), e));
         }
     };
     let jtmp = dir.join(safe_fs::temp_name(JOURNAL));
@@ -279,9 +396,7 @@ fn apply(dir: &Path, j: &Journal) -> Result<(), CommitError> {
                 ))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let found = std::fs::read(&fin)
-                    .map(|b| crate::digest::sha256_hex(&b))
-                    .unwrap_or_default();
+                let found = sha256_of(&fin).unwrap_or_default();
                 if found != f.sha256 {
                     return Err(unfinished(
                         dir,
@@ -320,15 +435,88 @@ fn apply(dir: &Path, j: &Journal) -> Result<(), CommitError> {
     Ok(())
 }
 
+/// The most of one file of a set moshead reads back to check its sha256.
+const FILE_MAX_BYTES: u64 = 4 << 30;
+
+/// The sha256 of the regular file at `path` (not through a link).
+fn sha256_of(path: &Path) -> Result<String, String> {
+    safe_fs::read_bounded(path, FILE_MAX_BYTES, safe_fs::Links::Refuse)
+        .map(|b| crate::digest::sha256_hex(&b))
+        .map_err(|e| e.reason)
+}
+
 /// Whether `dir` holds a commit that was decided but not applied.
 pub fn pending(dir: &Path) -> bool {
     std::fs::symlink_metadata(dir.join(JOURNAL)).is_ok()
 }
 
+/// For a read-only command: an error when `dir` holds a decided commit
+/// (never applied here; [`CommitError::Pending`] says what completes it).
+pub fn check_settled(dir: &Path) -> Result<(), CommitError> {
+    if pending(dir) {
+        Err(CommitError::Pending {
+            dir: dir.to_path_buf(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that the files a journal stages are the ones it records and
+/// that its manifest is the model it names, before anything is applied:
+/// each file's bytes (staged, or already renamed into place) have the
+/// recorded sha256, and the staged manifest has the journal's id and
+/// records the same sha256 for every export the journal stages.
+fn check_staged(dir: &Path, j: &Journal) -> Result<(), String> {
+    let mut sums = std::collections::BTreeMap::new();
+    for f in &j.files {
+        let staged = dir.join(&f.staged);
+        let path = if std::fs::symlink_metadata(&staged).is_ok() {
+            staged
+        } else {
+            dir.join(&f.name)
+        };
+        let found = sha256_of(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if found != f.sha256 {
+            return Err(format!(
+                "{} does not have the sha256 {} it records",
+                path.display(),
+                f.sha256
+            ));
+        }
+        sums.insert(f.name.as_str(), path);
+    }
+    let names = crate::export::Names::new(&j.id);
+    let Some(path) = sums.get(names.manifest().as_str()) else {
+        return Err("it stages no manifest".into());
+    };
+    let bytes = safe_fs::read_bounded(path, FILE_MAX_BYTES, safe_fs::Links::Refuse)
+        .map_err(|e| e.to_string())?;
+    let m = std::str::from_utf8(&bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|t| crate::manifest::Manifest::parse(path, t).map_err(|e| e.to_string()))?;
+    if m.id != j.id {
+        return Err(format!("its manifest is model `{}`, not `{}`", m.id, j.id));
+    }
+    for r in m.exports.values() {
+        if let Some(f) = j.files.iter().find(|f| f.name == r.path) {
+            if f.sha256 != r.sha256 {
+                return Err(format!(
+                    "its manifest records another sha256 for `{}`",
+                    r.path.escape_debug()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Completes a commit interrupted in `dir` (the caller holds the output
-/// lock). Returns whether there was one. A journal that is not moshead's
-/// (malformed, naming paths outside the directory or files that are not
-/// moshead's temporaries) is an error naming it, and nothing is changed.
+/// lock, so only commands that write into `dir` call this). Returns
+/// whether there was one. A journal moshead cannot tell it wrote (see the
+/// module documentation: malformed, a name not derived from its id, a
+/// staged file that is not the one it records) is an error naming it, and
+/// nothing is changed.
 pub fn recover(dir: &Path) -> Result<bool, CommitError> {
     let jp = dir.join(JOURNAL);
     let meta = match std::fs::symlink_metadata(&jp) {
@@ -347,22 +535,13 @@ pub fn recover(dir: &Path) -> Result<bool, CommitError> {
             safe_fs::describe_type(&meta.file_type())
         )));
     }
-    let text = std::fs::read(&jp).map_err(|e| foreign(e.to_string()))?;
+    let text = safe_fs::read_bounded(&jp, JOURNAL_MAX_BYTES, safe_fs::Links::Refuse)
+        .map_err(|e| foreign(e.reason))?;
     let j: Journal = serde_json::from_slice(&text)
         .map_err(|e| foreign(format!("not a moshead commit journal: {e}")))?;
-    let own = |s: &str| is_plain_name(s) && safe_fs::temp_owner(s).is_some();
-    let bad = j.journal != JOURNAL_SCHEMA
-        || j.files
-            .iter()
-            .any(|f| !is_plain_name(&f.name) || !own(&f.staged))
-        || j.remove.iter().any(|r| !is_plain_name(r))
-        || j.append.iter().any(|a| !is_plain_name(&a.file));
-    if bad {
-        return Err(foreign(
-            "not a moshead commit journal (foreign schema or a path that is not a plain file name)"
-                .into(),
-        ));
-    }
+    check_rule(&j)
+        .and_then(|()| check_staged(dir, &j))
+        .map_err(|e| foreign(format!("not a moshead commit journal: {e}")))?;
     apply(dir, &j)?;
     Ok(true)
 }
@@ -371,19 +550,39 @@ pub fn recover(dir: &Path) -> Result<bool, CommitError> {
 mod tests {
     use super::*;
 
+    const V1_RIDGE: &str = include_str!("../../tests/data/manifests-v1/ridge/v1_ridge.json");
+
+    /// A manifest of model `m`, told apart by `tag`.
+    fn manifest(tag: &str) -> Vec<u8> {
+        let mut m = crate::manifest::Manifest::parse(Path::new("v1.json"), V1_RIDGE).unwrap();
+        m.id = "m".into();
+        m.exports.clear();
+        m.training.seed = u64::from(tag == "new");
+        m.to_bytes().unwrap()
+    }
+
+    fn ledger_line(manifest: &[u8]) -> String {
+        let mut e = crate::export::ledger::tests::entry("m");
+        e.manifest_sha256 = crate::digest::sha256_hex(manifest);
+        serde_json::to_string(&e).unwrap()
+    }
+
     fn set(tag: &str, with_extra: bool) -> Set {
         let mut files = vec![
             ("m.onnx".to_owned(), format!("onnx {tag}").into_bytes()),
             ("m_card.md".to_owned(), format!("card {tag}").into_bytes()),
         ];
         if with_extra {
-            files.push(("m_extra.svg".into(), format!("svg {tag}").into_bytes()));
+            files.push(("m_loss.svg".into(), format!("svg {tag}").into_bytes()));
         }
-        files.push(("m.json".into(), format!("manifest {tag}").into_bytes()));
+        let m = manifest(tag);
+        let line = ledger_line(&m);
+        files.push(("m.json".into(), m));
         Set {
+            id: "m".into(),
             files,
-            remove: vec!["m_extra.svg".into()],
-            append: vec![("ledger.jsonl".into(), format!("{{\"run\":\"{tag}\"}}"))],
+            remove: vec!["m_loss.svg".into()],
+            append: vec![("ledger.jsonl".into(), line)],
         }
     }
 
@@ -418,8 +617,9 @@ mod tests {
                 ledger.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             )
         };
-        let old = reference("old", true, &["{\"run\":\"old\"}"]);
-        let new = reference("new", false, &["{\"run\":\"old\"}", "{\"run\":\"new\"}"]);
+        let (l_old, l_new) = (ledger_line(&manifest("old")), ledger_line(&manifest("new")));
+        let old = reference("old", true, &[&l_old]);
+        let new = reference("new", false, &[&l_old, &l_new]);
         let mut outcomes = (0, 0);
         for k in 0..40 {
             let d = tempfile::tempdir().unwrap();
@@ -478,5 +678,112 @@ mod tests {
         let e = recover(&out).unwrap_err().to_string();
         assert!(e.contains("not a moshead commit journal"), "{e}");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    }
+
+    /// A journal naming anything but model `m`'s own files, or staging a
+    /// file that is not the one it records, is refused and nothing changes.
+    #[test]
+    fn a_journal_is_obeyed_only_when_it_follows_the_rule() {
+        let d = tempfile::tempdir().unwrap();
+        commit(d.path(), &set("old", true)).unwrap();
+        std::fs::write(d.path().join("notes.txt"), "mine").unwrap();
+        let before = state(d.path());
+        let m = manifest("new");
+        let staged = ".m.json.tmp-moshead-2147483647-0";
+        std::fs::write(d.path().join(staged), &m).unwrap();
+        let good = serde_json::json!({"journal": JOURNAL_SCHEMA, "id": "m",
+            "files": [{"name": "m.json", "staged": staged, "sha256": crate::digest::sha256_hex(&m)}],
+            "remove": ["m_loss.svg"], "append": [{"file": "ledger.jsonl", "line": ledger_line(&m), "at": 0}]});
+        let cases: Vec<(&str, serde_json::Value)> = vec![
+            (
+                "removed file `notes.txt`",
+                serde_json::json!({"remove": ["notes.txt"]}),
+            ),
+            (
+                "removed file `ledger.jsonl`",
+                serde_json::json!({"remove": ["ledger.jsonl"]}),
+            ),
+            (
+                "removed file `m.json`",
+                serde_json::json!({"remove": ["m.json"]}),
+            ),
+            (
+                "appended-to file `notes.txt`",
+                serde_json::json!({"append": [{"file": "notes.txt", "line": ledger_line(&m), "at": 0}]}),
+            ),
+            (
+                "does not record the manifest",
+                serde_json::json!({"append": [{"file": "ledger.jsonl", "line": ledger_line(b"other"), "at": 0}]}),
+            ),
+            ("model id", serde_json::json!({"id": "../m"})),
+            (
+                "last file is not the manifest",
+                serde_json::json!({"id": "n"}),
+            ),
+            (
+                "staged file `notes.txt`",
+                serde_json::json!({"files": [{"name": "m.json", "staged": "notes.txt", "sha256": crate::digest::sha256_hex(&m)}]}),
+            ),
+            (
+                "staged file `.m_card.md.tmp-moshead-1-0`",
+                serde_json::json!({"files": [{"name": "m.json", "staged": ".m_card.md.tmp-moshead-1-0", "sha256": crate::digest::sha256_hex(&m)}]}),
+            ),
+            (
+                "does not have the sha256",
+                serde_json::json!({"files": [{"name": "m.json", "staged": staged, "sha256": "0".repeat(64)}], "append": []}),
+            ),
+            (
+                "schema `moshead-commit-v1`",
+                serde_json::json!({"journal": "moshead-commit-v1"}),
+            ),
+        ];
+        for (why, patch) in cases {
+            let mut j = good.clone();
+            for (k, v) in patch.as_object().unwrap() {
+                j[k] = v.clone();
+            }
+            std::fs::write(d.path().join(JOURNAL), j.to_string()).unwrap();
+            let e = recover(d.path()).unwrap_err();
+            assert!(matches!(e, CommitError::Foreign { .. }), "{why}: {e}");
+            let e = e.to_string();
+            assert!(
+                e.contains("not a moshead commit journal") && e.contains(why),
+                "{why}: {e}"
+            );
+            assert_eq!(state(d.path()), before, "{why}");
+            assert!(d.path().join(staged).exists(), "{why}");
+        }
+        // The same journal, following the rule, is completed.
+        std::fs::write(d.path().join(JOURNAL), good.to_string()).unwrap();
+        assert!(recover(d.path()).unwrap());
+        assert_eq!(std::fs::read(d.path().join("m.json")).unwrap(), m);
+        assert!(!d.path().join("m_loss.svg").exists());
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert!(!pending(d.path()));
+    }
+
+    /// A directory, a FIFO or a device at a name the commit replaces or
+    /// removes is found before the commit point.
+    #[test]
+    fn a_wrong_file_type_at_an_output_name_is_refused_before_the_commit_point() {
+        for name in ["m.onnx", "m_card.md", "m_loss.svg", "m.json"] {
+            let d = tempfile::tempdir().unwrap();
+            commit(d.path(), &set("old", false)).unwrap();
+            let _ = std::fs::remove_file(d.path().join(name));
+            std::fs::create_dir(d.path().join(name)).unwrap();
+            let e = commit(d.path(), &set("new", true)).unwrap_err();
+            assert!(matches!(e, CommitError::NotCommitted { .. }), "{name}: {e}");
+            assert!(e.to_string().contains(&format!("{name}: is a directory, not a regular file; moshead replaces only regular files")), "{e}");
+            assert!(!pending(d.path()), "{name}");
+            let hidden = std::fs::read_dir(d.path())
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+                .count();
+            assert_eq!(hidden, 0, "{name}");
+        }
     }
 }

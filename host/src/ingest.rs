@@ -43,6 +43,8 @@ pub struct IngestRequest {
     pub strict: bool,
     /// Project rows without a MOS too (prediction only).
     pub unlabelled: bool,
+    /// The subjective model for labels tables of raw votes.
+    pub subjective_model: moshead_subjective::SubjectiveModel,
 }
 
 /// A loaded corpus with its provenance.
@@ -148,6 +150,7 @@ pub fn load_resolved<'r>(
         include_references: req.include_references,
         strict: req.strict,
         unlabelled: req.unlabelled,
+        subjective_model: req.subjective_model,
         context,
         notes,
     };

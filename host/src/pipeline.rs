@@ -44,6 +44,9 @@ pub struct TrainRequest<'a> {
     pub include_references: bool,
     /// The command line recorded in the manifest.
     pub command_line: Vec<String>,
+    /// The nominal coverage of the per-clip prediction intervals
+    /// ([`crate::evaluation::conformal`]).
+    pub coverage: f64,
 }
 
 /// Why a corpus cannot be trained on with an honest validation.
@@ -180,7 +183,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
         }
     };
     let mut fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
-    let pooled = oof::pooled(&fold_results);
+    let pooled = oof::pooled(&fold_results, policy.seed);
     let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
     let agg = aggregate(&head_metrics);
     let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
@@ -265,8 +268,16 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
                 .collect(),
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
+            subjective: r.subjective.clone(),
         },
         exports: BTreeMap::new(),
+        prediction_intervals: crate::evaluation::conformal::calibrate(
+            &fold_results
+                .iter()
+                .map(|f| f.predictions.clone())
+                .collect::<Vec<_>>(),
+            req.coverage,
+        ),
         command_line: req.command_line.clone(),
     };
     Ok(Trained {

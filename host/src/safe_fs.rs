@@ -72,19 +72,36 @@ impl From<SafeOpenError> for io::Error {
     }
 }
 
-fn check_regular(path: &Path, file: &File) -> Result<(), SafeOpenError> {
+fn check_regular(path: &Path, file: &File, verb: &str) -> Result<(), SafeOpenError> {
     let meta = file.metadata().map_err(|e| SafeOpenError::io(path, &e))?;
     if meta.file_type().is_file() {
         Ok(())
     } else {
-        Err(SafeOpenError {
-            path: path.to_path_buf(),
-            reason: format!(
-                "is {}, not a regular file; moshead writes only regular files",
-                describe_type(&meta.file_type())
-            ),
-            kind: io::ErrorKind::Other,
-        })
+        Err(not_regular(path, &meta.file_type(), verb))
+    }
+}
+
+fn not_regular(path: &Path, ft: &std::fs::FileType, verb: &str) -> SafeOpenError {
+    SafeOpenError {
+        path: path.to_path_buf(),
+        reason: format!(
+            "is {}, not a regular file; moshead {verb} only regular files",
+            describe_type(ft)
+        ),
+        kind: io::ErrorKind::Other,
+    }
+}
+
+/// Checks that the name `path` (not followed) is free, a regular file or
+/// a symbolic link (a rename replaces the link itself, never its target),
+/// so a file moshead writes there may replace it: a directory, a FIFO, a
+/// socket or a device there is an error saying what it is.
+pub fn check_replaceable(path: &Path) -> Result<(), SafeOpenError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() || m.is_symlink() => Ok(()),
+        Ok(m) => Err(not_regular(path, &m.file_type(), "replaces")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(SafeOpenError::io(path, &e)),
     }
 }
 
@@ -105,20 +122,66 @@ pub fn open_rw(path: &Path, append: bool) -> Result<File, SafeOpenError> {
         o.write(true).truncate(false);
     }
     let file = o.open(path).map_err(|e| SafeOpenError::io(path, &e))?;
-    check_regular(path, &file)?;
+    check_regular(path, &file, "writes")?;
     Ok(file)
+}
+
+/// Whether a read follows a symbolic link at the path itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Links {
+    /// Read the link's target (a file given by the user).
+    Follow,
+    /// A link is an error naming it (a file moshead itself writes in an
+    /// output directory, read back: what writes refuse, reads refuse).
+    Refuse,
 }
 
 /// Opens an existing regular file for reading without blocking on a FIFO
 /// (a FIFO or device is an error saying what it is). Links are followed:
 /// reading is not writing.
 pub fn open_read(path: &Path) -> Result<File, SafeOpenError> {
+    open_read_with(path, Links::Follow)
+}
+
+/// [`open_read`], following a link at `path` or not as `links` says.
+pub fn open_read_with(path: &Path, links: Links) -> Result<File, SafeOpenError> {
     let mut o = OpenOptions::new();
+    let nofollow = match links {
+        Links::Follow => 0,
+        Links::Refuse => libc::O_NOFOLLOW,
+    };
     o.read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
-    let file = o.open(path).map_err(|e| SafeOpenError::io(path, &e))?;
-    check_regular(path, &file)?;
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | nofollow);
+    let file = o.open(path).map_err(|e| {
+        let mut err = SafeOpenError::io(path, &e);
+        if e.raw_os_error() == Some(libc::ELOOP) {
+            "is a symbolic link; moshead reads its own files only as it writes them, never through links (remove it)"
+                .clone_into(&mut err.reason);
+        }
+        err
+    })?;
+    check_regular(path, &file, "reads")?;
     Ok(file)
+}
+
+/// Reads the regular file at `path` whole, refusing a FIFO, a device or a
+/// directory (never a wait, never an endless read) and a file of more than
+/// `limit` bytes (an error naming the bound, read no further than it).
+pub fn read_bounded(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, SafeOpenError> {
+    use std::io::Read as _;
+    let file = open_read_with(path, links)?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| SafeOpenError::io(path, &e))?;
+    if bytes.len() as u64 > limit {
+        return Err(SafeOpenError {
+            path: path.to_path_buf(),
+            reason: format!("is larger than {limit} bytes, the most moshead reads of it"),
+            kind: io::ErrorKind::InvalidData,
+        });
+    }
+    Ok(bytes)
 }
 
 /// Creates a new file at `path` (`O_EXCL`: an existing file or link there

@@ -47,7 +47,7 @@ pub struct Pins {
 
 /// Errors of reading a pin file.
 #[derive(Debug, thiserror::Error)]
-#[error("{}:{line}: {reason}", path.display())]
+#[error("{}{}: {reason}", path.display(), if *line > 0 { format!(":{line}") } else { String::new() })]
 pub struct PinError {
     /// The pin file.
     pub path: PathBuf,
@@ -57,14 +57,22 @@ pub struct PinError {
     pub reason: String,
 }
 
+/// The most of a pin file moshead reads.
+pub const PINS_MAX_BYTES: u64 = 16 << 20;
+
 impl Pins {
-    /// Reads a pin file.
+    /// Reads a pin file (a regular file of at most [`PINS_MAX_BYTES`]; a
+    /// FIFO or a device is refused, never waited on or read endlessly).
     pub fn load(path: &Path) -> Result<Pins, PinError> {
-        let text = fs::read_to_string(path).map_err(|e| PinError {
+        let whole = |reason: String| PinError {
             path: path.to_path_buf(),
             line: 0,
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let bytes =
+            crate::safe_fs::read_bounded(path, PINS_MAX_BYTES, crate::safe_fs::Links::Follow)
+                .map_err(|e| whole(e.reason))?;
+        let text = String::from_utf8(bytes).map_err(|e| whole(format!("not UTF-8 text: {e}")))?;
         Self::parse(path, &text)
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The join of a libvmaf-log slot with its labels table.
 /// Unknown keys (a newer minor's) are ignored, like every descriptor type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LabelsJoin {
     /// The labels slot (role [`crate::SlotRole::Labels`]) whose table is joined.
     pub slot: String,
@@ -26,6 +26,53 @@ pub struct LabelsJoin {
     /// their names.
     #[serde(default)]
     pub rename: Vec<(String, String)>,
+    /// The labels table holds raw votes, not a MOS: how to read them. The
+    /// host recovers one score per clip with the run's subjective model and
+    /// joins that (API 1.x minor addition: absent for older plugins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<VotesDecl>,
+}
+
+/// How a labels table carries raw votes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VotesDecl {
+    /// Wide (one column per subject) or long (one record per vote).
+    pub layout: VoteLayout,
+    /// The raw key the recovered per-clip score is written to (the key the
+    /// adapter reads its MOS from, e.g. `mos`).
+    pub score_key: String,
+    /// The lowest and highest valid vote; a vote outside is a counted drop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<(f64, f64)>,
+    /// Columns that are neither key nor vote (content, split, ...): carried
+    /// into the clip's record from its first line.
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
+/// The shape of a vote table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteLayout {
+    /// One record per clip, one column per subject, an empty cell where the
+    /// subject did not rate the clip. `subjects` lists the vote columns;
+    /// empty means every column that is neither a key nor in `keep`.
+    Wide {
+        /// The subject columns (empty: all the others).
+        #[serde(default)]
+        subjects: Vec<String>,
+    },
+    /// One record per vote: the clip key, the subject, the score and
+    /// optionally the session (repetition) it was given in.
+    Long {
+        /// The subject column.
+        subject: String,
+        /// The score column.
+        score: String,
+        /// The session column, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
 }
 
 impl LabelsJoin {
@@ -43,6 +90,33 @@ impl LabelsJoin {
                 out.push(format!(
                     "slot `{slot}` renames `{from}` to `{to}`: both must be non-empty"
                 ));
+            }
+        }
+        if let Some(v) = &self.votes {
+            let mut named = vec![("score_key", v.score_key.as_str())];
+            if let VoteLayout::Long {
+                subject,
+                score,
+                session,
+            } = &v.layout
+            {
+                named.push(("subject", subject));
+                named.push(("score", score));
+                if let Some(s) = session {
+                    named.push(("session", s));
+                }
+            }
+            for (what, name) in named {
+                if name.trim().is_empty() {
+                    out.push(format!("slot `{slot}`: votes `{what}` is empty"));
+                }
+            }
+            if let Some((lo, hi)) = v.scale {
+                if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+                    out.push(format!(
+                        "slot `{slot}`: vote scale {lo}..{hi} is not a range"
+                    ));
+                }
             }
         }
         out

@@ -252,9 +252,21 @@ impl DescriptorBuilder {
                     .iter()
                     .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
                     .collect(),
+                votes: None,
             });
         }
         b
+    }
+
+    /// The last libvmaf-log slot's labels table holds raw votes, read as
+    /// `votes` says: the host recovers each clip's score with the run's
+    /// subjective model (`--subjective-model`) and joins it under
+    /// `votes.score_key`. Without a preceding libvmaf-log slot, nothing.
+    pub fn labels_votes(mut self, votes: crate::labels::VotesDecl) -> Self {
+        if let Some(join) = self.last().and_then(|s| s.labels.as_mut()) {
+            join.votes = Some(votes);
+        }
+        self
     }
 
     /// Declares a labels table (CSV or JSONL) joined by a libvmaf-log slot.

@@ -43,6 +43,12 @@ pub struct DataArgs {
     /// training).
     #[arg(skip)]
     pub unlabelled: bool,
+    /// How a labels table of raw votes becomes one score per clip: `mle`
+    /// (P.910 / SUREAL maximum likelihood with subject bias and
+    /// inconsistency), `bt500` (BT.500 subject screening, then the mean) or
+    /// `mean`. Only used where the adapter declares votes.
+    #[arg(long, value_name = "MODEL", default_value_t = moshead_subjective::SubjectiveModel::default())]
+    pub subjective_model: moshead_subjective::SubjectiveModel,
 }
 
 /// Arguments of `moshead corpus`.
@@ -90,6 +96,7 @@ impl DataArgs {
             include_references: self.include_references,
             strict: self.strict,
             unlabelled: self.unlabelled,
+            subjective_model: self.subjective_model,
         }
     }
 }
@@ -182,6 +189,9 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
             println!("      e.g. {e}");
         }
     }
+    for s in &r.subjective {
+        print_subjective(s);
+    }
     println!("columns:");
     let rows: Vec<Vec<String>> = r
         .columns
@@ -206,6 +216,38 @@ pub fn print_report(adapter: &Adapter, r: &IngestReport) {
 /// spare. The plugin returns the corpus as text in one piece, about 2 KB a
 /// row at most (chug-hdr's wide rows), so the bound keeps it near 400 MB.
 pub const SYNTH_MAX_ROWS: usize = 200_000;
+/// Prints the subjective side of a labels table of raw votes.
+fn print_subjective(s: &crate::corpus::labels::SubjectiveReport) {
+    let [lo, med, hi] = s.votes_per_clip;
+    println!(
+        "votes ({}): model {}; {} of {} votes kept; {} clips, {} subjects, {} session(s); votes per clip min {lo}, median {med}, max {hi}",
+        s.slot, s.model, s.votes_kept, s.votes_read, s.clips, s.subjects, s.sessions
+    );
+    match s.ci95_width {
+        Some([a, b, c, d]) => println!(
+            "  CI95 width per clip: min {}, median {}, p90 {}, max {}",
+            f4(Some(a)),
+            f4(Some(b)),
+            f4(Some(c)),
+            f4(Some(d))
+        ),
+        None => println!("  CI95 width per clip: none (a single vote per clip)"),
+    }
+    if let Some((n, converged)) = s.iterations {
+        let how = if converged {
+            "converged"
+        } else {
+            "did NOT converge (cap reached)"
+        };
+        println!("  maximum likelihood: {n} iterations, {how}");
+    }
+    for d in &s.dropped_subjects {
+        println!("  subject dropped: {d}");
+    }
+    for (who, why) in &s.rejected {
+        println!("  subject rejected: {who}: {why}");
+    }
+}
 
 pub fn run_synth(env: &Env, args: SynthArgs) -> anyhow::Result<u8> {
     let reg = env.registry_for(&args.adapter)?;

@@ -38,6 +38,10 @@ pub struct TrainArgs {
     /// The seed; fold i uses seed + i; the ship model uses seed.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     seed: u64,
+    /// The nominal coverage of the per-clip prediction intervals `predict`
+    /// writes (`lo`, `hi`), calibrated on the out-of-fold residuals.
+    #[arg(long, default_value_t = crate::evaluation::conformal::DEFAULT_COVERAGE, value_parser = coverage)]
+    coverage: f64,
     /// Override the adapter's model id (recorded beside the adapter's).
     #[arg(long)]
     model_id: Option<String>,
@@ -142,6 +146,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         model_id: model_id.clone(),
         include_references: args.data.include_references,
         command_line: command_line(),
+        coverage: args.coverage,
     };
     let trained = crate::pipeline::train(&request, &progress.status())?;
     progress.clear();
@@ -174,9 +179,13 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
 }
 
 /// The command line, with the program reduced to its file name so the
-/// manifest does not depend on where moshead is installed.
+/// manifest does not depend on where moshead is installed. An argument
+/// that is not UTF-8 (a path) is recorded lossily (U+FFFD for each
+/// invalid sequence), never a panic.
 fn command_line() -> Vec<String> {
-    let mut args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if let Some(first) = args.first_mut() {
         if let Some(name) = Path::new(first.as_str())
             .file_name()
@@ -315,6 +324,15 @@ fn print_summary(m: &Manifest, path: &Path) {
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     super::table::print_table(&header, &rows);
+    if let Some(ci) = v.pooled.as_ref().and_then(|p| p.intervals.as_ref()) {
+        println!("pooled {}", ci.describe());
+    }
+    if let Some(line) = v.pooled.as_ref().and_then(|p| p.head.p1401_line()) {
+        println!("pooled {line}");
+    }
+    if let Some(pi) = &m.prediction_intervals {
+        println!("{}", pi.describe());
+    }
     if let Some(lin) = v.baselines.get("linear") {
         if let (Some(h), Some(l)) = (a.mean.plcc, lin.mean.plcc) {
             if h <= l {
@@ -386,5 +404,15 @@ fn print_selection(m: &Manifest) {
     }
     if let Some(s) = &m.training.selection {
         line(format!("ship model [{}]", s.requested), s);
+    }
+}
+
+/// Parses `--coverage`: a fraction strictly between 0 and 1.
+fn coverage(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(c) if c > 0.0 && c < 1.0 => Ok(c),
+        _ => Err(format!(
+            "`{s}` is not a coverage: give a fraction strictly between 0 and 1 (e.g. 0.9)"
+        )),
     }
 }

@@ -71,7 +71,7 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
     let (metrics, verdict) = (&held.metrics, &held.gate);
     if args.json {
         print_json(
-            &serde_json::json!({"model": m.id, "test_rows": held.test_rows, "metrics": metrics, "gate": verdict}),
+            &serde_json::json!({"model": m.id, "test_rows": held.test_rows, "metrics": metrics, "intervals": held.intervals, "gate": verdict}),
         )?;
     } else {
         println!(
@@ -80,6 +80,7 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
             held.test_rows,
             metric_line(metrics)
         );
+        println!("{}", held.intervals.describe());
         println!(
             "gate ({}): {}",
             verdict.kind,

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use moshead_protocol::{Format, LabelsJoin};
+use moshead_subjective::SubjectiveModel;
 use serde_json::{Map, Value};
 
 /// Drop reasons of labels tables and of the join.
@@ -31,12 +32,34 @@ pub mod codes {
     pub const LABEL_MISSING: &str = "label-missing";
     /// A file in a libvmaf-log slot that is not a libvmaf JSON log.
     pub const NOT_LIBVMAF_LOG: &str = "not-libvmaf-log";
-}
+    /// A vote that is not a finite number.
+    pub const VOTE_NOT_A_NUMBER: &str = "vote-not-a-number";
+    /// A vote outside the declared scale.
+    pub const VOTE_OUTSIDE_SCALE: &str = "vote-outside-scale";
+    /// A long vote record without a score or a subject.
+    pub const VOTE_EMPTY: &str = "vote-empty";
+    /// A second vote of a subject on a clip in one session (the first is kept).
+    pub const VOTE_DUPLICATE: &str = "vote-duplicate";
+    /// The vote of a subject who gave a single vote (no bias or
+    /// inconsistency can be estimated).
+    pub const VOTE_SUBJECT_ONE_VOTE: &str = "vote-subject-one-vote";
+    /// A clip left with no vote (none given, all dropped, or every voter
+    /// rejected by BT.500 screening).
+    pub const VOTE_CLIP_NO_VOTES: &str = "vote-clip-no-votes";
 
-/// The bound on a labels table's file (compressed or not): a table holds
-/// one record per clip, so 256 MiB is ample for any corpus. Records obey
-/// the line bound of row files ([`super::lines::MAX_LINE`]).
-pub const MAX_BYTES: u64 = 256 << 20;
+    /// The code of a vote drop reason.
+    pub fn of_vote(reason: moshead_subjective::DropReason) -> &'static str {
+        use moshead_subjective::DropReason as R;
+        match reason {
+            R::NotANumber => VOTE_NOT_A_NUMBER,
+            R::OutsideScale => VOTE_OUTSIDE_SCALE,
+            R::EmptyScore => VOTE_EMPTY,
+            R::Duplicate => VOTE_DUPLICATE,
+            R::SubjectOneVote => VOTE_SUBJECT_ONE_VOTE,
+            R::ClipNoVotes => VOTE_CLIP_NO_VOTES,
+        }
+    }
+}
 
 /// One readable record.
 #[derive(Debug, Clone)]
@@ -60,6 +83,40 @@ pub struct Table {
     pub drops: Vec<(u64, &'static str, String)>,
     /// Records read (kept or dropped).
     pub read: u64,
+    /// For a table of raw votes: what the subjective model recovered.
+    pub subjective: Option<SubjectiveReport>,
+}
+
+/// The subjective side of a table of raw votes, as `moshead corpus` and the
+/// manifest report it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SubjectiveReport {
+    /// The labels slot.
+    pub slot: String,
+    /// The model (`mean`, `bt500`, `mle`).
+    pub model: String,
+    /// Votes read, and kept.
+    pub votes_read: u64,
+    /// Votes kept in the model.
+    pub votes_kept: u64,
+    /// Clips scored.
+    pub clips: u64,
+    /// Subjects kept in the matrix.
+    pub subjects: u64,
+    /// Sessions (repetitions).
+    pub sessions: u64,
+    /// Votes per clip: smallest, median, largest.
+    pub votes_per_clip: [u64; 3],
+    /// Width of the per-clip CI95 (twice its half-width): smallest, median,
+    /// 90th percentile, largest; `None` when no clip has one.
+    pub ci95_width: Option<[f64; 4]>,
+    /// Subjects dropped whole, with why (a single vote, or none).
+    pub dropped_subjects: Vec<String>,
+    /// Subjects rejected by BT.500 screening, with why.
+    pub rejected: Vec<(String, String)>,
+    /// `mle`: the iterations run and whether it converged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<(u64, bool)>,
 }
 
 impl Table {
@@ -69,23 +126,54 @@ impl Table {
     }
 }
 
-/// Reads a labels table in `format` from `reader`.
-pub fn read(reader: impl Read, format: Format, join: &LabelsJoin) -> Result<Table, String> {
+/// The bound on a labels table's file (compressed or not): a table holds
+/// one record per clip, so 256 MiB is ample for any corpus. Records obey
+/// the line bound of row files ([`super::lines::MAX_LINE`]).
+pub const MAX_BYTES: u64 = 256 << 20;
+
+/// Reads a labels table in `format` from `reader`; a table the join
+/// declares as raw votes becomes one record per clip, its score recovered by
+/// `model` under the declared key.
+pub fn read(
+    reader: impl Read,
+    format: Format,
+    join: &LabelsJoin,
+    slot: &str,
+    model: SubjectiveModel,
+) -> Result<Table, String> {
     let mut t = Table::default();
-    match format {
-        Format::Csv => read_csv(reader, join, &mut t)?,
-        Format::Jsonl => read_jsonl(reader, join, &mut t)?,
-        other => {
-            return Err(format!(
-                "a labels table is CSV or JSONL, not {}",
-                other.as_str()
-            ))
+    let mut raw: Vec<(u64, Map<String, Value>)> = Vec::new();
+    let columns = {
+        let mut sink = |t: &mut Table, line: u64, obj: Map<String, Value>| match join.votes {
+            None => add(t, line, obj, join),
+            Some(_) => raw.push((line, obj)),
+        };
+        match format {
+            Format::Csv => read_csv(reader, join, &mut t, &mut sink)?,
+            Format::Jsonl => read_jsonl(reader, &mut t, &mut sink)?,
+            other => {
+                return Err(format!(
+                    "a labels table is CSV or JSONL, not {}",
+                    other.as_str()
+                ))
+            }
         }
+    };
+    if let Some(decl) = &join.votes {
+        super::votes::read(&mut t, raw, &columns, join, decl, slot, model)?;
     }
     Ok(t)
 }
 
-fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
+/// Where a parsed record goes: the table, or the vote reader.
+type Sink<'a> = dyn FnMut(&mut Table, u64, Map<String, Value>) + 'a;
+
+fn read_csv(
+    reader: impl Read,
+    join: &LabelsJoin,
+    t: &mut Table,
+    sink: &mut Sink<'_>,
+) -> Result<Vec<String>, String> {
     use super::records::{Item, RecordReader};
     let mut r = RecordReader::new(std::io::BufReader::new(reader), b',');
     let mut rec = csv::ByteRecord::new();
@@ -185,11 +273,11 @@ fn read_csv(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), S
                         obj.insert(h.clone(), v);
                     }
                 }
-                add(t, line, obj, join);
+                sink(t, line, obj);
             }
         }
     }
-    Ok(())
+    Ok(headers)
 }
 
 /// A CSV field as a JSON value: absent when empty, a number when it reads
@@ -208,7 +296,13 @@ fn csv_value(field: &str) -> Option<Value> {
     }
 }
 
-fn read_jsonl(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(), String> {
+/// Reads JSONL records; returns their keys in first-seen order.
+fn read_jsonl(
+    reader: impl Read,
+    t: &mut Table,
+    sink: &mut Sink<'_>,
+) -> Result<Vec<String>, String> {
+    let mut seen: Vec<String> = Vec::new();
     use super::lines::{Chunk, Line, LineReader};
     let mut lines = LineReader::without_hash(reader);
     let mut chunk = Chunk::default();
@@ -238,7 +332,14 @@ fn read_jsonl(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(),
             }
             t.read += 1;
             match serde_json::from_slice::<Value>(raw) {
-                Ok(Value::Object(obj)) => add(t, line, obj, join),
+                Ok(Value::Object(obj)) => {
+                    for k in obj.keys() {
+                        if !seen.contains(k) {
+                            seen.push(k.clone());
+                        }
+                    }
+                    sink(t, line, obj)
+                }
                 Ok(_) => t
                     .drops
                     .push((line, codes::MALFORMED_JSON, "not a JSON object".into())),
@@ -246,11 +347,11 @@ fn read_jsonl(reader: impl Read, join: &LabelsJoin, t: &mut Table) -> Result<(),
             }
         }
     }
-    Ok(())
+    Ok(seen)
 }
 
 /// The key of a record: the first key column with a string or integer value.
-fn key_of(obj: &Map<String, Value>, join: &LabelsJoin) -> Option<String> {
+pub(super) fn key_of(obj: &Map<String, Value>, join: &LabelsJoin) -> Option<String> {
     join.key.iter().find_map(|k| match obj.get(k) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
@@ -274,7 +375,7 @@ pub fn rename(mut obj: Map<String, Value>, join: &LabelsJoin) -> Map<String, Val
     obj
 }
 
-fn add(t: &mut Table, line: u64, obj: Map<String, Value>, join: &LabelsJoin) {
+pub(super) fn add(t: &mut Table, line: u64, obj: Map<String, Value>, join: &LabelsJoin) {
     let Some(key) = key_of(&obj, join) else {
         t.drops.push((
             line,
@@ -315,6 +416,7 @@ mod tests {
                 ("mos".into(), "mos".into()),
                 ("SD".into(), "mos_std_dev".into()),
             ],
+            votes: None,
         }
     }
 
@@ -327,7 +429,14 @@ mod tests {
                     42,4.0,0.2,again\n\
                     7,1.5\n\
                     08,NaN,0.3,x\n";
-        let t = read(text.as_bytes(), Format::Csv, &join()).unwrap();
+        let t = read(
+            text.as_bytes(),
+            Format::Csv,
+            &join(),
+            "labels",
+            SubjectiveModel::Mle,
+        )
+        .unwrap();
         assert_eq!(t.read, 6);
         assert_eq!(t.records.len(), 3);
         let (_, r) = t.get("3337642103").unwrap();
@@ -355,7 +464,14 @@ mod tests {
 
     #[test]
     fn a_header_without_the_key_is_refused() {
-        let e = read("id,MOS\n1,3\n".as_bytes(), Format::Csv, &join()).unwrap_err();
+        let e = read(
+            "id,MOS\n1,3\n".as_bytes(),
+            Format::Csv,
+            &join(),
+            "labels",
+            SubjectiveModel::Mle,
+        )
+        .unwrap_err();
         assert!(
             e.contains("flickr_id or video_id") && e.contains("id, MOS"),
             "{e}"
@@ -368,6 +484,8 @@ mod tests {
             "flickr_id,MOS,SD,n,MOS\n1,3,0.5,20,4\n".as_bytes(),
             Format::Csv,
             &join(),
+            "labels",
+            SubjectiveModel::Mle,
         )
         .unwrap_err();
         assert_eq!(
@@ -379,7 +497,14 @@ mod tests {
     #[test]
     fn jsonl_records_and_aliases() {
         let text = "{\"video_id\":\"a\",\"mos\":2.0,\"MOS\":3.0}\n\n[1]\n{\"video_id\":5}\n";
-        let t = read(text.as_bytes(), Format::Jsonl, &join()).unwrap();
+        let t = read(
+            text.as_bytes(),
+            Format::Jsonl,
+            &join(),
+            "labels",
+            SubjectiveModel::Mle,
+        )
+        .unwrap();
         assert_eq!(t.read, 3);
         assert_eq!(
             t.get("a").unwrap().1.columns["mos"],

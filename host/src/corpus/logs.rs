@@ -31,6 +31,10 @@ pub(super) struct Labels {
     report: InputReport,
 }
 
+/// What the joins end with: the labels tables' reports, notes, and the
+/// subjective account of each table of raw votes.
+pub(super) type Finished = (Vec<InputReport>, Vec<String>, Vec<labels::SubjectiveReport>);
+
 /// Labels tables by labels slot.
 #[derive(Default)]
 pub(super) struct Joins {
@@ -108,10 +112,12 @@ impl Joins {
         let compression = super::sniff::Compression::of(&bytes);
         let (sha256, n_bytes) = (crate::digest::sha256_hex(&bytes), bytes.len() as u64);
         let text = super::sniff::decoder(std::io::Cursor::new(bytes), compression).map_err(io)?;
-        let table = labels::read(text, src.format, join).map_err(|reason| CorpusError::Input {
-            path: path.to_path_buf(),
-            reason: format!("labels slot `{}`: {reason}", src.slot),
-        })?;
+        let table = labels::read(text, src.format, join, &src.slot, ctx.subjective_model).map_err(
+            |reason| CorpusError::Input {
+                path: path.to_path_buf(),
+                reason: format!("labels slot `{}`: {reason}", src.slot),
+            },
+        )?;
         let mut report = InputReport {
             slot: src.slot.clone(),
             path: src.display.clone(),
@@ -218,12 +224,9 @@ impl Joins {
 
     /// Counts the labels records no log joined as `log-missing` drops and
     /// returns the labels tables' reports, with notes on the joins.
-    pub(super) fn finish(
-        self,
-        ctx: &Ctx<'_>,
-        b: &mut Builder,
-    ) -> Result<(Vec<InputReport>, Vec<String>), CorpusError> {
+    pub(super) fn finish(self, ctx: &Ctx<'_>, b: &mut Builder) -> Result<Finished, CorpusError> {
         let mut reports = Vec::new();
+        let mut subjective = Vec::new();
         let mut notes = Vec::new();
         let mut tables: Vec<(String, Labels)> = self.tables.into_iter().collect();
         tables.sort_by(|a, b| a.0.cmp(&b.0));
@@ -247,13 +250,14 @@ impl Joins {
                 l.table.read
             ));
             reports.push(l.report);
+            subjective.extend(l.table.subjective);
         }
         for (slot, (count, first)) in self.non_finite {
             notes.push(format!(
                 "slot `{slot}`: {count} non-finite frame values (null in the log) excluded from pooling; first in {first}"
             ));
         }
-        Ok((reports, notes))
+        Ok((reports, notes, subjective))
     }
 }
 

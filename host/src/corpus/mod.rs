@@ -23,6 +23,7 @@ mod report;
 pub mod sniff;
 pub mod strings;
 mod text;
+pub mod votes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -213,6 +214,9 @@ pub struct IngestOptions {
     /// Notes of resolving the inputs (defaults not found, files skipped),
     /// the first notes of the report.
     pub notes: Vec<String>,
+    /// The subjective model that turns a labels table of raw votes into
+    /// per-clip scores (only used where a slot declares votes).
+    pub subjective_model: moshead_subjective::SubjectiveModel,
 }
 
 /// A context document for the projector (a display profile, say).
@@ -276,6 +280,7 @@ struct Ctx<'a> {
     width: usize,
     strict: bool,
     unlabelled: bool,
+    subjective_model: moshead_subjective::SubjectiveModel,
     /// The index of the source being read (into [`Dataset::sources`]).
     source: u32,
 }
@@ -324,6 +329,7 @@ pub fn ingest(
         width: columns.len(),
         strict: opts.strict,
         unlabelled: config.unlabelled,
+        subjective_model: opts.subjective_model,
         source: 0,
     };
     let mut b = Builder {
@@ -436,7 +442,7 @@ pub fn ingest(
         duplicates::same_input(&reports, &rep)?;
         reports.push(rep);
     }
-    let (label_reports, notes) = joins.finish(&ctx, &mut b)?;
+    let (label_reports, notes, subjective) = joins.finish(&ctx, &mut b)?;
     reports.extend(label_reports);
     duplicates::check_split_leakage(&b)?;
     status.clear();
@@ -462,6 +468,7 @@ pub fn ingest(
         })
         .collect();
     report.notes = opts.notes.iter().cloned().chain(notes).collect();
+    report.subjective = subjective;
     if opts.unlabelled && !config.unlabelled {
         report.notes.push(format!(
             "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
@@ -574,6 +581,7 @@ fn finish(
         foreign_tags: b.foreign,
         columns: col_reports,
         notes: Vec::new(),
+        subjective: Vec::new(),
     };
     let dataset = Dataset {
         schema,

@@ -87,6 +87,10 @@ pub struct IngestReport {
     pub columns: Vec<ColumnReport>,
     /// Notes (defaults not found, unrelated files).
     pub notes: Vec<String>,
+    /// Per labels table of raw votes: the subjective model's account
+    /// (votes per clip, subjects, rejections, CI95 widths).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjective: Vec<super::labels::SubjectiveReport>,
 }
 
 impl IngestReport {

@@ -123,6 +123,7 @@ mod tests {
             rmse: Some(rmse),
             rmse_mapped: Some(rmse),
             outlier_ratio: None,
+            rmse_star: None,
             logistic: None,
         }
     }

@@ -54,6 +54,11 @@ pub struct LogisticFit {
 }
 
 impl LogisticFit {
+    /// The number of parameters of the mapping (P.1401's `d`).
+    pub const PARAMETERS: usize = 4;
+}
+
+impl LogisticFit {
     /// Evaluates `Q(x) = b2 + (b1 - b2) / (1 + exp(-(x - b3) / |b4|))`
     /// (overflow-free sigmoid).
     pub fn apply(&self, x: f64) -> f64 {

@@ -216,11 +216,23 @@ pub fn rmse(pred: &[f64], mos: &[f64]) -> Option<f64> {
 /// lengths differ, no row has a known SE, or a counted row has a non-finite
 /// prediction or MOS.
 pub fn outlier_ratio(mapped_pred: &[f64], mos: &[f64], se: &[Option<f64>]) -> Option<f64> {
+    let rows = known_se(mapped_pred, mos, se)?;
+    let outliers = rows
+        .iter()
+        .filter(|(p, m, s)| (m - p).abs() > 2.0 * s)
+        .count();
+    (!rows.is_empty()).then(|| outliers as f64 / rows.len() as f64)
+}
+
+/// The `(prediction, mos, se)` of the rows whose SE is known (`Some`,
+/// finite, `> 0`). `None` when the lengths differ or a counted row has a
+/// non-finite prediction or MOS.
+fn known_se(mapped_pred: &[f64], mos: &[f64], se: &[Option<f64>]) -> Option<Vec<(f64, f64, f64)>> {
     let n = mapped_pred.len();
     if mos.len() != n || se.len() != n {
         return None;
     }
-    let (mut known, mut outliers) = (0usize, 0usize);
+    let mut rows = Vec::new();
     for ((&p, &m), &s) in mapped_pred.iter().zip(mos).zip(se) {
         let Some(s) = s.filter(|s| s.is_finite() && *s > 0.0) else {
             continue;
@@ -228,12 +240,32 @@ pub fn outlier_ratio(mapped_pred: &[f64], mos: &[f64], se: &[Option<f64>]) -> Op
         if !(p.is_finite() && m.is_finite()) {
             return None;
         }
-        known += 1;
-        if (m - p).abs() > 2.0 * s {
-            outliers += 1;
-        }
+        rows.push((p, m, s));
     }
-    (known > 0).then(|| outliers as f64 / known as f64)
+    Some(rows)
+}
+
+/// The epsilon-insensitive RMSE of ITU-T P.1401 section 7.7 (RMSE*):
+/// `sqrt(sum(max(0, |mos - mapped_pred| - ci95)^2) / (N - d))` over the
+/// rows whose MOS standard error is known (`Some`, finite, `> 0`), with
+/// `ci95 = 1.96 se` (the normal quantile: vote counts are not known, so
+/// the Student t of P.1401 cannot be taken) and `d` the number of
+/// parameters of the mapping the predictions went through (4 for the
+/// logistic). Errors within a clip's own MOS confidence interval count as
+/// none.
+///
+/// `None` when the lengths differ, no more than `d` rows have a known SE,
+/// or a counted row is non-finite.
+pub fn rmse_star(mapped_pred: &[f64], mos: &[f64], se: &[Option<f64>], d: usize) -> Option<f64> {
+    let rows = known_se(mapped_pred, mos, se)?;
+    let ss: f64 = rows
+        .iter()
+        .map(|(p, m, s)| {
+            let e = ((m - p).abs() - super::intervals::Z_975 * s).max(0.0);
+            e * e
+        })
+        .sum();
+    (rows.len() > d).then(|| (ss / (rows.len() - d) as f64).sqrt())
 }
 
 #[cfg(test)]
@@ -407,5 +439,28 @@ mod tests {
             outlier_ratio(&[f64::NAN, 1.0], &[1.0, 1.0], &[None, Some(1.0)]),
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn rmse_star_discounts_each_clips_confidence_interval() {
+        let z = crate::evaluation::intervals::Z_975;
+        let p = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        let m = [1.5, 2.0, 4.0, 9.0, 5.0, 3.0];
+        let se = [Some(0.1), Some(0.1), Some(0.25), None, Some(1.0), Some(0.5)];
+        // Known rows 0, 1, 2, 4, 5 (N = 5): |error| minus 1.96 se, floored:
+        // 0.5 - 0.196; 0; 1 - 0.49; 0 (within); 3 - 0.98.
+        let e = [0.5 - 0.1 * z, 0.0, 1.0 - 0.25 * z, 0.0, 3.0 - 0.5 * z];
+        let ss: f64 = e.iter().map(|x| x * x).sum();
+        let want_d1 = (ss / 4.0).sqrt();
+        let want_d4 = ss.sqrt();
+        assert!((rmse_star(&p, &m, &se, 1).unwrap() - want_d1).abs() < 1e-15);
+        assert!((rmse_star(&p, &m, &se, 4).unwrap() - want_d4).abs() < 1e-15);
+        // N must exceed d.
+        assert_eq!(rmse_star(&p, &m, &se, 5), None);
+        assert_eq!(rmse_star(&p, &m, &[None; 6], 0), None);
+        assert_eq!(rmse_star(&p, &m, &se[..5], 1), None);
+        assert_eq!(rmse_star(&[f64::NAN], &[1.0], &[Some(1.0)], 0), None);
+        // Below RMSE: every error shrinks or stays.
+        assert!(want_d1 < rmse(&p, &m).unwrap());
     }
 }

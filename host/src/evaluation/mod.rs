@@ -1,7 +1,8 @@
 //! Validation: metrics, the VQEG logistic mapping, content-grouped folds,
 //! the validation protocol with its baselines, and the gate.
 //!
-//! - [`plcc`], [`srocc`], [`krocc`] (tau-b), [`rmse`], [`outlier_ratio`]:
+//! - [`plcc`], [`srocc`], [`krocc`] (tau-b), [`rmse`], [`outlier_ratio`],
+//!   [`rmse_star`]:
 //!   metrics on `f64` slices; undefined results are `None`, never NaN.
 //! - [`fit_logistic`]: the VQEG 4-parameter logistic fitted with argmin L-BFGS.
 //! - [`evaluate`] / [`aggregate`]: one fold's [`Metrics`] and their
@@ -10,10 +11,15 @@
 //! - [`protocol`]: fitting the head and baselines fold by fold.
 //! - [`oof`]: out-of-fold rows and the metrics of the pooled out-of-fold
 //!   predictions.
+//! - [`conformal`]: per-clip prediction intervals from the out-of-fold
+//!   residuals.
+//! - [`intervals`]: cluster-bootstrap and Fisher-z confidence intervals.
 //! - [`gate`]: the adapter's thresholds applied to the aggregate.
 
+pub mod conformal;
 pub mod folds;
 pub mod gate;
+pub mod intervals;
 mod logistic;
 mod metrics;
 pub mod oof;
@@ -21,5 +27,5 @@ pub mod protocol;
 mod summary;
 
 pub use logistic::{fit_logistic, LogisticFit};
-pub use metrics::{average_ranks, krocc, outlier_ratio, plcc, rmse, srocc};
+pub use metrics::{average_ranks, krocc, outlier_ratio, plcc, rmse, rmse_star, srocc};
 pub use summary::{aggregate, evaluate, Aggregate, MetricSet, Metrics};

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::intervals::{metric_intervals, MetricIntervals, Scored, RESAMPLES};
 use super::protocol::FoldResult;
 use super::summary::{evaluate, Metrics};
 
@@ -61,6 +62,10 @@ pub struct Pooled {
     pub head: Metrics,
     /// Each baseline's pooled metrics, on the same rows.
     pub baselines: BTreeMap<String, Metrics>,
+    /// 95% confidence intervals of the head's pooled metrics (absent in
+    /// manifests written before they were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<MetricIntervals>,
 }
 
 /// The out-of-fold rows of a validation, per fold in fold order (the
@@ -87,9 +92,11 @@ impl OofPredictions {
 }
 
 /// Pools the out-of-fold predictions of `folds` (each fold's
-/// [`FoldResult::predictions`] and baseline predictions) and scores them.
-/// `None` when a fold carries no predictions.
-pub fn pooled(folds: &[FoldResult]) -> Option<Pooled> {
+/// [`FoldResult::predictions`] and baseline predictions) and scores them,
+/// with the head's metrics' cluster-bootstrap intervals over the rows'
+/// content groups, resampled from `seed`. `None` when a fold carries no
+/// predictions.
+pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
     if folds.is_empty()
         || folds
             .iter()
@@ -130,11 +137,29 @@ pub fn pooled(folds: &[FoldResult]) -> Option<Pooled> {
     ids.sort_unstable();
     let before = ids.len();
     ids.dedup();
+    let rows = || folds.iter().flat_map(|f| f.predictions.iter());
+    let mut keys: BTreeMap<&str, u32> = BTreeMap::new();
+    let groups: Vec<u32> = rows()
+        .map(|r| {
+            let next = keys.len() as u32;
+            *keys.entry(r.group.as_str()).or_insert(next)
+        })
+        .collect();
+    let native: Option<(Vec<f64>, Vec<f64>)> = rows()
+        .map(|r| Some((r.prediction_native?, r.mos_native?)))
+        .collect();
+    let scored = Scored {
+        pred: &pred,
+        mos: &mos,
+        native: native.as_ref().map(|(p, y)| (p.as_slice(), y.as_slice())),
+        groups: &groups,
+    };
     Some(Pooled {
         n,
         each_row_once: ids.len() == before,
         head: evaluate(&pred, &mos, &se),
         baselines,
+        intervals: Some(metric_intervals(&scored, seed, RESAMPLES)),
     })
 }
 
@@ -190,7 +215,7 @@ mod tests {
             fold(0, &[("a", 2.0, 1.0), ("b", 3.0, 3.0), ("c", 4.0, 2.0)], 3.0),
             fold(1, &[("d", 4.0, 5.0), ("e", 5.0, 4.0)], 2.0),
         ];
-        let p = pooled(&folds).unwrap();
+        let p = pooled(&folds, 0).unwrap();
         assert_eq!(p.n, 5);
         assert!(p.each_row_once);
         // Pooled: x = 2,3,4,4,5 (mean 3.6), y = 1,3,2,5,4 (mean 3).
@@ -207,6 +232,17 @@ mod tests {
         assert!((p.head.srocc.unwrap() - srocc).abs() < 1e-12);
         // Errors: 1, 0, 2, -1, 1: MSE = 7 / 5.
         assert!((p.head.rmse.unwrap() - (7.0_f64 / 5.0).sqrt()).abs() < 1e-12);
+        // Intervals over the five contents (one row each); native = head
+        // scale here.
+        let ci = p.intervals.as_ref().unwrap();
+        assert_eq!(ci.contents, 5);
+        assert_eq!(
+            ci.plcc_fisher_z,
+            crate::evaluation::intervals::fisher_z(p.head.plcc.unwrap(), 5)
+        );
+        assert_eq!(ci.rmse_native, p.head.rmse);
+        let r = ci.rmse.unwrap();
+        assert!(r.lo <= p.head.rmse.unwrap() && p.head.rmse.unwrap() <= r.hi);
         // The mean baseline: 3, 3, 3, 2, 2 against 1, 3, 2, 5, 4:
         // errors 2, 0, 1, -3, -2: MSE = 18 / 5. Its PLCC: x mean 2.6,
         // dx = .4,.4,.4,-.6,-.6; Sxy = -.8+0-.4-1.2-.6 = -3, Sxx = 1.2.
@@ -223,12 +259,12 @@ mod tests {
             fold(0, &[("a", 2.0, 1.0), ("b", 3.0, 3.0)], 3.0),
             fold(1, &[("a", 2.5, 1.0), ("c", 4.0, 4.0)], 2.0),
         ];
-        let p = pooled(&folds).unwrap();
+        let p = pooled(&folds, 0).unwrap();
         assert_eq!(p.n, 4);
         assert!(!p.each_row_once, "row a was evaluated twice");
         let mut bare = folds[0].clone();
         bare.predictions.clear();
-        assert_eq!(pooled(&[bare]), None);
-        assert_eq!(pooled(&[]), None);
+        assert_eq!(pooled(&[bare], 0), None);
+        assert_eq!(pooled(&[], 0), None);
     }
 }

@@ -2,7 +2,7 @@
 //! ([`aggregate`]).
 
 use super::logistic::{fit_logistic, LogisticFit};
-use super::metrics::{krocc, outlier_ratio, plcc, rmse, srocc};
+use super::metrics::{krocc, outlier_ratio, plcc, rmse, rmse_star, srocc};
 
 /// All validation metrics of one fold. Every metric is `None` when undefined
 /// (see [`plcc`] and siblings); JSON carries that as `null`.
@@ -25,10 +25,28 @@ pub struct Metrics {
     pub rmse_mapped: Option<f64>,
     /// Outlier ratio of the mapped predictions, over rows with a known SE.
     pub outlier_ratio: Option<f64>,
+    /// The epsilon-insensitive RMSE of P.1401 ([`rmse_star`]) of the mapped
+    /// predictions, over rows with a known SE (absent where none is known,
+    /// and in manifests written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmse_star: Option<f64>,
     /// The fitted logistic; `None` when the inputs could not be fitted.
     /// Mapped metrics come from it even when `converged` is false, so readers
     /// must check that flag.
     pub logistic: Option<LogisticFit>,
+}
+
+impl Metrics {
+    /// The P.1401 figures that need each clip's MOS standard error, in one
+    /// line (`None` when no row had one): the outlier ratio and RMSE*.
+    pub fn p1401_line(&self) -> Option<String> {
+        let (or, star) = (self.outlier_ratio?, self.rmse_star?);
+        Some(format!(
+            "P.1401 on the rows with a known MOS standard error (after the logistic \
+             mapping): outlier ratio {or:.4} (|error| > 2 SE), RMSE* {star:.4} (errors \
+             beyond each clip's 95% MOS interval, N - 4 degrees of freedom)"
+        ))
+    }
 }
 
 /// Computes all metrics of one fold.
@@ -53,6 +71,7 @@ pub fn evaluate(pred: &[f64], mos: &[f64], se: &[Option<f64>]) -> Metrics {
         rmse: rmse(pred, mos),
         rmse_mapped: mapped.and_then(|m| rmse(m, mos)),
         outlier_ratio: mapped.and_then(|m| outlier_ratio(m, mos, se)),
+        rmse_star: mapped.and_then(|m| rmse_star(m, mos, se, LogisticFit::PARAMETERS)),
         logistic,
     }
 }
@@ -178,6 +197,7 @@ mod tests {
             rmse,
             rmse_mapped: rmse,
             outlier_ratio: None,
+            rmse_star: None,
             logistic: None,
         }
     }

@@ -1,5 +1,6 @@
 //! Exports of a trained head: the ONNX model ([`onnx`]), the model card
-//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]).
+//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]);
+//! manifest strings enter documents only through [`escape`].
 //!
 //! Every artefact is derived from the [`Manifest`] alone (plus, for the
 //! validation scatter plots, the per-row validation predictions), so
@@ -25,6 +26,7 @@
 //! this one's, never a mix.
 
 pub mod card;
+pub mod escape;
 pub mod ledger;
 pub mod onnx;
 pub mod plots;
@@ -148,6 +150,24 @@ impl Names {
     pub fn loss_plot(&self) -> String {
         format!("{}_loss.svg", self.id)
     }
+    /// Every file of the set but the manifest: the names moshead writes
+    /// for this id, and so the only ones it replaces or removes (never a
+    /// name read from a manifest).
+    pub fn outputs(&self) -> [String; 6] {
+        [
+            self.onnx(),
+            self.vmaf(),
+            self.validation(),
+            self.card(),
+            self.scatter_plot(),
+            self.loss_plot(),
+        ]
+    }
+    /// Whether `name` is one of this id's files ([`Names::outputs`] or the
+    /// manifest).
+    pub fn owns(&self, name: &str) -> bool {
+        name == self.manifest() || self.outputs().iter().any(|n| n == name)
+    }
 }
 
 /// One line of the validation sidecar: the fold, then the row
@@ -230,6 +250,9 @@ pub fn validation_jsonl(m: &Manifest, p: &OofPredictions) -> Result<Vec<u8>, Exp
     Ok(out)
 }
 
+/// The most of a validation sidecar moshead reads.
+pub const VALIDATION_MAX_BYTES: u64 = 1 << 30;
+
 /// Reads the validation sidecar recorded in `m.exports` (or the default
 /// name) from `dir`: each fold's rows. Returns `Ok(None)` when no sidecar
 /// exists; a sidecar whose hash differs from the recorded one,
@@ -241,10 +264,14 @@ pub fn load_predictions(m: &Manifest, dir: &Path) -> Result<Option<OofPrediction
         .as_ref()
         .map_or_else(|| names.validation(), |r| r.path.clone());
     let path = dir.join(&name);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::safe_fs::read_bounded(
+        &path,
+        VALIDATION_MAX_BYTES,
+        crate::safe_fs::Links::Follow,
+    ) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(&path)(e)),
+        Err(e) if e.kind == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&path)(e.into())),
     };
     if let Some(r) = &recorded {
         let found = sha256_hex(&bytes);
@@ -349,7 +376,8 @@ impl Bundle {
 /// plots, the card and the manifest `<id>.json`: `m` with the `exports`
 /// it records for the files written, which is returned with the set.
 /// Files of the previous set under this id that the new set does not
-/// replace (a sidecar, a plot, an export recorded by the old manifest) are
+/// replace (a sidecar, a plot, the libvmaf model: names of
+/// [`Names::outputs`], never names read from the old manifest) are
 /// removed in the same commit. `dir` must exist and be locked
 /// ([`crate::manifest::OutputLock`]).
 pub fn write_bundle(
@@ -370,26 +398,6 @@ pub fn write_bundle_with_ledger(
     write_set(m, predictions, dir, true)
 }
 
-/// The names the previous set under `id` in `dir` holds: its manifest's
-/// recorded exports and the views written beside them.
-fn previous_set(dir: &Path, names: &Names) -> Vec<String> {
-    let path = dir.join(names.manifest());
-    let mut out = vec![
-        names.onnx(),
-        names.vmaf(),
-        names.validation(),
-        names.card(),
-        names.scatter_plot(),
-        names.loss_plot(),
-    ];
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(old) = Manifest::parse(&path, &text) {
-            out.extend(old.exports.values().map(|r| r.path.clone()));
-        }
-    }
-    out
-}
-
 fn write_set(
     run: &Manifest,
     predictions: &OofPredictions,
@@ -398,6 +406,9 @@ fn write_set(
 ) -> Result<(Manifest, Bundle), ExportError> {
     let mut written = run.clone();
     let m = &mut written;
+    // `exports` records what this set writes, nothing else: an entry a
+    // manifest brought (edited, or from another build) is not carried.
+    m.exports.clear();
     let names = Names::new(&m.id);
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let onnx_bytes = onnx::to_bytes(m)?;
@@ -466,7 +477,10 @@ fn write_set(
         loss_plot: dir.join(names.loss_plot()),
         vmaf,
     };
-    let remove = previous_set(dir, &names);
+    // The previous set's files this one does not replace: names derived
+    // from the id by moshead's own rule, never names read from the old
+    // manifest (which anyone may have edited).
+    let remove = names.outputs().to_vec();
     files.push((names.manifest(), manifest_bytes));
     let mut append = Vec::new();
     if with_ledger {
@@ -476,6 +490,7 @@ fn write_set(
     crate::commit::commit(
         dir,
         &crate::commit::Set {
+            id: m.id.clone(),
             files,
             remove,
             append,

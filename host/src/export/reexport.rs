@@ -73,15 +73,17 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    let out = req.out.map_or_else(|| src.clone(), Path::to_path_buf);
+    // An export rewrites the manifest, so it must not interleave with a run
+    // writing into the same directory; taking the lock completes a commit
+    // interrupted there, before the manifest is read. The manifest's own
+    // directory is not locked when `out` is elsewhere: it may be
+    // read-only (a commit pending there is reported, not applied).
+    let _lock = OutputLock::acquire(&out).map_err(ReexportError::Lock)?;
     let m = Manifest::load(req.model)?;
     if req.require_vmaf {
         super::vmaf::check(&m).map_err(ReexportError::Vmaf)?;
     }
-    let out = req.out.map_or_else(|| src.clone(), Path::to_path_buf);
-    // An export rewrites the manifest, so it must not interleave with a run
-    // writing into the same directory. The manifest's own directory is not
-    // locked when `out` is elsewhere: it may be read-only.
-    let _lock = OutputLock::acquire(&out).map_err(ReexportError::Lock)?;
     let target = out.join(super::Names::new(&m.id).manifest());
     if !req.force && holds_another_model(req.model, &m, &target) {
         return Err(ReexportError::AnotherModel {
@@ -113,8 +115,13 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
 /// manifest `source` itself, and not the same model (equal in everything
 /// but the recorded exports, as an earlier export of `m` is).
 fn holds_another_model(source: &Path, m: &Manifest, target: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(target) else {
-        return target.exists();
+    let read = crate::safe_fs::read_bounded(
+        target,
+        crate::manifest::MANIFEST_MAX_BYTES,
+        crate::safe_fs::Links::Follow,
+    );
+    let Some(text) = read.ok().and_then(|b| String::from_utf8(b).ok()) else {
+        return std::fs::symlink_metadata(target).is_ok();
     };
     let same_file = match (std::fs::canonicalize(source), std::fs::canonicalize(target)) {
         (Ok(a), Ok(b)) => a == b,

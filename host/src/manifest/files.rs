@@ -50,9 +50,38 @@ pub fn default_output_dir(d: &moshead_protocol::Descriptor) -> PathBuf {
 /// a commit interrupted in the directory is completed ([`crate::commit`])
 /// and the temporary files of moshead processes that no longer run are
 /// removed (only names of moshead's own making, [`crate::safe_fs`]).
+///
+/// When the lock created the directory and, on release, the directory
+/// holds nothing but the lock (the run committed nothing), the lock file
+/// and the directories it created are removed: a failed run into a new
+/// directory leaves nothing behind.
 #[derive(Debug)]
 pub struct OutputLock {
     _file: fs::File,
+    path: PathBuf,
+    /// The directories the lock created, deepest first.
+    created: Vec<PathBuf>,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        let Some(dir) = self.created.first() else {
+            return;
+        };
+        let only_lock = fs::read_dir(dir).is_ok_and(|entries| {
+            entries
+                .map(|e| e.map(|e| e.file_name()))
+                .all(|n| n.is_ok_and(|n| n == LOCK_FILE))
+        });
+        if only_lock && fs::remove_file(&self.path).is_ok() {
+            for d in &self.created {
+                // Only an empty directory is removed.
+                if fs::remove_dir(d).is_err() {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The lock file's name.
@@ -67,9 +96,29 @@ impl OutputLock {
 
     /// Like [`OutputLock::acquire`], retrying for up to `wait`.
     pub fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<OutputLock, String> {
+        let created: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|d| !d.as_os_str().is_empty())
+            .take_while(|d| fs::symlink_metadata(d).is_err())
+            .map(Path::to_path_buf)
+            .collect();
         fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
         let path = dir.join(LOCK_FILE);
-        let mut file = crate::safe_fs::open_rw(&path, false).map_err(|e| e.to_string())?;
+        let file = crate::safe_fs::open_rw(&path, false).map_err(|e| e.to_string());
+        let mut lock = match file {
+            Ok(file) => OutputLock {
+                _file: file,
+                path,
+                created,
+            },
+            Err(e) => {
+                for d in &created {
+                    let _ = fs::remove_dir(d);
+                }
+                return Err(e);
+            }
+        };
+        let (file, path) = (&mut lock._file, &lock.path);
         let start = std::time::Instant::now();
         loop {
             match file.try_lock() {
@@ -79,7 +128,10 @@ impl OutputLock {
                 }
                 Err(fs::TryLockError::WouldBlock) => {
                     let mut holder = String::new();
-                    let _ = std::io::Read::read_to_string(&mut file, &mut holder);
+                    let _ = std::io::Read::read_to_string(
+                        &mut std::io::Read::take(&mut *file, 64),
+                        &mut holder,
+                    );
                     return Err(format!(
                         "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
                         dir.display(),
@@ -93,23 +145,36 @@ impl OutputLock {
             }
         }
         let _ = file.set_len(0);
-        let _ = std::io::Seek::rewind(&mut file);
+        let _ = std::io::Seek::rewind(file);
         let _ = write!(file, "{}", std::process::id());
         let _ = file.flush();
         // First complete an interrupted commit (its staged files are
         // temporaries of a dead process), then clean the rest.
         crate::commit::recover(dir).map_err(|e| e.to_string())?;
         crate::safe_fs::remove_stale_temps(dir);
-        Ok(OutputLock { _file: file })
+        Ok(lock)
     }
 }
 
-/// Completes a commit interrupted in `dir`, if any (taking the output lock
-/// for it, waiting up to 10 s for a run that is committing there). A
-/// directory without one is not touched.
+/// For a read-only command (`predict`, `validate`, `ledger`): checks that
+/// `dir` holds no commit decided but not applied. A run committing there
+/// at this moment is waited for (up to 10 s, through a shared lock on its
+/// existing lock file; nothing is created); a journal still there after
+/// that is reported with what completes it, and never applied: only a
+/// command that writes into the directory applies one.
 pub fn settle(dir: &Path) -> Result<(), String> {
-    if crate::commit::pending(dir) {
-        OutputLock::acquire_within(dir, std::time::Duration::from_secs(10))?;
+    if !crate::commit::pending(dir) {
+        return Ok(());
     }
-    Ok(())
+    if let Ok(lock) =
+        crate::safe_fs::open_read_with(&dir.join(LOCK_FILE), crate::safe_fs::Links::Refuse)
+    {
+        let start = std::time::Instant::now();
+        while matches!(lock.try_lock_shared(), Err(fs::TryLockError::WouldBlock))
+            && start.elapsed() < std::time::Duration::from_secs(10)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    crate::commit::check_settled(dir).map_err(|e| e.to_string())
 }

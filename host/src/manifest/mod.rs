@@ -33,6 +33,7 @@ use crate::selection::SelectionRecord;
 
 pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
 pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
+pub use read::MANIFEST_MAX_BYTES;
 
 /// The manifest format this build writes.
 pub const MANIFEST_SCHEMA: &str = "moshead-manifest-v2";
@@ -81,6 +82,11 @@ pub struct Manifest {
     pub exports: BTreeMap<String, FileRecord>,
     /// The command line of the run.
     pub command_line: Vec<String>,
+    /// The per-clip prediction intervals `predict` writes (absent in
+    /// manifests written before they were recorded, and where too few
+    /// contents calibrate them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_intervals: Option<crate::evaluation::conformal::PredictionIntervalRecord>,
 }
 
 /// Identity of the adapter plugin.
@@ -284,6 +290,21 @@ pub struct DataRecord {
     /// manifests written before it was recorded.
     #[serde(default)]
     pub mos_scales: BTreeMap<String, moshead_protocol::MosScale>,
+    /// Per labels table of raw votes: the subjective model and its account.
+    /// Absent when the labels held a MOS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjective: Vec<crate::corpus::labels::SubjectiveReport>,
+}
+
+impl DataRecord {
+    /// The subjective model the run recovered its MOS with (the default
+    /// when it read no votes): `validate` and `predict` read votes the same way.
+    pub fn subjective_model(&self) -> moshead_subjective::SubjectiveModel {
+        self.subjective
+            .first()
+            .and_then(|s| s.model.parse().ok())
+            .unwrap_or_default()
+    }
 }
 
 /// A context document a run read.

@@ -27,6 +27,10 @@ use super::{
 };
 use crate::training::{FittedHead, Termination};
 
+/// The most of a manifest moshead reads (a large SVR head's is a few
+/// megabytes).
+pub const MANIFEST_MAX_BYTES: u64 = 256 << 20;
+
 impl Manifest {
     /// The manifest as written: pretty JSON and a trailing newline.
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
@@ -35,8 +39,10 @@ impl Manifest {
         Ok(v)
     }
 
-    /// Reads and checks a manifest, first completing a commit interrupted
-    /// in its directory (see [`crate::commit`]).
+    /// Reads and checks a manifest (a regular file of at most
+    /// [`MANIFEST_MAX_BYTES`]). A commit decided but not applied in its
+    /// directory is an error saying what completes it (see
+    /// [`crate::commit`]); reading never applies one.
     pub fn load(path: &Path) -> Result<Manifest, ManifestError> {
         let dir = path
             .parent()
@@ -46,13 +52,15 @@ impl Manifest {
             path: path.to_path_buf(),
             message,
         })?;
-        let file = crate::safe_fs::open_read(path).map_err(|e| ManifestError::Io {
+        let bytes =
+            crate::safe_fs::read_bounded(path, MANIFEST_MAX_BYTES, crate::safe_fs::Links::Follow)
+                .map_err(|e| ManifestError::Io {
+                path: path.to_path_buf(),
+                source: e.into(),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|e| ManifestError::Invalid {
             path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-        let text = std::io::read_to_string(file).map_err(|source| ManifestError::Io {
-            path: path.to_path_buf(),
-            source,
+            message: format!("not UTF-8 text: {e}"),
         })?;
         Self::parse(path, &text)
     }
@@ -64,6 +72,11 @@ impl Manifest {
             path: path.to_path_buf(),
             message,
         };
+        if text.starts_with('\u{feff}') {
+            return Err(invalid(
+                "starts with a UTF-8 byte-order mark (BOM), which JSON does not allow; save the file without it".into(),
+            ));
+        }
         let refuse = |schema: &str| {
             invalid(format!(
                 "manifest schema `{schema}` is not `{MANIFEST_SCHEMA}` (or `{MANIFEST_SCHEMA_V1}`, which is read and migrated)"

@@ -7,7 +7,10 @@
 //! `prediction_native` on the native MOS scale of the slot the row was read
 //! through (its own, else the adapter's); `mos` and `mos_native`, the row's
 //! own MOS when it has one (omitted in JSONL and empty in CSV otherwise);
-//! `split`; `group`.
+//! `split`; `group`; and, when the model records prediction intervals
+//! ([`crate::evaluation::conformal`]), `lo` and `hi` on the head's scale and
+//! `lo_native` and `hi_native` on the native one (omitted in JSONL and
+//! empty in CSV otherwise).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,13 +20,15 @@ use moshead_protocol::{MosScale, Split};
 use super::model::{check_columns, ScoringError};
 use super::{check_output, model_files, predict_finite, Protected};
 use crate::corpus::Dataset;
+use crate::evaluation::conformal::PredictionIntervalRecord;
 use crate::ingest::{IngestRequest, Loaded};
 use crate::manifest::Manifest;
 use crate::registry::Adapter;
 use crate::training::Status;
 
 /// The CSV header.
-pub const CSV_HEADER: &str = "id,prediction,prediction_native,mos,mos_native,split,group";
+pub const CSV_HEADER: &str =
+    "id,prediction,prediction_native,mos,mos_native,split,group,lo,hi,lo_native,hi_native";
 
 /// What to score, with which model.
 #[derive(Debug, Clone)]
@@ -53,6 +58,8 @@ pub struct Predictions<'r> {
     /// The head's prediction (1-5) per row of `loaded.dataset`, every one
     /// finite.
     pub values: Vec<f64>,
+    /// The model's prediction intervals, if it records them.
+    pub intervals: Option<PredictionIntervalRecord>,
 }
 
 /// Record formats of [`Predictions::write`].
@@ -77,6 +84,7 @@ pub fn predict<'r>(
         include_references: req.include_references,
         strict: false,
         unlabelled: true,
+        subjective_model: m.data.subjective_model(),
     };
     // Resolved once: the output is kept off the very files then read.
     let resolved = crate::ingest::resolve(req.adapter, &ingest)?;
@@ -110,7 +118,11 @@ pub fn predict<'r>(
     }
     let all: Vec<usize> = (0..ds.len()).collect();
     let values = predict_finite(m, ds, &all)?;
-    Ok(Predictions { loaded, values })
+    Ok(Predictions {
+        loaded,
+        values,
+        intervals: m.prediction_intervals.clone(),
+    })
 }
 
 impl Predictions<'_> {
@@ -123,7 +135,15 @@ impl Predictions<'_> {
     /// Writes one record per row.
     pub fn write(&self, out: &mut dyn Write, format: RecordFormat) -> std::io::Result<()> {
         let scale = &self.loaded.adapter.descriptor.mos_scale;
-        write_records(out, format, &self.loaded.dataset, &self.values, scale)
+        let intervals = self.intervals.as_ref();
+        write_records(
+            out,
+            format,
+            &self.loaded.dataset,
+            &self.values,
+            scale,
+            intervals,
+        )
     }
 }
 
@@ -133,6 +153,7 @@ fn write_records(
     ds: &Dataset,
     pred: &[f64],
     scale: &MosScale,
+    intervals: Option<&PredictionIntervalRecord>,
 ) -> std::io::Result<()> {
     if format == RecordFormat::Csv {
         writeln!(out, "{CSV_HEADER}")?;
@@ -143,6 +164,10 @@ fn write_records(
         let scale = ds.scale_of(i, scale);
         let native = scale.to_native(p);
         let mos = ds.has_mos(i).then(|| ds.mos[i]);
+        let bounds = intervals.map(|pi| {
+            let (lo, hi) = pi.bounds(p);
+            [lo, hi, scale.to_native(lo), scale.to_native(hi)]
+        });
         match format {
             RecordFormat::Jsonl => {
                 let mut o = serde_json::Map::new();
@@ -155,15 +180,24 @@ fn write_records(
                 }
                 o.insert("split".into(), split.into());
                 o.insert("group".into(), group.into());
+                if let Some(b) = bounds {
+                    for (k, v) in ["lo", "hi", "lo_native", "hi_native"].iter().zip(b) {
+                        o.insert((*k).into(), v.into());
+                    }
+                }
                 writeln!(out, "{}", serde_json::Value::Object(o))?;
             }
             RecordFormat::Csv => {
                 let (y, yn) = mos.map_or((String::new(), String::new()), |y| {
                     (y.to_string(), scale.to_native(y).to_string())
                 });
+                let b = bounds.map_or_else(
+                    || ",,,".to_owned(),
+                    |[lo, hi, lon, hin]| format!("{lo},{hi},{lon},{hin}"),
+                );
                 writeln!(
                     out,
-                    "{},{p},{native},{y},{yn},{split},{}",
+                    "{},{p},{native},{y},{yn},{split},{},{b}",
                     csv(&ds.ids[i]),
                     csv(group)
                 )?;

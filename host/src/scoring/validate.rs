@@ -10,6 +10,7 @@ use moshead_protocol::Split;
 use super::model::{check_columns, ScoringError};
 use super::{align_scale, check_schema, predict_finite};
 use crate::evaluation::gate::{self, GateReport};
+use crate::evaluation::intervals::{metric_intervals, MetricIntervals, Scored, RESAMPLES};
 use crate::evaluation::{aggregate, evaluate, Metrics};
 use crate::ingest::{IngestRequest, Loaded};
 use crate::manifest::Manifest;
@@ -39,6 +40,9 @@ pub struct HeldOut<'r> {
     pub test_rows: usize,
     /// The metrics on them.
     pub metrics: Metrics,
+    /// Their 95% intervals: a cluster bootstrap over the test rows'
+    /// contents, seeded by the model's training seed.
+    pub intervals: MetricIntervals,
     /// The gate, applied to those metrics (no spread: one held-out set).
     pub gate: GateReport,
 }
@@ -65,6 +69,7 @@ fn load<'r>(req: &ValidateRequest<'r>, status: &Status) -> Result<Loaded<'r>, Sc
         include_references: m.data.include_references,
         strict: false,
         unlabelled: false,
+        subjective_model: m.data.subjective_model(),
     };
     let loaded = crate::ingest::load(req.adapter, &ingest, status)?;
     check_columns(m, &loaded.dataset)?;
@@ -98,6 +103,24 @@ pub fn validate<'r>(
     let pred = predict_finite(req.manifest, ds, &test)?;
     let (mos, se) = ds.targets(&test);
     let metrics = evaluate(&pred, &mos, &se);
+    let to_native = |v: &[f64]| -> Vec<f64> {
+        test.iter()
+            .zip(v)
+            .map(|(&i, &x)| {
+                ds.scale_of(i, &req.adapter.descriptor.mos_scale)
+                    .to_native(x)
+            })
+            .collect()
+    };
+    let (pred_native, mos_native) = (to_native(&pred), to_native(&mos));
+    let groups: Vec<u32> = test.iter().map(|&i| ds.group[i]).collect();
+    let scored = Scored {
+        pred: &pred,
+        mos: &mos,
+        native: Some((&pred_native, &mos_native)),
+        groups: &groups,
+    };
+    let intervals = metric_intervals(&scored, req.manifest.training.seed, RESAMPLES);
     let (kind, mut t) = gate::for_corpus(&req.adapter.descriptor.gate, ds.synthetic);
     t.spread_max = None; // one held-out set: no spread
     let gate = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
@@ -105,6 +128,7 @@ pub fn validate<'r>(
         test_rows: test.len(),
         loaded,
         metrics,
+        intervals,
         gate,
     })
 }

@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use super::escape::{md_code, md_fence, md_text};
 use super::{Names, EXPORT_ONNX};
 use crate::manifest::Manifest;
 use crate::training::ResolvedSpec;
@@ -36,17 +37,25 @@ pub fn status(m: &Manifest) -> &'static str {
 fn intended_use(m: &Manifest) -> (String, Vec<String>) {
     let schema = &m.feature_schema;
     let (usage, mut limits) = match &m.adapter.card {
-        Some(card) => card.for_schema(schema),
+        // The adapter's own text (from the manifest) is prose: escaped.
+        Some(card) => {
+            let (usage, limits) = card.for_schema(schema);
+            (md_text(&usage), limits.iter().map(|l| md_text(l)).collect())
+        }
         None => (
             format!(
-                "Predicts the subjective MOS (1-5) of the corpus the `{}` adapter \
-                 describes{}, from the objective features of the `{schema}` schema.",
-                m.adapter.name,
+                "Predicts the subjective MOS (1-5) of the corpus the {} adapter \
+                 describes{}, from the objective features of the {} schema.",
+                md_code(&m.adapter.name),
                 if m.adapter.description.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", m.adapter.description.trim_end_matches('.'))
-                }
+                    format!(
+                        " ({})",
+                        md_text(m.adapter.description.trim_end_matches('.'))
+                    )
+                },
+                md_code(schema)
             ),
             vec![
                 "Valid only for content like that corpus's; anything else is extrapolation.".into(),
@@ -54,9 +63,10 @@ fn intended_use(m: &Manifest) -> (String, Vec<String>) {
         ),
     };
     limits.push(format!(
-        "Inputs must be the {} features of `{schema}`, computed as the adapter defines them, \
+        "Inputs must be the {} features of {}, computed as the adapter defines them, \
          in the manifest's `feature_order`; the output is bounded to 1-5.",
-        m.feature_order.len()
+        m.feature_order.len(),
+        md_code(schema)
     ));
     if m.data.synthetic {
         limits.push(
@@ -80,7 +90,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
     let mut o = String::new();
     let v = &m.validation;
     let g = &m.gate;
-    let _ = writeln!(o, "# {} — model card\n", m.id);
+    let _ = writeln!(o, "# {} — model card\n", md_text(&m.id));
     let _ = writeln!(o, "Status: {}\n", status(m));
     let _ = writeln!(
         o,
@@ -95,11 +105,8 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
     o.push_str("## Model\n\n");
     let onnx = m.exports.get(EXPORT_ONNX);
     let mut rows = vec![
-        vec!["model id".into(), format!("`{}`", m.id)],
-        vec![
-            "adapter's model id".into(),
-            format!("`{}`", m.adapter_model_id),
-        ],
+        vec!["model id".into(), md_code(&m.id)],
+        vec!["adapter's model id".into(), md_code(&m.adapter_model_id)],
         vec![
             "head".into(),
             format!(
@@ -138,7 +145,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
             "[`{0}`]({0}), sha256 `{1}`: `vmaf --model path={0}`",
             r.path, r.sha256
         ),
-        (None, Err(why)) => format!("not exported: {why}"),
+        (None, Err(why)) => format!("not exported: {}", md_text(&why.to_string())),
         (None, Ok(_)) => "not exported".into(),
     };
     rows.push(vec!["libvmaf model".into(), vmaf]);
@@ -160,25 +167,25 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
     let a = &m.adapter;
     let _ = writeln!(
         o,
-        "Adapter `{}` {} (sdk API {}), library sha256 `{}`.{}\n",
-        a.name,
-        a.version,
-        a.api_version,
-        a.sha256,
+        "Adapter {} {} (sdk API {}), library sha256 {}.{}\n",
+        md_code(&a.name),
+        md_text(&a.version),
+        md_text(&a.api_version),
+        md_code(&a.sha256),
         if a.description.is_empty() {
             String::new()
         } else {
-            format!(" {}.", a.description.trim_end_matches('.'))
+            format!(" {}.", md_text(a.description.trim_end_matches('.')))
         }
     );
     let _ = writeln!(
         o,
-        "Feature schema `{}`, {} features in model order: {}.\n",
-        m.feature_schema,
+        "Feature schema {}, {} features in model order: {}.\n",
+        md_code(&m.feature_schema),
         m.feature_order.len(),
         m.feature_order
             .iter()
-            .map(|c| format!("`{c}`"))
+            .map(|c| md_code(c))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -206,7 +213,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         let rows: Vec<Vec<String>> = d
             .drops
             .iter()
-            .map(|(k, n)| vec![format!("`{k}`"), n.to_string()])
+            .map(|(k, n)| vec![md_code(k), n.to_string()])
             .collect();
         table(&mut o, &["drop reason", "rows"], &rows);
     }
@@ -214,7 +221,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         let rows: Vec<Vec<String>> = d
             .splits
             .iter()
-            .map(|(k, n)| vec![format!("`{k}`"), n.to_string()])
+            .map(|(k, n)| vec![md_code(k), n.to_string()])
             .collect();
         table(&mut o, &["split", "rows"], &rows);
     }
@@ -223,11 +230,11 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         .iter()
         .map(|i| {
             vec![
-                format!("`{}`", i.slot),
-                format!("`{}`", cell(&i.path)),
+                md_code(&i.slot),
+                md_code(&i.path),
                 i.rows.to_string(),
                 i.lines.to_string(),
-                format!("`{}`", i.sha256),
+                md_code(&i.sha256),
             ]
         })
         .collect();
@@ -237,8 +244,8 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         .iter()
         .map(|(slot, s)| {
             vec![
-                format!("`{slot}`"),
-                format!("`{}`", s.native_key),
+                md_code(slot),
+                md_code(&s.native_key),
                 format!("{}-{}", s.native_min, s.native_max),
                 format!("{} + {} x", s.to_head_offset, s.to_head_scale),
             ]
@@ -255,7 +262,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         .filled
         .iter()
         .filter(|f| f.filled > 0)
-        .map(|f| vec![format!("`{}`", f.column), f.filled.to_string()])
+        .map(|f| vec![md_code(&f.column), f.filled.to_string()])
         .collect();
     if filled.is_empty() {
         o.push_str("No feature value was filled: every row had every column.\n\n");
@@ -264,12 +271,33 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         table(&mut o, &["feature column", "rows filled"], &filled);
     }
 
+    for v in &d.subjective {
+        let _ = writeln!(
+            o,
+            "The MOS of labels slot `{}` was recovered from raw votes with the `{}` subjective model \
+             ({} of {} votes kept; {} clips, {} subjects).",
+            v.slot, v.model, v.votes_kept, v.votes_read, v.clips, v.subjects
+        );
+        if let Some([_, med, _, max]) = v.ci95_width {
+            let _ = writeln!(
+                o,
+                "Per-clip CI95 width: median {}, largest {}.",
+                f4(Some(med)),
+                f4(Some(max))
+            );
+        }
+        for (who, why) in &v.rejected {
+            let _ = writeln!(o, "Subject `{who}` rejected: {why}.");
+        }
+        o.push('\n');
+    }
+
     o.push_str("## Validation\n\n");
     let _ = writeln!(
         o,
-        "Policy `{}` ({} fold(s), content-disjoint), seed {}. The ship model was trained on \
+        "Policy {} ({} fold(s), content-disjoint), seed {}. The ship model was trained on \
          {}.\n",
-        v.name,
+        md_code(&v.name),
         v.folds.len(),
         v.policy.seed,
         m.training.describe()
@@ -327,7 +355,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
             &format!("**{} head**", m.head.spec.kind.as_str()),
             &p.head,
         )];
-        rows.extend(p.baselines.iter().map(|(n, b)| pooled_row(n, b)));
+        rows.extend(p.baselines.iter().map(|(n, b)| pooled_row(&cell(n), b)));
         table(
             &mut o,
             &[
@@ -351,6 +379,25 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
                 "; a row counts once per split that held it out"
             }
         );
+        if let Some(ci) = &p.intervals {
+            let _ = writeln!(
+                o,
+                "The head's pooled {}. The bootstrap draws whole contents, so clips of one \
+                 source never count as independent evidence; the Fisher-z interval treats \
+                 rows as independent and is narrower where contents repeat.\n",
+                ci.describe()
+            );
+        }
+        if let Some(line) = p.head.p1401_line() {
+            let _ = writeln!(o, "The head's pooled {line}.\n");
+        }
+        if let Some(pi) = &m.prediction_intervals {
+            let _ = writeln!(
+                o,
+                "`moshead predict` writes {} (`lo`, `hi`; `lo_native`, `hi_native`).\n",
+                pi.describe()
+            );
+        }
     }
 
     selection_section(&mut o, m);
@@ -360,7 +407,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         &format!("**{} head**", m.head.spec.kind.as_str()),
         ag,
     )];
-    rows.extend(v.baselines.iter().map(|(n, a)| baseline_row(n, a)));
+    rows.extend(v.baselines.iter().map(|(n, a)| baseline_row(&cell(n), a)));
     table(
         &mut o,
         &[
@@ -384,7 +431,7 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
         .iter()
         .map(|c| {
             vec![
-                format!("`{}`", c.metric),
+                md_code(&c.metric),
                 f4(c.value),
                 cell(&c.rule),
                 match c.passed {
@@ -416,7 +463,12 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
     if a.licence.is_empty() {
         o.push_str("The manifest records no licence note for this corpus: check the corpus's own terms before using or sharing the model.\n\n");
     } else {
-        let _ = writeln!(o, "The `{}` adapter declares: {}\n", a.name, a.licence);
+        let _ = writeln!(
+            o,
+            "The {} adapter declares: {}\n",
+            md_code(&a.name),
+            md_text(&a.licence)
+        );
     }
 
     o.push_str("## Plots\n\n");
@@ -438,15 +490,13 @@ pub fn render(m: &Manifest, plotted: bool) -> String {
     );
 
     o.push_str("## Reproduce\n\n");
-    let _ = writeln!(
-        o,
-        "```sh\n{}\n```",
-        m.command_line
-            .iter()
-            .map(|a| shell_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+    let command = m
+        .command_line
+        .iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let _ = writeln!(o, "{}", md_fence("sh", &command));
     o
 }
 
@@ -476,5 +526,36 @@ mod tests {
         let mut t = String::new();
         table(&mut t, &["a", "b"], &[vec!["1".into(), "2".into()]]);
         assert_eq!(t, "| a | b |\n|---|---|\n| 1 | 2 |\n\n");
+    }
+
+    /// Every string a manifest carries reaches the card escaped: a hostile
+    /// manifest injects no HTML, no line and no table cell.
+    #[test]
+    fn manifest_strings_cannot_inject_markup() {
+        const V1_RIDGE: &str =
+            include_str!("../../../../tests/data/manifests-v1/ridge/v1_ridge.json");
+        let mut m = Manifest::parse(std::path::Path::new("v1.json"), V1_RIDGE).unwrap();
+        let evil = "<script>alert(1)</script>|\n# owned `x`\n```";
+        m.adapter.description = evil.into();
+        m.adapter.licence = evil.into();
+        m.adapter.version = evil.into();
+        m.adapter.name = evil.into();
+        m.adapter_model_id = evil.into();
+        m.feature_schema = evil.into();
+        m.validation.name = evil.into();
+        m.feature_order = vec![evil.into(); m.feature_order.len()];
+        m.command_line = vec!["moshead".into(), evil.into()];
+        let card = render(&m, false);
+        // The one fenced block (the command line, literal) is closed only
+        // at its end; outside it no `<` is left and no line was injected.
+        let fences: Vec<&str> = card.lines().filter(|l| l.starts_with("````")).collect();
+        assert_eq!(fences, ["````sh", "````"], "{card}");
+        let (before, rest) = card.split_once("````sh\n").unwrap();
+        let after = rest.split_once("\n````").unwrap().1;
+        for part in [before, after] {
+            assert!(!part.contains('<'), "{card}");
+            assert!(!part.lines().any(|l| l.starts_with("# owned")), "{card}");
+        }
+        assert_eq!(before.lines().filter(|l| l.starts_with("# ")).count(), 1);
     }
 }

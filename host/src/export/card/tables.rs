@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::f4;
 use crate::evaluation::{Aggregate, MetricSet, Metrics};
+use crate::export::escape::md_code;
 use crate::manifest::Manifest;
 
 /// Markdown table from a header and rows (cells must not contain `|`).
@@ -17,8 +18,9 @@ pub(super) fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
     out.push('\n');
 }
 
+/// Prose from a manifest in a table cell (see [`crate::export::escape`]).
 pub(super) fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    crate::export::escape::md_text(s)
 }
 
 pub(super) fn metric_row(label: String, s: &MetricSet) -> Vec<String> {
@@ -83,8 +85,8 @@ pub(super) fn selection_section(o: &mut String, m: &Manifest) {
         let best = s.table.iter().find(|c| c.name == s.chosen);
         vec![
             what,
-            s.requested.clone(),
-            format!("`{}`", s.chosen),
+            cell(&s.requested),
+            md_code(&s.chosen),
             f4(best.and_then(|b| b.rmse)),
             format!(
                 "{} folds, {} rows, {} contents{}",
@@ -126,12 +128,12 @@ pub(super) fn selection_section(o: &mut String, m: &Manifest) {
             .table
             .iter()
             .map(|c| {
-                let members: Vec<String> = c.members.iter().map(|m| format!("`{m}`")).collect();
+                let members: Vec<String> = c.members.iter().map(|m| md_code(m)).collect();
                 vec![
                     if members.is_empty() {
-                        format!("`{}`", c.name)
+                        md_code(&c.name)
                     } else {
-                        format!("`{}`: the mean of {}", c.name, members.join(", "))
+                        format!("{}: the mean of {}", md_code(&c.name), members.join(", "))
                     },
                     f4(c.rmse),
                     f4(c.plcc),
