@@ -91,6 +91,8 @@ fn a_semicolon_separated_csv_names_its_delimiter() {
 
 /// Runs `c` and returns the run and the child's peak resident memory in
 /// bytes (`wait4`'s `ru_maxrss`, this child's alone).
+// The child is reaped by `wait4` (for its rusage), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn run_with_peak(mut c: std::process::Command) -> (Run, u64) {
     use std::io::Read as _;
     use std::process::Stdio;
@@ -359,6 +361,9 @@ fn synth_rows_has_a_documented_maximum() {
     }
 }
 
+/// A named edit of a manifest and the message its refusal must carry.
+type Edit<'a> = (&'a str, &'a dyn Fn(&mut Value), &'a str);
+
 #[test]
 fn hostile_svr_manifests_are_refused_by_name() {
     // Issue 29, item 1, and the doubtful SVR settings: members whose
@@ -387,7 +392,7 @@ fn hostile_svr_manifests_are_refused_by_name() {
         "{}",
         &listing[..listing.len().min(2000)]
     );
-    let edits: [(&str, &dyn Fn(&mut Value), &str); 4] = [
+    let edits: [Edit<'_>; 4] = [
         (
             "wrapping member sum",
             &|m| {
