@@ -226,7 +226,7 @@ fn bad_plugin_files_and_directories_are_named() {
     assert!(run.ok().contains("chug-hdr"), "{run}");
     assert!(
         run.stderr.contains(&format!(
-            "{}: cannot be loaded as a shared library",
+            "{}: is not an ELF shared object (no ELF magic number)",
             dir.path().join(lib_file("fake")).display()
         )),
         "{run}"

@@ -90,9 +90,12 @@ fn a_semicolon_separated_csv_names_its_delimiter() {
 }
 
 /// Runs `c` and returns the run and the child's peak resident memory in
-/// bytes (`wait4`'s `ru_maxrss`, this child's alone).
-// The child is reaped by `wait4` (for its rusage), not `Child::wait`.
-#[allow(clippy::zombie_processes)]
+/// bytes: the largest `VmHWM` of `/proc/<pid>/status` seen while it ran
+/// (sampled every millisecond until it exits). Not `wait4`'s `ru_maxrss`:
+/// Linux carries the high-water mark of the memory a child had before
+/// `execve` into it, and a child spawned through `posix_spawn` (vfork)
+/// shares this test process's memory until then, so `ru_maxrss` reported
+/// the test harness's own size when other tests ran beside this one.
 fn run_with_peak(mut c: std::process::Command) -> (Run, u64) {
     use std::io::Read as _;
     use std::process::Stdio;
@@ -101,6 +104,20 @@ fn run_with_peak(mut c: std::process::Command) -> (Run, u64) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let status_path = format!("/proc/{}/status", child.id());
+    let sampler = std::thread::spawn(move || {
+        let mut peak = 0u64;
+        // VmHWM is missing once the child is a zombie: the sampling ends.
+        while let Some(kib) = std::fs::read_to_string(&status_path).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            peak = peak.max(kib * 1024);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        peak
+    });
     let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let t = std::thread::spawn(move || {
         let mut s = String::new();
@@ -109,22 +126,15 @@ fn run_with_peak(mut c: std::process::Command) -> (Run, u64) {
     });
     let mut stdout = String::new();
     out.read_to_string(&mut stdout).unwrap();
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid out-parameter; the pid is our
-    // child's, not yet reaped.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: valid pointers to the two out-parameters above.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid, "wait4: {}", std::io::Error::last_os_error());
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let peak = sampler.join().unwrap();
+    let status = child.wait().unwrap();
     let run = Run {
-        code,
+        code: status.code(),
         stdout,
         stderr: t.join().unwrap(),
     };
-    // Linux reports ru_maxrss in KiB.
-    (run, usage.ru_maxrss as u64 * 1024)
+    assert!(peak > 0, "no VmHWM sample of the child");
+    (run, peak)
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn without_a_terminal_each_stage_gets_a_dated_line_and_none_is_far_apart() {
         .filter(|l| seconds(l).is_some())
         .collect();
     // One line per stage: each shard read, each fold, the ship model, the
-    // outputs; steps (auto's inner CV, the refit) shown beside their fold.
+    // outputs.
     for stage in [
         "ingest ",
         "fold 1/3",
@@ -52,10 +52,9 @@ fn without_a_terminal_each_stage_gets_a_dated_line_and_none_is_far_apart() {
             "no line for `{stage}`:\n{run}"
         );
     }
-    assert!(
-        lines.iter().any(|l| l.contains("fold 2/3 > auto: ")),
-        "no step line:\n{run}"
-    );
+    // Step lines (auto's inner CV beside its fold) are rate-limited, so
+    // whether one shows depends on how long a fold takes on this machine:
+    // the unit tests of `progress` check their rule, not this run.
     assert!(
         !run.stderr.contains('\x1b'),
         "terminal codes in a log:\n{run}"

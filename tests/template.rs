@@ -399,7 +399,7 @@ fn other_broken_plugins_fail_where_they_break() {
         &run.stdout,
         "load",
         "FAIL",
-        &["cannot be loaded as a shared library"],
+        &["is not an ELF shared object"],
     );
 
     let run = check(cwd, &fixture_lib("bad-api"), &[], false);

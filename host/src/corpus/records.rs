@@ -1,5 +1,5 @@
 //! CSV and TSV records read under the JSONL line rule: one record is held
-//! at a time and never past [`MAX_LINE`](super::lines::MAX_LINE) bytes.
+//! at a time and never past [`MAX_LINE`] bytes.
 //!
 //! The quoting is the CSV crate's (RFC 4180 with its usual leniencies): a
 //! field that starts with `"` is quoted up to a `"` not doubled, and may

@@ -27,11 +27,17 @@ pub fn html(s: &str) -> String {
     out
 }
 
-/// Prose for Markdown: [`html`] (no raw HTML, no autolink), `|` escaped
-/// (a table cell stays one cell) and line breaks as spaces (a line stays
-/// one line: no heading, list or fence can start).
+/// Prose for Markdown: `&`, `<` and `>` as references (no raw HTML, no
+/// autolink; quotes need no escaping outside an attribute, so an
+/// apostrophe stays one), `|` escaped (a table cell stays one cell) and
+/// line breaks as spaces (a line stays one line: no heading, list or fence
+/// can start).
 pub fn md_text(s: &str) -> String {
-    html(s).replace('|', "\\|").replace(['\n', '\r'], " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 /// `s` as a Markdown code span: delimited by one more backtick than its
@@ -84,6 +90,10 @@ mod tests {
         );
         assert_eq!(md_text("a | b\n# c"), "a \\| b # c");
         assert_eq!(md_text("plain words, kept"), "plain words, kept");
+        assert_eq!(
+            md_text("my-study's \"x\" & <y>"),
+            "my-study's \"x\" &amp; &lt;y&gt;"
+        );
         assert_eq!(md_code("mos"), "`mos`");
         assert_eq!(md_code("a`b"), "``a`b``");
         assert_eq!(md_code("`x"), "`` `x ``");

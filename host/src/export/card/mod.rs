@@ -561,7 +561,7 @@ mod tests {
         m.validation.name = evil.into();
         m.feature_order = vec![evil.into(); m.feature_order.len()];
         m.command_line = vec!["moshead".into(), evil.into()];
-        let card = render(&m, false);
+        let card = render(&m, false, false);
         // The one fenced block (the command line, literal) is closed only
         // at its end; outside it no `<` is left and no line was injected.
         let fences: Vec<&str> = card.lines().filter(|l| l.starts_with("````")).collect();
