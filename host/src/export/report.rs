@@ -98,6 +98,24 @@ fn set_cells(s: &MetricSet) -> Vec<String> {
     ]
 }
 
+/// The rows of a head-against-baselines table for [`metric_table`]: the
+/// head first (in bold), then each baseline by name; `row` gives a
+/// figure's cells and its head-scale RMSE.
+fn head_and_baselines<'a, T: 'a>(
+    head: &str,
+    own: &T,
+    baselines: impl IntoIterator<Item = (&'a String, &'a T)>,
+    row: impl Fn(&T) -> (Vec<String>, Option<f64>),
+) -> Vec<(String, Vec<String>, Option<f64>)> {
+    let (cells, rmse) = row(own);
+    let mut rows = vec![(format!("<strong>{} head</strong>", esc(head)), cells, rmse)];
+    rows.extend(baselines.into_iter().map(|(name, b)| {
+        let (cells, rmse) = row(b);
+        (esc(name), cells, rmse)
+    }));
+    rows
+}
+
 /// A table of metric rows `(label, cells, head-scale RMSE)`, with the RMSE
 /// on the native scale of `native`'s slot as a last column.
 fn metric_table(
@@ -243,16 +261,7 @@ pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {
     .collect();
     metric_table(&mut o, "over folds", native, rows);
     if let Some(p) = &v.pooled {
-        let mut rows = vec![(
-            format!("<strong>{} head</strong>", esc(head)),
-            metrics_cells(&p.head),
-            p.head.rmse,
-        )];
-        rows.extend(
-            p.baselines
-                .iter()
-                .map(|(name, b)| (esc(name), metrics_cells(b), b.rmse)),
-        );
+        let rows = head_and_baselines(head, &p.head, &p.baselines, |m| (metrics_cells(m), m.rmse));
         metric_table(&mut o, "pooled out-of-fold", native, rows);
         let _ = writeln!(
             o,
@@ -267,16 +276,8 @@ pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {
     }
 
     o.push_str("<h2>Baselines (mean over folds)</h2>\n");
-    let mut rows = vec![(
-        format!("<strong>{} head</strong>", esc(head)),
-        set_cells(&a.mean),
-        a.mean.rmse,
-    )];
-    rows.extend(
-        v.baselines
-            .iter()
-            .map(|(name, b)| (esc(name), set_cells(&b.mean), b.mean.rmse)),
-    );
+    let baselines = v.baselines.iter().map(|(name, b)| (name, &b.mean));
+    let rows = head_and_baselines(head, &a.mean, baselines, |s| (set_cells(s), s.rmse));
     metric_table(&mut o, "model", native, rows);
 
     let selections: Vec<(String, &crate::selection::SelectionRecord)> = v
