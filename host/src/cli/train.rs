@@ -96,7 +96,7 @@ struct Summary<'a> {
     gate: &'a GateReport,
     outputs: BTreeMap<String, String>,
     /// What the reader should know (the manifest's warnings).
-    warnings: &'a [crate::evaluation::warnings::Warning],
+    warnings: &'a [crate::manifest::warnings::Warning],
     /// The consumer the head was trained for (`--for`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     trained_for: Option<&'a crate::manifest::TrainedFor>,

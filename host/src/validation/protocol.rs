@@ -14,10 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use super::folds::{distinct_groups as groups, Fold};
-use super::oof::OofRow;
-use super::summary::{evaluate, Metrics};
 use crate::corpus::Dataset;
+use crate::evaluation::folds::{distinct_groups as groups, Fold};
+use crate::evaluation::rows::OofRow;
+use crate::evaluation::{evaluate, Metrics};
 use crate::selection::{HeadChoice, SelectionRecord};
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 use moshead_protocol::MosScale;
