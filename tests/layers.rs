@@ -17,6 +17,7 @@ use moshead_e2e::root;
 const LAYERS: &[&str] = &[
     "safe_fs",
     "status",
+    "threads",
     "model_id",
     "digest",
     "trust",
