@@ -122,7 +122,7 @@ pub fn run_folds(
         let train_mean =
             f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
         baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
-        for kind in [HeadKind::Linear, HeadKind::Ridge] {
+        for kind in HeadKind::ALL.into_iter().filter(|k| k.head().baseline()) {
             if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
                 let head =
                     HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;

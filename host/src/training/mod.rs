@@ -60,10 +60,11 @@ mod standardize;
 mod termination;
 
 pub use fitted::{FittedHead, MOS_RANGE};
+pub use heads::mlp::{MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 pub use heads::{HeadKind, Model, Precision};
 pub use observer::{Status, StatusSink};
 pub use solver::SolveReport;
-pub use spec::{HeadSpec, ResolvedSpec, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
+pub use spec::{HeadSpec, ResolvedSpec};
 pub use standardize::Standardizer;
 pub use termination::Termination;
 
