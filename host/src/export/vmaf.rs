@@ -46,7 +46,7 @@ use serde::Serialize;
 
 use super::ExportError;
 use crate::manifest::Manifest;
-use crate::training::heads::{Libsvm, LibsvmError};
+use crate::training::heads::{Libsvm, LibsvmError, LibvmafRefusal};
 use crate::training::{HeadKind, ResolvedSpec, MOS_RANGE};
 
 /// The `exports` key of the libvmaf model.
@@ -95,6 +95,15 @@ pub enum Refusal {
     /// The manifest predates the fields the export needs.
     #[error("the manifest does not record the adapter's MOS scale and libvmaf feature names (it was written before they were recorded): train again")]
     NotRecorded,
+}
+
+impl From<LibvmafRefusal> for Refusal {
+    fn from(r: LibvmafRefusal) -> Self {
+        Refusal::Head {
+            head: r.head,
+            why: r.why,
+        }
+    }
 }
 
 /// Whether a head of `kind` has an exact libvmaf form.
@@ -149,16 +158,8 @@ pub fn check(m: &Manifest) -> Result<(Vec<String>, &MosScale), Refusal> {
     if let Some(r) = head_refusal(m.head.spec.kind) {
         return Err(r);
     }
-    if m.head
-        .spec
-        .svr
-        .as_ref()
-        .is_some_and(|s| !s.members.is_empty())
-    {
-        return Err(Refusal::Head {
-            head: "svr-mean",
-            why: "it is a mean of SVRs of different RBF widths, which no single libsvm model expresses",
-        });
+    if let Err(LibsvmError::Refused(r)) = libsvm(m) {
+        return Err(r.into());
     }
     let (Some(scale), Some(names)) = (&m.adapter.mos_scale, &m.adapter.libvmaf_names) else {
         return Err(Refusal::NotRecorded);
@@ -329,13 +330,7 @@ pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
     let (a, b) = (scale.to_native(MOS_RANGE[0]), scale.to_native(MOS_RANGE[1]));
     let clip = [a.min(b), a.max(b)];
     let form = libsvm(m).map_err(|e| match e {
-        LibsvmError::Refused(r) => ExportError::Head(
-            Refusal::Head {
-                head: r.head,
-                why: r.why,
-            }
-            .to_string(),
-        ),
+        LibsvmError::Refused(r) => ExportError::Head(Refusal::from(r).to_string()),
         LibsvmError::Bad(what) => {
             ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()))
         }
