@@ -193,7 +193,7 @@ fn run_fold(
     let mut baseline_predictions = BTreeMap::new();
     let train_mean = f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
     baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
-    for kind in [HeadKind::Linear, HeadKind::Ridge] {
+    for kind in HeadKind::ALL.into_iter().filter(|k| k.head().baseline()) {
         if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
             let head = HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
             baseline_predictions.insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
