@@ -56,8 +56,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::digest::sha256_hex;
-use crate::evaluation::oof::OofPredictions;
 use crate::manifest::{FileRecord, Manifest};
+use crate::validation::oof::OofPredictions;
 
 /// Every export of a model's set, in the order they are made: an export
 /// sees the files made before it ([`SetContext::written`]) and the

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{io, Export, ExportError, SetContext, Written};
 use crate::digest::sha256_hex;
-use crate::evaluation::oof::{OofPredictions, OofRow};
 use crate::manifest::Manifest;
+use crate::validation::oof::{OofPredictions, OofRow};
 
 /// The `exports` key of the validation-prediction sidecar.
 pub const EXPORT_VALIDATION: &str = "validation_predictions";
