@@ -261,6 +261,14 @@ impl Names {
     pub fn of(&self, export: &dyn Export) -> String {
         export.file_name(&self.id)
     }
+    /// The file of the listed export of role `role` ([`Export::role`]),
+    /// or `""` when none is listed.
+    pub fn by_role(&self, role: &str) -> String {
+        EXPORTS
+            .iter()
+            .find(|e| e.role() == role)
+            .map_or_else(String::new, |e| self.of(*e))
+    }
     /// Every file of the set but the manifest ([`EXPORTS`]): the names
     /// moshead writes for this id, and so the only ones it replaces or
     /// removes (never a name read from a manifest).

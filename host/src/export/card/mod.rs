@@ -102,8 +102,8 @@ impl Export for Card {
         "the model card"
     }
     fn write(&self, cx: &SetContext<'_>) -> Result<Written, ExportError> {
-        let plotted = cx.written(super::plots::Scatter.role()).is_some();
-        let loss_plotted = cx.written(super::plots::Loss.role()).is_some();
+        let plotted = cx.written("validation_plot").is_some();
+        let loss_plotted = cx.written("loss_plot").is_some();
         Ok(Written::Bytes(
             render(cx.manifest, plotted, loss_plotted).into_bytes(),
         ))
@@ -486,7 +486,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         let _ = writeln!(
             o,
             "Predicted vs MOS per validation fold, with the fitted logistic:\n\n![predicted vs MOS]({})\n",
-            names.of(&super::plots::Scatter)
+            names.by_role("validation_plot")
         );
     } else {
         o.push_str(
@@ -497,7 +497,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         let _ = writeln!(
             o,
             "Solver loss per iteration (training objective and monitor MSE; ship model and each fold):\n\n![solver loss]({})\n",
-            names.of(&super::plots::Loss)
+            names.by_role("loss_plot")
         );
     } else {
         o.push_str("No solve iterated (a closed-form or SMO head), so there is no loss plot.\n\n");
@@ -505,7 +505,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     let _ = writeln!(
         o,
         "Everything on one page, with the plots inline: [`{0}`]({0}).\n",
-        names.of(&super::report::Report)
+        names.by_role("report")
     );
 
     o.push_str("## Reproduce\n\n");
