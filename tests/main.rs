@@ -32,4 +32,5 @@ mod svr_mean;
 mod template;
 mod train;
 mod vmaf;
+mod vmaf_bootstrap;
 mod votes;

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::export::{read_json, sha256};
 use crate::libvmaf::{run_vmaf, scored_clips, KONVID_LOGS};
 
-fn floats(v: &Value) -> Vec<f64> {
+pub fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap()
         .iter()
@@ -31,7 +31,7 @@ fn floats(v: &Value) -> Vec<f64> {
 
 /// The gradient of a manifest's head on the native scale, at raw features
 /// `x` (before the clip, which only flattens it).
-fn native_gradient(m: &Value, x: &[f64]) -> Vec<f64> {
+pub fn native_gradient(m: &Value, x: &[f64]) -> Vec<f64> {
     let mean = floats(&m["standardization"]["mean"]);
     let sd = floats(&m["standardization"]["std"]);
     let p = floats(&m["head"]["parameters"]);
@@ -104,7 +104,7 @@ fn konvid_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
     with_features(serde_json::json!({"corpus": "konvid-1k", "src": id}), x)
 }
 
-fn chug_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
+pub fn chug_row(id: &str, x: &BTreeMap<&str, f64>) -> String {
     let o = serde_json::json!({
         "corpus": "chug", "chug_video_id": id, "chug_content_name": "frames",
         "chug_bitladder": "720p_2M_", "chug_bitrate_label": "2M",

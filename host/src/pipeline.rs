@@ -292,6 +292,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             req.coverage,
         ),
         command_line: req.command_line.clone(),
+        bootstrap: None,
         warnings: Vec::new(),
     };
     let schemas: Vec<(String, Vec<String>)> = d

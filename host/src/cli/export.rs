@@ -7,9 +7,10 @@ use clap::Args;
 use super::table::print_table;
 use super::{print_json, Env, EXIT_ERROR, EXIT_OK};
 use crate::export::ledger::{self, LedgerEntry, LEDGER_FILE};
-use crate::export::{export, Bundle, ExportRequest, ReexportError, EXPORT_ONNX};
+use crate::export::{export_requiring, Bundle, Export, ExportRequest, ReexportError, EXPORT_ONNX};
 use crate::manifest::Manifest;
 use crate::registry::Selector;
+use crate::training::HeadKind;
 
 /// Arguments of `moshead export`.
 #[derive(Debug, Args)]
@@ -32,53 +33,71 @@ pub struct ExportArgs {
     formats: FormatArgs,
 }
 
-/// Export formats a command may be asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// `<id>_vmaf.json`, libvmaf's JSON model format.
-    Vmaf,
-}
-
-/// `--export FORMAT`: formats that must be written (an error when the
-/// model cannot be expressed in one). Without it, the libvmaf model is
-/// written when the head and schema allow and skipped with a note otherwise.
+/// `--export NAME`: exports that must be written (an error when the model
+/// cannot be expressed in one). Without it, the libvmaf model is written
+/// when the head and schema allow and skipped with a note otherwise.
 #[derive(Debug, Clone, Default, Args)]
 pub struct FormatArgs {
     /// Require this export (repeatable): `vmaf` fails when libvmaf cannot
-    /// evaluate the head or has no name for a feature column.
-    #[arg(long = "export", value_enum)]
-    required: Vec<Format>,
+    /// evaluate the head or has no name for a feature column;
+    /// `vmaf-bootstrap` (train) also refits the head on resamples of
+    /// contents and writes the libvmaf model collection `<id>_vmaf_b.json`.
+    #[arg(long = "export", value_parser = clap::builder::PossibleValuesParser::new(crate::export::flags()))]
+    required: Vec<String>,
 }
 
 impl FormatArgs {
-    /// Whether the libvmaf model was asked for.
-    pub fn vmaf(&self) -> bool {
-        self.required.contains(&Format::Vmaf)
+    /// The `--export` values given, in order, each once.
+    pub fn required(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for f in &self.required {
+            if !out.contains(&f.as_str()) {
+                out.push(f);
+            }
+        }
+        out
     }
 
-    /// Requires `format` too.
-    pub fn require(&mut self, format: Format) {
-        if !self.required.contains(&format) {
-            self.required.push(format);
+    /// The first export asked for that only some head types can be
+    /// expressed in (the libvmaf ones), if any.
+    pub fn head_bound(&self) -> Option<&'static dyn Export> {
+        self.exports()
+            .into_iter()
+            .find(|e| HeadKind::ALL.iter().any(|k| e.head_refusal(*k).is_some()))
+    }
+
+    /// The exports asked for.
+    pub fn exports(&self) -> Vec<&'static dyn Export> {
+        self.required()
+            .into_iter()
+            .filter_map(crate::export::by_flag)
+            .collect()
+    }
+
+    /// Requires the export `flag` too.
+    pub fn require(&mut self, flag: &str) {
+        if !self.required.iter().any(|f| f == flag) {
+            self.required.push(flag.to_owned());
         }
     }
 }
 
-/// Refuses `--export vmaf` up front when the head type has no libvmaf form.
-pub(super) fn check_head(
-    formats: &FormatArgs,
-    kind: crate::training::HeadKind,
-) -> anyhow::Result<()> {
-    match crate::export::vmaf::head_refusal(kind) {
-        Some(r) if formats.vmaf() => anyhow::bail!("--export vmaf: {r}"),
-        _ => Ok(()),
+/// Refuses an `--export` up front when the head type cannot be expressed
+/// in it.
+pub(super) fn check_head(formats: &FormatArgs, kind: HeadKind) -> anyhow::Result<()> {
+    for e in formats.exports() {
+        if let Some(r) = e.head_refusal(kind) {
+            anyhow::bail!("--export {}: {r}", e.flag().unwrap_or_default());
+        }
     }
+    Ok(())
 }
 
-/// Says why the libvmaf model was not written, when it was not.
-pub(super) fn vmaf_note(m: &Manifest, bundle: &Bundle) {
-    if let Err(r) = &bundle.vmaf {
-        eprintln!("moshead: note: no {}_vmaf.json: {r}", m.id);
+/// Says why an export was not written, when the model cannot be
+/// expressed in it.
+pub(super) fn refusal_notes(bundle: &Bundle) {
+    for r in &bundle.refused {
+        eprintln!("moshead: note: no {}: {}", r.file, r.reason);
     }
 }
 
@@ -110,14 +129,14 @@ pub(super) fn report_bundle(m: &Manifest, bundle: &Bundle, json: bool) -> anyhow
 }
 
 pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
-    let done = export(&ExportRequest {
+    let request = ExportRequest {
         model: &args.model,
         out: args.out.as_deref(),
         force: args.force,
-        require_vmaf: args.formats.vmaf(),
-    })
-    .map_err(|e| match e {
-        ReexportError::Vmaf(r) => anyhow::anyhow!("--export vmaf: {r}"),
+        require_vmaf: false,
+    };
+    let done = export_requiring(&request, &args.formats.required()).map_err(|e| match e {
+        ReexportError::Refused { flag, reason, .. } => anyhow::anyhow!("--export {flag}: {reason}"),
         other => other.into(),
     })?;
     let m = &done.manifest;
@@ -134,7 +153,7 @@ pub fn run_export(_env: &Env, args: ExportArgs) -> anyhow::Result<u8> {
             done.bundle.manifest.display()
         );
     }
-    vmaf_note(m, &done.bundle);
+    refusal_notes(&done.bundle);
     report_bundle(m, &done.bundle, args.json)?;
     Ok(EXIT_OK)
 }

@@ -58,11 +58,24 @@ pub struct TrainArgs {
     json: bool,
     #[command(flatten)]
     formats: super::export::FormatArgs,
+    /// With `--export vmaf-bootstrap`: the heads refitted on resamples of
+    /// contents (libvmaf's models 1..N of the collection).
+    #[arg(long, default_value_t = crate::export::vmaf_bootstrap::DEFAULT_MODELS, value_parser = bootstrap_models)]
+    bootstrap_models: usize,
     /// Train for a consumer: `libvmaf` lets `auto` choose only among the
     /// heads libvmaf can evaluate (ridge, SVR) and requires the libvmaf
     /// model. Stated in the summary, the manifest and the card.
     #[arg(long = "for", value_enum, value_name = "CONSUMER")]
     trained_for: Option<Consumer>,
+}
+
+/// `--bootstrap-models`: 1 to [`crate::export::vmaf_bootstrap::MAX_MODELS`].
+fn bootstrap_models(s: &str) -> Result<usize, String> {
+    let max = crate::export::vmaf_bootstrap::MAX_MODELS;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a count from 1 to {max}")),
+    }
 }
 
 /// `--for`: who will evaluate the head.
@@ -111,7 +124,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     let for_libvmaf = args.trained_for == Some(Consumer::Libvmaf);
     let mut formats = args.formats.clone();
     if for_libvmaf {
-        formats.require(super::export::Format::Vmaf);
+        formats.require(crate::export::vmaf::EXPORT_VMAF);
     }
     let mut trained_for = for_libvmaf.then(|| crate::manifest::TrainedFor {
         target: "libvmaf".into(),
@@ -135,10 +148,14 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         }
         // A libvmaf model alone does not change what auto may choose (the
         // validation figures must not depend on an output flag).
-        HeadChoice::Auto(_) if formats.vmaf() => bail!(
-            "--export vmaf with --head auto: auto may choose a head libvmaf cannot evaluate; \
+        HeadChoice::Auto(_) if formats.head_bound().is_some() => bail!(
+            "--export {} with --head auto: auto may choose a head libvmaf cannot evaluate; \
              pass --for libvmaf to choose among the heads libvmaf can evaluate (stated in the \
-             manifest), or a fixed --head ridge / --head svr"
+             manifest), or a fixed --head ridge / --head svr",
+            formats
+                .head_bound()
+                .and_then(|e| e.flag())
+                .unwrap_or_default()
         ),
         HeadChoice::Auto(_) => {}
     }
@@ -153,9 +170,9 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         .schema(&ds.schema)
         .map(|s| s.libvmaf_names.clone())
         .unwrap_or_default();
-    if formats.vmaf() {
+    if let Some(flag) = formats.head_bound().and_then(|e| e.flag()) {
         crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
-            .map_err(|r| anyhow::anyhow!("--export vmaf: {r}"))?;
+            .map_err(|r| anyhow::anyhow!("--export {flag}: {r}"))?;
     }
     let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
     crate::model_id::check(&model_id)
@@ -191,6 +208,18 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     };
     let mut trained = crate::pipeline::train(&request, &progress.status())?;
     trained.manifest.training.trained_for = trained_for;
+    // What the exports asked for need from the rows (the bootstrap
+    // collection's refitted heads), recorded in the manifest.
+    let status = progress.status();
+    let cx = crate::export::TrainContext {
+        dataset: ds,
+        bootstrap_models: args.bootstrap_models,
+        status: &status,
+    };
+    for e in formats.exports() {
+        e.train(&mut trained.manifest, &cx)
+            .with_context(|| format!("--export {}", e.flag().unwrap_or_default()))?;
+    }
     progress.update(|| "write outputs".into());
     std::fs::create_dir_all(&out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
@@ -201,7 +230,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     progress.finish();
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
     if !env.quiet {
-        super::export::vmaf_note(&manifest, &bundle);
+        super::export::refusal_notes(&bundle);
     }
     if args.json {
         print_json(&Summary {

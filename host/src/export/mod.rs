@@ -1,19 +1,28 @@
-//! Exports of a trained head: the ONNX model ([`onnx`]), the model card
-//! ([`card`]), SVG plots ([`plots`]) and the run ledger ([`ledger`]);
-//! manifest strings enter documents only through [`escape`].
+//! Exports of a trained head: every file of a model's set but the
+//! manifest is an [`Export`], a type behind one trait (its file name from
+//! the model id, whether it applies to a model and run, how it is written,
+//! what it adds to the card), listed once in [`EXPORTS`]. The commit
+//! journal ([`Names::owns`]), `predict`'s output guard
+//! ([`crate::scoring::guard`]), the set written here ([`write_bundle`],
+//! [`Bundle`]), re-export ([`reexport`]), `--export` and the card all
+//! iterate that list; adding an export is one new file and one line in it.
+//! Manifest strings enter documents only through [`escape`].
 //!
 //! Every artefact is derived from the [`Manifest`] alone (plus, for the
-//! validation scatter plots, the per-row validation predictions), so
-//! `moshead export` can regenerate them from a manifest and they can never
-//! drift from it. Files written beside the manifest `<id>.json`:
+//! validation sidecar and scatter plot, the per-row validation
+//! predictions), so `moshead export` can regenerate them from a manifest
+//! and they can never drift from it. Files written beside the manifest
+//! `<id>.json`:
 //!
 //! | file | what | recorded in `exports` |
 //! |---|---|---|
 //! | `<id>.onnx` | the ship head, see [`onnx`] | `onnx` (path, sha256) |
 //! | `<id>_vmaf.json` | the head as a libvmaf model, when libvmaf can evaluate it, see [`vmaf`] | `vmaf` |
-//! | `<id>_validation.jsonl` | one [`ValidationRow`] per validation row: fold, id, content group, split, MOS and prediction (1-5 and native scale) | `validation_predictions` |
-//! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
+//! | `<id>_vmaf_b.json` | a libvmaf model collection: the head and N heads refitted on resamples of contents (`--export vmaf-bootstrap`), see [`vmaf_bootstrap`] | `vmaf-bootstrap` |
+//! | `<id>_validation.jsonl` | one [`ValidationRow`] per validation row, see [`validation`] | `validation_predictions` |
 //! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
+//! | `<id>_report.html` | the self-contained report, see [`report`] | no (a view) |
+//! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
 //!
 //! The validation predictions live in a sidecar rather than in the
 //! manifest: they are data (one line per evaluation row, thousands on a
@@ -32,22 +41,143 @@ pub mod onnx;
 pub mod plots;
 pub mod reexport;
 pub mod report;
+pub mod validation;
 pub mod vmaf;
+pub mod vmaf_bootstrap;
 
-pub use reexport::{export, ExportRequest, Exported, ReexportError};
+pub use onnx::EXPORT_ONNX;
+pub use reexport::{export, export_requiring, ExportRequest, Exported, ReexportError};
+pub use validation::{
+    has_predictions, load_predictions, validation_jsonl, ValidationRow, EXPORT_VALIDATION,
+    VALIDATION_MAX_BYTES,
+};
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
 use crate::manifest::{FileRecord, Manifest};
-use crate::validation::oof::{OofPredictions, OofRow};
+use crate::validation::oof::OofPredictions;
 
-/// The `exports` key of the ONNX model.
-pub const EXPORT_ONNX: &str = "onnx";
-/// The `exports` key of the validation-prediction sidecar.
-pub const EXPORT_VALIDATION: &str = "validation_predictions";
+/// Every export of a model's set, in the order they are made: an export
+/// sees the files made before it ([`SetContext::written`]) and the
+/// manifest's `exports` as recorded so far, so the views (plots, report,
+/// card) come after the files they describe.
+pub static EXPORTS: &[&dyn Export] = &[
+    &onnx::Onnx,
+    &vmaf::Vmaf,
+    &vmaf_bootstrap::VmafBootstrap,
+    &validation::Sidecar,
+    &plots::Scatter,
+    &plots::Loss,
+    &report::Report,
+    &card::Card,
+];
+
+/// The export asked for by `--export flag`, if any.
+pub fn by_flag(flag: &str) -> Option<&'static dyn Export> {
+    EXPORTS.iter().copied().find(|e| e.flag() == Some(flag))
+}
+
+/// The values `--export` takes: the flags of [`EXPORTS`].
+pub fn flags() -> Vec<&'static str> {
+    EXPORTS.iter().filter_map(|e| e.flag()).collect()
+}
+
+/// What an export made of a model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The file's bytes.
+    Bytes(Vec<u8>),
+    /// Nothing, with nothing to say (no predictions to plot, no solve that
+    /// iterated, an export the run did not ask for).
+    Skipped,
+    /// Nothing, because the model cannot be expressed in it: why (said in
+    /// a note when the export was not asked for, an error when it was).
+    Refused(String),
+}
+
+/// What an export is made from: the manifest as recorded so far (its
+/// `exports` hold every recorded export listed before this one), the run's
+/// validation predictions, and the files made before it, by role.
+#[derive(Debug, Clone, Copy)]
+pub struct SetContext<'a> {
+    /// The manifest.
+    pub manifest: &'a Manifest,
+    /// The validation predictions (empty when there are none).
+    pub predictions: &'a OofPredictions,
+    written: &'a BTreeMap<&'static str, Vec<u8>>,
+}
+
+impl SetContext<'_> {
+    /// The bytes of the export of `role` made before this one, if it was.
+    pub fn written(&self, role: &str) -> Option<&[u8]> {
+        self.written.get(role).map(Vec::as_slice)
+    }
+}
+
+/// What an export asked for at `train` may read to record what it needs
+/// in the manifest ([`Export::train`]), beside the trained manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainContext<'a> {
+    /// The run's rows.
+    pub dataset: &'a crate::corpus::Dataset,
+    /// How many heads the libvmaf bootstrap collection refits
+    /// ([`vmaf_bootstrap`]).
+    pub bootstrap_models: usize,
+    /// Progress.
+    pub status: &'a crate::training::Status,
+}
+
+/// One file of a model's set (every file but the manifest). Implement it
+/// in a file of its own and list it once in [`EXPORTS`]: the set, the
+/// commit journal, `predict`'s output guard, re-export, `--export` and the
+/// card take it from there.
+pub trait Export: Sync {
+    /// Its role: the key of [`Bundle::outputs`] (and of the ledger's
+    /// `outputs`), e.g. `onnx`, `validation_plot`.
+    fn role(&self) -> &'static str;
+    /// The key under which the manifest's `exports` records its path and
+    /// sha256, or `None` for a view (the card, the plots, the report).
+    fn recorded(&self) -> Option<&'static str> {
+        None
+    }
+    /// The `--export` value that requires it, for an export that may be
+    /// refused or must be asked for.
+    fn flag(&self) -> Option<&'static str> {
+        None
+    }
+    /// Its file name for model `id` (the only name moshead writes, replaces
+    /// or removes for it: never a name read from a manifest).
+    fn file_name(&self, id: &str) -> String;
+    /// What the file is, for messages (`the model's ONNX export`).
+    fn what(&self) -> &'static str;
+    /// Why a head of type `kind` can never be expressed in it (checked
+    /// before any work when `--export` requires it).
+    fn head_refusal(&self, _kind: crate::training::HeadKind) -> Option<String> {
+        None
+    }
+    /// Whether it can be made for `m` as `--export` requires it: why not.
+    fn check(&self, _m: &Manifest) -> Result<(), String> {
+        Ok(())
+    }
+    /// At `train`, when `--export` asks for it: records in `m` what it
+    /// needs from the training rows (its file is made from the manifest
+    /// alone, so `moshead export` makes it again).
+    fn train(&self, _m: &mut Manifest, _cx: &TrainContext<'_>) -> Result<(), ExportError> {
+        Ok(())
+    }
+    /// Makes it (or says why not).
+    fn write(&self, cx: &SetContext<'_>) -> Result<Written, ExportError>;
+    /// A caption, for a figure the HTML report shows inline.
+    fn caption(&self) -> Option<&'static str> {
+        None
+    }
+    /// Rows `[what, value]` of the card's model table.
+    fn card_rows(&self, _m: &Manifest) -> Vec<[String; 2]> {
+        Vec::new()
+    }
+}
 
 /// Errors of exporting.
 #[derive(Debug, thiserror::Error)]
@@ -104,14 +234,14 @@ pub enum ExportError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
     move |source| ExportError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-/// The file names of a model's artefacts (all relative to its directory).
+/// The file names of a model's set (all relative to its directory).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
     /// The model id.
@@ -127,204 +257,41 @@ impl Names {
     pub fn manifest(&self) -> String {
         format!("{}.json", self.id)
     }
-    /// `<id>.onnx`.
-    pub fn onnx(&self) -> String {
-        format!("{}.onnx", self.id)
+    /// The file of `export`.
+    pub fn of(&self, export: &dyn Export) -> String {
+        export.file_name(&self.id)
     }
-    /// `<id>_vmaf.json`: the libvmaf model.
-    pub fn vmaf(&self) -> String {
-        format!("{}_vmaf.json", self.id)
+    /// The file of the listed export of role `role` ([`Export::role`]),
+    /// or `""` when none is listed.
+    pub fn by_role(&self, role: &str) -> String {
+        EXPORTS
+            .iter()
+            .find(|e| e.role() == role)
+            .map_or_else(String::new, |e| self.of(*e))
     }
-    /// `<id>_validation.jsonl`.
-    pub fn validation(&self) -> String {
-        format!("{}_validation.jsonl", self.id)
-    }
-    /// `<id>_card.md`.
-    pub fn card(&self) -> String {
-        format!("{}_card.md", self.id)
-    }
-    /// `<id>_validation.svg`: predicted vs MOS per fold.
-    pub fn scatter_plot(&self) -> String {
-        format!("{}_validation.svg", self.id)
-    }
-    /// `<id>_loss.svg`: solver loss per iteration.
-    pub fn loss_plot(&self) -> String {
-        format!("{}_loss.svg", self.id)
-    }
-    /// `<id>_report.html`: the self-contained report.
-    pub fn report(&self) -> String {
-        format!("{}_report.html", self.id)
-    }
-    /// Every file of the set but the manifest: the names moshead writes
-    /// for this id, and so the only ones it replaces or removes (never a
-    /// name read from a manifest).
-    pub fn outputs(&self) -> [String; 7] {
-        [
-            self.onnx(),
-            self.vmaf(),
-            self.validation(),
-            self.card(),
-            self.scatter_plot(),
-            self.loss_plot(),
-            self.report(),
-        ]
+    /// Every file of the set but the manifest ([`EXPORTS`]): the names
+    /// moshead writes for this id, and so the only ones it replaces or
+    /// removes (never a name read from a manifest).
+    pub fn outputs(&self) -> Vec<String> {
+        EXPORTS.iter().map(|e| self.of(*e)).collect()
     }
     /// Whether `name` is one of this id's files ([`Names::outputs`] or the
     /// manifest).
     pub fn owns(&self, name: &str) -> bool {
-        name == self.manifest() || self.outputs().iter().any(|n| n == name)
+        name == self.manifest() || EXPORTS.iter().any(|e| self.of(*e) == name)
     }
 }
 
-/// One line of the validation sidecar: the fold, then the row
-/// ([`OofRow`]: id, content group, corpus split label, MOS and prediction
-/// on the head's 1-5 scale and on the native scale of the row's slot).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ValidationRow {
-    /// The fold index (as in `validation.folds[].fold`).
-    pub fold: usize,
-    /// The row's id.
-    #[serde(default)]
-    pub id: String,
-    /// Its content group.
-    #[serde(default)]
-    pub group: String,
-    /// Its corpus split label, if any.
-    #[serde(default)]
-    pub split: Option<String>,
-    /// The row's MOS (1-5).
-    pub mos: f64,
-    /// The head's prediction (1-5).
-    pub prediction: f64,
-    /// The MOS on the native scale of the row's slot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mos_native: Option<f64>,
-    /// The prediction on the native scale of the row's slot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prediction_native: Option<f64>,
-}
-
-impl ValidationRow {
-    fn new(fold: usize, r: &OofRow) -> Self {
-        ValidationRow {
-            fold,
-            id: r.id.clone(),
-            group: r.group.clone(),
-            split: r.split.clone(),
-            mos: r.mos,
-            prediction: r.prediction,
-            mos_native: r.mos_native,
-            prediction_native: r.prediction_native,
-        }
-    }
-
-    fn into_oof(self) -> OofRow {
-        OofRow {
-            id: self.id,
-            group: self.group,
-            split: self.split,
-            mos: self.mos,
-            prediction: self.prediction,
-            mos_native: self.mos_native,
-            prediction_native: self.prediction_native,
-        }
-    }
-}
-
-/// Whether `p` holds every fold's rows of `m` (a fresh run's, or a
-/// sidecar read back with [`load_predictions`]).
-pub fn has_predictions(m: &Manifest, p: &OofPredictions) -> bool {
-    let folds = &m.validation.folds;
-    !folds.is_empty()
-        && folds.len() == p.folds.len()
-        && folds
-            .iter()
-            .zip(&p.folds)
-            .all(|(f, rows)| f.n_eval > 0 && rows.len() == f.n_eval)
-}
-
-/// The sidecar text: one [`ValidationRow`] per line, folds in order.
-pub fn validation_jsonl(m: &Manifest, p: &OofPredictions) -> Result<Vec<u8>, ExportError> {
-    let mut out = Vec::new();
-    for (f, rows) in m.validation.folds.iter().zip(&p.folds) {
-        for r in rows {
-            serde_json::to_writer(&mut out, &ValidationRow::new(f.fold, r))?;
-            out.push(b'\n');
-        }
-    }
-    Ok(out)
-}
-
-/// The most of a validation sidecar moshead reads.
-pub const VALIDATION_MAX_BYTES: u64 = 1 << 30;
-
-/// Reads the validation sidecar recorded in `m.exports` (or the default
-/// name) from `dir`: each fold's rows. Returns `Ok(None)` when no sidecar
-/// exists; a sidecar whose hash differs from the recorded one,
-/// or whose rows do not match the folds, is an error naming file and line.
-pub fn load_predictions(m: &Manifest, dir: &Path) -> Result<Option<OofPredictions>, ExportError> {
-    let names = Names::new(&m.id);
-    let recorded = m.exports.get(EXPORT_VALIDATION).cloned();
-    let name = recorded
-        .as_ref()
-        .map_or_else(|| names.validation(), |r| r.path.clone());
-    let path = dir.join(&name);
-    let bytes = match crate::safe_fs::read_bounded(
-        &path,
-        VALIDATION_MAX_BYTES,
-        crate::safe_fs::Links::Follow,
-    ) {
-        Ok(b) => b,
-        Err(e) if e.kind == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(&path)(e.into())),
-    };
-    if let Some(r) = &recorded {
-        let found = sha256_hex(&bytes);
-        if found != r.sha256 {
-            return Err(ExportError::Hash {
-                path,
-                recorded: r.sha256.clone(),
-                found,
-            });
-        }
-    }
-    let bad = |line: usize, message: String| ExportError::Sidecar {
-        path: path.clone(),
-        line,
-        message,
-    };
-    let text = String::from_utf8(bytes).map_err(|e| bad(0, e.to_string()))?;
-    let index: std::collections::BTreeMap<usize, usize> = m
-        .validation
-        .folds
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.fold, i))
-        .collect();
-    let mut got: Vec<Vec<OofRow>> = vec![Vec::new(); m.validation.folds.len()];
-    for (n, line) in text.lines().enumerate() {
-        let row: ValidationRow =
-            serde_json::from_str(line).map_err(|e| bad(n + 1, e.to_string()))?;
-        let i = *index
-            .get(&row.fold)
-            .ok_or_else(|| bad(n + 1, format!("fold {} is not in the manifest", row.fold)))?;
-        got[i].push(row.into_oof());
-    }
-    for (f, pairs) in m.validation.folds.iter().zip(&got) {
-        if pairs.len() != f.n_eval {
-            return Err(bad(
-                0,
-                format!(
-                    "fold {} has {} rows, the manifest says {}",
-                    f.fold,
-                    pairs.len(),
-                    f.n_eval
-                ),
-            ));
-        }
-    }
-    Ok(Some(OofPredictions { folds: got }))
+/// An export the set does not hold because the model cannot be expressed
+/// in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The export's role.
+    pub role: &'static str,
+    /// The file it would have been.
+    pub file: String,
+    /// Why not.
+    pub reason: String,
 }
 
 /// What [`write_bundle`] wrote.
@@ -336,61 +303,43 @@ pub struct Bundle {
     pub manifest: PathBuf,
     /// sha256 of the manifest as written.
     pub manifest_sha256: String,
-    /// The ONNX model.
-    pub onnx: PathBuf,
-    /// The validation sidecar, when the folds held predictions.
-    pub validation: Option<PathBuf>,
-    /// The model card.
-    pub card: PathBuf,
-    /// The predicted-vs-MOS plot, when the folds held predictions.
-    pub validation_plot: Option<PathBuf>,
-    /// The solver-loss plot, when a solve iterated.
-    pub loss_plot: Option<PathBuf>,
-    /// The self-contained HTML report.
-    pub report: PathBuf,
-    /// The libvmaf model, or why libvmaf cannot evaluate the head.
-    pub vmaf: Result<PathBuf, vmaf::Refusal>,
+    /// Every other file written, by role ([`Export::role`]).
+    pub files: BTreeMap<&'static str, PathBuf>,
+    /// The exports the model cannot be expressed in, in list order.
+    pub refused: Vec<Refused>,
 }
 
 impl Bundle {
     /// Every file, by role (`manifest`, `onnx`, ...), as names relative to
     /// [`Bundle::dir`].
-    pub fn outputs(&self) -> std::collections::BTreeMap<String, String> {
+    pub fn outputs(&self) -> BTreeMap<String, String> {
         let name = |p: &Path| {
             p.file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
         };
-        let mut out = std::collections::BTreeMap::new();
+        let mut out = BTreeMap::new();
         out.insert("manifest".into(), name(&self.manifest));
-        out.insert("onnx".into(), name(&self.onnx));
-        out.insert("card".into(), name(&self.card));
-        out.insert("report".into(), name(&self.report));
-        if let Some(l) = &self.loss_plot {
-            out.insert("loss_plot".into(), name(l));
-        }
-        if let Some(v) = &self.validation {
-            out.insert("validation".into(), name(v));
-        }
-        if let Some(v) = &self.validation_plot {
-            out.insert("validation_plot".into(), name(v));
-        }
-        if let Ok(v) = &self.vmaf {
-            out.insert(vmaf::EXPORT_VMAF.into(), name(v));
+        for (role, path) in &self.files {
+            out.insert((*role).to_owned(), name(path));
         }
         out
     }
+
+    /// The file written for the export of `role`, if it was.
+    pub fn file(&self, role: &str) -> Option<&Path> {
+        self.files.get(role).map(PathBuf::as_path)
+    }
 }
 
-/// Writes a model's files into `dir` as one set ([`crate::commit`]): the
-/// ONNX model and the validation sidecar (the sidecar only when
-/// `predictions` hold every fold's rows, see [`has_predictions`]), the
-/// plots, the card and the manifest `<id>.json`: `m` with the `exports`
-/// it records for the files written, which is returned with the set.
-/// Files of the previous set under this id that the new set does not
-/// replace (a sidecar, a plot, the libvmaf model: names of
-/// [`Names::outputs`], never names read from the old manifest) are
-/// removed in the same commit. `dir` must exist and be locked
-/// ([`crate::manifest::OutputLock`]).
+/// Writes a model's files into `dir` as one set ([`crate::commit`]): every
+/// export of [`EXPORTS`] that applies (the validation sidecar only when
+/// `predictions` hold every fold's rows, see [`has_predictions`]) and the
+/// manifest `<id>.json`: `m` with the `exports` it records for the files
+/// written, which is returned with the set. Files of the previous set
+/// under this id that the new set does not replace (a sidecar, a plot, the
+/// libvmaf model: names of [`Names::outputs`], never names read from the
+/// old manifest) are removed in the same commit. `dir` must exist and be
+/// locked ([`crate::manifest::OutputLock`]).
 pub fn write_bundle(
     m: &Manifest,
     predictions: &OofPredictions,
@@ -415,98 +364,63 @@ fn write_set(
     dir: &Path,
     with_ledger: bool,
 ) -> Result<(Manifest, Bundle), ExportError> {
-    let mut written = run.clone();
-    let m = &mut written;
+    let mut m = run.clone();
     // `exports` records what this set writes, nothing else: an entry a
     // manifest brought (edited, or from another build) is not carried.
     m.exports.clear();
     let names = Names::new(&m.id);
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    let onnx_bytes = onnx::to_bytes(m)?;
-    m.exports.insert(
-        EXPORT_ONNX.into(),
-        FileRecord {
-            path: names.onnx(),
-            sha256: sha256_hex(&onnx_bytes),
-        },
-    );
-    files.push((names.onnx(), onnx_bytes));
-    let vmaf = match vmaf::check(m) {
-        Ok(_) => {
-            let bytes = vmaf::to_bytes(m)?;
-            m.exports.insert(
-                vmaf::EXPORT_VMAF.into(),
-                FileRecord {
-                    path: names.vmaf(),
-                    sha256: sha256_hex(&bytes),
-                },
-            );
-            files.push((names.vmaf(), bytes));
-            Ok(dir.join(names.vmaf()))
+    let mut written: BTreeMap<&'static str, Vec<u8>> = BTreeMap::new();
+    let mut order: Vec<(String, &'static str)> = Vec::new();
+    let mut refused = Vec::new();
+    for e in EXPORTS {
+        let cx = SetContext {
+            manifest: &m,
+            predictions,
+            written: &written,
+        };
+        let name = names.of(*e);
+        match e.write(&cx)? {
+            Written::Bytes(bytes) => {
+                if let Some(key) = e.recorded() {
+                    let sha256 = sha256_hex(&bytes);
+                    let path = name.clone();
+                    m.exports.insert(key.into(), FileRecord { path, sha256 });
+                }
+                written.insert(e.role(), bytes);
+                order.push((name, e.role()));
+            }
+            Written::Skipped => {}
+            Written::Refused(reason) => refused.push(Refused {
+                role: e.role(),
+                file: name,
+                reason,
+            }),
         }
-        Err(refusal) => {
-            m.exports.remove(vmaf::EXPORT_VMAF);
-            Err(refusal)
-        }
-    };
-    let validation = if has_predictions(m, predictions) {
-        let bytes = validation_jsonl(m, predictions)?;
-        m.exports.insert(
-            EXPORT_VALIDATION.into(),
-            FileRecord {
-                path: names.validation(),
-                sha256: sha256_hex(&bytes),
-            },
-        );
-        files.push((names.validation(), bytes));
-        Some(dir.join(names.validation()))
-    } else {
-        m.exports.remove(EXPORT_VALIDATION);
-        None
-    };
-    let scatter = plots::validation_svg(m, predictions)?;
-    let loss = plots::loss_svg(m)?;
-    let mut inline: Vec<(&str, &str)> = Vec::new();
-    if let Some(svg) = &scatter {
-        inline.push((plots::SCATTER_CAPTION, svg));
     }
-    if let Some(svg) = &loss {
-        inline.push((plots::LOSS_CAPTION, svg));
-    }
-    files.push((names.report(), report::render(m, &inline).into_bytes()));
-    files.push((
-        names.card(),
-        card::render(m, scatter.is_some(), loss.is_some()).into_bytes(),
-    ));
-    let validation_plot = scatter.map(|svg| {
-        files.push((names.scatter_plot(), svg.into_bytes()));
-        dir.join(names.scatter_plot())
-    });
-    let loss_plot = loss.map(|svg| {
-        files.push((names.loss_plot(), svg.into_bytes()));
-        dir.join(names.loss_plot())
-    });
+    let files_by_role = order
+        .iter()
+        .map(|(name, role)| (*role, dir.join(name)))
+        .collect();
+    let mut files: Vec<(String, Vec<u8>)> = order
+        .into_iter()
+        .map(|(name, role)| (name, written.remove(role).unwrap_or_default()))
+        .collect();
     let manifest_bytes = m.to_bytes()?;
     let bundle = Bundle {
         dir: dir.to_path_buf(),
         manifest: dir.join(names.manifest()),
         manifest_sha256: sha256_hex(&manifest_bytes),
-        onnx: dir.join(names.onnx()),
-        validation,
-        card: dir.join(names.card()),
-        validation_plot,
-        loss_plot,
-        report: dir.join(names.report()),
-        vmaf,
+        files: files_by_role,
+        refused,
     };
     // The previous set's files this one does not replace: names derived
     // from the id by moshead's own rule, never names read from the old
     // manifest (which anyone may have edited).
-    let remove = names.outputs().to_vec();
+    let remove = names.outputs();
     files.push((names.manifest(), manifest_bytes));
     let mut append = Vec::new();
     if with_ledger {
-        let entry = ledger::LedgerEntry::new(m, &bundle);
+        let entry = ledger::LedgerEntry::new(&m, &bundle);
         append.push((ledger::LEDGER_FILE.to_owned(), ledger::line(&entry)?));
     }
     crate::commit::commit(
@@ -518,5 +432,40 @@ fn write_set(
             append,
         },
     )?;
-    Ok((written, bundle))
+    Ok((m, bundle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The list is what the journal, the guard and the set rely on: every
+    /// export has a file, a role and (if recorded) a key of its own, each
+    /// a plain name of the id it is derived from.
+    #[test]
+    fn every_export_has_its_own_file_role_and_key() {
+        let names = Names::new("m");
+        let files = names.outputs();
+        let roles: Vec<&str> = EXPORTS.iter().map(|e| e.role()).collect();
+        let keys: Vec<&str> = EXPORTS.iter().filter_map(|e| e.recorded()).collect();
+        for list in [
+            files.iter().map(String::as_str).collect::<Vec<_>>(),
+            roles.clone(),
+            keys,
+            flags(),
+        ] {
+            let mut sorted = list.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), list.len(), "{list:?}");
+        }
+        assert!(!roles.contains(&"manifest"), "{roles:?}");
+        for f in &files {
+            assert!(crate::commit::is_plain_name(f) && f.starts_with('m'), "{f}");
+            assert!(names.owns(f) && *f != names.manifest(), "{f}");
+        }
+        assert!(names.owns("m.json") && !names.owns("n.onnx") && !names.owns("ledger.jsonl"));
+        assert_eq!(flags(), ["vmaf", "vmaf-bootstrap"]);
+        assert!(by_flag("vmaf-bootstrap").is_some() && by_flag("onnx").is_none());
+    }
 }

@@ -479,6 +479,40 @@ fn finish(
     })
 }
 
+/// The `exports` key of the ONNX model.
+pub const EXPORT_ONNX: &str = "onnx";
+
+/// The ONNX model `<id>.onnx` as an export of the set (always written).
+#[derive(Debug, Clone, Copy)]
+pub struct Onnx;
+
+impl super::Export for Onnx {
+    fn role(&self) -> &'static str {
+        "onnx"
+    }
+    fn recorded(&self) -> Option<&'static str> {
+        Some(EXPORT_ONNX)
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}.onnx")
+    }
+    fn what(&self) -> &'static str {
+        "the model's ONNX export"
+    }
+    fn write(&self, cx: &super::SetContext<'_>) -> Result<super::Written, ExportError> {
+        to_bytes(cx.manifest).map(super::Written::Bytes)
+    }
+    fn card_rows(&self, m: &Manifest) -> Vec<[String; 2]> {
+        match m.exports.get(EXPORT_ONNX) {
+            Some(r) => vec![
+                ["ONNX".into(), format!("[`{0}`]({0})", r.path)],
+                ["ONNX sha256".into(), format!("`{}`", r.sha256)],
+            ],
+            None => vec![["ONNX".into(), "not exported".into()]],
+        }
+    }
+}
+
 /// The serialised model for the manifest's ship head.
 pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
     Ok(model(m)?.encode_to_vec())

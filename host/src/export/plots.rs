@@ -55,6 +55,60 @@ pub const SCATTER_CAPTION: &str =
 pub const LOSS_CAPTION: &str =
     "Solver loss per iteration: training objective and monitor MSE, ship model and each fold.";
 
+/// The predicted-vs-MOS plot `<id>_validation.svg` as an export of the
+/// set: drawn when the validation predictions hold every fold's rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Scatter;
+
+impl super::Export for Scatter {
+    fn role(&self) -> &'static str {
+        "validation_plot"
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}_validation.svg")
+    }
+    fn what(&self) -> &'static str {
+        "the model's validation plot"
+    }
+    fn write(&self, cx: &super::SetContext<'_>) -> Result<super::Written, ExportError> {
+        Ok(
+            validation_svg(cx.manifest, cx.predictions)?.map_or(super::Written::Skipped, |svg| {
+                super::Written::Bytes(svg.into_bytes())
+            }),
+        )
+    }
+    fn caption(&self) -> Option<&'static str> {
+        Some(SCATTER_CAPTION)
+    }
+}
+
+/// The solver-loss plot `<id>_loss.svg` as an export of the set: drawn
+/// when a solve iterated.
+#[derive(Debug, Clone, Copy)]
+pub struct Loss;
+
+impl super::Export for Loss {
+    fn role(&self) -> &'static str {
+        "loss_plot"
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}_loss.svg")
+    }
+    fn what(&self) -> &'static str {
+        "the model's loss plot"
+    }
+    fn write(&self, cx: &super::SetContext<'_>) -> Result<super::Written, ExportError> {
+        Ok(
+            loss_svg(cx.manifest)?.map_or(super::Written::Skipped, |svg| {
+                super::Written::Bytes(svg.into_bytes())
+            }),
+        )
+    }
+    fn caption(&self) -> Option<&'static str> {
+        Some(LOSS_CAPTION)
+    }
+}
+
 /// Most points drawn per fold in the validation scatter.
 pub const MAX_POINTS_PER_FOLD: usize = 3000;
 

@@ -1,7 +1,8 @@
 //! Re-exporting a trained model as a library operation: a manifest in, its
-//! whole output set (ONNX, libvmaf model where it can be expressed,
-//! validation sidecar, card, plots, the manifest with its `exports`
-//! updated) written again into a directory, and what was written out.
+//! whole output set (every export of [`super::EXPORTS`] that applies: ONNX,
+//! libvmaf model where it can be expressed, validation sidecar, card,
+//! plots, the manifest with its `exports` updated) written again into a
+//! directory, and what was written out.
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +20,8 @@ pub struct ExportRequest<'a> {
     /// Replace another model's files of the same id in the output directory.
     pub force: bool,
     /// The libvmaf model must be written (an error when the head or schema
-    /// cannot be expressed in it).
+    /// cannot be expressed in it); [`export_requiring`] requires any
+    /// export by its `--export` value.
     pub require_vmaf: bool,
 }
 
@@ -45,9 +47,19 @@ pub enum ReexportError {
     /// The manifest cannot be read.
     #[error(transparent)]
     Manifest(#[from] ManifestError),
-    /// The libvmaf model was required and cannot be written.
-    #[error("the libvmaf model cannot be written: {0}")]
-    Vmaf(super::vmaf::Refusal),
+    /// An export was required and cannot be written.
+    #[error("{what} cannot be written: {reason}")]
+    Refused {
+        /// The export's `--export` value.
+        flag: &'static str,
+        /// What it is.
+        what: &'static str,
+        /// Why not.
+        reason: String,
+    },
+    /// No export takes this `--export` value.
+    #[error("no export is called `{0}`")]
+    Unknown(String),
     /// The output directory is locked by another run, or cannot be locked.
     #[error("{0}")]
     Lock(String),
@@ -67,6 +79,21 @@ pub enum ReexportError {
 /// Exports the model `req.model` into `req.out` (locked for the time of
 /// the export, as `moshead train` locks it).
 pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
+    let vmaf = [super::vmaf::EXPORT_VMAF];
+    export_requiring(req, if req.require_vmaf { &vmaf } else { &[] })
+}
+
+/// [`export`], requiring the exports whose `--export` values are
+/// `required` (each an error when the model cannot be expressed in it,
+/// before anything is written).
+pub fn export_requiring(
+    req: &ExportRequest<'_>,
+    required: &[&str],
+) -> Result<Exported, ReexportError> {
+    let required = required
+        .iter()
+        .map(|f| super::by_flag(f).ok_or_else(|| ReexportError::Unknown((*f).to_owned())))
+        .collect::<Result<Vec<_>, _>>()?;
     let src = req
         .model
         .parent()
@@ -81,8 +108,12 @@ pub fn export(req: &ExportRequest<'_>) -> Result<Exported, ReexportError> {
     // read-only (a commit pending there is reported, not applied).
     let _lock = OutputLock::acquire(&out).map_err(ReexportError::Lock)?;
     let m = Manifest::load(req.model)?;
-    if req.require_vmaf {
-        super::vmaf::check(&m).map_err(ReexportError::Vmaf)?;
+    for e in required {
+        e.check(&m).map_err(|reason| ReexportError::Refused {
+            flag: e.flag().unwrap_or_default(),
+            what: e.what(),
+            reason,
+        })?;
     }
     let target = out.join(super::Names::new(&m.id).manifest());
     if !req.force && holds_another_model(req.model, &m, &target) {

@@ -149,6 +149,37 @@ fn inline_svg(svg: &str) -> &str {
     &svg[start..]
 }
 
+/// The self-contained HTML report `<id>_report.html` as an export of the
+/// set: every figure made before it ([`super::Export::caption`]) inline.
+#[derive(Debug, Clone, Copy)]
+pub struct Report;
+
+impl super::Export for Report {
+    fn role(&self) -> &'static str {
+        "report"
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}_report.html")
+    }
+    fn what(&self) -> &'static str {
+        "the model's HTML report"
+    }
+    fn write(&self, cx: &super::SetContext<'_>) -> Result<super::Written, super::ExportError> {
+        let mut inline: Vec<(&str, &str)> = Vec::new();
+        for e in super::EXPORTS {
+            let svg = cx
+                .written(e.role())
+                .and_then(|b| std::str::from_utf8(b).ok());
+            if let (Some(caption), Some(svg)) = (e.caption(), svg) {
+                inline.push((caption, svg));
+            }
+        }
+        Ok(super::Written::Bytes(
+            render(cx.manifest, &inline).into_bytes(),
+        ))
+    }
+}
+
 /// The report of `m`; `plots` are the SVG documents written beside it, with
 /// a caption each.
 pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {

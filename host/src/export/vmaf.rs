@@ -46,11 +46,61 @@ use serde::Serialize;
 
 use super::ExportError;
 use crate::manifest::Manifest;
-use crate::training::heads::{Libsvm, LibsvmError, LibvmafRefusal};
+use crate::training::heads::svr::KernelKind;
+use crate::training::heads::{Libsvm as HeadForm, LibsvmError, LibvmafRefusal};
 use crate::training::{HeadKind, ResolvedSpec, MOS_RANGE};
 
 /// The `exports` key of the libvmaf model.
 pub const EXPORT_VMAF: &str = "vmaf";
+
+/// The libvmaf model `<id>_vmaf.json` as an export of the set: written
+/// whenever the head and schema allow (`--export vmaf` makes it required),
+/// else refused with the reason ([`Refusal`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Vmaf;
+
+impl super::Export for Vmaf {
+    fn role(&self) -> &'static str {
+        EXPORT_VMAF
+    }
+    fn recorded(&self) -> Option<&'static str> {
+        Some(EXPORT_VMAF)
+    }
+    fn flag(&self) -> Option<&'static str> {
+        Some(EXPORT_VMAF)
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}_vmaf.json")
+    }
+    fn what(&self) -> &'static str {
+        "the model's libvmaf model"
+    }
+    fn head_refusal(&self, kind: HeadKind) -> Option<String> {
+        head_refusal(kind).map(|r| r.to_string())
+    }
+    fn check(&self, m: &Manifest) -> Result<(), String> {
+        check(m).map(|_| ()).map_err(|r| r.to_string())
+    }
+    fn write(&self, cx: &super::SetContext<'_>) -> Result<super::Written, ExportError> {
+        match check(cx.manifest) {
+            Ok(_) => to_bytes(cx.manifest).map(super::Written::Bytes),
+            Err(r) => Ok(super::Written::Refused(r.to_string())),
+        }
+    }
+    fn card_rows(&self, m: &Manifest) -> Vec<[String; 2]> {
+        let cell = match (m.exports.get(EXPORT_VMAF), check(m)) {
+            (Some(r), _) => format!(
+                "[`{0}`]({0}), sha256 `{1}`: `vmaf --model path={0}`",
+                r.path, r.sha256
+            ),
+            (None, Err(why)) => {
+                format!("not exported: {}", super::escape::md_text(&why.to_string()))
+            }
+            (None, Ok(_)) => "not exported".into(),
+        };
+        vec![["libvmaf model".into(), cell]]
+    }
+}
 
 /// The most features a libvmaf 2.3.1 model may have (its
 /// `MAX_FEATURE_COUNT`).
@@ -223,56 +273,123 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The libsvm model of `m`'s head.
-fn libsvm(m: &Manifest) -> Result<Libsvm, LibsvmError> {
+/// A head as a libsvm regression model: what libvmaf's `svm_predict`
+/// evaluates.
+#[derive(Debug, Clone, PartialEq)]
+struct Libsvm {
+    svm_type: &'static str,
+    kernel: KernelKind,
+    gamma: f64,
+    rho: f64,
+    coef: Vec<f64>,
+    /// Support vectors, row-major, `f` values each.
+    sv: Vec<f64>,
+    f: usize,
+    /// `param_dict`'s values: C, gamma, nu, epsilon, ridge_alpha.
+    params: [Option<f64>; 5],
+}
+
+/// The libsvm model of `m`'s head, as the head gives it.
+fn libsvm(m: &Manifest) -> Result<HeadForm, LibsvmError> {
     let spec = ResolvedSpec::from(&m.head.spec);
     spec.kind
         .head()
         .libsvm(&spec, &m.head.parameters, m.feature_order.len())
 }
 
-/// The libsvm model text of `form`, the model of `m`'s head (checked by
-/// [`check`]).
-fn libsvm_text(m: &Manifest, form: Libsvm) -> Result<String, ExportError> {
-    let f = m.feature_order.len();
-    let bad = |what: &str| ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()));
-    let p = &m.head.parameters;
-    let Libsvm {
-        svm_type,
-        kernel,
-        gamma,
-        rho,
-        coef,
-        sv,
-        ..
-    } = form;
-    // A model without support vectors is the constant `-rho`: one zero
-    // vector with coefficient 0 says the same and keeps `total_sv` >= 1.
-    let (coef, sv) = if coef.is_empty() {
-        (vec![0.0], vec![0.0; f])
-    } else {
-        (coef, sv)
-    };
-    if p.iter().chain([&rho, &gamma]).any(|v| !v.is_finite()) {
-        return Err(bad("non-finite parameter"));
-    }
-    let mut t = format!("svm_type {svm_type}\nkernel_type {kernel}\n");
-    if kernel == "rbf" {
-        t.push_str(&format!("gamma {}\n", num(gamma)));
-    }
-    t.push_str(&format!(
-        "nr_class 2\ntotal_sv {}\nrho {}\nSV\n",
-        coef.len(),
-        num(rho)
-    ));
-    for (c, row) in coef.iter().zip(sv.chunks(f.max(1))) {
-        t.push_str(&num(*c));
-        for (j, v) in row.iter().enumerate() {
-            t.push_str(&format!(" {}:{}", j + 1, num(*v)));
+impl Libsvm {
+    /// The libsvm model of `m`'s head (checked by [`check`]).
+    fn of(m: &Manifest) -> Result<Self, ExportError> {
+        let f = m.feature_order.len();
+        let bad = |what: &str| ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()));
+        let p = &m.head.parameters;
+        let form = libsvm(m).map_err(|e| match e {
+            LibsvmError::Refused(r) => ExportError::Head(Refusal::from(r).to_string()),
+            LibsvmError::Bad(what) => bad(&what),
+        })?;
+        let params = [
+            form.c,
+            form.param_gamma,
+            form.nu,
+            form.epsilon,
+            form.ridge_alpha,
+        ];
+        let kernel = if form.kernel == "rbf" {
+            KernelKind::Rbf
+        } else {
+            KernelKind::Linear
+        };
+        let HeadForm {
+            svm_type,
+            gamma,
+            rho,
+            coef,
+            sv,
+            ..
+        } = form;
+        // A model without support vectors is the constant `-rho`: one zero
+        // vector with coefficient 0 says the same and keeps `total_sv` >= 1.
+        let (coef, sv) = if coef.is_empty() {
+            (vec![0.0], vec![0.0; f])
+        } else {
+            (coef, sv)
+        };
+        if p.iter().chain([&rho, &gamma]).any(|v| !v.is_finite()) {
+            return Err(bad("non-finite parameter"));
         }
-        t.push_str(" \n");
+        Ok(Libsvm {
+            svm_type,
+            kernel,
+            gamma,
+            rho,
+            coef,
+            sv,
+            f,
+            params,
+        })
     }
-    Ok(t)
+
+    /// The model file's text.
+    fn text(&self) -> String {
+        let mut t = format!(
+            "svm_type {}\nkernel_type {}\n",
+            self.svm_type,
+            self.kernel.as_str()
+        );
+        if self.kernel == KernelKind::Rbf {
+            t.push_str(&format!("gamma {}\n", num(self.gamma)));
+        }
+        t.push_str(&format!(
+            "nr_class 2\ntotal_sv {}\nrho {}\nSV\n",
+            self.coef.len(),
+            num(self.rho)
+        ));
+        for (c, row) in self.coef.iter().zip(self.sv.chunks(self.f.max(1))) {
+            t.push_str(&num(*c));
+            for (j, v) in row.iter().enumerate() {
+                t.push_str(&format!(" {}:{}", j + 1, num(*v)));
+            }
+            t.push_str(" \n");
+        }
+        t
+    }
+
+    /// libsvm's regression value at the rescaled features `x`:
+    /// `sum_i coef_i K(sv_i, x) - rho`.
+    fn value(&self, x: &[f64]) -> f64 {
+        let mut sum = 0.0;
+        for (c, s) in self.coef.iter().zip(self.sv.chunks(self.f.max(1))) {
+            let k = match self.kernel {
+                KernelKind::Rbf => {
+                    let d2: f64 = s.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();
+                    (-self.gamma * d2).exp()
+                }
+                KernelKind::Linear => s.iter().zip(x).map(|(a, b)| a * b).sum(),
+            };
+            sum += c * k;
+        }
+        sum - self.rho
+    }
 }
 
 /// `extractor -> [feature]` for names of the form `VMAF_<extractor>_<feature>_score`
@@ -294,83 +411,172 @@ fn feature_dict(names: &[String]) -> BTreeMap<String, Vec<String>> {
     out
 }
 
+/// A head as libvmaf evaluates it (see the module documentation): the
+/// feature rescale, the libsvm model, the label's rescale and the clip, on
+/// the adapter's native MOS scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibvmafModel {
+    names: Vec<String>,
+    slopes: Vec<f64>,
+    intercepts: Vec<f64>,
+    clip: [f64; 2],
+    svm: Libsvm,
+}
+
+impl LibvmafModel {
+    /// The libvmaf model of `m`; a [`Refusal`] is reported as
+    /// [`ExportError::Head`] (call [`check`] first to tell a refusal apart).
+    pub fn of(m: &Manifest) -> Result<Self, ExportError> {
+        let (names, scale) = check(m).map_err(|r| ExportError::Head(r.to_string()))?;
+        let std = &m.standardization;
+        if std.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
+            || std.mean.iter().any(|v| !v.is_finite())
+        {
+            return Err(ExportError::Head(
+                "non-finite or non-positive scaling".into(),
+            ));
+        }
+        if !(scale.to_head_scale.is_finite()
+            && scale.to_head_scale != 0.0
+            && scale.to_head_offset.is_finite())
+        {
+            return Err(ExportError::Head(
+                "the adapter's MOS scale is not an invertible affine map".into(),
+            ));
+        }
+        let mut slopes = vec![scale.to_head_scale];
+        let mut intercepts = vec![scale.to_head_offset];
+        for (mean, sd) in std.mean.iter().zip(&std.std) {
+            slopes.push(1.0 / sd);
+            intercepts.push(-mean / sd);
+        }
+        // A finite but tiny SD overflows its slope: JSON would carry `null`.
+        if slopes.iter().chain(&intercepts).any(|v| !v.is_finite()) {
+            return Err(ExportError::Head(
+                "a feature's rescaling (1 / SD, -mean / SD) is not finite: its SD is too small"
+                    .into(),
+            ));
+        }
+        let (a, b) = (scale.to_native(MOS_RANGE[0]), scale.to_native(MOS_RANGE[1]));
+        Ok(LibvmafModel {
+            names,
+            slopes,
+            intercepts,
+            clip: [a.min(b), a.max(b)],
+            svm: Libsvm::of(m)?,
+        })
+    }
+
+    /// `score_clip`: the native image of the head's 1-5.
+    pub fn clip(&self) -> [f64; 2] {
+        self.clip
+    }
+
+    /// libvmaf's score of raw features `x` (in the manifest's feature
+    /// order) before the clip: each feature rescaled, the libsvm value,
+    /// the label's rescale undone.
+    pub fn unclipped(&self, x: &[f64]) -> f64 {
+        let xs: Vec<f64> = x
+            .iter()
+            .zip(self.slopes.iter().zip(&self.intercepts).skip(1))
+            .map(|(v, (s, i))| s * v + i)
+            .collect();
+        (self.svm.value(&xs) - self.intercepts[0]) / self.slopes[0]
+    }
+
+    /// The model's JSON document, with libvmaf model type `model_type`.
+    fn document<'a>(&self, m: &'a Manifest, model_type: &'static str) -> VmafModel<'a> {
+        let [c, gamma, nu, epsilon, ridge_alpha] = self.svm.params;
+        VmafModel {
+            param_dict: ParamDict {
+                norm_type: "linear_rescale",
+                score_clip: self.clip,
+                c,
+                gamma,
+                nu,
+                epsilon,
+                ridge_alpha,
+            },
+            model_dict: ModelDict {
+                model_type,
+                norm_type: "linear_rescale",
+                score_clip: self.clip,
+                feature_dict: feature_dict(&self.names),
+                feature_names: self.names.clone(),
+                slopes: self.slopes.clone(),
+                intercepts: self.intercepts.clone(),
+                model: self.svm.text(),
+            },
+            moshead: provenance(m, self.clip),
+        }
+    }
+}
+
+/// What the model is, for a reader of the file (libvmaf ignores it).
+fn provenance(m: &Manifest, clip: [f64; 2]) -> Provenance<'_> {
+    Provenance {
+        model_id: &m.id,
+        adapter: format!("{} {}", m.adapter.name, m.adapter.version),
+        feature_schema: &m.feature_schema,
+        feature_columns: &m.feature_order,
+        head: m.head.spec.kind.as_str(),
+        score_scale: format!(
+            "the adapter's native MOS scale, {} to {}",
+            num(clip[0]),
+            num(clip[1])
+        ),
+    }
+}
+
+/// `value` as pretty JSON with a trailing newline.
+fn pretty(value: &impl Serialize) -> Result<Vec<u8>, ExportError> {
+    let mut out = serde_json::to_vec_pretty(value)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
 /// The libvmaf model of `m` as pretty JSON with a trailing newline; a
 /// [`Refusal`] is reported as [`ExportError::Head`] (call [`check`] first to
 /// tell a refusal apart).
 pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
-    let (names, scale) = check(m).map_err(|r| ExportError::Head(r.to_string()))?;
-    let std = &m.standardization;
-    if std.std.iter().any(|s| !(s.is_finite() && *s > 0.0))
-        || std.mean.iter().any(|v| !v.is_finite())
-    {
-        return Err(ExportError::Head(
-            "non-finite or non-positive scaling".into(),
-        ));
+    pretty(&LibvmafModel::of(m)?.document(m, "LIBSVMNUSVR"))
+}
+
+/// A libvmaf model collection (libvmaf 2.3.1's `read_json_model.c`): keys
+/// `"0"`..`"N"` in that order, each a model of type
+/// `BOOTSTRAP_LIBSVMNUSVR` (`m` first, then `members`), then moshead's
+/// provenance, which libvmaf skips. Every model must be one libvmaf can
+/// evaluate.
+pub fn collection_bytes(m: &Manifest, members: &[Manifest]) -> Result<Vec<u8>, ExportError> {
+    const TYPE: &str = "BOOTSTRAP_LIBSVMNUSVR";
+    let first = LibvmafModel::of(m)?;
+    let mut docs = vec![first.document(m, TYPE)];
+    for b in members {
+        docs.push(LibvmafModel::of(b)?.document(b, TYPE));
     }
-    if !(scale.to_head_scale.is_finite()
-        && scale.to_head_scale != 0.0
-        && scale.to_head_offset.is_finite())
-    {
-        return Err(ExportError::Head(
-            "the adapter's MOS scale is not an invertible affine map".into(),
-        ));
-    }
-    let mut slopes = vec![scale.to_head_scale];
-    let mut intercepts = vec![scale.to_head_offset];
-    for (mean, sd) in std.mean.iter().zip(&std.std) {
-        slopes.push(1.0 / sd);
-        intercepts.push(-mean / sd);
-    }
-    // A finite but tiny SD overflows its slope: JSON would carry `null`.
-    if slopes.iter().chain(&intercepts).any(|v| !v.is_finite()) {
-        return Err(ExportError::Head(
-            "a feature's rescaling (1 / SD, -mean / SD) is not finite: its SD is too small".into(),
-        ));
-    }
-    let (a, b) = (scale.to_native(MOS_RANGE[0]), scale.to_native(MOS_RANGE[1]));
-    let clip = [a.min(b), a.max(b)];
-    let form = libsvm(m).map_err(|e| match e {
-        LibsvmError::Refused(r) => ExportError::Head(Refusal::from(r).to_string()),
-        LibsvmError::Bad(what) => {
-            ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()))
+    pretty(&Collection {
+        models: docs,
+        moshead: provenance(m, first.clip),
+    })
+}
+
+/// Keys `"0"`..`"N"` in numeric order (a map of strings would sort `"10"`
+/// before `"2"`, and libvmaf reads the keys in sequence).
+struct Collection<'a> {
+    models: Vec<VmafModel<'a>>,
+    moshead: Provenance<'a>,
+}
+
+impl Serialize for Collection<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = s.serialize_map(Some(self.models.len() + 1))?;
+        for (i, d) in self.models.iter().enumerate() {
+            map.serialize_entry(&i.to_string(), d)?;
         }
-    })?;
-    let model = VmafModel {
-        param_dict: ParamDict {
-            norm_type: "linear_rescale",
-            score_clip: clip,
-            c: form.c,
-            gamma: form.param_gamma,
-            nu: form.nu,
-            epsilon: form.epsilon,
-            ridge_alpha: form.ridge_alpha,
-        },
-        model_dict: ModelDict {
-            model_type: "LIBSVMNUSVR",
-            norm_type: "linear_rescale",
-            score_clip: clip,
-            feature_dict: feature_dict(&names),
-            feature_names: names,
-            slopes,
-            intercepts,
-            model: libsvm_text(m, form)?,
-        },
-        moshead: Provenance {
-            model_id: &m.id,
-            adapter: format!("{} {}", m.adapter.name, m.adapter.version),
-            feature_schema: &m.feature_schema,
-            feature_columns: &m.feature_order,
-            head: m.head.spec.kind.as_str(),
-            score_scale: format!(
-                "the adapter's native MOS scale, {} to {}",
-                num(clip[0]),
-                num(clip[1])
-            ),
-        },
-    };
-    let mut out = serde_json::to_vec_pretty(&model)?;
-    out.push(b'\n');
-    Ok(out)
+        map.serialize_entry("moshead", &self.moshead)?;
+        map.end()
+    }
 }
 
 #[cfg(test)]

@@ -89,6 +89,10 @@ pub struct Manifest {
     /// contents calibrate them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_intervals: Option<crate::evaluation::conformal::PredictionIntervalRecord>,
+    /// Heads refitted on resamples of contents, for the libvmaf bootstrap
+    /// collection (`--export vmaf-bootstrap`; absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapRecord>,
     /// What the reader should know about the run's figures (empty in
     /// manifests written before warnings were recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -179,6 +183,30 @@ pub struct HeadRecord {
     pub n_parameters: usize,
     /// The flat parameter vector (layout documented per head type).
     pub parameters: Vec<f64>,
+}
+
+/// Heads refitted on cluster-bootstrap resamples of the ship model's
+/// training contents, with the ship head's hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapRecord {
+    /// How the resamples were drawn and the heads refitted.
+    pub method: String,
+    /// The seed of the resamples (model `b`, 1-based, is fitted with
+    /// seed + b).
+    pub seed: u64,
+    /// The refitted heads, in order (libvmaf's models 1..N).
+    pub models: Vec<BootstrapModel>,
+}
+
+/// One refitted head of a [`BootstrapRecord`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapModel {
+    /// The standardisation of its resample.
+    pub standardization: StandardizationRecord,
+    /// The head.
+    pub head: HeadRecord,
 }
 
 /// The ship model's training.

@@ -2,8 +2,9 @@
 //! own files.
 //!
 //! The output may not be an input of the run, the model manifest, or any
-//! file of the model's output set (its ONNX, sidecar, card, plots, every
-//! recorded export, the directory's ledger and lock). Two paths are the
+//! file of the model's output set (every export of
+//! [`crate::export::EXPORTS`] under its own name, every recorded export,
+//! the directory's ledger and lock). Two paths are the
 //! same file when both exist and share device and inode (hard links and
 //! symlinks included), or when their resolved locations are equal (a file
 //! of the set not written yet, or an output that does not exist yet).
@@ -11,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::export::ledger::LEDGER_FILE;
-use crate::export::Names;
+use crate::export::{Names, EXPORTS};
 use crate::manifest::{Manifest, LOCK_FILE};
 
 /// A file the output may not replace, with what it is.
@@ -57,17 +58,16 @@ pub fn model_files(manifest_path: &Path, m: &Manifest) -> Vec<Protected> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let names = Names::new(&m.id);
-    let mut out = vec![Protected::new(manifest_path, "the model manifest")];
+    let mut out = vec![
+        Protected::new(manifest_path, "the model manifest"),
+        Protected::new(dir.join(names.manifest()), "the model manifest"),
+    ];
+    for e in EXPORTS {
+        out.push(Protected::new(dir.join(names.of(*e)), e.what()));
+    }
     for (name, what) in [
-        (names.manifest(), "the model manifest"),
-        (names.onnx(), "the model's ONNX export"),
-        (names.validation(), "the model's validation predictions"),
-        (names.card(), "the model card"),
-        (names.scatter_plot(), "the model's validation plot"),
-        (names.loss_plot(), "the model's loss plot"),
-        (names.report(), "the model's HTML report"),
-        (LEDGER_FILE.to_owned(), "the output directory's ledger"),
-        (LOCK_FILE.to_owned(), "the output directory's lock file"),
+        (LEDGER_FILE, "the output directory's ledger"),
+        (LOCK_FILE, "the output directory's lock file"),
     ] {
         out.push(Protected::new(dir.join(name), what));
     }

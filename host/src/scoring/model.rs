@@ -47,6 +47,9 @@ pub enum ScoringError {
     /// The other adapter cannot score the model (cross-corpus).
     #[error(transparent)]
     Cross(#[from] CrossError),
+    /// The model's bootstrap heads cannot be evaluated.
+    #[error("the manifest's bootstrap models: {0}")]
+    Bootstrap(#[from] crate::export::ExportError),
     /// Too few rows were left to score; the report says why (every drop
     /// with its reason), for the caller to explain.
     #[error("{what}")]

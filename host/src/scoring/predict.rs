@@ -10,7 +10,12 @@
 //! `split`; `group`; and, when the model records prediction intervals
 //! ([`crate::evaluation::conformal`]), `lo` and `hi` on the head's scale and
 //! `lo_native` and `hi_native` on the native one (omitted in JSONL and
-//! empty in CSV otherwise).
+//! empty in CSV otherwise); when the model records bootstrap models
+//! (`train --export vmaf-bootstrap`), `bagging`, `stddev`, `ci_p95_lo` and
+//! `ci_p95_hi` on the adapter's native scale, as libvmaf computes them from
+//! the collection `<id>_vmaf_b.json`
+//! ([`crate::export::vmaf_bootstrap`]; JSONL keys, and CSV columns after
+//! [`CSV_HEADER`]'s).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,7 @@ use super::model::{check_columns, ScoringError};
 use super::{check_output, model_files, predict_finite, Protected};
 use crate::corpus::Dataset;
 use crate::evaluation::conformal::PredictionIntervalRecord;
+use crate::export::vmaf_bootstrap::CollectionScore;
 use crate::ingest::{IngestRequest, Loaded};
 use crate::manifest::Manifest;
 use crate::registry::Adapter;
@@ -60,6 +66,9 @@ pub struct Predictions<'r> {
     pub values: Vec<f64>,
     /// The model's prediction intervals, if it records them.
     pub intervals: Option<PredictionIntervalRecord>,
+    /// The libvmaf bootstrap collection's values per row, if the model
+    /// records bootstrap models.
+    pub bootstrap: Option<Vec<CollectionScore>>,
 }
 
 /// Record formats of [`Predictions::write`].
@@ -118,10 +127,13 @@ pub fn predict<'r>(
     }
     let all: Vec<usize> = (0..ds.len()).collect();
     let values = predict_finite(m, ds, &all)?;
+    let rows: Vec<Vec<f64>> = ds.x.rows().into_iter().map(|r| r.to_vec()).collect();
+    let bootstrap = crate::export::vmaf_bootstrap::scores(m, &rows)?;
     Ok(Predictions {
         loaded,
         values,
         intervals: m.prediction_intervals.clone(),
+        bootstrap,
     })
 }
 
@@ -143,6 +155,7 @@ impl Predictions<'_> {
             &self.values,
             scale,
             intervals,
+            self.bootstrap.as_deref(),
         )
     }
 }
@@ -154,9 +167,13 @@ fn write_records(
     pred: &[f64],
     scale: &MosScale,
     intervals: Option<&PredictionIntervalRecord>,
+    bootstrap: Option<&[CollectionScore]>,
 ) -> std::io::Result<()> {
     if format == RecordFormat::Csv {
-        writeln!(out, "{CSV_HEADER}")?;
+        match bootstrap {
+            Some(_) => writeln!(out, "{CSV_HEADER},bagging,stddev,ci_p95_lo,ci_p95_hi")?,
+            None => writeln!(out, "{CSV_HEADER}")?,
+        }
     }
     for (i, &p) in pred.iter().enumerate() {
         let split = ds.split[i].map_or("", Split::as_str);
@@ -164,6 +181,7 @@ fn write_records(
         let scale = ds.scale_of(i, scale);
         let native = scale.to_native(p);
         let mos = ds.has_mos(i).then(|| ds.mos[i]);
+        let boot = bootstrap.and_then(|s| s.get(i));
         let bounds = intervals.map(|pi| {
             let (lo, hi) = pi.bounds(p);
             [lo, hi, scale.to_native(lo), scale.to_native(hi)]
@@ -185,16 +203,22 @@ fn write_records(
                         o.insert((*k).into(), v.into());
                     }
                 }
+                for (k, v) in boot.into_iter().flat_map(CollectionScore::named) {
+                    o.insert(k.into(), v.into());
+                }
                 writeln!(out, "{}", serde_json::Value::Object(o))?;
             }
             RecordFormat::Csv => {
                 let (y, yn) = mos.map_or((String::new(), String::new()), |y| {
                     (y.to_string(), scale.to_native(y).to_string())
                 });
-                let b = bounds.map_or_else(
+                let mut b = bounds.map_or_else(
                     || ",,,".to_owned(),
                     |[lo, hi, lon, hin]| format!("{lo},{hi},{lon},{hin}"),
                 );
+                for (_, v) in boot.into_iter().flat_map(CollectionScore::named) {
+                    b.push_str(&format!(",{v}"));
+                }
                 writeln!(
                     out,
                     "{},{p},{native},{y},{yn},{split},{},{b}",

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 
 use super::escape::{md_code, md_fence, md_text};
-use super::{Names, EXPORT_ONNX};
+use super::{Export, ExportError, Names, SetContext, Written};
 use crate::manifest::Manifest;
 use crate::training::ResolvedSpec;
 
@@ -86,6 +86,30 @@ fn intended_use(m: &Manifest) -> (String, Vec<String>) {
     (usage, limits)
 }
 
+/// The model card `<id>_card.md` as an export of the set (always written,
+/// after the files it describes).
+#[derive(Debug, Clone, Copy)]
+pub struct Card;
+
+impl Export for Card {
+    fn role(&self) -> &'static str {
+        "card"
+    }
+    fn file_name(&self, id: &str) -> String {
+        format!("{id}_card.md")
+    }
+    fn what(&self) -> &'static str {
+        "the model card"
+    }
+    fn write(&self, cx: &SetContext<'_>) -> Result<Written, ExportError> {
+        let plotted = cx.written("validation_plot").is_some();
+        let loss_plotted = cx.written("loss_plot").is_some();
+        Ok(Written::Bytes(
+            render(cx.manifest, plotted, loss_plotted).into_bytes(),
+        ))
+    }
+}
+
 /// The card's Markdown.
 pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     let names = Names::new(&m.id);
@@ -106,7 +130,6 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
 
     notes::section(&mut o, m);
     o.push_str("## Model\n\n");
-    let onnx = m.exports.get(EXPORT_ONNX);
     let mut rows = vec![
         vec!["model id".into(), md_code(&m.id)],
         vec!["adapter's model id".into(), md_code(&m.adapter_model_id)],
@@ -133,25 +156,9 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             ),
         ],
     ];
-    match onnx {
-        Some(r) => {
-            rows.push(vec!["ONNX".into(), format!("[`{0}`]({0})", r.path)]);
-            rows.push(vec!["ONNX sha256".into(), format!("`{}`", r.sha256)]);
-        }
-        None => rows.push(vec!["ONNX".into(), "not exported".into()]),
+    for e in super::EXPORTS {
+        rows.extend(e.card_rows(m).into_iter().map(Vec::from));
     }
-    let vmaf = match (
-        m.exports.get(super::vmaf::EXPORT_VMAF),
-        super::vmaf::check(m),
-    ) {
-        (Some(r), _) => format!(
-            "[`{0}`]({0}), sha256 `{1}`: `vmaf --model path={0}`",
-            r.path, r.sha256
-        ),
-        (None, Err(why)) => format!("not exported: {}", md_text(&why.to_string())),
-        (None, Ok(_)) => "not exported".into(),
-    };
-    rows.push(vec!["libvmaf model".into(), vmaf]);
     rows.push(vec![
         "ONNX contract".into(),
         format!(
@@ -479,7 +486,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         let _ = writeln!(
             o,
             "Predicted vs MOS per validation fold, with the fitted logistic:\n\n![predicted vs MOS]({})\n",
-            names.scatter_plot()
+            names.by_role("validation_plot")
         );
     } else {
         o.push_str(
@@ -490,7 +497,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         let _ = writeln!(
             o,
             "Solver loss per iteration (training objective and monitor MSE; ship model and each fold):\n\n![solver loss]({})\n",
-            names.loss_plot()
+            names.by_role("loss_plot")
         );
     } else {
         o.push_str("No solve iterated (a closed-form or SMO head), so there is no loss plot.\n\n");
@@ -498,7 +505,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     let _ = writeln!(
         o,
         "Everything on one page, with the plots inline: [`{0}`]({0}).\n",
-        names.report()
+        names.by_role("report")
     );
 
     o.push_str("## Reproduce\n\n");
