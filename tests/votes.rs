@@ -309,3 +309,88 @@ fn a_vote_table_nothing_can_be_modelled_from_is_refused_by_name() {
         "{e}"
     );
 }
+
+/// A study file over the generated logs and the vote table `labels`, its
+/// `[votes]` table `votes`.
+fn study_file(labels: &str, votes: &str) -> String {
+    format!(
+        r#"name = "voted"
+description = "the votes test's study, declared in a study file"
+licence = "Test-suite study."
+[scale]
+min = 1
+max = 5
+[columns]
+id = "clip"
+content = "src"
+[votes]
+{votes}
+[logs]
+path = "logs"
+[labels]
+path = "{labels}"
+[gate]
+plcc_min = 0.5
+"#
+    )
+}
+
+#[test]
+fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let v = study(cwd);
+    std::fs::write(
+        cwd.join("wide.toml"),
+        study_file("votes.csv", "layout = \"wide\""),
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("long.toml"),
+        study_file(
+            "votes_long.csv",
+            "layout = \"long\"\nsubject = \"subject\"\nscore = \"score\"\nsession = \"session\"",
+        ),
+    )
+    .unwrap();
+    for (study, model) in [
+        ("./wide.toml", SubjectiveModel::Mle),
+        ("./long.toml", SubjectiveModel::Mean),
+    ] {
+        let out = format!("out-{}", &study[2..6]);
+        let args = [
+            "train",
+            "--quiet",
+            "--adapter",
+            study,
+            "--subjective-model",
+            model.name(),
+            "--validation",
+            "kfold",
+            "--folds",
+            "3",
+            "--head",
+            "linear",
+            "--out",
+            &out,
+        ];
+        moshead(cwd, &args).ok();
+        let m = read_json(&cwd.join(format!("{out}/voted_mos_head_v1.json")));
+        let rec = &m["data"]["subjective"][0];
+        assert_eq!(rec["model"], model.name(), "{rec}");
+        assert_eq!(rec["clips"], CLIPS as u64, "{rec}");
+        assert_eq!(rec["subjects"], SUBJECTS as u64, "{rec}");
+        assert_eq!(m["adapter"]["name"], "voted");
+        // The recovered score is the MOS; the clips are grouped by source.
+        let want = expected(&v, model);
+        let rows = jsonl(&cwd.join(format!("{out}/voted_mos_head_v1_validation.jsonl")));
+        assert_eq!(rows.len(), CLIPS);
+        for r in &rows {
+            let id = r["id"].as_str().unwrap();
+            let got = r["mos_native"].as_f64().unwrap();
+            assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
+            let j: usize = id[1..].parse().unwrap();
+            assert_eq!(r["group"], format!("src{}", j / 4), "{r}");
+        }
+    }
+}
