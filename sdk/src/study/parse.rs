@@ -223,13 +223,40 @@ fn non_empty(at: &At<'_>, v: &Spanned<String>, key: &str) -> Result<String, Stud
     Ok(s.to_owned())
 }
 
+/// The field an unknown-field or missing-field message names.
+fn field_of(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    rest.split_once('`').map(|(f, _)| f)
+}
+
+/// The `[table]` whose header is at or above `line` (1-based), if any.
+fn table_at(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix('[')?.split_once(']')?.0;
+            (!inner.starts_with('[')).then(|| inner.trim().to_owned())
+        })
+        .last()
+}
+
 pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
     let at = At { text, file };
-    let raw: Raw = toml::from_str(text).map_err(|e| StudyError {
-        file: file.to_owned(),
-        line: e.span().map_or(1, |s| at.line(s.start)),
-        key: None,
-        reason: e.message().trim().to_owned(),
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| at.line(s.start));
+        let reason = e.message().trim().to_owned();
+        StudyError {
+            file: file.to_owned(),
+            line,
+            key: field_of(&reason).map(|f| match table_at(text, line) {
+                Some(t) => format!("{t}.{f}"),
+                None => f.to_owned(),
+            }),
+            reason,
+        }
     })?;
     if let Some(f) = &raw.format {
         if *f.get_ref() != FORMAT {

@@ -114,6 +114,9 @@ fn hostile_study_files_name_file_line_and_key() {
     let e = err(&GOOD.replace("[split]", "colour = 1\n[split]"));
     assert!(e.reason.contains("unknown field `colour`"), "{e}");
     assert_eq!(e.line, 18, "{e}: in [columns]");
+    assert_eq!(e.key.as_deref(), Some("columns.colour"), "{e}");
+    let e = err(&GOOD.replace("licence = \"CC-BY 4.0, our lab\"", "colour = 1"));
+    assert_eq!((e.key.as_deref(), e.line), (Some("colour"), 5), "{e}");
     let e = err(&GOOD.replace("version = \"1.2.0\"", "model_id = \"../evil\""));
     assert_eq!(e.key.as_deref(), Some("model_id"), "{e}");
     assert_eq!(e.line, 3);
