@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::corpus::jsonl;
 use crate::export::read_json;
 
-const CLIPS: usize = 24;
+pub(crate) const CLIPS: usize = 24;
 const SUBJECTS: usize = 10;
 
 /// A deterministic stream in [0, 1).
@@ -60,11 +60,11 @@ fn votes() -> Vec<Vec<Option<f64>>> {
     v
 }
 
-fn quality(j: usize) -> f64 {
+pub(crate) fn quality(j: usize) -> f64 {
     ((j * 7) % CLIPS) as f64 / (CLIPS - 1) as f64
 }
 
-fn clip(j: usize) -> String {
+pub(crate) fn clip(j: usize) -> String {
     format!("c{j:02}")
 }
 
@@ -73,7 +73,7 @@ fn subject(i: usize) -> String {
 }
 
 /// A libvmaf log of clip `j` (three frames, features rising with quality).
-fn write_log(dir: &Path, j: usize) {
+pub(crate) fn write_log(dir: &Path, j: usize) {
     let q = quality(j);
     let frames: Vec<String> = (0..3)
         .map(|f| {
@@ -312,7 +312,7 @@ fn a_vote_table_nothing_can_be_modelled_from_is_refused_by_name() {
 
 /// A study file over the generated logs and the vote table `labels`, its
 /// `[votes]` table `votes`.
-fn study_file(labels: &str, votes: &str) -> String {
+fn study_file(labels: &str, votes: &str, content: &str) -> String {
     format!(
         r#"name = "voted"
 description = "the votes test's study, declared in a study file"
@@ -322,7 +322,7 @@ min = 1
 max = 5
 [columns]
 id = "clip"
-content = "src"
+{content}
 [votes]
 {votes}
 [logs]
@@ -342,7 +342,7 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
     let v = study(cwd);
     std::fs::write(
         cwd.join("wide.toml"),
-        study_file("votes.csv", "layout = \"wide\""),
+        study_file("votes.csv", "layout = \"wide\"", "content = \"src\""),
     )
     .unwrap();
     std::fs::write(
@@ -350,6 +350,7 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
         study_file(
             "votes_long.csv",
             "layout = \"long\"\nsubject = \"subject\"\nscore = \"score\"\nsession = \"session\"",
+            "", // no content: every clip is its own
         ),
     )
     .unwrap();
@@ -360,7 +361,6 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
         let out = format!("out-{}", &study[2..6]);
         let args = [
             "train",
-            "--quiet",
             "--adapter",
             study,
             "--subjective-model",
@@ -374,7 +374,13 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
             "--out",
             &out,
         ];
-        moshead(cwd, &args).ok();
+        let summary = moshead(cwd, &args).ok().to_owned();
+        let each_row = study == "./long.toml";
+        assert_eq!(
+            summary.contains("contents: every row is its own content"),
+            each_row,
+            "{summary}"
+        );
         let m = read_json(&cwd.join(format!("{out}/voted_mos_head_v1.json")));
         let rec = &m["data"]["subjective"][0];
         assert_eq!(rec["model"], model.name(), "{rec}");
@@ -390,7 +396,12 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
             let got = r["mos_native"].as_f64().unwrap();
             assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
             let j: usize = id[1..].parse().unwrap();
-            assert_eq!(r["group"], format!("src{}", j / 4), "{r}");
+            let group = if each_row {
+                id.to_owned()
+            } else {
+                format!("src{}", j / 4)
+            };
+            assert_eq!(r["group"], group, "{r}");
         }
     }
 }

@@ -26,5 +26,6 @@ pub mod registry;
 pub mod safe_fs;
 pub mod scoring;
 pub mod selection;
+pub mod study_new;
 pub mod training;
 pub mod trust;
