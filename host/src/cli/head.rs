@@ -8,20 +8,15 @@ use crate::training::heads::ridge::RidgeSelect;
 use crate::training::heads::svr::{KernelKind, SvrScaling, SvrType};
 use crate::training::{HeadKind, HeadSpec, TrainError};
 
-/// The `--head` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// A `--head` value: `auto`, or one head of the list
+/// ([`HeadKind::ALL`]), named and described by the head itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeadArg {
     /// Chosen, with its hyper-parameters, by content-grouped inner
     /// cross-validation inside every fold (and for the ship model).
     Auto,
-    /// Two tanh hidden layers, then the bounded output.
-    Mlp,
-    /// A bounded linear model.
-    Linear,
-    /// Closed-form ridge regression, penalty chosen by inner cross-validation.
-    Ridge,
-    /// Support vector regression (libsvm's epsilon- or nu-SVR).
-    Svr,
+    /// One head type.
+    Head(HeadKind),
 }
 
 impl HeadArg {
@@ -29,11 +24,30 @@ impl HeadArg {
     pub fn kind(self) -> Option<HeadKind> {
         match self {
             HeadArg::Auto => None,
-            HeadArg::Mlp => Some(HeadKind::Mlp),
-            HeadArg::Linear => Some(HeadKind::Linear),
-            HeadArg::Ridge => Some(HeadKind::Ridge),
-            HeadArg::Svr => Some(HeadKind::Svr),
+            HeadArg::Head(kind) => Some(kind),
         }
+    }
+}
+
+impl clap::ValueEnum for HeadArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        static ALL: std::sync::LazyLock<Vec<HeadArg>> = std::sync::LazyLock::new(|| {
+            std::iter::once(HeadArg::Auto)
+                .chain(HeadKind::ALL.iter().map(|&k| HeadArg::Head(k)))
+                .collect()
+        });
+        &ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(match self {
+            HeadArg::Auto => clap::builder::PossibleValue::new("auto").help(
+                "Chosen, with its hyper-parameters, by content-grouped inner cross-validation inside every fold (and for the ship model)",
+            ),
+            HeadArg::Head(kind) => {
+                clap::builder::PossibleValue::new(kind.as_str()).help(kind.head().about())
+            }
+        })
     }
 }
 
@@ -152,8 +166,13 @@ impl HeadArgs {
         .filter_map(|(flag, given)| given.then_some(flag))
         .collect();
         if !set.is_empty() {
+            let names: Vec<&str> = HeadKind::ALL.iter().map(|k| k.as_str()).collect();
+            let heads = match names.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => names.concat(),
+            };
             return Err(TrainError::Params(format!(
-                "{} set one head's hyper-parameters; with --head auto they are chosen by inner cross-validation (pass --head mlp, linear, ridge or svr to set them)",
+                "{} set one head's hyper-parameters; with --head auto they are chosen by inner cross-validation (pass --head {heads} to set them)",
                 set.join(", ")
             )));
         }

@@ -43,8 +43,8 @@ mod closed;
 
 use super::ExportError;
 use crate::manifest::Manifest;
-use crate::training::heads::MlpLayout;
-use crate::training::{FittedHead, HeadKind};
+use crate::training::heads::Form;
+use crate::training::FittedHead;
 
 /// The opset the model imports.
 pub const OPSET: i64 = 17;
@@ -112,44 +112,24 @@ pub struct Layers {
 impl Layers {
     /// Splits a fitted head's flat parameters into layers.
     pub fn from_head(head: &FittedHead, f: usize) -> Result<Layers, ExportError> {
-        head.check_shape(f).map_err(ExportError::Head)?;
-        let p = &head.params;
-        let mean = head.standardizer.mean.clone();
-        let std = head.standardizer.std.clone();
-        Ok(match head.spec.kind {
-            HeadKind::Linear => Layers {
-                f,
-                mean,
-                std,
-                hidden: Vec::new(),
-                out_w: p[..f].to_vec(),
-                out_b: p[f],
-            },
-            HeadKind::Ridge | HeadKind::Svr => {
-                return Err(ExportError::Head(format!(
-                    "the {} head is not a stack of dense layers",
-                    head.spec.kind.as_str()
-                )))
-            }
-            HeadKind::Mlp => {
-                let (h1, h2) = (head.spec.hidden, head.spec.hidden);
-                // The forward pass's own layout of the flat parameters.
-                let l = MlpLayout::new(f, h1, h2);
-                let part = |r: &std::ops::Range<usize>| p[r.clone()].to_vec();
-                let mut out_w = part(&l.w3);
-                out_w.extend(part(&l.v));
-                Layers {
-                    f,
-                    mean,
-                    std,
-                    hidden: vec![
-                        (part(&l.w1), part(&l.b1), h1),
-                        (part(&l.w2), part(&l.b2), h2),
-                    ],
-                    out_w,
-                    out_b: p[l.b3],
-                }
-            }
+        let Form::Dense {
+            hidden,
+            out_w,
+            out_b,
+        } = head.form(f).map_err(ExportError::Head)?
+        else {
+            return Err(ExportError::Head(format!(
+                "the {} head is not a stack of dense layers",
+                head.spec.kind.as_str()
+            )));
+        };
+        Ok(Layers {
+            f,
+            mean: head.standardizer.mean.clone(),
+            std: head.standardizer.std.clone(),
+            hidden,
+            out_w,
+            out_b,
         })
     }
 
@@ -326,12 +306,15 @@ fn model(m: &Manifest) -> Result<ModelProto, ExportError> {
             &[],
         ),
     ];
-    let output = if m.head.spec.kind.is_gradient() {
-        dense_graph(&head, f, &mut nodes, &mut init)?;
-        "1 + 4 * sigmoid(z) on 1-5"
-    } else {
-        closed::graph(&head, f, &mut nodes, &mut init)?;
-        "z clipped to 1-5"
+    let output = match head.form(f).map_err(ExportError::Head)? {
+        Form::Dense { .. } => {
+            dense_graph(&head, f, &mut nodes, &mut init)?;
+            "1 + 4 * sigmoid(z) on 1-5"
+        }
+        form => {
+            closed::graph(&form, f, &mut nodes, &mut init)?;
+            "z clipped to 1-5"
+        }
     };
     finish(m, f, nodes, init, output)
 }
@@ -504,7 +487,7 @@ pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::training::{HeadSpec, SolveReport, Standardizer};
+    use crate::training::{HeadKind, HeadSpec, SolveReport, Standardizer};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

@@ -46,8 +46,8 @@ use serde::Serialize;
 
 use super::ExportError;
 use crate::manifest::Manifest;
-use crate::training::heads::svr::{self, KernelKind, SvrType};
-use crate::training::{HeadKind, MOS_RANGE};
+use crate::training::heads::{Libsvm, LibsvmError, LibvmafRefusal};
+use crate::training::{HeadKind, ResolvedSpec, MOS_RANGE};
 
 /// The `exports` key of the libvmaf model.
 pub const EXPORT_VMAF: &str = "vmaf";
@@ -97,16 +97,18 @@ pub enum Refusal {
     NotRecorded,
 }
 
+impl From<LibvmafRefusal> for Refusal {
+    fn from(r: LibvmafRefusal) -> Self {
+        Refusal::Head {
+            head: r.head,
+            why: r.why,
+        }
+    }
+}
+
 /// Whether a head of `kind` has an exact libvmaf form.
 pub fn head_refusal(kind: HeadKind) -> Option<Refusal> {
-    let why = match kind {
-        HeadKind::Svr | HeadKind::Ridge => return None,
-        HeadKind::Mlp => "its tanh hidden layers and sigmoid output are no libsvm model",
-        HeadKind::Linear => {
-            "its output 1 + 4 sigmoid(w.x + b) is not affine and libvmaf's score transform (a quadratic, knots) has no sigmoid"
-        }
-    };
-    Some(Refusal::Head {
+    kind.head().libvmaf_refusal().map(|why| Refusal::Head {
         head: kind.as_str(),
         why,
     })
@@ -156,16 +158,8 @@ pub fn check(m: &Manifest) -> Result<(Vec<String>, &MosScale), Refusal> {
     if let Some(r) = head_refusal(m.head.spec.kind) {
         return Err(r);
     }
-    if m.head
-        .spec
-        .svr
-        .as_ref()
-        .is_some_and(|s| !s.members.is_empty())
-    {
-        return Err(Refusal::Head {
-            head: "svr-mean",
-            why: "it is a mean of SVRs of different RBF widths, which no single libsvm model expresses",
-        });
+    if let Err(LibsvmError::Refused(r)) = libsvm(m) {
+        return Err(r.into());
     }
     let (Some(scale), Some(names)) = (&m.adapter.mos_scale, &m.adapter.libvmaf_names) else {
         return Err(Refusal::NotRecorded);
@@ -229,51 +223,29 @@ fn num(v: f64) -> String {
     }
 }
 
-/// The libsvm model text of `m`'s head (checked by [`check`]).
-fn libsvm_text(m: &Manifest) -> Result<String, ExportError> {
+/// The libsvm model of `m`'s head.
+fn libsvm(m: &Manifest) -> Result<Libsvm, LibsvmError> {
+    let spec = ResolvedSpec::from(&m.head.spec);
+    spec.kind
+        .head()
+        .libsvm(&spec, &m.head.parameters, m.feature_order.len())
+}
+
+/// The libsvm model text of `form`, the model of `m`'s head (checked by
+/// [`check`]).
+fn libsvm_text(m: &Manifest, form: Libsvm) -> Result<String, ExportError> {
     let f = m.feature_order.len();
     let bad = |what: &str| ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()));
     let p = &m.head.parameters;
-    // (svm_type, kernel, gamma, rho, coefficients, support vectors row-major)
-    let (svm_type, kernel, gamma, rho, coef, sv): (&str, KernelKind, f64, f64, Vec<f64>, Vec<f64>) =
-        match m.head.spec.kind {
-            HeadKind::Ridge => {
-                if p.len() != f + 1 {
-                    return Err(bad("parameters do not fit the feature count"));
-                }
-                (
-                    "nu_svr",
-                    KernelKind::Linear,
-                    0.0,
-                    -p[f],
-                    vec![1.0],
-                    p[..f].to_vec(),
-                )
-            }
-            HeadKind::Svr => {
-                let s = m
-                    .head
-                    .spec
-                    .svr
-                    .as_ref()
-                    .ok_or_else(|| bad("no SVR settings"))?;
-                let (rho, coef, sv) = svr::unpack(p, f)
-                    .ok_or_else(|| bad("parameters do not fit the feature count"))?;
-                let ty = match s.svm_type {
-                    SvrType::Epsilon => "epsilon_svr",
-                    SvrType::Nu => "nu_svr",
-                };
-                (
-                    ty,
-                    s.kernel,
-                    s.gamma,
-                    rho,
-                    coef.to_vec(),
-                    sv.iter().copied().collect(),
-                )
-            }
-            HeadKind::Mlp | HeadKind::Linear => return Err(bad("no libsvm form")),
-        };
+    let Libsvm {
+        svm_type,
+        kernel,
+        gamma,
+        rho,
+        coef,
+        sv,
+        ..
+    } = form;
     // A model without support vectors is the constant `-rho`: one zero
     // vector with coefficient 0 says the same and keeps `total_sv` >= 1.
     let (coef, sv) = if coef.is_empty() {
@@ -284,8 +256,8 @@ fn libsvm_text(m: &Manifest) -> Result<String, ExportError> {
     if p.iter().chain([&rho, &gamma]).any(|v| !v.is_finite()) {
         return Err(bad("non-finite parameter"));
     }
-    let mut t = format!("svm_type {svm_type}\nkernel_type {}\n", kernel.as_str());
-    if kernel == KernelKind::Rbf {
+    let mut t = format!("svm_type {svm_type}\nkernel_type {kernel}\n");
+    if kernel == "rbf" {
         t.push_str(&format!("gamma {}\n", num(gamma)));
     }
     t.push_str(&format!(
@@ -357,18 +329,21 @@ pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
     }
     let (a, b) = (scale.to_native(MOS_RANGE[0]), scale.to_native(MOS_RANGE[1]));
     let clip = [a.min(b), a.max(b)];
-    let svr = m.head.spec.svr.as_ref();
+    let form = libsvm(m).map_err(|e| match e {
+        LibsvmError::Refused(r) => ExportError::Head(Refusal::from(r).to_string()),
+        LibsvmError::Bad(what) => {
+            ExportError::Head(format!("{}: {what}", m.head.spec.kind.as_str()))
+        }
+    })?;
     let model = VmafModel {
         param_dict: ParamDict {
             norm_type: "linear_rescale",
             score_clip: clip,
-            c: svr.map(|s| s.c),
-            gamma: svr.filter(|s| s.kernel == KernelKind::Rbf).map(|s| s.gamma),
-            nu: svr.and_then(|s| s.nu),
-            epsilon: svr
-                .filter(|s| s.svm_type == SvrType::Epsilon)
-                .map(|s| s.epsilon),
-            ridge_alpha: m.head.spec.ridge.as_ref().map(|r| r.alpha),
+            c: form.c,
+            gamma: form.param_gamma,
+            nu: form.nu,
+            epsilon: form.epsilon,
+            ridge_alpha: form.ridge_alpha,
         },
         model_dict: ModelDict {
             model_type: "LIBSVMNUSVR",
@@ -378,7 +353,7 @@ pub fn to_bytes(m: &Manifest) -> Result<Vec<u8>, ExportError> {
             feature_names: names,
             slopes,
             intercepts,
-            model: libsvm_text(m)?,
+            model: libsvm_text(m, form)?,
         },
         moshead: Provenance {
             model_id: &m.id,
@@ -467,7 +442,7 @@ mod tests {
             let refused = head_refusal(kind).is_some();
             assert_eq!(
                 refused,
-                matches!(kind, HeadKind::Mlp | HeadKind::Linear),
+                !matches!(kind, HeadKind::Ridge | HeadKind::Svr),
                 "{kind:?}"
             );
         }

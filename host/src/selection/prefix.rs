@@ -12,7 +12,7 @@
 //! inner fold.
 
 use super::Candidate;
-use crate::training::{HeadKind, HeadSpec};
+use crate::training::HeadSpec;
 
 /// The candidates of `own` that can share one solve, in groups: each group
 /// lists the candidate with the largest iteration cap first, then the
@@ -22,7 +22,7 @@ pub fn groups(candidates: &[Candidate], own: &[usize]) -> Vec<Vec<usize>> {
     let key = |c: usize| -> Option<HeadSpec> {
         let cand = &candidates[c];
         let spec = &cand.spec;
-        let gradient = matches!(spec.kind, HeadKind::Mlp | HeadKind::Linear);
+        let gradient = spec.kind.is_gradient();
         (gradient && spec.monitor_fraction == 0.0 && !cand.mean_of_widths).then(|| HeadSpec {
             max_iters: 0,
             ..spec.clone()
@@ -53,6 +53,7 @@ pub fn groups(candidates: &[Candidate], own: &[usize]) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::selection::stopping;
+    use crate::training::HeadKind;
 
     #[test]
     fn the_stopping_grid_shares_one_solve_per_decay() {

@@ -43,11 +43,7 @@ pub const GRID_LBFGS_MEMORY: usize = 10;
 /// Whether fitting `spec` on rows of `groups` contents would run without a
 /// monitor set (and so needs inner CV for its stopping and decay).
 pub fn needs_inner_cv(spec: &HeadSpec, groups: usize) -> bool {
-    iterative(spec.kind) && spec.monitor_fraction > 0.0 && groups < MONITOR_MIN_GROUPS
-}
-
-fn iterative(kind: HeadKind) -> bool {
-    matches!(kind, HeadKind::Mlp | HeadKind::Linear)
+    spec.kind.is_gradient() && spec.monitor_fraction > 0.0 && groups < MONITOR_MIN_GROUPS
 }
 
 /// The candidates for `spec` on a small corpus, all without a monitor

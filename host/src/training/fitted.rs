@@ -3,8 +3,8 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::heads::{ridge, svr, HeadKind};
-use super::{solver, ResolvedSpec, SolveReport, Standardizer};
+use super::heads::Form;
+use super::{ResolvedSpec, SolveReport, Standardizer};
 
 /// The MOS range every head predicts in.
 pub const MOS_RANGE: [f64; 2] = [1.0, 5.0];
@@ -39,80 +39,20 @@ impl FittedHead {
     /// out for a loaded manifest).
     pub fn predict_rows(&self, x: ArrayView2<'_, f64>, idx: &[usize]) -> Vec<f64> {
         let xs = self.standardizer.apply_rows(x, idx);
-        let clip = |v: Vec<f64>| -> Vec<f64> {
-            v.into_iter()
-                .map(|p| p.clamp(MOS_RANGE[0], MOS_RANGE[1]))
-                .collect()
-        };
-        match self.spec.kind {
-            HeadKind::Mlp | HeadKind::Linear => match self.spec.model(x.ncols()) {
-                Some(model) => solver::predict_chunked(model.as_ref(), &self.params, &xs),
-                None => vec![f64::NAN; idx.len()],
-            },
-            HeadKind::Ridge => clip(ridge::decision(&self.params, xs.view())),
-            HeadKind::Svr => match &self.spec.svr {
-                Some(s) => clip(svr::decision(
-                    &self.params,
-                    s.kernel,
-                    &s.widths(),
-                    xs.view(),
-                )),
-                None => vec![f64::NAN; idx.len()],
-            },
-        }
+        self.spec.kind.head().predict(self, &xs)
     }
 
-    /// The number of parameters this head needs over `features` features
-    /// (for the SVR, the count its stored support vectors imply).
-    fn expected_params(&self, features: usize) -> Result<usize, String> {
-        match self.spec.kind {
-            HeadKind::Mlp | HeadKind::Linear => self
-                .spec
-                .model(features)
-                .map(|m| m.n_params())
-                .ok_or_else(|| "no gradient model".to_owned()),
-            HeadKind::Ridge => Ok(features + 1),
-            HeadKind::Svr => {
-                let s = self
-                    .spec
-                    .svr
-                    .as_ref()
-                    .ok_or("an SVR head without its `svr` settings")?;
-                s.check()?;
-                if !s.members.is_empty() {
-                    // Counts read from a file: their sum is checked, never
-                    // wrapped (a hostile sum past `usize::MAX` is refused).
-                    let members = s
-                        .members
-                        .iter()
-                        .try_fold(0usize, |acc, m| acc.checked_add(m.n_support));
-                    if members != Some(s.n_support) {
-                        return Err(format!(
-                            "a mean of SVRs records {} support vectors but its members {}",
-                            s.n_support,
-                            members.map_or_else(
-                                || "more than the largest count".to_owned(),
-                                |n| n.to_string()
-                            )
-                        ));
-                    }
-                }
-                let m = self.params.len().saturating_sub(1) / (features + 1);
-                if m != s.n_support {
-                    return Err(format!(
-                        "SVR records {} support vectors but its parameters hold {m}",
-                        s.n_support
-                    ));
-                }
-                Ok(1 + m * (features + 1))
-            }
-        }
+    /// The graph of this head over `features` features, for the ONNX
+    /// export (its shape checked first).
+    pub fn form(&self, features: usize) -> Result<Form, String> {
+        self.check_shape(features)?;
+        self.spec.kind.head().form(self, features)
     }
 
     /// Checks that the parameters fit the head type and feature count
     /// (guards hand-edited manifests).
     pub fn check_shape(&self, features: usize) -> Result<(), String> {
-        let want = self.expected_params(features)?;
+        let want = self.spec.kind.head().n_params(self, features)?;
         if self.params.len() != want {
             return Err(format!(
                 "{} head over {features} features needs {want} parameters, found {}",

@@ -1,15 +1,12 @@
 //! The fit of the gradient heads (linear, MLP): standardisation, the
-//! content-grouped monitor split, the MLP's warm start from the linear fit,
-//! and the L-BFGS solve ([`super::solver`]).
+//! content-grouped monitor split, the head's warm start (the MLP's from the
+//! linear fit), and the L-BFGS solve ([`super::solver`]).
 
 use ndarray::ArrayView2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::heads::{self, HeadKind, Model};
-use super::{
-    solver, FittedHead, HeadSpec, ResolvedSpec, SolveReport, Standardizer, Status, TrainError,
-};
+use super::{solver, FittedHead, ResolvedSpec, SolveReport, Standardizer, Status, TrainError};
 
 /// Fits the gradient head `spec` on the rows `idx` (already checked by
 /// [`HeadSpec::fit`]); also returns the heads the same fit with each lower
@@ -53,30 +50,9 @@ pub(crate) fn fit(
     let mean = ys.iter().sum::<f64>() / ys.len() as f64;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut init = model.init(&mut rng, mean);
-    if spec.kind == HeadKind::Mlp {
-        // Warm start: the MLP begins at the bounded linear fit of the
-        // same rows (its skip path), with small hidden-to-output weights.
-        let linear_spec = HeadSpec::new(HeadKind::Linear).resolved(fit_idx.len());
-        let linear = heads::Linear { f };
-        let lin_init = linear.init(&mut ChaCha8Rng::seed_from_u64(seed), mean);
-        let (w, _, _) = solver::solve(
-            std::sync::Arc::new(linear),
-            &linear_spec,
-            &xs,
-            &ys,
-            None,
-            lin_init,
-            &Status::silent(),
-            &[],
-        )?;
-        let mlp = heads::Mlp {
-            f,
-            h1: spec.hidden,
-            h2: spec.hidden,
-            precision: spec.precision,
-        };
-        mlp.set_linear_part(&mut init, &w[..f], w[f]);
-    }
+    spec.kind
+        .head()
+        .warm_start(spec, &xs, &ys, mean, seed, &mut init)?;
     let (params, solve, shorter) =
         solver::solve(model, spec, &xs, &ys, monitor, init, status, prefixes)?;
     let head = |spec: ResolvedSpec, params: Vec<f64>, solve: SolveReport| FittedHead {
@@ -129,6 +105,7 @@ fn monitor_split(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::training::{HeadKind, HeadSpec};
     use ndarray::Array2;
 
     #[test]

@@ -60,9 +60,10 @@ mod termination;
 
 pub use crate::status::{Status, StatusSink};
 pub use fitted::{FittedHead, MOS_RANGE};
+pub use heads::mlp::{MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 pub use heads::{HeadKind, Model, Precision};
 pub use solver::SolveReport;
-pub use spec::{HeadSpec, ResolvedSpec, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
+pub use spec::{HeadSpec, ResolvedSpec};
 pub use standardize::Standardizer;
 pub use termination::Termination;
 

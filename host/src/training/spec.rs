@@ -11,15 +11,10 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::heads::ridge::{self, RidgeRecord, RidgeSpec};
-use super::heads::svr::{self, SvrRecord, SvrSpec};
-use super::heads::{self, HeadKind, Model, Precision};
-use super::{gradient, FittedHead, SolveReport, Status, Termination, TrainError};
-
-/// The MLP's default weight decay times the number of training rows.
-pub const MLP_DECAY_PER_ROW: f64 = 1.0;
-/// The MLP's largest default weight decay (reached below 10,000 rows).
-pub const MLP_DECAY_MAX: f64 = 1e-4;
+use super::heads::ridge::{RidgeRecord, RidgeSpec};
+use super::heads::svr::{SvrRecord, SvrSpec};
+use super::heads::{HeadKind, Model, Precision, Rows};
+use super::{gradient, FittedHead, Status, TrainError};
 
 /// Hyper-parameters of a head and its solve, as requested: `None` fields
 /// are resolved per fit.
@@ -101,10 +96,7 @@ impl HeadSpec {
             kind,
             hidden: 64,
             weight_decay: None,
-            max_iters: match kind {
-                HeadKind::Mlp => 400,
-                HeadKind::Linear | HeadKind::Ridge | HeadKind::Svr => 200,
-            },
+            max_iters: kind.head().default_max_iters(),
             lbfgs_memory: 40,
             patience: 20,
             monitor_fraction: 0.1,
@@ -118,9 +110,6 @@ impl HeadSpec {
     pub fn check(&self) -> Result<(), TrainError> {
         // The ranges of weight decay, iteration cap and patience.
         super::limits::check_spec(self).map_err(TrainError::Params)?;
-        if self.hidden == 0 && self.kind == HeadKind::Mlp {
-            return Err(TrainError::Params("hidden width must be positive".into()));
-        }
         if self.max_iters == 0 || self.lbfgs_memory == 0 {
             return Err(TrainError::Params(
                 "max_iters and lbfgs_memory must be positive".into(),
@@ -132,26 +121,17 @@ impl HeadSpec {
                 self.monitor_fraction
             )));
         }
-        match self.kind {
-            HeadKind::Ridge => self.ridge.check(),
-            HeadKind::Svr => self.svr.check(),
-            HeadKind::Mlp | HeadKind::Linear => Ok(()),
-        }
+        self.kind.head().check(self)
     }
 
-    /// The default weight decay of a fit on `rows` rows: `min(1e-4, 1 /
-    /// rows)` for the MLP (see the [module documentation](super)), a fixed
-    /// 1e-6 for the linear head (11-40 weights against thousands of rows;
-    /// the penalty only keeps collinear features from trading off without
-    /// bound). The ridge head chooses its own penalty (recorded as
+    /// The default weight decay of a fit of `kind` on `rows` rows
+    /// ([`super::heads::Head::default_decay`]): `min(1e-4, 1 / rows)` for
+    /// the MLP (see the [module documentation](super)), a fixed 1e-6 for the
+    /// linear head. The ridge head chooses its own penalty (recorded as
     /// `alpha / rows`, its weight decay on the mean squared error); the SVR
     /// has none (0).
     pub fn default_decay(kind: HeadKind, rows: usize) -> f64 {
-        match kind {
-            HeadKind::Mlp => (MLP_DECAY_PER_ROW / rows.max(1) as f64).min(MLP_DECAY_MAX),
-            HeadKind::Linear => 1e-6,
-            HeadKind::Ridge | HeadKind::Svr => 0.0,
-        }
+        kind.head().default_decay(rows)
     }
 
     /// This spec with its weight decay and precision resolved for a fit on
@@ -167,10 +147,7 @@ impl HeadSpec {
             lbfgs_memory: self.lbfgs_memory,
             patience: self.patience,
             monitor_fraction: self.monitor_fraction,
-            precision: match self.kind {
-                HeadKind::Mlp => self.precision.unwrap_or_else(|| Precision::auto(rows)),
-                HeadKind::Linear | HeadKind::Ridge | HeadKind::Svr => Precision::F64,
-            },
+            precision: self.kind.head().precision(self.precision, rows),
             ridge: None,
             svr: None,
         }
@@ -191,73 +168,16 @@ impl HeadSpec {
         if idx.is_empty() {
             return Err(TrainError::Empty);
         }
-        let mut spec = self.resolved(idx.len());
+        let spec = self.resolved(idx.len());
         check_rows(x, y, idx)?;
-        match self.kind {
-            HeadKind::Mlp | HeadKind::Linear => {
-                gradient::fit(&spec, x, y, groups, idx, seed, status, &[]).map(|(head, _)| head)
-            }
-            HeadKind::Ridge => {
-                let fit = ridge::fit(&self.ridge, x, y, groups, idx, seed)?;
-                let r = &fit.record;
-                spec.weight_decay = r.alpha / idx.len() as f64;
-                let solve = closed_form_report(
-                    format!("closed form (eigendecomposition), {}", describe_ridge(r)),
-                    spec.weight_decay,
-                    0,
-                    true,
-                );
-                spec.ridge = Some(fit.record);
-                Ok(FittedHead {
-                    spec,
-                    standardizer: fit.standardizer,
-                    params: fit.params,
-                    solve,
-                    n_fit: idx.len(),
-                    n_monitor: 0,
-                })
-            }
-            HeadKind::Svr => {
-                status.update(|| format!("  SVR: {} rows", idx.len().min(self.svr.max_rows)));
-                let fit = svr::fit(&self.svr, x, y, idx, seed)?;
-                let sol = &fit.solution;
-                let solve = SolveReport {
-                    termination: Termination::Smo {
-                        converged: sol.converged,
-                        tolerance: fit.record.tol,
-                        iterations: sol.iterations,
-                        support_vectors: fit.record.n_support,
-                    },
-                    ..closed_form_report(
-                        format!(
-                            "libsvm SMO (WSS3, {}), {} {}-kernel SVR",
-                            if fit.record.shrinking {
-                                "shrinking"
-                            } else {
-                                "no shrinking"
-                            },
-                            match fit.record.svm_type {
-                                svr::SvrType::Epsilon => "epsilon",
-                                svr::SvrType::Nu => "nu",
-                            },
-                            fit.record.kernel.as_str()
-                        ),
-                        0.0,
-                        sol.iterations,
-                        sol.converged,
-                    )
-                };
-                spec.svr = Some(fit.record);
-                Ok(FittedHead {
-                    spec,
-                    standardizer: fit.standardizer,
-                    params: fit.params,
-                    solve,
-                    n_fit: fit.rows,
-                    n_monitor: 0,
-                })
-            }
-        }
+        let rows = Rows {
+            x: x.reborrow(),
+            y,
+            groups,
+            idx,
+            seed,
+        };
+        self.kind.head().fit(self, spec, rows, status)
     }
 }
 
@@ -279,53 +199,16 @@ impl HeadSpec {
         seed: u64,
         status: &Status,
     ) -> Result<(FittedHead, Vec<Option<FittedHead>>), TrainError> {
-        match self.kind {
-            HeadKind::Mlp | HeadKind::Linear if !idx.is_empty() => {
-                self.check()?;
-                let spec = self.resolved(idx.len());
-                check_rows(x, y, idx)?;
-                gradient::fit(&spec, x, y, groups, idx, seed, status, caps)
-            }
-            _ => Ok((
-                self.fit(x, y, groups, idx, seed, status)?,
-                vec![None; caps.len()],
-            )),
+        if self.kind.head().iterative() && !idx.is_empty() {
+            self.check()?;
+            let spec = self.resolved(idx.len());
+            check_rows(x, y, idx)?;
+            return gradient::fit(&spec, x, y, groups, idx, seed, status, caps);
         }
-    }
-}
-
-/// A one-line account of a ridge penalty choice.
-fn describe_ridge(r: &RidgeRecord) -> String {
-    match r.selection {
-        ridge::RidgeSelection::Fixed => format!("alpha {:.4e} (given)", r.alpha),
-        ridge::RidgeSelection::Loo => format!(
-            "alpha {:.4e} chosen by leave-one-out over {} values",
-            r.alpha,
-            r.grid.len()
-        ),
-        ridge::RidgeSelection::GroupedFolds { k } => format!(
-            "alpha {:.4e} chosen by {k} content-grouped inner folds over {} values",
-            r.alpha,
-            r.grid.len()
-        ),
-    }
-}
-
-/// The solve report of a fit without L-BFGS iterations.
-fn closed_form_report(solver: String, decay: f64, iterations: u64, converged: bool) -> SolveReport {
-    SolveReport {
-        termination: Termination::ClosedForm {
-            method: solver.clone(),
-        },
-        solver,
-        weight_decay: Some(decay),
-        iterations,
-        cost_evals: 0,
-        gradient_evals: 0,
-        converged,
-        best_iteration: iterations,
-        loss: Vec::new(),
-        monitor_loss: Vec::new(),
+        Ok((
+            self.fit(x, y, groups, idx, seed, status)?,
+            vec![None; caps.len()],
+        ))
     }
 }
 
@@ -363,40 +246,20 @@ impl ResolvedSpec {
     /// tanh, linear skip path)`, `ridge (alpha 5.6e0 chosen by ...)`,
     /// `svr (epsilon-SVR, rbf kernel, C 1, gamma 0.25, ...)`.
     pub fn summary(&self) -> String {
-        match (self.kind, &self.ridge, &self.svr) {
-            (HeadKind::Mlp, _, _) => format!("mlp (2 x {} tanh, linear skip path)", self.hidden),
-            (HeadKind::Ridge, Some(r), _) => format!("ridge ({})", describe_ridge(r)),
-            (HeadKind::Svr, _, Some(s)) => format!(
-                "svr ({}-SVR, {} kernel, C {}, gamma {}, epsilon {:.4}{}, {} scaling, {} support vectors)",
-                match s.svm_type {
-                    svr::SvrType::Epsilon => "epsilon",
-                    svr::SvrType::Nu => "nu",
-                },
-                s.kernel.as_str(),
-                s.c,
-                s.gamma,
-                s.epsilon,
-                s.nu.map_or(String::new(), |nu| format!(", nu {nu}")),
-                match s.scaling {
-                    svr::SvrScaling::Minmax => "min-max",
-                    svr::SvrScaling::Standard => "z-score",
-                },
-                s.n_support
-            ),
-            (kind, _, _) => kind.as_str().to_owned(),
-        }
+        self.kind.head().summary(self)
     }
 
     /// The gradient model this spec describes, for `f` features (`None`
-    /// for the ridge and SVR heads).
+    /// for a head not fitted by the L-BFGS solve).
     pub fn model(&self, f: usize) -> Option<std::sync::Arc<dyn Model>> {
-        heads::model(self.kind, f, self.hidden, self.precision)
+        self.kind.head().model(self, f)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::training::MLP_DECAY_MAX;
 
     #[test]
     fn default_decay_is_one_over_rows_capped_for_the_mlp() {

@@ -82,6 +82,46 @@ pub fn group_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Vec<f64>
         .collect()
 }
 
+/// The name of the best-single-input baseline.
+pub const BEST_INPUT: &str = "best-input";
+
+/// The best single input, linearly mapped: the feature column whose
+/// Pearson correlation with the MOS of the `train` rows is largest in
+/// magnitude (the first such column on a tie), fitted to those rows by
+/// least squares, predicting the `eval` rows. Chosen on the training rows
+/// alone, like every baseline. `None` when no column varies over `train`.
+/// A head that fuses its inputs should beat this; VMAF's own score among
+/// the inputs makes it VMAF remapped to the corpus.
+pub fn best_input_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Option<Vec<f64>> {
+    let y: Vec<f64> = train.iter().map(|&i| ds.mos[i]).collect();
+    let mut best: Option<(usize, f64)> = None;
+    for j in 0..ds.x.ncols() {
+        let col: Vec<f64> = train.iter().map(|&i| ds.x[[i, j]]).collect();
+        let Some(r) = crate::evaluation::plcc(&col, &y) else {
+            continue;
+        };
+        if r.is_finite() && best.is_none_or(|(_, b)| r.abs() > b.abs()) {
+            best = Some((j, r));
+        }
+    }
+    let (j, _) = best?;
+    let n = train.len() as f64;
+    let mx = train.iter().map(|&i| ds.x[[i, j]]).sum::<f64>() / n;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (&i, &yi) in train.iter().zip(&y) {
+        let dx = ds.x[[i, j]] - mx;
+        sxy += dx * (yi - my);
+        sxx += dx * dx;
+    }
+    let slope = sxy / sxx;
+    Some(
+        eval.iter()
+            .map(|&i| my + slope * (ds.x[[i, j]] - mx))
+            .collect(),
+    )
+}
+
 /// The out-of-fold rows of `eval` with their predictions `pred`.
 pub fn oof_rows(ds: &Dataset, eval: &[usize], pred: &[f64], adapter: &MosScale) -> Vec<OofRow> {
     eval.iter()
@@ -153,11 +193,14 @@ fn run_fold(
     let mut baseline_predictions = BTreeMap::new();
     let train_mean = f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
     baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
-    for kind in [HeadKind::Linear, HeadKind::Ridge] {
+    for kind in HeadKind::ALL.into_iter().filter(|k| k.head().baseline()) {
         if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
             let head = HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
             baseline_predictions.insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
         }
+    }
+    if let Some(p) = best_input_baseline(ds, &f.train, &f.eval) {
+        baseline_predictions.insert(BEST_INPUT.to_owned(), p);
     }
     if let Some(name) = group_baseline_name {
         if ds.baseline.iter().any(Option::is_some) {
@@ -184,4 +227,42 @@ fn run_fold(
         baseline_predictions,
     };
     Ok((result, head))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn the_best_input_is_chosen_on_training_rows_and_mapped_by_least_squares() {
+        // f0: noise; f1: 2 * MOS + 1 exactly on the training rows, but
+        // unrelated on the evaluation rows; f2: constant (undefined r).
+        let mos = [1.0, 2.0, 3.0, 4.0, 5.0, 3.0, 2.0];
+        let noise = [0.3, -0.1, 0.4, 0.0, 0.2, 0.9, 0.5];
+        let mut x = Array2::zeros((7, 3));
+        for i in 0..7 {
+            x[[i, 0]] = noise[i];
+            x[[i, 1]] = if i < 5 { 2.0 * mos[i] + 1.0 } else { 4.0 };
+            x[[i, 2]] = 7.0;
+        }
+        let ds = Dataset::for_tests(x, mos.to_vec(), vec![0, 1, 2, 3, 4, 5, 6]);
+        let p = best_input_baseline(&ds, &[0, 1, 2, 3, 4], &[5, 6]).unwrap();
+        // f1 = 4 maps back to MOS 1.5 for both evaluation rows.
+        for v in p {
+            assert!((v - 1.5).abs() < 1e-12, "{v}");
+        }
+        // A negative correlation is as good: the map flips it.
+        let mut x = Array2::zeros((4, 1));
+        for (i, v) in [8.0, 6.0, 4.0, 2.0].into_iter().enumerate() {
+            x[[i, 0]] = v;
+        }
+        let ds = Dataset::for_tests(x, vec![1.0, 2.0, 3.0, 4.0], vec![0, 1, 2, 3]);
+        let p = best_input_baseline(&ds, &[0, 1, 2], &[3]).unwrap();
+        assert!((p[0] - 4.0).abs() < 1e-12);
+        // No column varies over the training rows: no baseline.
+        let x = Array2::from_elem((3, 2), 1.0);
+        let ds = Dataset::for_tests(x, vec![1.0, 2.0, 3.0], vec![0, 1, 2]);
+        assert!(best_input_baseline(&ds, &[0, 1], &[2]).is_none());
+    }
 }

@@ -1,8 +1,9 @@
-//! The graphs of the heads that are not dense layers: ridge and SVR, from
-//! the standardised features `x_std` to `mos`.
+//! The graphs of the [`Form`]s that are not dense layers, from the
+//! standardised features `x_std` to `mos`: an affine map (the ridge head's)
+//! and a kernel expansion (the SVR's).
 //!
 //! ```text
-//! ridge:       z = Gemm(Concat(x_std, encoder_onehot), [w | 0], b)
+//! affine:      z = Gemm(Concat(x_std, encoder_onehot), [w | 0], b)
 //! SVR (RBF):   d = Sub(Unsqueeze(x_std, [1]), SV)            [batch, m, F]
 //!              k = Exp(Mul(ReduceSum(Mul(d, d), [2]), -gamma))  [batch, m]
 //! SVR (RBF):   z_svr = Gemm(k, coef, -rho)
@@ -15,27 +16,26 @@
 //!
 //! The RBF distance is taken as a difference, not `|x|^2 - 2 x.sv +
 //! |sv|^2`: in float32 the expanded form cancels badly for rows near a
-//! support vector. An SVR without support vectors gets one with a zero
-//! coefficient, so every tensor has a positive size.
+//! support vector. A head gives an expansion at least one support vector
+//! (a zero coefficient for none), so every tensor has a positive size.
 
 use super::proto::{NodeProto, TensorProto};
 use super::{float_tensor, int_tensor, node, widen, INPUT_ONEHOT, OUTPUT_MOS};
 use crate::export::ExportError;
-use crate::training::heads::svr::{self, KernelKind};
-use crate::training::{FittedHead, HeadKind, MOS_RANGE};
+use crate::training::heads::{Form, KernelForm, Widths};
+use crate::training::MOS_RANGE;
 
-/// Appends the head's nodes and initialisers after `x_std`.
+/// Appends the nodes and initialisers of `form` after `x_std`.
 pub(super) fn graph(
-    head: &FittedHead,
+    form: &Form,
     f: usize,
     nodes: &mut Vec<NodeProto>,
     init: &mut Vec<TensorProto>,
 ) -> Result<(), ExportError> {
-    match head.spec.kind {
-        HeadKind::Ridge => {
-            let p = &head.params;
-            init.push(float_tensor("W_out", &[1, f + 1], widen(&p[..f], 1, f, 1)));
-            init.push(float_tensor("b_out", &[1], [p[f]]));
+    match form {
+        Form::Affine { w, b } => {
+            init.push(float_tensor("W_out", &[1, f + 1], widen(w, 1, f, 1)));
+            init.push(float_tensor("b_out", &[1], [*b]));
             nodes.push(node(
                 "Concat",
                 "append_onehot",
@@ -51,12 +51,16 @@ pub(super) fn graph(
                 &[("transB", 1)],
             ));
         }
-        HeadKind::Svr => svr_graph(head, f, nodes, init)?,
-        HeadKind::Mlp | HeadKind::Linear => {
-            return Err(ExportError::Head(format!(
-                "the {} head is exported as dense layers",
-                head.spec.kind.as_str()
-            )))
+        Form::Expansion {
+            rho,
+            coef,
+            sv,
+            kernel,
+        } => expansion_graph(*rho, coef, sv, kernel, f, nodes, init)?,
+        Form::Dense { .. } => {
+            return Err(ExportError::Head(
+                "dense layers are exported as dense layers".into(),
+            ))
         }
     }
     init.push(float_tensor("mos_min", &[], [MOS_RANGE[0]]));
@@ -79,44 +83,36 @@ pub(super) fn graph(
     Ok(())
 }
 
-fn svr_graph(
-    head: &FittedHead,
+fn expansion_graph(
+    rho: f64,
+    coef: &[f64],
+    sv: &[f64],
+    kernel: &KernelForm,
     f: usize,
     nodes: &mut Vec<NodeProto>,
     init: &mut Vec<TensorProto>,
 ) -> Result<(), ExportError> {
-    let settings = head
-        .spec
-        .svr
-        .as_ref()
-        .ok_or_else(|| ExportError::Head("an SVR head without its settings".into()))?;
-    let (rho, coef, sv) = svr::unpack(&head.params, f)
-        .ok_or_else(|| ExportError::Head("SVR parameters do not fit the features".into()))?;
-    let (m, coef, sv): (usize, Vec<f64>, Vec<f64>) = if coef.is_empty() {
-        (1, vec![0.0], vec![0.0; f])
-    } else {
-        (coef.len(), coef.to_vec(), sv.iter().copied().collect())
-    };
-    match settings.kernel {
-        KernelKind::Rbf => {
-            init.push(float_tensor("support_vectors", &[m, f], sv));
+    let m = coef.len();
+    if m == 0 || sv.len() != m * f {
+        return Err(ExportError::Head(
+            "the support vectors do not fit the features".into(),
+        ));
+    }
+    match kernel {
+        KernelForm::Rbf(widths) => {
+            init.push(float_tensor("support_vectors", &[m, f], sv.iter().copied()));
             init.push(int_tensor("unsqueeze_axes", &[1]));
             init.push(int_tensor("reduce_axes", &[2]));
-            if settings.members.is_empty() {
-                init.push(float_tensor("neg_gamma", &[], [-settings.gamma]));
-            } else {
-                // A mean of SVRs: one width per support vector.
-                let g: Vec<f64> = settings
-                    .widths()
-                    .iter()
-                    .flat_map(|&(g, k)| std::iter::repeat_n(-g, k))
-                    .collect();
-                if g.len() != m {
-                    return Err(ExportError::Head(
-                        "the SVR members' support vectors do not add up".into(),
-                    ));
+            match widths {
+                Widths::One(g) => init.push(float_tensor("neg_gamma", &[], [-g])),
+                Widths::Each(g) => {
+                    if g.len() != m {
+                        return Err(ExportError::Head(
+                            "the SVR members' support vectors do not add up".into(),
+                        ));
+                    }
+                    init.push(float_tensor("neg_gamma", &[m], g.iter().map(|g| -g)));
                 }
-                init.push(float_tensor("neg_gamma", &[m], g));
             }
             nodes.extend([
                 node(
@@ -151,7 +147,7 @@ fn svr_graph(
                 node("Exp", "kernel", &["log_k"], "k", &[]),
             ]);
         }
-        KernelKind::Linear => {
+        KernelForm::Linear => {
             // sum_i coef_i (sv_i . x) = (sum_i coef_i sv_i) . x: the weights
             // are summed in float64, so float32 only rounds them once.
             let mut w = vec![0.0; f];
@@ -171,8 +167,8 @@ fn svr_graph(
             ));
         }
     }
-    if settings.kernel == KernelKind::Rbf {
-        init.push(float_tensor("dual_coef", &[1, m], coef));
+    if matches!(kernel, KernelForm::Rbf(_)) {
+        init.push(float_tensor("dual_coef", &[1, m], coef.iter().copied()));
         init.push(float_tensor("neg_rho", &[1], [-rho]));
         nodes.push(node(
             "Gemm",

@@ -5,15 +5,12 @@
 //! fused pass returning the sum of squared errors of a chunk of rows and
 //! adding its gradient) and are fitted by the L-BFGS solve
 //! (`training::solver`); their output is bounded as `1 + 4 * sigmoid(z)`.
-//! A new gradient head is a new implementation of [`Model`]. The ridge head
-//! ([`ridge`]) is solved in closed form and the SVR ([`svr`]) by libsvm's
-//! SMO; every head, whatever its fit, is reached through
-//! [`super::HeadSpec::fit`] and predicts through [`super::FittedHead`].
+//! The ridge head ([`ridge`]) is solved in closed form and the SVR ([`svr`])
+//! by libsvm's SMO. Every head implements [`Head`] and is listed once, in
+//! [`HeadKind`]'s list below; the host reaches a head only through
+//! [`HeadKind::head`], so a new head is one new folder and one line there.
 
-pub mod linear;
-pub mod mlp;
-pub mod ridge;
-pub mod svr;
+mod family;
 
 #[cfg(test)]
 mod golden;
@@ -21,46 +18,67 @@ mod golden;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use family::{clip, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths};
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpLayout, Precision};
 
-/// The head types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HeadKind {
+/// Declares [`HeadKind`] and its [`Head`]s from one list.
+macro_rules! heads {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $variant:ident => $module:ident::$head:ident,)*) => {
+        $($(#[cfg($cfg)])? pub mod $module;)*
+
+        /// The head types: one per [`Head`], in the order the command line
+        /// lists them; the manifest records a head by its lowercase name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum HeadKind {
+            $($(#[doc = $doc])* $(#[cfg($cfg)])? $variant,)*
+        }
+
+        impl HeadKind {
+            /// Every head type, in the order the command line lists them.
+            pub const ALL: [HeadKind; Self::COUNT] = [$($(#[cfg($cfg)])? HeadKind::$variant,)*];
+            const COUNT: usize = [$($(#[cfg($cfg)])? HeadKind::$variant,)*].len();
+
+            /// The head of this type.
+            pub fn head(self) -> &'static dyn Head {
+                match self {
+                    $($(#[cfg($cfg)])? HeadKind::$variant => &$module::$head,)*
+                }
+            }
+        }
+    };
+}
+
+// THE list of heads, one line each: `Variant => module::HeadType`, the
+// module being the head's folder `heads/<module>/` and the type its
+// implementation of [`Head`]. A new head is a new folder and a line here.
+heads! {
     /// Two tanh hidden layers, then the bounded output.
-    Mlp,
+    Mlp => mlp::MlpHead,
     /// A bounded linear model.
-    Linear,
+    Linear => linear::LinearHead,
     /// Closed-form ridge regression, its penalty chosen by inner
     /// cross-validation.
-    Ridge,
+    Ridge => ridge::RidgeHead,
     /// Support vector regression (libsvm's epsilon- or nu-SVR).
-    Svr,
+    Svr => svr::SvrHead,
+    /// The mean MOS of the training rows whatever the features (compiled
+    /// in tests only: it shows a head is one folder and one line here).
+    #[cfg(test)]
+    Constant => constant::ConstantHead,
 }
 
 impl HeadKind {
-    /// Every head type, in the order the command line lists them.
-    pub const ALL: [HeadKind; 4] = [
-        HeadKind::Mlp,
-        HeadKind::Linear,
-        HeadKind::Ridge,
-        HeadKind::Svr,
-    ];
-
     /// The lowercase name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            HeadKind::Mlp => "mlp",
-            HeadKind::Linear => "linear",
-            HeadKind::Ridge => "ridge",
-            HeadKind::Svr => "svr",
-        }
+        self.head().name()
     }
 
-    /// Whether the head is fitted by the L-BFGS solve (it has a [`Model`]).
+    /// Whether the head is fitted by the iterative L-BFGS solve (it has a
+    /// [`Model`] and a loss curve).
     pub fn is_gradient(self) -> bool {
-        matches!(self, HeadKind::Mlp | HeadKind::Linear)
+        self.head().iterative()
     }
 }
 
@@ -111,24 +129,19 @@ pub(crate) fn bounded_error(z: f64, y: f64) -> (f64, f64) {
     (e * e, 2.0 * e * 4.0 * s * (1.0 - s))
 }
 
-/// Builds the gradient model of `kind` for `f` features (`None` for the
-/// closed-form and SVR heads).
+/// The differentiable model of a `kind` head over `f` features with hidden
+/// width `hidden` and arithmetic `precision` (`None` for a head not fitted
+/// by the L-BFGS solve); [`Head::model`] of the spec those describe.
 pub fn model(
     kind: HeadKind,
     f: usize,
     hidden: usize,
     precision: Precision,
 ) -> Option<std::sync::Arc<dyn Model>> {
-    match kind {
-        HeadKind::Mlp => Some(std::sync::Arc::new(Mlp {
-            f,
-            h1: hidden,
-            h2: hidden,
-            precision,
-        })),
-        HeadKind::Linear => Some(std::sync::Arc::new(Linear { f })),
-        HeadKind::Ridge | HeadKind::Svr => None,
-    }
+    let mut spec = crate::training::HeadSpec::new(kind).resolved(1);
+    spec.hidden = hidden;
+    spec.precision = precision;
+    kind.head().model(&spec, f)
 }
 
 #[cfg(test)]

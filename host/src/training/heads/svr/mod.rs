@@ -27,6 +27,7 @@
 //! `m = (len - 1) / (F + 1)`.
 
 mod active;
+mod head;
 pub mod kernel;
 mod loops;
 pub mod mean;
@@ -37,6 +38,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use head::SvrHead;
 pub use kernel::KernelKind;
 pub use mean::mean;
 pub use smo::Formulation;

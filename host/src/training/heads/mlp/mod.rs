@@ -1,6 +1,10 @@
 //! The MLP head: standardised features -> tanh -> tanh -> bounded output,
 //! with a linear skip path.
 
+mod head;
+
+pub use head::{MlpHead, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};

@@ -1,6 +1,10 @@
 //! The bounded linear head: `1 + 4 sigmoid(w . x + b)` over standardised
 //! features.
 
+mod head;
+
+pub use head::LinearHead;
+
 use ndarray::{ArrayView1, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 

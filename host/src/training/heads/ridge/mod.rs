@@ -27,6 +27,10 @@
 //! Predictions are clipped to the MOS range 1-5, as the other heads' are
 //! bounded by their sigmoid.
 
+mod head;
+
+pub use head::RidgeHead;
+
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -1,0 +1,227 @@
+//! The SVR as a [`Head`]: its SMO fit, clipped kernel-expansion predictions
+//! and graph, the shape of its parameters and its libsvm model (refused for
+//! a mean of SVRs of different widths).
+
+use ndarray::Array2;
+
+use super::{KernelKind, SvrScaling, SvrType};
+use crate::training::heads::{
+    clip, family, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+};
+use crate::training::{
+    FittedHead, HeadSpec, ResolvedSpec, SolveReport, Status, Termination, TrainError,
+};
+
+/// Support vector regression (libsvm's epsilon- or nu-SVR).
+#[derive(Debug, Clone, Copy)]
+pub struct SvrHead;
+
+fn type_name(t: SvrType) -> &'static str {
+    match t {
+        SvrType::Epsilon => "epsilon",
+        SvrType::Nu => "nu",
+    }
+}
+
+impl Head for SvrHead {
+    fn name(&self) -> &'static str {
+        "svr"
+    }
+
+    fn about(&self) -> &'static str {
+        "Support vector regression (libsvm's epsilon- or nu-SVR)"
+    }
+
+    fn check(&self, spec: &HeadSpec) -> Result<(), TrainError> {
+        spec.svr.check()
+    }
+
+    fn fit(
+        &self,
+        spec: &HeadSpec,
+        mut resolved: ResolvedSpec,
+        rows: Rows<'_>,
+        status: &Status,
+    ) -> Result<FittedHead, TrainError> {
+        status.update(|| format!("  SVR: {} rows", rows.idx.len().min(spec.svr.max_rows)));
+        let fit = super::fit(&spec.svr, rows.x, rows.y, rows.idx, rows.seed)?;
+        let sol = &fit.solution;
+        let solve = SolveReport {
+            termination: Termination::Smo {
+                converged: sol.converged,
+                tolerance: fit.record.tol,
+                iterations: sol.iterations,
+                support_vectors: fit.record.n_support,
+            },
+            ..family::closed_form_report(
+                format!(
+                    "libsvm SMO (WSS3, {}), {} {}-kernel SVR",
+                    if fit.record.shrinking {
+                        "shrinking"
+                    } else {
+                        "no shrinking"
+                    },
+                    type_name(fit.record.svm_type),
+                    fit.record.kernel.as_str()
+                ),
+                0.0,
+                sol.iterations,
+                sol.converged,
+            )
+        };
+        resolved.svr = Some(fit.record);
+        Ok(FittedHead {
+            spec: resolved,
+            standardizer: fit.standardizer,
+            params: fit.params,
+            solve,
+            n_fit: fit.rows,
+            n_monitor: 0,
+        })
+    }
+
+    fn predict(&self, head: &FittedHead, xs: &Array2<f64>) -> Vec<f64> {
+        match &head.spec.svr {
+            Some(s) => clip(super::decision(
+                &head.params,
+                s.kernel,
+                &s.widths(),
+                xs.view(),
+            )),
+            None => vec![f64::NAN; xs.nrows()],
+        }
+    }
+
+    /// The count its stored support vectors imply.
+    fn n_params(&self, head: &FittedHead, features: usize) -> Result<usize, String> {
+        let s = head
+            .spec
+            .svr
+            .as_ref()
+            .ok_or("an SVR head without its `svr` settings")?;
+        s.check()?;
+        if !s.members.is_empty() {
+            // Counts read from a file: their sum is checked, never
+            // wrapped (a hostile sum past `usize::MAX` is refused).
+            let members = s
+                .members
+                .iter()
+                .try_fold(0usize, |acc, m| acc.checked_add(m.n_support));
+            if members != Some(s.n_support) {
+                return Err(format!(
+                    "a mean of SVRs records {} support vectors but its members {}",
+                    s.n_support,
+                    members.map_or_else(
+                        || "more than the largest count".to_owned(),
+                        |n| n.to_string()
+                    )
+                ));
+            }
+        }
+        let m = head.params.len().saturating_sub(1) / (features + 1);
+        if m != s.n_support {
+            return Err(format!(
+                "SVR records {} support vectors but its parameters hold {m}",
+                s.n_support
+            ));
+        }
+        Ok(1 + m * (features + 1))
+    }
+
+    fn summary(&self, spec: &ResolvedSpec) -> String {
+        let Some(s) = &spec.svr else {
+            return self.name().to_owned();
+        };
+        format!(
+            "svr ({}-SVR, {} kernel, C {}, gamma {}, epsilon {:.4}{}, {} scaling, {} support vectors)",
+            type_name(s.svm_type),
+            s.kernel.as_str(),
+            s.c,
+            s.gamma,
+            s.epsilon,
+            s.nu.map_or(String::new(), |nu| format!(", nu {nu}")),
+            match s.scaling {
+                SvrScaling::Minmax => "min-max",
+                SvrScaling::Standard => "z-score",
+            },
+            s.n_support
+        )
+    }
+
+    /// An SVR without support vectors gets one with a zero coefficient, so
+    /// every tensor of the graph has a positive size.
+    fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String> {
+        let settings = head
+            .spec
+            .svr
+            .as_ref()
+            .ok_or_else(|| "an SVR head without its settings".to_owned())?;
+        let (rho, coef, sv) = super::unpack(&head.params, f)
+            .ok_or_else(|| "SVR parameters do not fit the features".to_owned())?;
+        let (m, coef, sv): (usize, Vec<f64>, Vec<f64>) = if coef.is_empty() {
+            (1, vec![0.0], vec![0.0; f])
+        } else {
+            (coef.len(), coef.to_vec(), sv.iter().copied().collect())
+        };
+        let kernel = match settings.kernel {
+            KernelKind::Rbf if settings.members.is_empty() => {
+                KernelForm::Rbf(Widths::One(settings.gamma))
+            }
+            KernelKind::Rbf => {
+                // A mean of SVRs: one width per support vector.
+                let g: Vec<f64> = settings
+                    .widths()
+                    .iter()
+                    .flat_map(|&(g, k)| std::iter::repeat_n(g, k))
+                    .collect();
+                if g.len() != m {
+                    return Err("the SVR members' support vectors do not add up".into());
+                }
+                KernelForm::Rbf(Widths::Each(g))
+            }
+            KernelKind::Linear => KernelForm::Linear,
+        };
+        Ok(Form::Expansion {
+            rho,
+            coef,
+            sv,
+            kernel,
+        })
+    }
+
+    fn libvmaf_refusal(&self) -> Option<&'static str> {
+        None
+    }
+
+    fn libsvm(&self, spec: &ResolvedSpec, p: &[f64], f: usize) -> Result<Libsvm, LibsvmError> {
+        if spec.svr.as_ref().is_some_and(|s| !s.members.is_empty()) {
+            return Err(LibsvmError::Refused(LibvmafRefusal {
+                head: "svr-mean",
+                why: "it is a mean of SVRs of different RBF widths, which no single libsvm model expresses",
+            }));
+        }
+        let s = spec
+            .svr
+            .as_ref()
+            .ok_or_else(|| LibsvmError::Bad("no SVR settings".into()))?;
+        let (rho, coef, sv) = super::unpack(p, f).ok_or_else(|| {
+            LibsvmError::Bad("parameters do not fit the feature count".into())
+        })?;
+        Ok(Libsvm {
+            svm_type: match s.svm_type {
+                SvrType::Epsilon => "epsilon_svr",
+                SvrType::Nu => "nu_svr",
+            },
+            kernel: s.kernel.as_str(),
+            gamma: s.gamma,
+            rho,
+            coef: coef.to_vec(),
+            sv: sv.iter().copied().collect(),
+            c: Some(s.c),
+            param_gamma: (s.kernel == KernelKind::Rbf).then_some(s.gamma),
+            nu: s.nu,
+            epsilon: (s.svm_type == SvrType::Epsilon).then_some(s.epsilon),
+            ridge_alpha: None,
+        })
+    }
+}
