@@ -36,6 +36,7 @@ const LAYERS: &[&str] = &[
     "check",
     "scoring",
     "pipeline",
+    "study_new",
     "cli",
     "lib",
     "main",

@@ -28,6 +28,7 @@ mod refusals;
 mod report;
 mod selection;
 mod study;
+mod study_hostile;
 mod svr_mean;
 mod template;
 mod train;

@@ -1,7 +1,8 @@
 //! Bring your own study: a study file (TOML, served by the built-in `study`
 //! plugin) over real libvmaf logs. Six generated sources, four distortions
 //! each, scored by stock libvmaf 2.3.1; a labels CSV with a MOS on 0-100
-//! and the source of every encode. Training groups encodes by source,
+//! and the source of every encode, from which `moshead adapters new` writes
+//! the study file (then completed as a team would). Training groups encodes by source,
 //! applies the study's own gate, writes a card with the study's name, scale
 //! and licence, records the study file, and exports a libvmaf model that
 //! stock libvmaf scores frame by frame as `moshead predict` does; `predict`
@@ -17,36 +18,6 @@ use serde_json::Value;
 use crate::export::{read_json, sha256};
 use crate::libvmaf::{apply, reference, run_vmaf, write_yuv, Distortion, Scored};
 use crate::vmaf::{frames_score_as_predicted, with_features, Trained};
-
-const STUDY: &str = r#"# my-study: a test study
-name = "my-study"
-version = "1.0.0"
-description = "Six sources, four distortions each, MOS 0-100"
-licence = "Test-suite study: use it for nothing else."
-
-[card]
-intended_use = "Predicts the 0-100 MOS of my-study's encodes from the `{schema}` features."
-limits = ["Six generated sources only."]
-
-[scale]
-min = 0
-max = 100
-
-[columns]
-id = "clip"
-mos = "mos"
-content = "src"
-sd = "sd"
-votes = "n"
-
-[logs]
-[labels]
-[features]
-
-[gate]
-plcc_min = 0.7
-srocc_min = 0.6
-"#;
 
 /// Scores `contents` sources x four distortions into `dir/<logs>`, the YUV
 /// in `dir/yuv`.
@@ -106,7 +77,78 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
         ));
     }
     std::fs::write(dir.join("labels.csv"), &csv).unwrap();
-    std::fs::write(dir.join("my-study.toml"), STUDY).unwrap();
+
+    // `adapters new` writes the study file from the labels and the logs.
+    let new = [
+        "adapters",
+        "new",
+        "my-study",
+        "--labels",
+        "labels.csv",
+        "--logs",
+        "logs",
+    ];
+    let out = moshead(dir, &new).ok().to_owned();
+    for guessed in [
+        "guessed  read 24 records, 24 clips; clip id: `clip`",
+        "guessed  MOS: `mos`",
+        "guessed  sd: `sd`",
+        "guessed  votes: `n`",
+        "guessed  content (source): `src`",
+        "guessed  scale: 0-100",
+        "guessed  libvmaf logs: 24 in logs, 24 of 24 clips have one",
+        "check    the scale and the gate",
+    ] {
+        assert!(out.contains(guessed), "missing {guessed:?}:\n{out}");
+    }
+    let written = std::fs::read_to_string(dir.join("my-study.toml")).unwrap();
+    for line in [
+        "name = \"my-study\"\n",
+        "[scale]",
+        "min = 0.0\nmax = 100.0\n",
+        "[columns]\nid = \"clip\"\nmos = \"mos\"\ncontent = \"src\"",
+        "sd = \"sd\"\n",
+        "votes = \"n\"\n",
+        "[labels]\npath = \"labels.csv\"\nformats = [\"csv\"]\n",
+        "[logs]",
+        "path = \"logs\"\n",
+        "[gate]",
+    ] {
+        assert!(written.contains(line), "missing {line:?}:\n{written}");
+    }
+    assert!(!written.contains("[votes]"), "{written}");
+    // Never over a file without --force.
+    let run = moshead(dir, &new);
+    assert!(
+        run.fails(1)
+            .contains("my-study.toml: exists; moshead never overwrites it without --force"),
+        "{run}"
+    );
+    let mut forced = new.to_vec();
+    forced.push("--force");
+    moshead(dir, &forced).ok();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("my-study.toml")).unwrap(),
+        written
+    );
+    // The team then fills in what only it knows (the lines marked CHECK).
+    let edited: String = written
+        .lines()
+        .map(|l| {
+            if l.starts_with("description = ") {
+                "description = \"Six sources, four distortions each, MOS 0-100\"".to_owned()
+            } else if l.starts_with("licence = ") {
+                "licence = \"Test-suite study: use it for nothing else.\"".to_owned()
+            } else if l.starts_with("plcc_min = ") {
+                "plcc_min = 0.7\nsrocc_min = 0.6".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n[features]\n\n[card]\nintended_use = \"Predicts the 0-100 MOS of my-study's encodes from the `{schema}` features.\"\nlimits = [\"Six generated sources only.\"]\n";
+    std::fs::write(dir.join("my-study.toml"), &edited).unwrap();
 
     let run = moshead(
         dir,
@@ -115,10 +157,6 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
             "--quiet",
             "--adapter",
             "./my-study.toml",
-            "-i",
-            "logs=logs",
-            "-i",
-            "labels=labels.csv",
             "--head",
             "ridge",
             "--export",
@@ -136,7 +174,7 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
     assert_eq!(a["licence"], "Test-suite study: use it for nothing else.");
     assert_eq!(a["sha256"], sha256(&builtin_plugin("study")));
     assert_eq!(a["study"]["sha256"], sha256(&dir.join("my-study.toml")));
-    assert_eq!(a["study"]["text"], STUDY);
+    assert_eq!(a["study"]["text"], edited.as_str());
     assert_eq!(a["mos_scale"]["native_max"], 100.0);
     // The study's own gate, applied.
     let g = &m["gate"];
@@ -201,7 +239,8 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
         assert!((0.0..=100.0).contains(&p), "{r}");
         assert!(r["mos"].is_null(), "{r}");
     }
-    // Training still needs the labels.
+    // Training still needs labels: the study's own labels table labels
+    // none of the new logs, so every row is dropped.
     let run = moshead(
         dir,
         &[
@@ -216,12 +255,22 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
     );
     assert!(
         run.stderr
-            .contains("labels slot `labels`, which has no file"),
+            .contains("no rows to train on: 28 row(s) were dropped"),
+        "{run}"
+    );
+
+    // No test rows were held out: `validate` says how to hold some out.
+    let run = moshead(dir, &["validate", "--model", model]);
+    assert_ne!(run.code, Some(0), "{run}");
+    assert!(
+        run.stderr.contains("no rows carry split `test`")
+            && run.stderr.contains("`split.test_contents`")
+            && run.stderr.contains("`columns.split`"),
         "{run}"
     );
 
     // A changed study file is refused as a changed plugin is.
-    std::fs::write(dir.join("my-study.toml"), STUDY.replace("0.7", "0.8")).unwrap();
+    std::fs::write(dir.join("my-study.toml"), edited.replace("0.7", "0.8")).unwrap();
     let run = moshead(dir, &["predict", "--model", model, "-i", "logs=new"]);
     assert_ne!(run.code, Some(0), "{run}");
     assert!(

@@ -472,3 +472,86 @@ fn other_broken_plugins_fail_where_they_break() {
         &["plugin panicked: fixture panic in descriptor"],
     );
 }
+
+/// `adapters new NAME --rust` scaffolds a plugin crate from the template
+/// with a libvmaf-log slot: it builds (into the fixtures' target directory,
+/// with the template's lock file), passes `adapters check`, loads by name
+/// and trains on the labels and logs it was written from.
+#[test]
+fn adapters_new_rust_scaffolds_a_crate_that_builds_checks_and_trains() {
+    use crate::votes::{clip, quality, write_log, CLIPS};
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::create_dir_all(cwd.join("logs")).unwrap();
+    let mut labels = String::from("clip,source,mos,sd,n\n");
+    for j in 0..CLIPS {
+        write_log(&cwd.join("logs"), j);
+        let mos = 10.0 + 80.0 * quality(j) + (j % 3) as f64;
+        labels.push_str(&format!("{},src{},{mos:.2},11,24\n", clip(j), j / 4));
+    }
+    std::fs::write(cwd.join("labels.csv"), labels).unwrap();
+    let new = [
+        "adapters",
+        "new",
+        "scaffolded-study",
+        "--labels",
+        "labels.csv",
+        "--logs",
+        "logs",
+        "--rust",
+    ];
+    let out = moshead(cwd, &new).ok().to_owned();
+    assert!(out.contains("guessed  content (source): `source`"), "{out}");
+    let dir = cwd.join("scaffolded-study");
+    let lib_rs = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    for needle in [
+        ".libvmaf_logs(\"logs\", LOGS, &[TAG], \"labels\", &[ID_KEY], &[])",
+        "const CONTENT_KEY: &str = \"source\";",
+        "const SCALE: (f64, f64) = (0.0, 100.0);",
+        "rules::positive(row, \"sd\")",
+    ] {
+        assert!(lib_rs.contains(needle), "missing {needle:?}:\n{lib_rs}");
+    }
+    // Never over the crate's files without --force.
+    let e = moshead(cwd, &new).fails(1).to_owned();
+    assert!(
+        e.contains("exists; moshead never overwrites it without --force"),
+        "{e}"
+    );
+
+    let built = build_fixtures(
+        dir.join("Cargo.toml").to_str().unwrap(),
+        "the scaffolded crate",
+    );
+    let lib = built.join(lib_file("scaffolded-study"));
+    let run = check(cwd, &lib, &[], false);
+    let out = run.ok();
+    assert_check(out, "descriptor", "PASS", &["scaffolded-study 0.1.0"]);
+    assert_check(out, "samples", "PASS", &[]);
+    let plugins = plugin_dir(&[lib]);
+    let pdir = plugins.path().to_str().unwrap();
+    let train = [
+        "train",
+        "--quiet",
+        "--plugin-dir",
+        pdir,
+        "-a",
+        "scaffolded-study",
+        "--head",
+        "linear",
+        "--validation",
+        "kfold",
+        "--folds",
+        "3",
+        "--out",
+        "out",
+    ];
+    moshead(cwd, &train).ok();
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(cwd.join("out/scaffolded_study_mos_head_v1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(m["adapter"]["name"], "scaffolded-study");
+    assert_eq!(m["data"]["rows"], CLIPS as u64, "{}", m["data"]);
+    assert_eq!(m["gate"]["thresholds"]["plcc_min"], 0.7, "{}", m["gate"]);
+}

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::corpus::jsonl;
 use crate::export::read_json;
 
-const CLIPS: usize = 24;
+pub(crate) const CLIPS: usize = 24;
 const SUBJECTS: usize = 10;
 
 /// A deterministic stream in [0, 1).
@@ -60,11 +60,11 @@ fn votes() -> Vec<Vec<Option<f64>>> {
     v
 }
 
-fn quality(j: usize) -> f64 {
+pub(crate) fn quality(j: usize) -> f64 {
     ((j * 7) % CLIPS) as f64 / (CLIPS - 1) as f64
 }
 
-fn clip(j: usize) -> String {
+pub(crate) fn clip(j: usize) -> String {
     format!("c{j:02}")
 }
 
@@ -73,7 +73,7 @@ fn subject(i: usize) -> String {
 }
 
 /// A libvmaf log of clip `j` (three frames, features rising with quality).
-fn write_log(dir: &Path, j: usize) {
+pub(crate) fn write_log(dir: &Path, j: usize) {
     let q = quality(j);
     let frames: Vec<String> = (0..3)
         .map(|f| {
@@ -308,4 +308,100 @@ fn a_vote_table_nothing_can_be_modelled_from_is_refused_by_name() {
         e.contains("median") && e.contains("mean, bt500, mle"),
         "{e}"
     );
+}
+
+/// A study file over the generated logs and the vote table `labels`, its
+/// `[votes]` table `votes`.
+fn study_file(labels: &str, votes: &str, content: &str) -> String {
+    format!(
+        r#"name = "voted"
+description = "the votes test's study, declared in a study file"
+licence = "Test-suite study."
+[scale]
+min = 1
+max = 5
+[columns]
+id = "clip"
+{content}
+[votes]
+{votes}
+[logs]
+path = "logs"
+[labels]
+path = "{labels}"
+[gate]
+plcc_min = 0.5
+"#
+    )
+}
+
+#[test]
+fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let v = study(cwd);
+    std::fs::write(
+        cwd.join("wide.toml"),
+        study_file("votes.csv", "layout = \"wide\"", "content = \"src\""),
+    )
+    .unwrap();
+    std::fs::write(
+        cwd.join("long.toml"),
+        study_file(
+            "votes_long.csv",
+            "layout = \"long\"\nsubject = \"subject\"\nscore = \"score\"\nsession = \"session\"",
+            "", // no content: every clip is its own
+        ),
+    )
+    .unwrap();
+    for (study, model) in [
+        ("./wide.toml", SubjectiveModel::Mle),
+        ("./long.toml", SubjectiveModel::Mean),
+    ] {
+        let out = format!("out-{}", &study[2..6]);
+        let args = [
+            "train",
+            "--adapter",
+            study,
+            "--subjective-model",
+            model.name(),
+            "--validation",
+            "kfold",
+            "--folds",
+            "3",
+            "--head",
+            "linear",
+            "--out",
+            &out,
+        ];
+        let summary = moshead(cwd, &args).ok().to_owned();
+        let each_row = study == "./long.toml";
+        assert_eq!(
+            summary.contains("contents: every row is its own content"),
+            each_row,
+            "{summary}"
+        );
+        let m = read_json(&cwd.join(format!("{out}/voted_mos_head_v1.json")));
+        let rec = &m["data"]["subjective"][0];
+        assert_eq!(rec["model"], model.name(), "{rec}");
+        assert_eq!(rec["clips"], CLIPS as u64, "{rec}");
+        assert_eq!(rec["subjects"], SUBJECTS as u64, "{rec}");
+        assert_eq!(m["adapter"]["name"], "voted");
+        // The recovered score is the MOS; the clips are grouped by source.
+        let want = expected(&v, model);
+        let rows = jsonl(&cwd.join(format!("{out}/voted_mos_head_v1_validation.jsonl")));
+        assert_eq!(rows.len(), CLIPS);
+        for r in &rows {
+            let id = r["id"].as_str().unwrap();
+            let got = r["mos_native"].as_f64().unwrap();
+            assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
+            let j: usize = id[1..].parse().unwrap();
+            let group = if each_row {
+                id.to_owned()
+            } else {
+                format!("src{}", j / 4)
+            };
+            assert_eq!(r["group"], group, "{r}");
+        }
+    }
 }

@@ -28,6 +28,7 @@ pub mod safe_fs;
 pub mod scoring;
 pub mod selection;
 pub mod status;
+pub mod study_new;
 pub mod threads;
 pub mod training;
 pub mod trust;

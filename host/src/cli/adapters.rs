@@ -34,6 +34,39 @@ enum AdaptersCmd {
         /// The plugin library file (e.g. `target/debug/libmy_corpus.so`).
         path: std::path::PathBuf,
     },
+    /// Write a study file (`OUT/NAME.toml`) from a labels table: guesses the
+    /// clip id, MOS, content, SD, vote-count, CI95 and split columns (or a
+    /// wide or long table of raw votes), the native scale and the libvmaf
+    /// logs, and prints what it guessed and what to check.
+    New(NewArgs),
+}
+
+/// Arguments of `moshead adapters new`.
+#[derive(Debug, Args)]
+struct NewArgs {
+    /// The adapter name (lowercase words joined by `-`).
+    name: String,
+    /// The labels table (CSV, TSV or JSONL): MOS per clip, or raw votes.
+    #[arg(long, value_name = "FILE")]
+    labels: std::path::PathBuf,
+    /// The directory of libvmaf JSON logs, one per clip named after it.
+    #[arg(long, value_name = "DIR")]
+    logs: Option<std::path::PathBuf>,
+    /// Where to write the study file.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: std::path::PathBuf,
+    /// Replace an existing study file (or the crate's files).
+    #[arg(long)]
+    force: bool,
+    /// Write a compiled plugin crate (`OUT/NAME/`, from the adapter
+    /// template, with a libvmaf-log slot) instead of a study file; needs
+    /// `--logs`. `cargo build --release` in it builds the plugin.
+    #[arg(long, requires = "logs")]
+    rust: bool,
+    /// The moshead sdk directory the crate depends on (default: the sdk
+    /// of the checkout this moshead was built from, if it is still there).
+    #[arg(long, value_name = "DIR", requires = "rust")]
+    sdk: Option<std::path::PathBuf>,
 }
 
 pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
@@ -42,6 +75,9 @@ pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
     }
     if let Some(AdaptersCmd::Check { path }) = &args.cmd {
         return check(path, args.json);
+    }
+    if let Some(AdaptersCmd::New(new)) = &args.cmd {
+        return new_study(new, args.json);
     }
     let reg = match &args.cmd {
         Some(AdaptersCmd::Show { name }) => env.registry_for(name)?,
@@ -81,8 +117,199 @@ pub fn run(env: &Env, args: AdaptersArgs) -> anyhow::Result<u8> {
             }
         }
         Some(AdaptersCmd::Check { path }) => return check(&path, args.json),
+        Some(AdaptersCmd::New(new)) => return new_study(&new, args.json),
     }
     Ok(EXIT_OK)
+}
+
+/// `moshead adapters new NAME --labels FILE`: guess, write, say what to check.
+fn new_study(a: &NewArgs, as_json: bool) -> anyhow::Result<u8> {
+    use crate::study_new::{describe, guess, relative_to, render, Inputs, Table};
+    let table = Table::read(&a.labels)?;
+    let g = guess(&table, &a.labels.display().to_string(), a.logs.is_some())?;
+    let mut notes = describe(&g);
+    let mut logs = None;
+    if let Some(dir) = &a.logs {
+        let (found, matched) = log_stems(dir, &table, &g.id)?;
+        notes.push(format!(
+            "libvmaf logs: {found} in {}, {matched} of {} clips have one",
+            dir.display(),
+            g.clips
+        ));
+        logs = Some(relative_to(&a.out, dir));
+    }
+    let inputs = Inputs {
+        labels: relative_to(&a.out, &a.labels),
+        format: table.format,
+        logs,
+    };
+    let text = render(&a.name, &g, &inputs)?;
+    if !a.out.is_dir() {
+        anyhow::bail!(
+            "{}: is not a directory (give an existing --out)",
+            a.out.display()
+        );
+    }
+    if a.rust {
+        return new_crate(a, &g, notes, as_json);
+    }
+    let path = a.out.join(format!("{}.toml", a.name));
+    write_new(&path, &text, a.force)?;
+    let check = [
+        "the description and licence (the model card carries them)",
+        "the scale and the gate",
+        "the content: encodes of one source must share a content",
+    ];
+    if as_json {
+        print_json(&json!({ "study": path, "guessed": notes, "check": check, "text": text }))?;
+    } else {
+        println!("wrote {}", path.display());
+        for n in &notes {
+            println!("  guessed  {n}");
+        }
+        for c in check {
+            println!("  check    {c}");
+        }
+        let shown = path.display().to_string();
+        let shown = if shown.contains('/') {
+            shown
+        } else {
+            format!("./{shown}")
+        };
+        println!("then: moshead corpus --adapter {shown}");
+    }
+    Ok(EXIT_OK)
+}
+
+/// `adapters new --rust`: the crate `OUT/NAME/`.
+fn new_crate(
+    a: &NewArgs,
+    g: &crate::study_new::Guess,
+    notes: Vec<String>,
+    as_json: bool,
+) -> anyhow::Result<u8> {
+    let absolute = |p: &std::path::Path| {
+        std::fs::canonicalize(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))
+    };
+    let sdk = match &a.sdk {
+        Some(dir) => absolute(dir)?,
+        None => {
+            let built = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+            absolute(&built).map_err(|_| {
+                anyhow::anyhow!(
+                    "the moshead sdk this binary was built from ({}) is gone: name a checkout's sdk with --sdk DIR",
+                    built.display()
+                )
+            })?
+        }
+    };
+    if !sdk.join("Cargo.toml").is_file() {
+        anyhow::bail!(
+            "{}: holds no Cargo.toml (give the moshead checkout's `sdk` directory)",
+            sdk.display()
+        );
+    }
+    let logs = a
+        .logs
+        .as_deref()
+        .map(absolute)
+        .transpose()?
+        .unwrap_or_default();
+    let labels = absolute(&a.labels)?;
+    let dir = a.out.join(&a.name);
+    std::fs::create_dir_all(dir.join("src"))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let files = crate::study_new::rust::crate_files(&a.name, g, &labels, &logs, &sdk);
+    // Check every name first: nothing is written unless all can be.
+    if !a.force {
+        if let Some((f, _)) = files
+            .iter()
+            .find(|(f, _)| std::fs::symlink_metadata(dir.join(f)).is_ok())
+        {
+            anyhow::bail!(
+                "{}: exists; moshead never overwrites it without --force",
+                dir.join(f).display()
+            );
+        }
+    }
+    for (f, text) in &files {
+        write_new(&dir.join(f), text, a.force)?;
+    }
+    let lib = format!("lib{}.so", a.name.replace('-', "_"));
+    if as_json {
+        print_json(
+            &json!({ "crate": dir, "guessed": notes, "files": files.iter().map(|(f, _)| f).collect::<Vec<_>>() }),
+        )?;
+    } else {
+        println!("wrote the crate {}", dir.display());
+        for n in &notes {
+            println!("  guessed  {n}");
+        }
+        println!("  check    the lines marked CHECK in src/lib.rs (scale, gate, licence)");
+        println!(
+            "then: cargo build --release --manifest-path {}/Cargo.toml && moshead adapters check {}/target/release/{lib}",
+            dir.display(),
+            dir.display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// The `.json` files in `dir`, and how many of the table's ids have one.
+fn log_stems(
+    dir: &std::path::Path,
+    table: &crate::study_new::Table,
+    id: &str,
+) -> anyhow::Result<(usize, usize)> {
+    let mut stems = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))? {
+        let e = e.map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            if let Some(s) = p.file_stem().and_then(|s| s.to_str()) {
+                stems.insert(s.to_owned());
+            }
+        }
+    }
+    let col = table.columns.iter().position(|c| c == id);
+    let ids: std::collections::BTreeSet<&str> = table
+        .rows
+        .iter()
+        .filter_map(|r| col.and_then(|c| r.get(c)?.as_deref()))
+        .collect();
+    let matched = ids.iter().filter(|i| stems.contains(**i)).count();
+    if stems.is_empty() {
+        anyhow::bail!("{}: holds no libvmaf log (`*.json`)", dir.display());
+    }
+    Ok((stems.len(), matched))
+}
+
+/// Writes `text` to `path`: a new file, or with `force` a replacement
+/// (renamed into place; never through a link or over a special file).
+fn write_new(path: &std::path::Path, text: &str, force: bool) -> anyhow::Result<()> {
+    use crate::safe_fs::{check_replaceable, create_new, temp_name};
+    use std::io::Write as _;
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if exists && !force {
+        anyhow::bail!(
+            "{}: exists; moshead never overwrites it without --force",
+            path.display()
+        );
+    }
+    check_replaceable(path)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| anyhow::anyhow!("{}: no file name", path.display()))?;
+    let tmp = path.with_file_name(temp_name(name));
+    let mut f = create_new(&tmp)?;
+    let written = f.write_all(text.as_bytes()).and_then(|()| f.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
+        // The temporary file is ours: created with O_EXCL just above.
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("{}: {e}", path.display());
+    }
+    Ok(())
 }
 
 /// `moshead adapters check PATH`: one line per check as it completes.

@@ -340,6 +340,11 @@ fn command_line() -> Vec<String> {
     args
 }
 
+/// The summary's line when no two rows share a content.
+const EACH_ROW_SUMMARY: &str = "contents: every row is its own content (no two rows share one): \
+     encodes of one source can fall on both sides of a fold, so the validation figures can be \
+     optimistic; name the content (a study file's `columns.content` or `contents.id_before_last`)";
+
 fn print_summary(m: &Manifest, path: &Path) {
     let v = &m.validation;
     println!(
@@ -354,6 +359,9 @@ fn print_summary(m: &Manifest, path: &Path) {
         m.data.groups,
         if m.data.synthetic { ", synthetic" } else { "" }
     );
+    if m.data.rows > 1 && m.data.groups == m.data.rows {
+        println!("{EACH_ROW_SUMMARY}");
+    }
     println!(
         "validation: {} ({} fold(s)), seed {}",
         v.name,

@@ -154,6 +154,16 @@ pub fn resolve_for(
             }
             continue;
         }
+        // Scoring logs named on the command line, a default labels table
+        // is not joined: the logs given are new clips, scored alone.
+        let logs_flagged = joined.iter().any(|l| flags.iter().any(|(s, _)| s == l));
+        if unlabelled && logs_flagged && !flagged {
+            out.notes.push(format!(
+                "labels slot `{}`: its default is not read, the logs given are scored alone (pass --input {}=PATH to join labels)",
+                slot.name, slot.name
+            ));
+            continue;
+        }
         let bindings = bindings_of(slot, flags, false, env, &mut out.notes)?;
         if bindings.is_empty() && unlabelled {
             continue;

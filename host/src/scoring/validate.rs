@@ -95,7 +95,11 @@ pub fn validate<'r>(
     let test = ds.rows_in(Split::Test);
     if test.is_empty() {
         let what = format!(
-            "no rows carry split `test`: there is no held-out set to validate on ({} rows read)",
+            "no rows carry split `test`: there is no held-out set to validate on ({} rows read). \
+             Hold test rows out when training: a split column (`train` / `val` / `test`; a study \
+             file's `columns.split`), or named test contents (a study file's \
+             `split.test_contents`); or score these rows with `moshead predict`, or another \
+             corpus with `validate --adapter OTHER`",
             ds.len()
         );
         return Err(too_few(what, loaded));

@@ -53,6 +53,10 @@ impl CorpusAdapter for StudyAdapter {
     fn mos_se(&self, row: &Row<'_>) -> Option<f64> {
         let c = &self.study.columns;
         let to_head = self.study.to_head_scale();
+        if self.study.votes.is_some() {
+            // Recovered from the votes by the host's subjective model.
+            return rules::positive(row, "votes_std_err").map(|se| se * to_head);
+        }
         if let (Some(sd), Some(n)) = (&c.sd, &c.votes) {
             if let (Some(sd), Some(n)) = (rules::positive(row, sd), rules::positive(row, n)) {
                 return Some(sd / n.sqrt() * to_head);

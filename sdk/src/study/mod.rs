@@ -14,8 +14,8 @@
 //! Compatibility rule: a key this build does not know is an error (a
 //! misspelt key would otherwise change the model silently); a study file
 //! written for a later study format says so with `format = N`, and is
-//! refused with the format this build reads. The `[votes]` table is
-//! reserved for raw opinion scores and refused until a format reads it.
+//! refused with the format this build reads. The `[votes]` table declares
+//! raw opinion scores (wide or long) in the labels table joined with the logs.
 //! The long form is `docs/study-file.md`.
 
 mod adapter;
@@ -139,6 +139,9 @@ pub struct Study {
     pub schema_columns: Option<Vec<String>>,
     /// The gate, on the head's 1-5 scale (RMSE converted from native).
     pub gate: Thresholds,
+    /// Raw votes in the labels table, when the study has them instead of a
+    /// MOS column: the recovered score is written under `columns.mos`.
+    pub votes: Option<crate::labels::VotesDecl>,
 }
 
 /// The statement the card and summary carry when every row is its own content.
@@ -184,9 +187,18 @@ impl Study {
         let mut b = DescriptorBuilder::new(&self.name, &self.version, &self.model_id)
             .description(&self.description);
         if let Some(logs) = &self.logs {
-            b = b
-                .libvmaf_logs("logs", &path(logs), &tag, "labels", &[&self.columns.id], &[])
-                .about("libvmaf JSON logs (`vmaf --json`), one per clip named <clip id>.json, pooled and joined with `labels` by file stem; without `labels`, for prediction only");
+            b = b.libvmaf_logs(
+                "logs",
+                &path(logs),
+                &tag,
+                "labels",
+                &[&self.columns.id],
+                &[],
+            );
+            if let Some(v) = &self.votes {
+                b = b.labels_votes(v.clone());
+            }
+            b = b.about("libvmaf JSON logs (`vmaf --json`), one per clip named <clip id>.json, pooled and joined with `labels` by file stem; without `labels`, for prediction only");
             let labels = self.labels.clone().unwrap_or(SlotDecl {
                 path: None,
                 formats: vec![Format::Csv, Format::Jsonl],
@@ -194,7 +206,11 @@ impl Study {
             b = b
                 .labels_file("labels", &path(&labels))
                 .formats(&labels.formats)
-                .about("the study's labels table: clip id, MOS and the other role columns");
+                .about(if self.votes.is_some() {
+                    "the study's vote table: clip id, the role columns and raw votes"
+                } else {
+                    "the study's labels table: clip id, MOS and the other role columns"
+                });
         } else if let Some(labels) = &self.labels {
             b = b
                 .jsonl_file("labels", &path(labels), &tag)

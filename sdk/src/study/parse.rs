@@ -6,6 +6,7 @@ use toml::Spanned;
 
 use super::{Columns, ContentRule, HashSplit, SlotDecl, Study, StudyError, FORMAT};
 use crate::descriptor::{Format, Thresholds};
+use crate::labels::{VoteLayout, VotesDecl};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +20,7 @@ struct Raw {
     licence: String,
     card: Option<RawCard>,
     scale: Spanned<RawScale>,
-    columns: RawColumns,
+    columns: Spanned<RawColumns>,
     contents: Option<RawContents>,
     split: Option<RawSplit>,
     labels: Option<Spanned<RawSlot>>,
@@ -27,7 +28,17 @@ struct Raw {
     features: Option<Spanned<RawSlot>>,
     schema: Option<RawSchema>,
     gate: Option<Spanned<RawGate>>,
-    votes: Option<Spanned<toml::Value>>,
+    votes: Option<Spanned<RawVotes>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVotes {
+    layout: Spanned<String>,
+    subjects: Option<Spanned<Vec<Spanned<String>>>>,
+    subject: Option<Spanned<String>>,
+    score: Option<Spanned<String>>,
+    session: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -49,7 +60,7 @@ struct RawScale {
 #[serde(deny_unknown_fields)]
 struct RawColumns {
     id: Spanned<String>,
-    mos: Spanned<String>,
+    mos: Option<Spanned<String>>,
     content: Option<Spanned<String>>,
     sd: Option<Spanned<String>>,
     votes: Option<Spanned<String>>,
@@ -212,13 +223,40 @@ fn non_empty(at: &At<'_>, v: &Spanned<String>, key: &str) -> Result<String, Stud
     Ok(s.to_owned())
 }
 
+/// The field an unknown-field or missing-field message names.
+fn field_of(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("missing field `"))?;
+    rest.split_once('`').map(|(f, _)| f)
+}
+
+/// The `[table]` whose header is at or above `line` (1-based), if any.
+fn table_at(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix('[')?.split_once(']')?.0;
+            (!inner.starts_with('[')).then(|| inner.trim().to_owned())
+        })
+        .last()
+}
+
 pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
     let at = At { text, file };
-    let raw: Raw = toml::from_str(text).map_err(|e| StudyError {
-        file: file.to_owned(),
-        line: e.span().map_or(1, |s| at.line(s.start)),
-        key: None,
-        reason: e.message().trim().to_owned(),
+    let raw: Raw = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |s| at.line(s.start));
+        let reason = e.message().trim().to_owned();
+        StudyError {
+            file: file.to_owned(),
+            line,
+            key: field_of(&reason).map(|f| match table_at(text, line) {
+                Some(t) => format!("{t}.{f}"),
+                None => f.to_owned(),
+            }),
+            reason,
+        }
     })?;
     if let Some(f) = &raw.format {
         if *f.get_ref() != FORMAT {
@@ -231,13 +269,6 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
                 ),
             ));
         }
-    }
-    if let Some(v) = &raw.votes {
-        return Err(at.err(
-            v.span(),
-            "votes",
-            "raw votes are reserved for a later study format and not read yet: give a MOS column",
-        ));
     }
     let name = non_empty(&at, &raw.name, "name")?;
     if !is_kebab(&name) {
@@ -313,10 +344,10 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
     }
 
     // The role columns: each names one column, and no column has two roles.
-    let c = &raw.columns;
-    let mut roles: Vec<(&str, &Spanned<String>)> =
-        vec![("columns.id", &c.id), ("columns.mos", &c.mos)];
+    let c = raw.columns.get_ref();
+    let mut roles: Vec<(&str, &Spanned<String>)> = vec![("columns.id", &c.id)];
     for (key, v) in [
+        ("columns.mos", &c.mos),
         ("columns.content", &c.content),
         ("columns.sd", &c.sd),
         ("columns.votes", &c.votes),
@@ -341,7 +372,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
     let col = |v: &Option<Spanned<String>>| v.as_ref().map(|s| s.get_ref().trim().to_owned());
     let columns = Columns {
         id: c.id.get_ref().trim().to_owned(),
-        mos: c.mos.get_ref().trim().to_owned(),
+        mos: col(&c.mos).unwrap_or_else(|| "mos".to_owned()),
         sd: col(&c.sd),
         votes: col(&c.votes),
         ci95: col(&c.ci95),
@@ -371,6 +402,21 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         }
         (None, None) => ContentRule::EachRow,
     };
+
+    let votes = match &raw.votes {
+        Some(v) => Some(VotesDecl {
+            scale: Some((lo, hi)),
+            ..votes(&at, v, &roles, &columns, &contents)?
+        }),
+        None => None,
+    };
+    if votes.is_none() && c.mos.is_none() {
+        return Err(at.err(
+            raw.columns.span(),
+            "columns.mos",
+            "is missing: name the MOS column, or declare raw votes in `[votes]`",
+        ));
+    }
 
     // Splits.
     let mut test_contents = Vec::new();
@@ -467,6 +513,13 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         },
     )?;
     let features = slot(&raw.features, "features", &rows_formats)?;
+    if let (Some(v), None) = (&raw.votes, &logs) {
+        return Err(at.err(
+            v.span(),
+            "votes",
+            "votes are read from the labels table joined with libvmaf logs: declare `[logs]` too",
+        ));
+    }
     if labels.is_none() && features.is_none() && logs.is_none() {
         return Err(StudyError {
             file: file.to_owned(),
@@ -597,5 +650,119 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         features,
         schema_columns,
         gate,
+        votes,
+    })
+}
+
+/// The `[votes]` table: the layout of a table of raw votes.
+fn votes(
+    at: &At<'_>,
+    raw: &Spanned<RawVotes>,
+    roles: &[(&str, &Spanned<String>)],
+    columns: &Columns,
+    contents: &ContentRule,
+) -> Result<VotesDecl, StudyError> {
+    let v = raw.get_ref();
+    // The confidence comes from the votes: a column for it is a mistake.
+    for (key, col) in [
+        ("columns.sd", &columns.sd),
+        ("columns.votes", &columns.votes),
+        ("columns.ci95", &columns.ci95),
+    ] {
+        if col.is_some() {
+            let span = roles
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or(0..0, |(_, s)| s.span());
+            return Err(at.err(
+                span,
+                key,
+                "a study with raw votes recovers each clip's confidence and vote count from them: remove this column",
+            ));
+        }
+    }
+    // A vote column must not be a role column, nor two vote roles one column.
+    let mut taken: Vec<(String, String)> = roles
+        .iter()
+        .filter(|(k, _)| *k != "columns.mos")
+        .map(|(k, s)| (s.get_ref().trim().to_owned(), (*k).to_owned()))
+        .collect();
+    let mut claim = |s: &Spanned<String>, key: &str| -> Result<String, StudyError> {
+        let name = non_empty(at, s, key)?;
+        if let Some((_, first)) = taken.iter().find(|(c, _)| *c == name) {
+            return Err(at.err(
+                s.span(),
+                key,
+                format!("column `{name}` is given two roles: {first} and {key}"),
+            ));
+        }
+        taken.push((name.clone(), key.to_owned()));
+        Ok(name)
+    };
+    let misplaced = |s: Option<std::ops::Range<usize>>, key: &str, layout: &str| match s {
+        Some(span) => Err(at.err(span, key, format!("is not read for a {layout} vote table"))),
+        None => Ok(()),
+    };
+    let layout = match v.layout.get_ref().trim() {
+        "wide" => {
+            misplaced(v.subject.as_ref().map(|s| s.span()), "votes.subject", "wide")?;
+            misplaced(v.score.as_ref().map(|s| s.span()), "votes.score", "wide")?;
+            misplaced(v.session.as_ref().map(|s| s.span()), "votes.session", "wide")?;
+            let mut subjects = Vec::new();
+            if let Some(list) = &v.subjects {
+                for s in list.get_ref() {
+                    subjects.push(claim(s, "votes.subjects")?);
+                }
+                if subjects.is_empty() {
+                    return Err(at.err(
+                        list.span(),
+                        "votes.subjects",
+                        "lists no subject column (leave it out to read every other column as a subject)",
+                    ));
+                }
+            }
+            VoteLayout::Wide { subjects }
+        }
+        "long" => {
+            misplaced(v.subjects.as_ref().map(|s| s.span()), "votes.subjects", "long")?;
+            let missing = |key: &str| {
+                at.err(
+                    raw.span(),
+                    key,
+                    "is missing: a long vote table names its subject and score columns",
+                )
+            };
+            let subject = v.subject.as_ref().ok_or_else(|| missing("votes.subject"))?;
+            let score = v.score.as_ref().ok_or_else(|| missing("votes.score"))?;
+            VoteLayout::Long {
+                subject: claim(subject, "votes.subject")?,
+                score: claim(score, "votes.score")?,
+                session: v
+                    .session
+                    .as_ref()
+                    .map(|s| claim(s, "votes.session"))
+                    .transpose()?,
+            }
+        }
+        other => {
+            return Err(at.err(
+                v.layout.span(),
+                "votes.layout",
+                format!("`{other}` is no vote layout: `wide` (one column per subject) or `long` (one record per vote)"),
+            ))
+        }
+    };
+    // Per-clip columns carried from a clip's first line.
+    let mut keep: Vec<String> = Vec::new();
+    if let ContentRule::Column(c) = contents {
+        keep.push(c.clone());
+    }
+    keep.extend(columns.split.iter().cloned());
+    keep.extend(columns.reference.iter().cloned());
+    Ok(VotesDecl {
+        layout,
+        score_key: columns.mos.clone(),
+        scale: None,
+        keep,
     })
 }

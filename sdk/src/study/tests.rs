@@ -1,4 +1,5 @@
 use super::*;
+use crate::labels::VoteLayout;
 use crate::testing::Probe;
 use crate::{ProjectorConfig, Split};
 
@@ -113,6 +114,9 @@ fn hostile_study_files_name_file_line_and_key() {
     let e = err(&GOOD.replace("[split]", "colour = 1\n[split]"));
     assert!(e.reason.contains("unknown field `colour`"), "{e}");
     assert_eq!(e.line, 18, "{e}: in [columns]");
+    assert_eq!(e.key.as_deref(), Some("columns.colour"), "{e}");
+    let e = err(&GOOD.replace("licence = \"CC-BY 4.0, our lab\"", "colour = 1"));
+    assert_eq!((e.key.as_deref(), e.line), (Some("colour"), 5), "{e}");
     let e = err(&GOOD.replace("version = \"1.2.0\"", "model_id = \"../evil\""));
     assert_eq!(e.key.as_deref(), Some("model_id"), "{e}");
     assert_eq!(e.line, 3);
@@ -137,10 +141,112 @@ fn hostile_study_files_name_file_line_and_key() {
         "{e}"
     );
     assert!(e.reason.contains("negative"), "{e}");
-    let e = err(&GOOD.replace("[logs]", "[votes]\nwide = true\n[logs]"));
-    assert_eq!(e.key.as_deref(), Some("votes"), "{e}");
+    let e = err(&GOOD.replace("[logs]", "[votes]\nlayout = \"wide\"\nwide = true\n[logs]"));
+    assert!(e.reason.contains("unknown field `wide`"), "{e}");
+    assert_eq!(e.line, 23, "{e}");
     let e = err(&GOOD.replace("version = \"1.2.0\"", "format = 2"));
     assert!(e.reason.contains("study format 2"), "{e}");
     let shown = err(&GOOD.replace("max = 100", "max = 0")).to_string();
     assert!(shown.starts_with("s.toml:9: key `scale.max`: "), "{shown}");
+}
+
+/// [`GOOD`] with raw votes instead of a MOS, SD and vote count.
+fn with_votes(votes: &str) -> String {
+    GOOD.replace("mos = \"mos\"\n", "")
+        .replace("sd = \"sd\"\nvotes = \"n\"\n", "split = \"part\"\n")
+        .replace("[logs]", &format!("[votes]\n{votes}\n[logs]"))
+}
+
+#[test]
+fn raw_votes_are_declared_wide_or_long() {
+    let wide = Study::parse(&with_votes("layout = \"wide\""), "s.toml").unwrap();
+    let d = wide.descriptor(None);
+    assert_eq!(d.problems(), Vec::<String>::new());
+    let join = d.slot("logs").unwrap().labels.clone().unwrap();
+    let v = join.votes.unwrap();
+    assert_eq!(v.layout, VoteLayout::Wide { subjects: vec![] });
+    assert_eq!(v.score_key, "mos");
+    assert_eq!(v.scale, Some((0.0, 100.0)));
+    assert_eq!(
+        v.keep,
+        ["src", "part"],
+        "content and split carried per clip"
+    );
+    let long = Study::parse(
+        &with_votes("layout = \"long\"\nsubject = \"who\"\nscore = \"vote\"\nsession = \"day\""),
+        "s.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        long.votes.unwrap().layout,
+        VoteLayout::Long {
+            subject: "who".into(),
+            score: "vote".into(),
+            session: Some("day".into())
+        }
+    );
+    // The recovered standard error is the row's, on the head's scale.
+    let config = ProjectorConfig {
+        study: Some(with_votes("layout = \"wide\"\nsubjects = [\"s1\", \"s2\"]")),
+        ..ProjectorConfig::default()
+    };
+    let probe = Probe::open::<StudyAdapter>(&config).unwrap();
+    let raw = r#"{"clip":"a_1","src":"a","mos":50,"votes_std_err":5,"adm2":0.9}"#;
+    let r = probe.row("logs", raw).unwrap();
+    assert_eq!(r.mos, 3.0);
+    assert_eq!(r.mos_se.into_option(), Some(5.0 * 0.04));
+}
+
+#[test]
+fn hostile_vote_declarations_name_line_and_key() {
+    let cases: [(String, &str, &str); 7] = [
+        (
+            with_votes("layout = \"tall\""),
+            "votes.layout",
+            "no vote layout",
+        ),
+        (
+            with_votes("layout = \"long\"\nscore = \"v\""),
+            "votes.subject",
+            "is missing",
+        ),
+        (
+            with_votes("layout = \"wide\"\nsubject = \"who\""),
+            "votes.subject",
+            "not read for a wide",
+        ),
+        (
+            with_votes("layout = \"wide\"\nsubjects = [\"src\"]"),
+            "votes.subjects",
+            "two roles: columns.content and votes.subjects",
+        ),
+        (
+            with_votes("layout = \"long\"\nsubject = \"v\"\nscore = \"v\""),
+            "votes.score",
+            "two roles: votes.subject and votes.score",
+        ),
+        (
+            with_votes("layout = \"wide\"").replace("split = \"part\"", "ci95 = \"ci\""),
+            "columns.ci95",
+            "recovers each clip's confidence",
+        ),
+        (
+            with_votes("layout = \"wide\"").replace("[logs]\n", ""),
+            "votes",
+            "declare `[logs]`",
+        ),
+    ];
+    for (text, key, needle) in cases {
+        let e = err(&text);
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(e.reason.contains(needle), "{e}");
+        let line = text.lines().nth(e.line - 1).unwrap_or_default();
+        let leaf = key.rsplit('.').next().unwrap_or(key);
+        // A missing key is reported at its table's header.
+        let header = e.reason.contains("missing") && line == "[votes]";
+        assert!(line.contains(leaf) || header, "{e}: line {line:?}");
+    }
+    // Without votes the MOS column is required.
+    let e = err(&GOOD.replace("mos = \"mos\"\n", ""));
+    assert_eq!(e.key.as_deref(), Some("columns.mos"), "{e}");
 }
