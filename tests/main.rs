@@ -16,6 +16,7 @@ mod heads;
 mod hostile;
 mod hostile_cases;
 mod hostile_in;
+mod layers;
 mod library;
 mod libvmaf;
 mod manifests;

@@ -470,3 +470,70 @@ fn hand_edited_manifests_are_refused_clearly() {
         "{run}"
     );
 }
+
+/// The thread count changes nothing a run writes: `--threads 1`, `2` and
+/// `MOSHEAD_THREADS=4` give byte-identical manifests, validation sidecars
+/// and ONNX files, for the default `auto` selection in 5 content-grouped
+/// folds (folds, candidates and inner folds all run on the pool).
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "204", "11");
+    let id = "chug_hdr_mos_head_v1";
+    let mut outputs = Vec::new();
+    for (flag, env) in [(Some("1"), None), (Some("2"), None), (None, Some("4"))] {
+        // One directory per run: the manifest records `--out`.
+        let cwd = d.path().join(format!("run-{}", outputs.len()));
+        std::fs::create_dir(&cwd).unwrap();
+        let mut c = moshead_cmd(&cwd);
+        c.args([
+            "train",
+            "-a",
+            "chug-hdr",
+            "-i",
+            "shards=../corpus/shards",
+            "--out",
+            "out",
+            "--quiet",
+            "--validation",
+            "kfold",
+            "--folds",
+            "5",
+        ]);
+        if let Some(n) = flag {
+            c.args(["--threads", n]);
+        }
+        if let Some(n) = env {
+            c.env("MOSHEAD_THREADS", n);
+        } else {
+            c.env_remove("MOSHEAD_THREADS");
+        }
+        run_cmd(c).ok();
+        let read = |name: &str| std::fs::read(cwd.join("out").join(name)).unwrap();
+        outputs.push((
+            read(&format!("{id}.json")),
+            read(&format!("{id}_validation.jsonl")),
+            read(&format!("{id}.onnx")),
+        ));
+    }
+    for (i, o) in outputs.iter().enumerate().skip(1) {
+        assert!(o.0 == outputs[0].0, "run {i}: the manifest differs");
+        assert!(
+            o.1 == outputs[0].1,
+            "run {i}: the validation sidecar differs"
+        );
+        assert!(o.2 == outputs[0].2, "run {i}: the ONNX differs");
+    }
+    let bad = {
+        let mut c = moshead_cmd(d.path());
+        c.args(["adapters"]).env("MOSHEAD_THREADS", "0");
+        run_cmd(c)
+    };
+    assert!(
+        bad.fails(1)
+            .contains("MOSHEAD_THREADS `0` is not a whole number from 1 to 256"),
+        "{bad}"
+    );
+    let bad = moshead(d.path(), &["adapters", "--threads", "0"]);
+    assert!(bad.fails(2).contains("--threads"), "{bad}");
+}

@@ -1,7 +1,7 @@
 //! The corpora of `moshead-bench accuracy`: the development set read from
 //! its CSV, and generated stress corpora that reproduce what real ones do.
 //!
-//! Every generator is seeded ([`crate::ingest::BENCH_SEED`]) and builds a
+//! Every generator is seeded ([`crate::support::BENCH_SEED`]) and builds a
 //! [`Dataset`] in memory (no plugin involved: these corpora test the heads,
 //! not ingestion).
 

@@ -18,7 +18,7 @@
 //!
 //! # Targets
 //!
-//! - **Throughput:** at least [`MIN_MB_PER_S`] MB/s of raw input (1 MB =
+//! - **Throughput:** at least [`crate::support::MIN_MB_PER_S`] MB/s of raw input (1 MB =
 //!   10^6 bytes) on 2 cores, parsing, projecting through the plugin,
 //!   hashing and accounting every line included.
 //! - **Memory:** the peak resident set grows during ingest by no more than
@@ -56,12 +56,9 @@ use crate::twins::{self, Form};
 use moshead::cli::{print_json, Env, EXIT_OK};
 use moshead::registry::{Adapter, Registry, Selector};
 
-/// The throughput target, in MB (10^6 bytes) of raw input per second.
-pub const MIN_MB_PER_S: f64 = 150.0;
+pub use crate::support::BENCH_SEED;
 /// The memory target: allowed growth beyond the projected matrix, in MB.
 pub const SLACK_MB: f64 = 64.0;
-/// The generator seed of benchmark corpora.
-pub const BENCH_SEED: u64 = 20260508;
 
 /// Arguments of `moshead-bench ingest`.
 #[derive(Debug, Args)]

@@ -21,8 +21,8 @@ use anyhow::{bail, Context as _};
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::ingest::BENCH_SEED;
 use crate::support::Bound;
+use crate::support::BENCH_SEED;
 use crate::support::{ensure_cached, mb, timed_loads};
 use moshead::cli::Env;
 use moshead::registry::Registry;

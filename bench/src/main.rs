@@ -79,6 +79,7 @@ fn main() -> ExitCode {
         }
     };
     let run = || -> anyhow::Result<u8> {
+        moshead::threads::configure(None)?;
         let env = Env::new(&cli.plugins, cli.quiet)?;
         match cli.command {
             BenchCommand::Ingest(a) => ingest::run(&env, a),

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::corpora;
-use crate::ingest::BENCH_SEED;
+use crate::support::BENCH_SEED;
 use moshead::evaluation::folds::{make_folds, Policy, PolicyKind, DEFAULT_SEED};
 use moshead::training::heads::svr::kernel::{Gram, KernelKind};
 use moshead::training::heads::svr::{minmax, smo};

@@ -14,6 +14,13 @@ use moshead::progress::Progress;
 use moshead::registry::Registry;
 use moshead::registry::Selector;
 
+/// The generator seed of benchmark corpora.
+pub const BENCH_SEED: u64 = 20260508;
+/// The ingest throughput target, in MB (10^6 bytes) of raw input per
+/// second (the compressed twins have their own, see
+/// [`crate::twins::MIN_GZIP_MB_PER_S`]).
+pub const MIN_MB_PER_S: f64 = 150.0;
+
 /// Makes sure a complete generated corpus is cached in `dir`: unless one
 /// is, `generate` writes it into a staging directory beside `dir`, which
 /// then takes its place (an interrupted run leaves no half corpus behind).

@@ -34,7 +34,7 @@ impl Form {
     /// The throughput target, in MB of uncompressed text per second.
     pub fn target_mb_per_s(self) -> f64 {
         match self {
-            Form::Jsonl | Form::Csv => crate::ingest::MIN_MB_PER_S,
+            Form::Jsonl | Form::Csv => crate::support::MIN_MB_PER_S,
             Form::JsonlGz => MIN_GZIP_MB_PER_S,
         }
     }

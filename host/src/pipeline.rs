@@ -14,8 +14,6 @@ use std::collections::BTreeMap;
 use crate::corpus::{Dataset, IngestReport};
 use crate::evaluation::folds::{self, FoldError, Policy, PolicyKind};
 use crate::evaluation::gate;
-use crate::evaluation::oof::{self, OofPredictions};
-use crate::evaluation::protocol::{run_folds, FoldResult};
 use crate::evaluation::{aggregate, Aggregate, Metrics};
 use crate::manifest::{
     AdapterRecord, ContextRecord, DataRecord, FoldRecord, HeadRecord, HostRecord, Manifest,
@@ -24,6 +22,8 @@ use crate::manifest::{
 use crate::registry::Adapter;
 use crate::selection::HeadChoice;
 use crate::training::{Status, TrainError};
+use crate::validation::oof::{self, OofPredictions};
+use crate::validation::protocol::{run_folds, FoldResult};
 
 /// What one training run is asked to do.
 #[derive(Debug)]
@@ -301,8 +301,8 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
         .collect();
     let mut manifest = manifest;
     manifest.validation.native_rmse =
-        crate::evaluation::native::native_rmse(&manifest.data.mos_scales, &manifest.validation);
-    manifest.warnings = crate::evaluation::warnings::of(&manifest, &schemas);
+        crate::manifest::native_rmse(&manifest.data.mos_scales, &manifest.validation);
+    manifest.warnings = crate::manifest::warnings::of(&manifest, &schemas);
     Ok(Trained {
         manifest,
         predictions: OofPredictions::take(&mut fold_results),

@@ -2,7 +2,7 @@
 //! an overwritten line on a terminal, dated lines in a log, JSON events for
 //! CI, or nothing (`--quiet`).
 //!
-//! The library reports through a [`crate::training::Status`]; a status line
+//! The library reports through a [`crate::status::Status`]; a status line
 //! that starts with two spaces is a step of the current stage (`fold 2/5`,
 //! then `  auto: ...`), and is shown after it. A background ticker keeps the
 //! output alive while one step runs long: on a terminal the line is redrawn
@@ -221,8 +221,8 @@ impl Progress {
     }
 
     /// This progress as the status handle the library reports to.
-    pub fn status(&self) -> crate::training::Status {
-        crate::training::Status::new(Arc::new(self.clone()))
+    pub fn status(&self) -> crate::status::Status {
+        crate::status::Status::new(Arc::new(self.clone()))
     }
 }
 
@@ -281,7 +281,7 @@ fn ticker(weak: Weak<Inner>) {
     }
 }
 
-impl crate::training::StatusSink for Progress {
+impl crate::status::StatusSink for Progress {
     fn update(&self, msg: &dyn Fn() -> String) {
         Progress::update(self, msg);
     }

@@ -62,6 +62,11 @@ pub struct Cli {
     /// event object per line), `off`.
     #[arg(long, global = true, value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Worker threads (default: $MOSHEAD_THREADS, else every core). Results
+    /// and manifests are the same for any count.
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=crate::threads::MAX_THREADS as i64))]
+    pub threads: Option<u16>,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -279,6 +284,7 @@ impl Env {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
+    crate::threads::configure(cli.threads.map(usize::from))?;
     let env = Env::with_progress(&cli.plugins, cli.quiet, cli.progress)?;
     match cli.command {
         Command::Adapters(a) => adapters::run(&env, a),

@@ -96,7 +96,7 @@ struct Summary<'a> {
     gate: &'a GateReport,
     outputs: BTreeMap<String, String>,
     /// What the reader should know (the manifest's warnings).
-    warnings: &'a [crate::evaluation::warnings::Warning],
+    warnings: &'a [crate::manifest::warnings::Warning],
     /// The consumer the head was trained for (`--for`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     trained_for: Option<&'a crate::manifest::TrainedFor>,
@@ -280,13 +280,26 @@ fn result_line(m: &Manifest, path: &Path) -> String {
 }
 
 /// The command line, with the program reduced to its file name so the
-/// manifest does not depend on where moshead is installed. An argument
+/// manifest does not depend on where moshead is installed, and without
+/// `--threads` (the count changes no result). An argument
 /// that is not UTF-8 (a path) is recorded lossily (U+FFFD for each
 /// invalid sequence), never a panic.
 fn command_line() -> Vec<String> {
     let mut args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // The thread count changes no result: the manifest leaves it out.
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--threads" {
+            let end = (i + 2).min(args.len());
+            args.drain(i..end);
+        } else if args[i].starts_with("--threads=") {
+            args.remove(i);
+        } else {
+            i += 1;
+        }
+    }
     if let Some(first) = args.first_mut() {
         if let Some(name) = Path::new(first.as_str())
             .file_name()

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use moshead_protocol::{Descriptor, Format, InputSlot, SlotKind, SlotRole};
 
+pub use super::sniff::io_reason;
 use super::CorpusError;
 
 /// Where a binding's path came from.
@@ -439,13 +440,4 @@ fn expand(
         });
     }
     Ok(files)
-}
-
-/// A short reason for an I/O error.
-pub fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "does not exist".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }

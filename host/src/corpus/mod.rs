@@ -35,10 +35,10 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::registry::{Adapter, PluginError};
-use crate::training::Status;
+use crate::status::Status;
 pub use dataset::Dataset;
 use interner::Interner;
-pub use report::{ColumnReport, DropSummary, IngestReport, InputReport};
+pub use report::{ColumnFill, ColumnReport, DropSummary, IngestReport, InputReport};
 pub use strings::Strings;
 
 /// Host-side drop reasons (the plugin's codes are in `moshead_protocol::codes`).

@@ -3,7 +3,17 @@
 use std::collections::BTreeMap;
 
 use moshead_protocol::Descriptor;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// How many rows had one feature column filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnFill {
+    /// The feature column.
+    pub column: String,
+    /// Rows whose value was filled with 0.0.
+    pub filled: u64,
+}
 
 /// Drops of one reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -116,10 +126,10 @@ impl IngestReport {
     }
 
     /// Per feature column, in feature order, the rows whose value was filled.
-    pub fn fills(&self) -> Vec<crate::manifest::ColumnFill> {
+    pub fn fills(&self) -> Vec<ColumnFill> {
         self.columns
             .iter()
-            .map(|c| crate::manifest::ColumnFill {
+            .map(|c| ColumnFill {
                 column: c.name.clone(),
                 filled: c.filled,
             })

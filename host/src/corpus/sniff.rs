@@ -126,7 +126,7 @@ pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
     let mut raw = [0u8; 512];
     let n = File::open(path)
         .and_then(|mut f| read_full(&mut f, &mut raw))
-        .map_err(|e| super::inputs::io_reason(&e))?;
+        .map_err(|e| io_reason(&e))?;
     let raw = &raw[..n];
     if raw.starts_with(b"PAR1") {
         return Ok((Format::Parquet, Compression::None));
@@ -137,11 +137,11 @@ pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
             return Err(format!("this looks like {what}, not a row file (JSONL, CSV, TSV or Parquet, optionally gzip- or zstd-compressed)"));
         }
     }
-    let (mut reader, _) = open(path).map_err(|e| super::inputs::io_reason(&e))?;
+    let (mut reader, _) = open(path).map_err(|e| io_reason(&e))?;
     let mut head = vec![0u8; HEAD];
     let n = read_full(&mut reader, &mut head).map_err(|e| match compression.name() {
         Some(c) => format!("not readable as {c}: {e}"),
-        None => super::inputs::io_reason(&e),
+        None => io_reason(&e),
     })?;
     head.truncate(n);
     let inner = |what: &str| match compression.name() {
@@ -234,6 +234,15 @@ pub fn plain_extension(path: &Path) -> Option<String> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_owned)
+}
+
+/// A short reason for an I/O error.
+pub fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "does not exist".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use super::lines::{self, Chunk, Line, LineReader};
 use super::records::{self, RecordReader};
 use super::sniff::{self, Compression};
 use super::{codes, inputs, Builder, CorpusError, Ctx, InputReport, Outcome, Source, SourceData};
-use crate::training::Status;
+use crate::status::Status;
 
 /// Outcomes of one chunk, with their line numbers, in order.
 type Outcomes = Vec<(u64, Result<Outcome, String>)>;

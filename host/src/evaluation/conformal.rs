@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::oof::OofRow;
+use super::rows::OofRow;
 
 /// The coverage of the intervals when `--coverage` is not given.
 pub const DEFAULT_COVERAGE: f64 = 0.9;

@@ -26,8 +26,7 @@ use super::metrics::{krocc, plcc, rmse, srocc};
 pub const LEVEL: f64 = 0.95;
 /// Bootstrap resamples drawn for an interval.
 pub const RESAMPLES: usize = 1000;
-/// The standard normal quantile of 0.975.
-pub const Z_975: f64 = 1.959_963_984_540_054;
+pub use super::metrics::Z_975;
 /// How the intervals are computed, as recorded.
 pub const METHOD: &str = "cluster bootstrap over contents (whole content groups drawn with \
                           replacement), percentile interval (linear interpolation); a metric \

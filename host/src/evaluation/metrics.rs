@@ -30,6 +30,9 @@ fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
 
+/// The standard normal quantile of 0.975.
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
 /// Pearson linear correlation coefficient (PLCC) between `pred` and `mos`.
 ///
 /// Two-pass: `r = Σ dx·dy / (sqrt(Σ dx²)·sqrt(Σ dy²))` with `dx = x - mean(x)`.
@@ -261,7 +264,7 @@ pub fn rmse_star(mapped_pred: &[f64], mos: &[f64], se: &[Option<f64>], d: usize)
     let ss: f64 = rows
         .iter()
         .map(|(p, m, s)| {
-            let e = ((m - p).abs() - super::intervals::Z_975 * s).max(0.0);
+            let e = ((m - p).abs() - Z_975 * s).max(0.0);
             e * e
         })
         .sum();
@@ -443,7 +446,7 @@ mod tests {
 
     #[test]
     fn rmse_star_discounts_each_clips_confidence_interval() {
-        let z = crate::evaluation::intervals::Z_975;
+        let z = Z_975;
         let p = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
         let m = [1.5, 2.0, 4.0, 9.0, 5.0, 3.0];
         let se = [Some(0.1), Some(0.1), Some(0.25), None, Some(1.0), Some(0.5)];

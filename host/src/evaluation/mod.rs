@@ -1,5 +1,5 @@
-//! Validation: metrics, the VQEG logistic mapping, content-grouped folds,
-//! the validation protocol with its baselines, and the gate.
+//! Evaluation: metrics, the VQEG logistic mapping, content-grouped folds,
+//! confidence and prediction intervals, and the gate.
 //!
 //! - [`plcc`], [`srocc`], [`krocc`] (tau-b), [`rmse`], [`outlier_ratio`],
 //!   [`rmse_star`]:
@@ -8,9 +8,9 @@
 //! - [`evaluate`] / [`aggregate`]: one fold's [`Metrics`] and their
 //!   cross-fold [`Aggregate`].
 //! - [`folds`]: explicit, grouped k-fold and repeated grouped splits.
-//! - [`protocol`]: fitting the head and baselines fold by fold.
-//! - [`oof`]: out-of-fold rows and the metrics of the pooled out-of-fold
-//!   predictions.
+//! - [`rows`]: out-of-fold rows (a clip's MOS and the prediction of the
+//!   fold that held it out); the protocol that produces them and pools
+//!   them is [`crate::validation`], above model selection.
 //! - [`conformal`]: per-clip prediction intervals from the out-of-fold
 //!   residuals.
 //! - [`intervals`]: cluster-bootstrap and Fisher-z confidence intervals.
@@ -26,10 +26,8 @@ pub mod intervals;
 mod logistic;
 mod metrics;
 pub mod native;
-pub mod oof;
-pub mod protocol;
+pub mod rows;
 mod summary;
-pub mod warnings;
 
 pub use logistic::{fit_logistic, LogisticFit};
 pub use metrics::{average_ranks, krocc, outlier_ratio, plcc, rmse, rmse_star, srocc};

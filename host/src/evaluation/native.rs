@@ -46,37 +46,6 @@ impl NativeRmse {
     }
 }
 
-/// The native RMSE of each slot in `scales`, from the head-scale figures.
-pub fn native_rmse(
-    scales: &BTreeMap<String, moshead_protocol::MosScale>,
-    v: &crate::manifest::ValidationRecord,
-) -> BTreeMap<String, NativeRmse> {
-    scales
-        .iter()
-        .filter(|(_, s)| s.to_head_scale.is_finite() && s.to_head_scale > 0.0)
-        .map(|(slot, s)| {
-            let k = 1.0 / s.to_head_scale;
-            let of = |r: Option<f64>| r.map(|r| r * k);
-            (
-                slot.clone(),
-                NativeRmse {
-                    native_min: s.native_min,
-                    native_max: s.native_max,
-                    per_head_unit: k,
-                    mean: of(v.aggregate.mean.rmse),
-                    median: of(v.aggregate.median.rmse),
-                    pooled: of(v.pooled.as_ref().and_then(|p| p.head.rmse)),
-                    baselines: v
-                        .baselines
-                        .iter()
-                        .map(|(n, b)| (n.clone(), of(b.mean.rmse)))
-                        .collect(),
-                },
-            )
-        })
-        .collect()
-}
-
 /// `v` with the decimals a scale of width `range` needs for three
 /// significant figures of an error on it (0.475 on 1-5, 11.9 on 0-100).
 pub fn fixed(v: f64, range: f64) -> String {

@@ -41,8 +41,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::sha256_hex;
-use crate::evaluation::oof::{OofPredictions, OofRow};
 use crate::manifest::{FileRecord, Manifest};
+use crate::validation::oof::{OofPredictions, OofRow};
 
 /// The `exports` key of the ONNX model.
 pub const EXPORT_ONNX: &str = "onnx";

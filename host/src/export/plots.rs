@@ -18,9 +18,9 @@
 use plotters::prelude::*;
 
 use super::{has_predictions, ExportError};
-use crate::evaluation::oof::OofPredictions;
 use crate::manifest::Manifest;
 use crate::manifest::SolveRecord;
+use crate::validation::oof::OofPredictions;
 
 const FONT: &str = "sans-serif";
 
@@ -113,7 +113,7 @@ impl Axes {
     }
 
     /// A row's (prediction, MOS) on these axes.
-    fn point(&self, r: &crate::evaluation::oof::OofRow) -> (f64, f64) {
+    fn point(&self, r: &crate::validation::oof::OofRow) -> (f64, f64) {
         match (self.native, r.prediction_native, r.mos_native) {
             (Some(_), Some(p), Some(y)) => (p, y),
             _ => (r.prediction, r.mos),

@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::{load_predictions, write_bundle, Bundle, ExportError, EXPORT_ONNX};
-use crate::evaluation::oof::OofPredictions;
 use crate::manifest::{Manifest, ManifestError, OutputLock};
+use crate::validation::oof::OofPredictions;
 
 /// What to export, and where.
 #[derive(Debug, Clone)]

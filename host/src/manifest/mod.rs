@@ -17,19 +17,21 @@
 mod files;
 pub mod head;
 pub mod read;
+pub mod warnings;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::corpus::ColumnFill;
 use crate::corpus::InputReport;
 use crate::evaluation::folds::Policy;
 use crate::evaluation::gate::GateReport;
-use crate::evaluation::oof::Pooled;
-use crate::evaluation::protocol::FoldResult;
 use crate::evaluation::{Aggregate, Metrics};
 use crate::selection::SelectionRecord;
+use crate::validation::oof::Pooled;
+use crate::validation::protocol::FoldResult;
 
 pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
 pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
@@ -90,7 +92,7 @@ pub struct Manifest {
     /// What the reader should know about the run's figures (empty in
     /// manifests written before warnings were recorded).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<crate::evaluation::warnings::Warning>,
+    pub warnings: Vec<crate::manifest::warnings::Warning>,
 }
 
 /// Identity of the adapter plugin.
@@ -440,16 +442,6 @@ impl std::fmt::Display for TrainedOn {
     }
 }
 
-/// How many rows had one feature column filled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnFill {
-    /// The feature column.
-    pub column: String,
-    /// Rows whose value was filled with 0.0.
-    pub filled: u64,
-}
-
 /// A file written beside the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -492,4 +484,35 @@ pub enum ManifestError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// The native RMSE of each slot in `scales`, from the head-scale figures.
+pub fn native_rmse(
+    scales: &BTreeMap<String, moshead_protocol::MosScale>,
+    v: &ValidationRecord,
+) -> BTreeMap<String, crate::evaluation::native::NativeRmse> {
+    scales
+        .iter()
+        .filter(|(_, s)| s.to_head_scale.is_finite() && s.to_head_scale > 0.0)
+        .map(|(slot, s)| {
+            let k = 1.0 / s.to_head_scale;
+            let of = |r: Option<f64>| r.map(|r| r * k);
+            (
+                slot.clone(),
+                crate::evaluation::native::NativeRmse {
+                    native_min: s.native_min,
+                    native_max: s.native_max,
+                    per_head_unit: k,
+                    mean: of(v.aggregate.mean.rmse),
+                    median: of(v.aggregate.median.rmse),
+                    pooled: of(v.pooled.as_ref().and_then(|p| p.head.rmse)),
+                    baselines: v
+                        .baselines
+                        .iter()
+                        .map(|(n, b)| (n.clone(), of(b.mean.rmse)))
+                        .collect(),
+                },
+            )
+        })
+        .collect()
 }

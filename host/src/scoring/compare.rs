@@ -23,10 +23,10 @@ use moshead_protocol::Split;
 
 use super::model::ScoringError;
 use super::predict_finite;
-use crate::evaluation::oof::OofPredictions;
 use crate::manifest::Manifest;
 use crate::registry::Adapter;
 use crate::training::Status;
+use crate::validation::oof::OofPredictions;
 
 /// Why models cannot be compared.
 #[derive(Debug, thiserror::Error)]

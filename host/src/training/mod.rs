@@ -52,16 +52,15 @@ mod fitted;
 mod gradient;
 pub mod heads;
 pub mod limits;
-mod observer;
 pub mod optim;
 mod solver;
 mod spec;
 mod standardize;
 mod termination;
 
+pub use crate::status::{Status, StatusSink};
 pub use fitted::{FittedHead, MOS_RANGE};
 pub use heads::{HeadKind, Model, Precision};
-pub use observer::{Status, StatusSink};
 pub use solver::SolveReport;
 pub use spec::{HeadSpec, ResolvedSpec, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 pub use standardize::Standardizer;

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Manifest;
+use super::Manifest;
 use crate::training::Termination;
 
 /// One warning: its kind (stable, for machines) and its message.

@@ -14,10 +14,12 @@
 
 use std::collections::BTreeMap;
 
-use super::folds::{distinct_groups as groups, Fold};
-use super::oof::OofRow;
-use super::summary::{evaluate, Metrics};
+use rayon::prelude::*;
+
 use crate::corpus::Dataset;
+use crate::evaluation::folds::{distinct_groups as groups, Fold};
+use crate::evaluation::rows::OofRow;
+use crate::evaluation::{evaluate, Metrics};
 use crate::selection::{HeadChoice, SelectionRecord};
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 use moshead_protocol::MosScale;
@@ -112,51 +114,75 @@ pub fn run_folds(
     native: &MosScale,
     status: &Status,
 ) -> Result<Vec<(FoldResult, FittedHead)>, TrainError> {
-    let x = ds.x.view();
-    let mut out = Vec::with_capacity(folds.len());
-    for f in folds {
-        status.update(|| format!("fold {}/{}", f.index + 1, folds.len()));
-        let (mos, se) = ds.targets(&f.eval);
-        let (head, selection) = choice.fit(ds, &f.train, f.seed, status)?;
-        let pred = head.predict_rows(x, &f.eval);
-        let mut baseline_predictions = BTreeMap::new();
-        let train_mean =
-            f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
-        baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
-        for kind in [HeadKind::Linear, HeadKind::Ridge] {
-            if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
-                let head =
-                    HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
-                baseline_predictions
-                    .insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
-            }
-        }
-        if let Some(name) = group_baseline_name {
-            if ds.baseline.iter().any(Option::is_some) {
-                baseline_predictions.insert(name.to_owned(), group_baseline(ds, &f.train, &f.eval));
-            }
-        }
-        let baselines = baseline_predictions
-            .iter()
-            .map(|(name, p)| (name.clone(), evaluate(p, &mos, &se)))
-            .collect();
-        let result = FoldResult {
-            fold: f.index,
-            seed: f.seed,
-            n_train: f.train.len(),
-            n_eval: f.eval.len(),
-            groups_train: groups(ds, &f.train),
-            groups_eval: groups(ds, &f.eval),
-            head: evaluate(&pred, &mos, &se),
-            baselines,
-            solve: head.solve.clone(),
-            selection,
-            predictions: oof_rows(ds, &f.eval, &pred, native),
-            eval_se: se,
-            baseline_predictions,
-        };
-        out.push((result, head));
-    }
+    // Folds run in parallel; their results are collected in fold order
+    // (and the first failing fold's error is the one returned), so nothing
+    // depends on the thread count.
+    let results: Vec<Result<(FoldResult, FittedHead), TrainError>> = folds
+        .par_iter()
+        .map(|f| {
+            run_fold(
+                ds,
+                f,
+                folds.len(),
+                choice,
+                group_baseline_name,
+                native,
+                status,
+            )
+        })
+        .collect();
     status.clear();
-    Ok(out)
+    results.into_iter().collect()
+}
+
+/// One fold of [`run_folds`]: the head chosen and fitted on its training
+/// rows, the baselines beside it, all scored on its evaluation rows.
+fn run_fold(
+    ds: &Dataset,
+    f: &Fold,
+    n_folds: usize,
+    choice: &HeadChoice,
+    group_baseline_name: Option<&str>,
+    native: &MosScale,
+    status: &Status,
+) -> Result<(FoldResult, FittedHead), TrainError> {
+    let x = ds.x.view();
+    status.update(|| format!("fold {}/{}", f.index + 1, n_folds));
+    let (mos, se) = ds.targets(&f.eval);
+    let (head, selection) = choice.fit(ds, &f.train, f.seed, status)?;
+    let pred = head.predict_rows(x, &f.eval);
+    let mut baseline_predictions = BTreeMap::new();
+    let train_mean = f.train.iter().map(|&i| ds.mos[i]).sum::<f64>() / f.train.len().max(1) as f64;
+    baseline_predictions.insert("mean".to_owned(), vec![train_mean; f.eval.len()]);
+    for kind in [HeadKind::Linear, HeadKind::Ridge] {
+        if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
+            let head = HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
+            baseline_predictions.insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
+        }
+    }
+    if let Some(name) = group_baseline_name {
+        if ds.baseline.iter().any(Option::is_some) {
+            baseline_predictions.insert(name.to_owned(), group_baseline(ds, &f.train, &f.eval));
+        }
+    }
+    let baselines = baseline_predictions
+        .iter()
+        .map(|(name, p)| (name.clone(), evaluate(p, &mos, &se)))
+        .collect();
+    let result = FoldResult {
+        fold: f.index,
+        seed: f.seed,
+        n_train: f.train.len(),
+        n_eval: f.eval.len(),
+        groups_train: groups(ds, &f.train),
+        groups_eval: groups(ds, &f.eval),
+        head: evaluate(&pred, &mos, &se),
+        baselines,
+        solve: head.solve.clone(),
+        selection,
+        predictions: oof_rows(ds, &f.eval, &pred, native),
+        eval_se: se,
+        baseline_predictions,
+    };
+    Ok((result, head))
 }

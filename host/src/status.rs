@@ -1,6 +1,8 @@
-//! How long fits report progress without knowing about terminals: a
+//! How long work (ingestion, fits, selection) reports progress without
+//! knowing about terminals: a
 //! [`StatusSink`] receives lazily built status lines; [`Status`] is the
-//! cheap, clonable handle the fits carry. The command line plugs its
+//! cheap, clonable handle the work carries. It sits at the bottom of the
+//! host, so every layer may report through it. The command line plugs its
 //! terminal progress line in (see [`crate::progress::Progress`]).
 
 use std::sync::Arc;
