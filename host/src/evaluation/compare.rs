@@ -168,7 +168,7 @@ impl PairComparison {
         ]
     }
 
-    /// The tests, read-only, in [`PairComparison::tests_mut`] order.
+    /// The tests with their names (the keys of `--json`), in order.
     pub fn tests(&self) -> [(&'static str, &Test); 6] {
         [
             ("plcc", &self.plcc),
