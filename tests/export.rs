@@ -439,6 +439,15 @@ fn card_and_plots_show_the_manifests_figures() {
         "{caption} not in the scatter plot"
     );
     assert!(scatter.contains("native 0-100") && scatter.contains("identity (y = x)"));
+    // The prediction band, its half-width on the native scale.
+    let pi = &m["prediction_intervals"];
+    let band = format!(
+        "{:.0}% prediction interval (conformal, prediction -/+ {:.1})",
+        pi["coverage"].as_f64().unwrap() * 100.0,
+        pi["half_width"].as_f64().unwrap() * k
+    );
+    assert!(scatter.contains(&band), "{band} not in the scatter plot");
+    assert!(scatter.contains("<polygon"), "the band is drawn");
     for f in folds {
         let caption = format!(
             "fold {}: PLCC {}, RMSE {:.1}",

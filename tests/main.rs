@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod adapters;
+mod compare;
 mod compat;
 mod corpus;
 mod corpus_drops;

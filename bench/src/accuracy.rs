@@ -28,6 +28,14 @@
 //!   adapters, with `--large-splits` splits (default 5: a 150,000-row fit
 //!   per head and split).
 //!
+//! Prediction intervals ([`crate::coverage`]), on every corpus but the two
+//! large ones: the held-out coverage of 90% and 95% intervals over the same
+//! splits (mean and SD) and their median width, for moshead's conformal
+//! intervals beside a global residual quantile and a bootstrap spread (a
+//! ridge head for all); the target (issue 25): conformal coverage within 2
+//! points of nominal, and the narrowest intervals of the three where
+//! coverage holds.
+//!
 //! Targets (issue 12), printed beside the figures: on the development set
 //! `auto` beats scikit-learn's SVR-grid median SROCC by 0.01, both against
 //! the figure of the dev set's README (0.7686, on scikit-learn's own
@@ -149,6 +157,9 @@ struct CorpusFigures {
     /// Each head against the recipe, split by split.
     paired: Vec<Paired>,
     verdicts: Vec<String>,
+    /// Prediction intervals' coverage and width ([`crate::coverage`]);
+    /// empty on the large corpora.
+    intervals: Vec<crate::coverage::MethodFigures>,
 }
 
 /// A head of the bench: one of moshead's, or the practitioner's recipe.
@@ -191,6 +202,7 @@ fn run_corpus(
     splits: u32,
     heads: &[BenchHead],
     quiet: bool,
+    intervals: bool,
     splits_out: &mut Vec<SplitsOut>,
 ) -> anyhow::Result<CorpusFigures> {
     let ds = &c.dataset;
@@ -290,6 +302,14 @@ fn run_corpus(
         None => Vec::new(),
     };
     let verdicts = verdicts(&c.name, &out, &paired);
+    let intervals = if intervals {
+        progress.update(|| format!("bench accuracy {}: prediction intervals", c.name));
+        let figures = crate::coverage::measure(ds, &folds)?;
+        progress.clear();
+        figures
+    } else {
+        Vec::new()
+    };
     Ok(CorpusFigures {
         corpus: c.name.clone(),
         about: c.about.clone(),
@@ -300,6 +320,7 @@ fn run_corpus(
         heads: out,
         paired,
         verdicts,
+        intervals,
     })
 }
 
@@ -421,6 +442,27 @@ fn print(c: &CorpusFigures) {
     for v in &c.verdicts {
         println!("  target: {v}");
     }
+    if !c.intervals.is_empty() {
+        println!(
+            "  prediction intervals ({} head; held-out rows of every split; width on the head's 1-5 scale):",
+            crate::coverage::HEAD
+        );
+        let (rows, verdicts) = crate::coverage::rows(&c.intervals);
+        moshead::cli::table::print_table(
+            &[
+                "METHOD",
+                "NOMINAL",
+                "MEAN COVERAGE",
+                "SD",
+                "MEDIAN WIDTH",
+                "SPLITS",
+            ],
+            &rows,
+        );
+        for v in verdicts {
+            println!("  target: {v}");
+        }
+    }
     println!();
 }
 
@@ -463,7 +505,7 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
     let mut all = Vec::new();
     let mut splits_out = Vec::new();
     for (c, splits) in &corpora {
-        let f = run_corpus(c, *splits, &heads, env.quiet, &mut splits_out)?;
+        let f = run_corpus(c, *splits, &heads, env.quiet, true, &mut splits_out)?;
         if !args.json {
             print(&f);
         }
@@ -495,6 +537,7 @@ pub fn run(env: &Env, args: AccuracyArgs) -> anyhow::Result<u8> {
                 args.large_splits,
                 &large_heads,
                 env.quiet,
+                false,
                 &mut splits_out,
             )?;
             if !args.json {

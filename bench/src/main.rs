@@ -19,6 +19,7 @@
 mod accuracy;
 mod adamw;
 mod corpora;
+mod coverage;
 mod ingest;
 mod logs;
 mod recipe;

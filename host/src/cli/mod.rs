@@ -4,6 +4,7 @@
 //! errors.
 
 mod adapters;
+mod compare;
 mod corpus;
 mod export;
 mod head;
@@ -112,6 +113,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the training runs recorded in an output directory's ledger.
     Ledger(export::LedgerArgs),
+    /// Test whether two or more models differ, on the same rows: their
+    /// validation predictions (same folds of the same corpus), or `--input`.
+    Compare(compare::CompareArgs),
 }
 
 /// The process entry point.
@@ -291,6 +295,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Validate(a) => validate::run_validate(&env, a),
         Command::Export(a) => export::run_export(&env, a),
         Command::Ledger(a) => export::run_ledger(&env, a),
+        Command::Compare(a) => compare::run_compare(&env, a),
     }
 }
 

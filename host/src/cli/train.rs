@@ -475,8 +475,13 @@ fn print_summary(m: &Manifest, path: &Path) {
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     super::table::print_table(&header, &rows);
-    if let Some(ci) = v.pooled.as_ref().and_then(|p| p.intervals.as_ref()) {
-        println!("pooled {}", ci.describe());
+    if let Some(p) = &v.pooled {
+        if let Some(ci) = &p.intervals {
+            println!("pooled {}", ci.describe());
+        }
+        for (name, ci) in &p.baseline_intervals {
+            println!("pooled baseline {name} 95% CI: {}", ci.brief());
+        }
     }
     if let Some(line) = v.pooled.as_ref().and_then(|p| p.head.p1401_line()) {
         println!("pooled {line}");

@@ -224,6 +224,7 @@ mod tests {
                     prediction: p,
                     mos_native: None,
                     prediction_native: None,
+                    mos_se: None,
                 });
             }
         }

@@ -136,6 +136,14 @@ pub fn fisher_z(r: f64, n: usize) -> Option<Interval> {
     })
 }
 
+/// `[lo, hi]` to 4 decimals, or `undefined`.
+fn interval_text(v: Option<Interval>) -> String {
+    v.map_or_else(
+        || "undefined".to_owned(),
+        |v| format!("[{:.4}, {:.4}]", v.lo, v.hi),
+    )
+}
+
 /// 95% intervals of the pooled metrics, as recorded in the manifest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,12 +178,7 @@ impl MetricIntervals {
     /// One line for summaries and cards: `95% CI (cluster bootstrap over
     /// 38 contents, 1000 resamples): PLCC [0.61, 0.83] (Fisher-z [..]), ...`.
     pub fn describe(&self) -> String {
-        let i = |v: Option<Interval>| {
-            v.map_or_else(
-                || "undefined".to_owned(),
-                |v| format!("[{:.4}, {:.4}]", v.lo, v.hi),
-            )
-        };
+        let i = interval_text;
         let native = self.rmse_native.map_or_else(String::new, |r| {
             format!(
                 "; native-scale RMSE {r:.4} {}",
@@ -194,6 +197,20 @@ impl MetricIntervals {
             i(self.srocc),
             i(self.krocc),
             i(self.rmse),
+        )
+    }
+}
+
+impl MetricIntervals {
+    /// The intervals alone, for a baseline's line: `PLCC [a, b], SROCC
+    /// [..], RMSE [..]`.
+    pub fn brief(&self) -> String {
+        let i = interval_text;
+        format!(
+            "PLCC {}, SROCC {}, RMSE {}",
+            i(self.plcc),
+            i(self.srocc),
+            i(self.rmse)
         )
     }
 }
@@ -256,7 +273,7 @@ pub fn metric_intervals(s: &Scored<'_>, seed: u64, resamples: usize) -> MetricIn
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Reference values from `tests/data/golden/intervals.py` (scipy and
@@ -266,7 +283,8 @@ mod tests {
         serde_json::from_str(text).unwrap()
     }
 
-    fn floats(v: &serde_json::Value) -> Vec<f64> {
+    /// The numbers of a JSON array (golden fixtures).
+    pub(crate) fn floats(v: &serde_json::Value) -> Vec<f64> {
         v.as_array()
             .unwrap()
             .iter()

@@ -14,8 +14,11 @@
 //! - [`conformal`]: per-clip prediction intervals from the out-of-fold
 //!   residuals.
 //! - [`intervals`]: cluster-bootstrap and Fisher-z confidence intervals.
+//! - [`compare`]: two or more models on the same rows: paired
+//!   cluster-bootstrap differences and the P.1401 significance tests.
 //! - [`gate`]: the adapter's thresholds applied to the aggregate.
 
+pub mod compare;
 pub mod conformal;
 pub mod folds;
 pub mod gate;

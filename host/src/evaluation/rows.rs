@@ -27,4 +27,8 @@ pub struct OofRow {
     /// The prediction on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_native: Option<f64>,
+    /// The standard error of the MOS (head scale), where known (what
+    /// `compare` counts P.1401 outliers with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_se: Option<f64>,
 }

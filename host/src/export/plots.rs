@@ -3,7 +3,8 @@
 //! estimate, so the output depends on nothing but the data).
 //!
 //! - [`validation_svg`]: predicted vs MOS, the pooled out-of-fold scatter on
-//!   the native scale with `y = x` and the pooled VQEG logistic, beside
+//!   the native scale with `y = x`, the pooled VQEG logistic and the
+//!   prediction band (the conformal interval around `y = x`), beside
 //!   per-fold panels (few folds) or the per-split metrics' distribution
 //!   (repeated splits);
 //! - [`loss_svg`]: the solver's training objective and monitor MSE per
@@ -49,7 +50,7 @@ fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// The report's caption of the validation plot.
 pub const SCATTER_CAPTION: &str =
-    "Predicted vs MOS on the held-out rows, with the fitted logistic.";
+    "Predicted vs MOS on the held-out rows, with the fitted logistic and the prediction band.";
 
 /// The report's caption of the loss plot.
 pub const LOSS_CAPTION: &str =
@@ -181,6 +182,14 @@ impl Axes {
         }
     }
 
+    /// A head-scale half-width on these axes.
+    fn half_width(&self, w: f64) -> f64 {
+        match self.native {
+            Some((_, _, _, k)) => w / k,
+            None => w,
+        }
+    }
+
     /// The logistic (fitted on the head scale) as a curve on these axes.
     fn logistic(&self, l: &crate::evaluation::LogisticFit, x: f64) -> f64 {
         match self.native {
@@ -212,6 +221,22 @@ impl Axes {
     }
 }
 
+/// The band `|y - x| <= w` clipped to the square `[lo, hi]^2`, as a
+/// polygon (the whole square when the band is wider than it).
+fn band_polygon(lo: f64, hi: f64, w: f64) -> Vec<(f64, f64)> {
+    if w >= hi - lo {
+        return vec![(lo, lo), (lo, hi), (hi, hi), (hi, lo)];
+    }
+    vec![
+        (lo, lo),
+        (lo, lo + w),
+        (hi - w, hi),
+        (hi, hi),
+        (hi, hi - w),
+        (lo + w, lo),
+    ]
+}
+
 /// Every `stride`-th point so a large fold stays small enough to open.
 fn thinned<T: Copy>(pts: &[T]) -> impl Iterator<Item = T> + '_ {
     let stride = pts.len().div_ceil(MAX_POINTS_PER_FOLD).max(1);
@@ -219,8 +244,10 @@ fn thinned<T: Copy>(pts: &[T]) -> impl Iterator<Item = T> + '_ {
 }
 
 /// Predicted vs MOS: the pooled out-of-fold scatter (points coloured by
-/// fold, shared square axes on the native scale, the identity line and the
-/// pooled VQEG logistic, with a legend); beside it one small panel per fold
+/// fold, shared square axes on the native scale, the identity line, the
+/// pooled VQEG logistic and, when the model records prediction intervals,
+/// the band a clip's MOS falls in around its prediction (`y = x -/+ w`),
+/// with a legend); beside it one small panel per fold
 /// when folds are few, or the distribution of the per-split PLCC and RMSE
 /// for repeated splits. `None` when the folds hold no predictions (a
 /// manifest re-exported without its validation sidecar).
@@ -293,6 +320,19 @@ pub fn validation_svg(
             .light_line_style(WHITE)
             .draw()
             .map_err(&e)?;
+        if let Some(pi) = &m.prediction_intervals {
+            let w = axes.half_width(pi.half_width);
+            let band = BLUE.mix(0.12).filled();
+            chart
+                .draw_series(std::iter::once(Polygon::new(band_polygon(lo, hi, w), band)))
+                .map_err(&e)?
+                .label(format!(
+                    "{:.0}% prediction interval (conformal, prediction -/+ {})",
+                    pi.coverage * 100.0,
+                    show(w)
+                ))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 18, y + 4)], band));
+        }
         let coloured = folds.len() <= 10 && folds.len() > 1;
         for (i, pts) in per_fold.iter().enumerate() {
             let colour = if coloured {
@@ -615,6 +655,32 @@ fn sig3(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_band_is_clipped_to_the_square() {
+        // |y - x| <= 1 in [0, 4]^2: a hexagon of area 16 - 2 * (3 * 3 / 2).
+        let poly = band_polygon(0.0, 4.0, 1.0);
+        assert_eq!(
+            poly,
+            [
+                (0.0, 0.0),
+                (0.0, 1.0),
+                (3.0, 4.0),
+                (4.0, 4.0),
+                (4.0, 3.0),
+                (1.0, 0.0)
+            ]
+        );
+        let area = poly
+            .iter()
+            .zip(poly.iter().cycle().skip(1))
+            .map(|(a, b)| a.0 * b.1 - b.0 * a.1)
+            .sum::<f64>()
+            / 2.0;
+        assert!((area.abs() - 7.0).abs() < 1e-12, "{area}");
+        // Wider than the square: all of it.
+        assert_eq!(band_polygon(0.0, 1.0, 2.0).len(), 4);
+    }
 
     #[test]
     fn ranges_are_padded_and_never_empty() {

@@ -70,6 +70,9 @@ pub struct ValidationRow {
     /// The prediction on the native scale of the row's slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction_native: Option<f64>,
+    /// The MOS standard error (1-5), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mos_se: Option<f64>,
 }
 
 impl ValidationRow {
@@ -83,6 +86,7 @@ impl ValidationRow {
             prediction: r.prediction,
             mos_native: r.mos_native,
             prediction_native: r.prediction_native,
+            mos_se: r.mos_se,
         }
     }
 
@@ -95,6 +99,7 @@ impl ValidationRow {
             prediction: self.prediction,
             mos_native: self.mos_native,
             prediction_native: self.prediction_native,
+            mos_se: self.mos_se,
         }
     }
 }

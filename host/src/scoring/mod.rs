@@ -1,11 +1,13 @@
 //! Scoring a trained model on rows, as library operations: [`predict()`]
 //! (every row, with or without a MOS), [`validate()`] (the held-out test
-//! split and the gate) and [`validate_cross()`] (another adapter's corpus).
+//! split and the gate) and [`validate_cross()`] (another adapter's corpus);
+//! [`compare`] lines up the rows two or more models are compared on.
 //! Beside them: predictions that are finite or an error naming the row
 //! ([`predictions`]), the output file of `predict` kept off its own inputs
 //! and the model's files ([`guard`]), scale alignment and the schema check
 //! across corpora ([`cross`]), and the model's adapter check ([`model`]).
 
+pub mod compare;
 pub mod cross;
 pub mod guard;
 pub mod model;

@@ -60,7 +60,12 @@ pub struct CrossScore<'r> {
     pub rmse_mapped_native: Option<f64>,
 }
 
-fn load<'r>(req: &ValidateRequest<'r>, status: &Status) -> Result<Loaded<'r>, ScoringError> {
+/// Reads the labelled rows `req` binds, on the model's schema, and checks
+/// the model's feature order against them (`validate`, `compare`).
+pub(super) fn load<'r>(
+    req: &ValidateRequest<'r>,
+    status: &Status,
+) -> Result<Loaded<'r>, ScoringError> {
     let m = req.manifest;
     let ingest = IngestRequest {
         inputs: req.inputs.clone(),

@@ -42,6 +42,11 @@ pub struct Pooled {
     /// manifests written before they were recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intervals: Option<MetricIntervals>,
+    /// The same intervals of each baseline's pooled metrics, from the same
+    /// resamples (head scale only: a baseline has no native-scale
+    /// predictions recorded). Absent in manifests written before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub baseline_intervals: BTreeMap<String, MetricIntervals>,
 }
 
 /// The out-of-fold rows of a validation, per fold in fold order (the
@@ -92,7 +97,16 @@ pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
     if se.len() != n {
         se = vec![None; n];
     }
+    let rows = || folds.iter().flat_map(|f| f.predictions.iter());
+    let mut keys: BTreeMap<&str, u32> = BTreeMap::new();
+    let groups: Vec<u32> = rows()
+        .map(|r| {
+            let next = keys.len() as u32;
+            *keys.entry(r.group.as_str()).or_insert(next)
+        })
+        .collect();
     let mut baselines = BTreeMap::new();
+    let mut baseline_intervals = BTreeMap::new();
     let names: Vec<&String> = folds[0].baseline_predictions.keys().collect();
     for name in names {
         let mut b = Vec::with_capacity(n);
@@ -104,6 +118,13 @@ pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
         }
         if b.len() == n {
             baselines.insert(name.clone(), evaluate(&b, &mos, &se));
+            let scored = Scored {
+                pred: &b,
+                mos: &mos,
+                native: None,
+                groups: &groups,
+            };
+            baseline_intervals.insert(name.clone(), metric_intervals(&scored, seed, RESAMPLES));
         }
     }
     let mut ids: Vec<&str> = folds
@@ -113,14 +134,6 @@ pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
     ids.sort_unstable();
     let before = ids.len();
     ids.dedup();
-    let rows = || folds.iter().flat_map(|f| f.predictions.iter());
-    let mut keys: BTreeMap<&str, u32> = BTreeMap::new();
-    let groups: Vec<u32> = rows()
-        .map(|r| {
-            let next = keys.len() as u32;
-            *keys.entry(r.group.as_str()).or_insert(next)
-        })
-        .collect();
     let native: Option<(Vec<f64>, Vec<f64>)> = rows()
         .map(|r| Some((r.prediction_native?, r.mos_native?)))
         .collect();
@@ -136,6 +149,7 @@ pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
         head: evaluate(&pred, &mos, &se),
         baselines,
         intervals: Some(metric_intervals(&scored, seed, RESAMPLES)),
+        baseline_intervals,
     })
 }
 
@@ -155,6 +169,7 @@ mod tests {
                 prediction,
                 mos_native: Some(mos),
                 prediction_native: Some(prediction),
+                mos_se: None,
             })
             .collect();
         let n = predictions.len();
@@ -222,6 +237,22 @@ mod tests {
         // The mean baseline: 3, 3, 3, 2, 2 against 1, 3, 2, 5, 4:
         // errors 2, 0, 1, -3, -2: MSE = 18 / 5. Its PLCC: x mean 2.6,
         // dx = .4,.4,.4,-.6,-.6; Sxy = -.8+0-.4-1.2-.6 = -3, Sxx = 1.2.
+        // The baselines get intervals from the same resamples: the mean
+        // baseline's RMSE interval holds its RMSE; no native figures.
+        let bci = &p.baseline_intervals["mean"];
+        assert_eq!(bci.contents, 5);
+        assert_eq!(bci.rmse_native, None);
+        let want = metric_intervals(
+            &Scored {
+                pred: &[3.0, 3.0, 3.0, 2.0, 2.0],
+                mos: &[1.0, 3.0, 2.0, 5.0, 4.0],
+                native: None,
+                groups: &[0, 1, 2, 3, 4],
+            },
+            0,
+            RESAMPLES,
+        );
+        assert_eq!(*bci, want);
         let mean = &p.baselines["mean"];
         assert!((mean.rmse.unwrap() - (18.0_f64 / 5.0).sqrt()).abs() < 1e-12);
         assert!((mean.plcc.unwrap() - -3.0 / 12.0_f64.sqrt()).abs() < 1e-12);

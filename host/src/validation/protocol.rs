@@ -136,6 +136,7 @@ pub fn oof_rows(ds: &Dataset, eval: &[usize], pred: &[f64], adapter: &MosScale) 
                 prediction: p,
                 mos_native: Some(native.to_native(ds.mos[i])),
                 prediction_native: Some(native.to_native(p)),
+                mos_se: ds.se[i],
             }
         })
         .collect()

@@ -398,6 +398,13 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
                 ci.describe()
             );
         }
+        for (name, ci) in &p.baseline_intervals {
+            let _ = writeln!(
+                o,
+                "Baseline `{name}`, pooled, 95% CI from the same resamples: {}.\n",
+                ci.brief()
+            );
+        }
         if let Some(line) = p.head.p1401_line() {
             let _ = writeln!(o, "The head's pooled {line}.\n");
         }
