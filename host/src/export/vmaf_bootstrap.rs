@@ -165,7 +165,8 @@ fn fixed_spec(s: &ResolvedSpec) -> Option<HeadSpec> {
                 shrinking: r.shrinking,
             };
         }
-        HeadKind::Mlp | HeadKind::Linear => return None,
+        // Every other head has no libvmaf form (its refusal comes first).
+        _ => return None,
     }
     Some(h)
 }
