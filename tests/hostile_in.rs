@@ -481,7 +481,7 @@ fn an_svr_tolerance_no_solve_can_meet_is_refused_before_any_work() {
     );
     assert!(
         run.fails(1)
-            .contains("must be finite and at least 1e-9 (a smaller gap is rounding noise in the gradients: no solve meets it, and every one would run to its iteration cap)"),
+            .contains("SVR tolerance 1e-300 must be finite and at least 1e-9 (a smaller gap is rounding noise in the gradients: no solve meets it, and every one would run to its iteration cap)"),
         "{run}"
     );
     assert!(!cwd.path().join("out").exists());

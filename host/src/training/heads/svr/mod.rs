@@ -134,29 +134,39 @@ impl Default for SvrSpec {
     }
 }
 
+/// A value as a refusal shows it: plain where that is short, in
+/// scientific notation otherwise (`1e-300`, never 300 digits).
+fn shown(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e6).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
 impl SvrSpec {
     /// Checks the values.
     pub fn check(&self) -> Result<(), TrainError> {
         let bad = |what: String| Err(TrainError::Params(what));
         if !(self.c.is_finite() && self.c > 0.0) {
-            return bad(format!("SVR C {} must be finite and > 0", self.c));
+            return bad(format!("SVR C {} must be finite and > 0", shown(self.c)));
         }
         if let Some(g) = self.gamma.filter(|g| !(g.is_finite() && *g > 0.0)) {
-            return bad(format!("SVR gamma {g} must be finite and > 0"));
+            return bad(format!("SVR gamma {} must be finite and > 0", shown(g)));
         }
         if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
             return bad(format!(
                 "SVR epsilon {} must be finite and >= 0",
-                self.epsilon
+                shown(self.epsilon)
             ));
         }
         if !(self.nu > 0.0 && self.nu <= 1.0) {
-            return bad(format!("SVR nu {} must be in (0, 1]", self.nu));
+            return bad(format!("SVR nu {} must be in (0, 1]", shown(self.nu)));
         }
         if !(self.tol.is_finite() && self.tol >= MIN_TOL) {
             return bad(format!(
                 "SVR tolerance {} must be finite and at least {MIN_TOL:e} (a smaller gap is rounding noise in the gradients: no solve meets it, and every one would run to its iteration cap)",
-                self.tol
+                shown(self.tol)
             ));
         }
         if self.max_rows < 2 {
