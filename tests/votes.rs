@@ -142,6 +142,30 @@ fn expected(v: &[Vec<Option<f64>>], model: SubjectiveModel) -> HashMap<String, f
         .collect()
 }
 
+/// The manifest and validation rows of model `id` trained in `out` on the
+/// votes `v` under `model`: the manifest records the subjective model and
+/// every clip, and each row's native MOS is the score `model` recovers.
+fn recovered_run(
+    out: &Path,
+    id: &str,
+    v: &[Vec<Option<f64>>],
+    model: SubjectiveModel,
+) -> (Value, Vec<Value>) {
+    let m = read_json(&out.join(format!("{id}.json")));
+    let rec = &m["data"]["subjective"][0];
+    assert_eq!(rec["model"], model.name(), "{rec}");
+    assert_eq!(rec["clips"], CLIPS as u64, "{rec}");
+    let want = expected(v, model);
+    let rows = jsonl(&out.join(format!("{id}_validation.jsonl")));
+    assert_eq!(rows.len(), CLIPS);
+    for r in &rows {
+        let id = r["id"].as_str().unwrap();
+        let got = r["mos_native"].as_f64().unwrap();
+        assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
+    }
+    (m, rows)
+}
+
 /// The crate's whole account of the votes under `model`.
 fn recovered(v: &[Vec<Option<f64>>], model: SubjectiveModel) -> Recovered {
     let mut b = VoteTableBuilder::new(None);
@@ -254,18 +278,7 @@ fn a_study_with_wide_and_with_long_votes_trains_on_the_recovered_mos() {
             "linear",
         ]);
         moshead(cwd, &args).ok();
-        let m = read_json(&cwd.join(format!("{out}/votes_study_v1.json")));
-        let rec = &m["data"]["subjective"][0];
-        assert_eq!(rec["model"], model.name(), "{rec}");
-        assert_eq!(rec["clips"], CLIPS as u64);
-        let want = expected(&v, model);
-        let rows = jsonl(&cwd.join(format!("{out}/votes_study_v1_validation.jsonl")));
-        assert_eq!(rows.len(), CLIPS);
-        for r in &rows {
-            let id = r["id"].as_str().unwrap();
-            let got = r["mos_native"].as_f64().unwrap();
-            assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
-        }
+        recovered_run(&cwd.join(out), "votes_study_v1", &v, model);
         let card =
             std::fs::read_to_string(cwd.join(format!("{out}/votes_study_v1_card.md"))).unwrap();
         assert!(
@@ -381,20 +394,13 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
             each_row,
             "{summary}"
         );
-        let m = read_json(&cwd.join(format!("{out}/voted_mos_head_v1.json")));
+        // The recovered score is the MOS; the clips are grouped by source.
+        let (m, rows) = recovered_run(&cwd.join(out), "voted_mos_head_v1", &v, model);
         let rec = &m["data"]["subjective"][0];
-        assert_eq!(rec["model"], model.name(), "{rec}");
-        assert_eq!(rec["clips"], CLIPS as u64, "{rec}");
         assert_eq!(rec["subjects"], SUBJECTS as u64, "{rec}");
         assert_eq!(m["adapter"]["name"], "voted");
-        // The recovered score is the MOS; the clips are grouped by source.
-        let want = expected(&v, model);
-        let rows = jsonl(&cwd.join(format!("{out}/voted_mos_head_v1_validation.jsonl")));
-        assert_eq!(rows.len(), CLIPS);
         for r in &rows {
             let id = r["id"].as_str().unwrap();
-            let got = r["mos_native"].as_f64().unwrap();
-            assert!((got - want[id]).abs() < 1e-9, "{id}: {got} vs {}", want[id]);
             let j: usize = id[1..].parse().unwrap();
             let group = if each_row {
                 id.to_owned()
