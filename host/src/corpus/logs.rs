@@ -10,7 +10,6 @@
 //! input in the report, hashed as the `sha256sum` listing of its files.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -285,8 +284,8 @@ fn read_log(src: &Source) -> Result<Log, CorpusError> {
         reason: inputs::io_reason(&e),
     };
     let mut bytes = Vec::new();
-    File::open(path)
-        .map_err(io)?
+    crate::safe_fs::open_read(path)
+        .map_err(|e| io(e.into()))?
         .take(MAX_LOG_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;

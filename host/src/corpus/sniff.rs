@@ -3,7 +3,6 @@
 //! name for what they look like, so a wrong file is one clear error rather
 //! than hundreds of `invalid-utf8` drops.
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
@@ -82,7 +81,7 @@ pub fn looks_like(head: &[u8]) -> Option<&'static str> {
 /// Opens `path`, decompressing gzip or zstd by magic bytes. Returns the
 /// reader of the (decompressed) bytes and the compression found.
 pub fn open(path: &Path) -> io::Result<(Box<dyn Read + Send>, Compression)> {
-    let mut file = File::open(path)?;
+    let mut file = crate::safe_fs::open_read(path)?;
     let mut magic = [0u8; 4];
     let n = read_full(&mut file, &mut magic)?;
     let compression = Compression::of(&magic[..n]);
@@ -124,7 +123,8 @@ pub(super) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
 /// is the reason the file is no row input.
 pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
     let mut raw = [0u8; 512];
-    let n = File::open(path)
+    let n = crate::safe_fs::open_read(path)
+        .map_err(std::io::Error::from)
         .and_then(|mut f| read_full(&mut f, &mut raw))
         .map_err(|e| io_reason(&e))?;
     let raw = &raw[..n];
@@ -339,5 +339,26 @@ mod tests {
             Some("tsv")
         );
         assert_eq!(plain_extension(Path::new("b")), None);
+    }
+    /// Sniffing opens without waiting: a FIFO (or a directory) put where a
+    /// row file was checked is refused, never waited on, whatever checked
+    /// it before.
+    #[test]
+    fn a_fifo_or_directory_is_refused_not_waited_on() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("rows.csv");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let e = row_format(&fifo).unwrap_err();
+        assert!(
+            e.contains("is a FIFO") && e.contains("only regular files"),
+            "{e}"
+        );
+        let e = open(&fifo).err().unwrap().to_string();
+        assert!(e.contains("is a FIFO"), "{e}");
+        let e = row_format(dir.path()).unwrap_err();
+        assert!(e.contains("directory"), "{e}");
     }
 }

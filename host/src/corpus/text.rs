@@ -7,7 +7,6 @@
 //! instead of idling the cores. Memory stays bounded: two chunks of raw text
 //! and two of outcomes.
 
-use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -75,7 +74,7 @@ fn open(src: &Source) -> Result<Opened, CorpusError> {
     };
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut tee = Tee {
-        inner: File::open(path).map_err(input_err)?,
+        inner: crate::safe_fs::open_read(path).map_err(|e| input_err(e.into()))?,
         tally: tally.clone(),
     };
     let mut magic = [0u8; 4];
