@@ -455,20 +455,8 @@ fn print_fold_table(v: &ValidationRecord) {
             format!("{}", f.fold),
             f.n_train.to_string(),
             f.n_eval.to_string(),
-            f4(f.head.plcc),
-            f4(f.head.plcc_mapped),
-            f4(f.head.srocc),
-            f4(f.head.krocc),
-            f4(f.head.rmse),
         ];
-        for b in v.baselines.keys() {
-            let bm = f.baselines.get(b);
-            row.push(format!(
-                "{}/{}",
-                f4(bm.and_then(|m| m.plcc)),
-                f4(bm.and_then(|m| m.rmse))
-            ));
-        }
+        row.extend(metric_cells(v, &f.head, &f.baselines));
         row.push(format!(
             "{} it, {}",
             f.solve.iterations,
@@ -534,27 +522,35 @@ fn print_fold_table(v: &ValidationRecord) {
     super::table::print_table(&header, &rows);
 }
 
-/// The pooled out-of-fold row of the summary table.
-fn pooled_row(v: &ValidationRecord, p: &crate::validation::oof::Pooled) -> Vec<String> {
-    let h = &p.head;
+/// The head's metrics, then each baseline's PLCC/RMSE, of one row of the
+/// summary table.
+fn metric_cells(
+    v: &ValidationRecord,
+    head: &crate::evaluation::Metrics,
+    baselines: &BTreeMap<String, crate::evaluation::Metrics>,
+) -> Vec<String> {
     let mut row = vec![
-        "pooled".to_owned(),
-        String::new(),
-        p.n.to_string(),
-        f4(h.plcc),
-        f4(h.plcc_mapped),
-        f4(h.srocc),
-        f4(h.krocc),
-        f4(h.rmse),
+        f4(head.plcc),
+        f4(head.plcc_mapped),
+        f4(head.srocc),
+        f4(head.krocc),
+        f4(head.rmse),
     ];
     for b in v.baselines.keys() {
-        let bm = p.baselines.get(b);
+        let bm = baselines.get(b);
         row.push(format!(
             "{}/{}",
             f4(bm.and_then(|m| m.plcc)),
             f4(bm.and_then(|m| m.rmse))
         ));
     }
+    row
+}
+
+/// The pooled out-of-fold row of the summary table.
+fn pooled_row(v: &ValidationRecord, p: &crate::validation::oof::Pooled) -> Vec<String> {
+    let mut row = vec!["pooled".to_owned(), String::new(), p.n.to_string()];
+    row.extend(metric_cells(v, &p.head, &p.baselines));
     row.push(if p.each_row_once {
         "out-of-fold, each row once".into()
     } else {
