@@ -201,7 +201,7 @@ impl Destination {
             anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name)
         })?;
         let out_dir = output_dir(loaded, &args.out);
-        let lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
+        let lock = crate::manifest::OutputLock::acquire(&out_dir)?;
         let manifest_path = out_dir.join(format!("{model_id}.json"));
         if manifest_path.exists() && !args.force {
             bail!(

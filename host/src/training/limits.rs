@@ -78,6 +78,8 @@ impl std::fmt::Display for Setting {
 pub enum Amount {
     /// A real value (shown as a person types it: `1e308`, `0.5`).
     Real(f64),
+    /// A real value shown in scientific notation (`1e3`).
+    Scientific(f64),
     /// A count.
     Count(u64),
 }
@@ -86,6 +88,7 @@ impl std::fmt::Display for Amount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Amount::Real(d) => f.write_str(&show(*d)),
+            Amount::Scientific(d) => write!(f, "{d:e}"),
             Amount::Count(n) => write!(f, "{n}"),
         }
     }
@@ -127,7 +130,7 @@ pub fn check_spec(spec: &HeadSpec) -> Result<(), RangeError> {
                 setting: Setting::WeightDecay,
                 value: Amount::Real(d),
                 min: Amount::Real(0.0),
-                max: Amount::Real(MAX_WEIGHT_DECAY),
+                max: Amount::Scientific(MAX_WEIGHT_DECAY),
             });
         }
     }
