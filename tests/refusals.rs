@@ -26,6 +26,15 @@ fn corpus_json(cwd: &Path, inputs: &[String]) -> Run {
     moshead(cwd, &args)
 }
 
+/// Makes a FIFO (named pipe) at `path`.
+fn mkfifo(path: &Path) {
+    assert!(std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success());
+}
+
 fn timed(cwd: &Path, args: &[&str]) -> Run {
     let mut c = moshead_cmd(cwd);
     c.args(args);
@@ -93,6 +102,58 @@ fn out_of_range_hyper_parameters_and_model_ids_are_refused_before_any_work() {
         "{run}"
     );
     assert!(!cwd.path().join("out").exists());
+}
+
+#[test]
+fn bad_flag_combinations_are_refused_before_the_corpus_is_opened() {
+    // The corpus is a FIFO nobody writes to: reading it would block, and
+    // the ingest's own check would refuse it as a FIFO. Each refusal below
+    // names the flags and nothing of the FIFO, so the command line was
+    // resolved, and refused, before the corpus was opened.
+    let cwd = tempfile::tempdir().unwrap();
+    mkfifo(&cwd.path().join("pipe.jsonl"));
+    let base = [
+        "train",
+        "-a",
+        "konvid",
+        "-i",
+        "konvid-1k=pipe.jsonl",
+        "--out",
+        "out",
+    ];
+    for (extra, needle) in [
+        (
+            vec!["--export", "vmaf"],
+            "--export vmaf with --head auto: auto may choose a head libvmaf cannot evaluate",
+        ),
+        (
+            vec!["--head", "mlp", "--for", "libvmaf"],
+            "--export vmaf: libvmaf cannot evaluate the mlp head",
+        ),
+        (
+            vec!["--ridge-alpha", "2", "--svr-nu", "0.3", "--patience", "3"],
+            "--patience, --ridge-alpha, --svr-nu set one head's hyper-parameters; with --head auto",
+        ),
+        (
+            vec!["--head", "svr", "--svr-tol", "1e-12", "--svr-max-rows", "9"],
+            "SVR tolerance 1e-12 must be finite and at least 1e-9",
+        ),
+        (
+            vec!["--model-id", "../x"],
+            "--model-id: model id `../x` contains `/`",
+        ),
+    ] {
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(extra.iter().copied());
+        let run = timed(cwd.path(), &args);
+        let err = run.fails(1);
+        assert!(err.contains(needle), "{extra:?}: {run}");
+        assert!(
+            !err.contains("pipe.jsonl") && !err.contains("FIFO"),
+            "{extra:?}: {run}"
+        );
+        assert!(!cwd.path().join("out").exists(), "{extra:?}");
+    }
 }
 
 #[test]
@@ -265,12 +326,7 @@ fn the_same_input_bound_twice_is_refused_by_path_or_by_content() {
 #[test]
 fn files_that_are_not_regular_files_say_what_they_are() {
     let cwd = tempfile::tempdir().unwrap();
-    let fifo = cwd.path().join("pipe.jsonl");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&cwd.path().join("pipe.jsonl"));
     let run = timed(
         cwd.path(),
         &["corpus", "-a", "konvid", "-i", "konvid-1k=pipe.jsonl"],
@@ -291,11 +347,7 @@ fn files_that_are_not_regular_files_say_what_they_are() {
     );
     // `moshead ledger` on a FIFO: an error, not a wait.
     std::fs::create_dir_all(cwd.path().join("out")).unwrap();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(cwd.path().join("out/ledger.jsonl"))
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&cwd.path().join("out/ledger.jsonl"));
     let run = timed(cwd.path(), &["ledger", "--out", "out"]);
     assert!(
         run.fails(1)

@@ -44,31 +44,94 @@ pub fn load_root_module(_bytes: &[u8], path: &Path) -> Result<AdapterModRef, Loa
         .map_err(LoadFailure::Library)
 }
 
+/// Why bytes are not a complete ELF shared object ([`check_elf`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ElfError {
+    /// No ELF magic number: not an ELF file at all.
+    #[error("is not an ELF shared object (no ELF magic number)")]
+    Magic,
+    /// An ELF class other than 32 or 64 bits.
+    #[error("is not an ELF shared object (unknown ELF class)")]
+    Class,
+    /// A byte order other than little or big endian.
+    #[error("is not an ELF shared object (unknown byte order)")]
+    ByteOrder,
+    /// An ELF file of another type (an executable, an object file).
+    #[error("is an ELF file but not a shared object (type {e_type}, a shared library is 3)")]
+    NotShared {
+        /// Its `e_type`.
+        e_type: u64,
+    },
+    /// No program headers.
+    #[error("is an ELF file without program headers: nothing to load")]
+    NoProgramHeaders,
+    /// A table or segment the headers name lies past the end of the bytes.
+    #[error("is not a complete ELF shared object ({len} bytes): {cut} (truncated?)")]
+    Truncated {
+        /// The length of the bytes.
+        len: usize,
+        /// What lies past their end.
+        cut: Cut,
+    },
+}
+
+/// What of an ELF file lies past the end of its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cut {
+    /// The ELF header itself.
+    Header,
+    /// The program headers.
+    ProgramHeaders,
+    /// The section headers.
+    SectionHeaders,
+    /// A loadable segment.
+    Segment {
+        /// Its index among the program headers.
+        index: u64,
+        /// The byte it ends at.
+        end: u64,
+    },
+}
+
+impl std::fmt::Display for Cut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Cut::Header => f.write_str("the ELF header is cut"),
+            Cut::ProgramHeaders => f.write_str("its program headers lie past the end of the file"),
+            Cut::SectionHeaders => f.write_str("its section headers lie past the end of the file"),
+            Cut::Segment { index, end } => write!(
+                f,
+                "loadable segment {index} ends at byte {end}, past the end of the file"
+            ),
+        }
+    }
+}
+
 /// Checks that `bytes` are a complete ELF shared object before the dynamic
 /// loader maps them: a truncated copy (a half-finished download or copy)
 /// would be mapped past its end, and the first touch of a missing page
 /// kills the process with SIGBUS and no message. Every table and loadable
 /// segment the headers name must lie inside the bytes; all arithmetic on
 /// the header's counts and offsets is checked.
-pub fn check_elf(bytes: &[u8]) -> Result<(), String> {
-    let too_short = |what: &str| {
-        format!(
-            "is not a complete ELF shared object ({} bytes): {what} (truncated?)",
-            bytes.len()
-        )
+pub fn check_elf(bytes: &[u8]) -> Result<(), ElfError> {
+    let too_short = |cut: Cut| ElfError::Truncated {
+        len: bytes.len(),
+        cut,
     };
     if bytes.get(..4) != Some(b"\x7fELF") {
-        return Err("is not an ELF shared object (no ELF magic number)".into());
+        return Err(ElfError::Magic);
     }
     let wide = match bytes.get(4) {
         Some(1) => false,
         Some(2) => true,
-        _ => return Err("is not an ELF shared object (unknown ELF class)".into()),
+        _ => return Err(ElfError::Class),
     };
     let little = match bytes.get(5) {
         Some(1) => true,
         Some(2) => false,
-        _ => return Err("is not an ELF shared object (unknown byte order)".into()),
+        _ => return Err(ElfError::ByteOrder),
     };
     let int = |at: usize, n: usize| -> Option<u64> {
         let b = bytes.get(at..at.checked_add(n)?)?;
@@ -82,14 +145,12 @@ pub fn check_elf(bytes: &[u8]) -> Result<(), String> {
     let word = if wide { 8 } else { 4 };
     // e_type, then e_phoff/e_shoff and the table sizes (ELF32 and ELF64
     // differ only in the width of the addresses and offsets).
-    let e_type = int(16, 2).ok_or_else(|| too_short("the ELF header is cut"))?;
+    let e_type = int(16, 2).ok_or_else(|| too_short(Cut::Header))?;
     if e_type != 3 {
-        return Err(format!(
-            "is an ELF file but not a shared object (type {e_type}, a shared library is 3)"
-        ));
+        return Err(ElfError::NotShared { e_type });
     }
     let after_entry = 24 + word;
-    let header = || too_short("the ELF header is cut");
+    let header = || too_short(Cut::Header);
     let phoff = int(after_entry, word).ok_or_else(header)?;
     let shoff = int(after_entry + word, word).ok_or_else(header)?;
     let rest = after_entry + 2 * word + 4 + 2;
@@ -101,17 +162,13 @@ pub fn check_elf(bytes: &[u8]) -> Result<(), String> {
     let table_end =
         |off: u64, size: u64, n: u64| size.checked_mul(n).and_then(|t| t.checked_add(off));
     if phnum == 0 {
-        return Err("is an ELF file without program headers: nothing to load".into());
+        return Err(ElfError::NoProgramHeaders);
     }
     if table_end(phoff, phentsize, phnum).is_none_or(|end| end > len) {
-        return Err(too_short(
-            "its program headers lie past the end of the file",
-        ));
+        return Err(too_short(Cut::ProgramHeaders));
     }
     if shnum > 0 && table_end(shoff, shentsize, shnum).is_none_or(|end| end > len) {
-        return Err(too_short(
-            "its section headers lie past the end of the file",
-        ));
+        return Err(too_short(Cut::SectionHeaders));
     }
     for i in 0..phnum {
         let at = table_end(phoff, phentsize, i)
@@ -131,10 +188,10 @@ pub fn check_elf(bytes: &[u8]) -> Result<(), String> {
             return Err(header());
         };
         if offset.checked_add(filesz).is_none_or(|end| end > len) {
-            return Err(too_short(&format!(
-                "loadable segment {i} ends at byte {}, past the end of the file",
-                offset.saturating_add(filesz)
-            )));
+            return Err(too_short(Cut::Segment {
+                index: i,
+                end: offset.saturating_add(filesz),
+            }));
         }
     }
     Ok(())
@@ -215,7 +272,7 @@ mod tests {
         let so = so.expect("libc.so.6 in a system library directory");
         assert_eq!(check_elf(&so), Ok(()));
         for cut in [so.len() - 1, so.len() / 2, 64, 10] {
-            let e = check_elf(&so[..cut]).unwrap_err();
+            let e = check_elf(&so[..cut]).unwrap_err().to_string();
             assert!(
                 e.contains("not a complete ELF shared object") && e.contains("truncated"),
                 "{cut}: {e}"
@@ -223,9 +280,11 @@ mod tests {
         }
         assert!(check_elf(b"\x7fELF")
             .unwrap_err()
+            .to_string()
             .contains("unknown ELF class"));
         assert!(check_elf(b"#!/bin/sh\n")
             .unwrap_err()
+            .to_string()
             .contains("no ELF magic"));
         // Counts and offsets past any size are refused, not overflowed.
         let mut hostile = so[..64].to_vec();

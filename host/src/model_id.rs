@@ -7,11 +7,43 @@
 /// 255-byte limit of common file systems.
 pub const MAX_MODEL_ID: usize = 100;
 
+/// Why a model id is refused; the id is shown escaped and cut at 40
+/// characters (a newline as `\n`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelIdError {
+    /// The id is empty.
+    #[error("model id is empty")]
+    Empty,
+    /// The id is longer than [`MAX_MODEL_ID`] bytes.
+    #[error("model id {shown} is {chars} characters long; at most {MAX_MODEL_ID} are allowed")]
+    TooLong {
+        /// The id as shown.
+        shown: String,
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// The id holds a character a file-name stem may not.
+    #[error("model id {shown} contains `{}`; only ASCII letters, digits, `_`, `-` and `.` are allowed (it names files in the output directory)", .c.escape_debug())]
+    Character {
+        /// The id as shown.
+        shown: String,
+        /// The first character refused.
+        c: char,
+    },
+    /// The id starts with `.` or `-`.
+    #[error("model id {shown} must not start with `.` or `-`")]
+    Start {
+        /// The id as shown.
+        shown: String,
+    },
+}
+
 /// Checks that `id` is a plain file-name stem: 1 to [`MAX_MODEL_ID`]
 /// ASCII letters, digits, `_`, `-` and `.`, not starting with `.` or `-`.
 /// The error says what is wrong and shows the id escaped (a newline is
 /// shown as `\n`).
-pub fn check(id: &str) -> Result<(), String> {
+pub fn check(id: &str) -> Result<(), ModelIdError> {
     let shown = || {
         let s: String = id
             .chars()
@@ -26,30 +58,22 @@ pub fn check(id: &str) -> Result<(), String> {
         }
     };
     if id.is_empty() {
-        return Err("model id is empty".into());
+        return Err(ModelIdError::Empty);
     }
     if id.len() > MAX_MODEL_ID {
-        return Err(format!(
-            "model id {} is {} characters long; at most {MAX_MODEL_ID} are allowed",
-            shown(),
-            id.chars().count()
-        ));
+        return Err(ModelIdError::TooLong {
+            shown: shown(),
+            chars: id.chars().count(),
+        });
     }
     if let Some(c) = id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
-        return Err(format!(
-            "model id {} contains `{}`; only ASCII letters, digits, `_`, `-` and `.` are allowed (it names files in the output directory)",
-            shown(),
-            c.escape_debug()
-        ));
+        return Err(ModelIdError::Character { shown: shown(), c });
     }
     if id.starts_with(['.', '-']) {
-        return Err(format!(
-            "model id {} must not start with `.` or `-`",
-            shown()
-        ));
+        return Err(ModelIdError::Start { shown: shown() });
     }
     Ok(())
 }
@@ -68,7 +92,7 @@ mod tests {
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
-        let err = |id: &str| check(id).unwrap_err();
+        let err = |id: &str| check(id).unwrap_err().to_string();
         assert!(err("").contains("empty"));
         assert!(err("../x").contains("contains `/`"), "{}", err("../x"));
         assert!(err("/abs/x").contains("contains `/`"));

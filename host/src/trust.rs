@@ -142,34 +142,128 @@ fn current_uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
+/// Who may write a file or directory, in the words of a refusal.
+fn writers(mode: u32) -> &'static str {
+    if mode & 0o002 != 0 {
+        "every user"
+    } else {
+        "its group"
+    }
+}
+
+/// Why a file or directory whose content decides what runs is not trusted.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    /// Its metadata cannot be read.
+    #[error("{what} {}: {error}", path.display())]
+    Unreadable {
+        /// What it is (`plugin file`, `study file`, ...).
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// A directory above it cannot be read.
+    #[error("{}: {error}", path.display())]
+    UnreadableAncestor {
+        /// The directory.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// Others may write it.
+    #[error("{what} {} is writable by {} (mode {:o}); refusing to load plugins from it (--allow-insecure-plugins overrides)", path.display(), writers(*mode), mode & 0o7777)]
+    Writable {
+        /// What it is.
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// Its mode.
+        mode: u32,
+    },
+    /// Neither the user nor root owns it.
+    #[error("{what} {} is owned by uid {uid}, neither you (uid {me}) nor root; refusing to load it (--allow-insecure-plugins overrides)", path.display())]
+    Owner {
+        /// What it is.
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+        /// The user.
+        me: u32,
+    },
+    /// A directory above it lets others replace it.
+    #[error("{what} {} is inside {}, which is writable by {} (mode {:o}) and not a sticky directory owned by root, so others can replace it; refusing to load plugins from it (--allow-insecure-plugins overrides)", path.display(), ancestor.display(), writers(*mode), mode & 0o7777)]
+    Ancestor {
+        /// What it is.
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// The directory above it.
+        ancestor: PathBuf,
+        /// That directory's mode.
+        mode: u32,
+    },
+    /// It is a symbolic link whose target cannot be resolved.
+    #[error("{what} {}: symlink target: {error}", path.display())]
+    Target {
+        /// What it is.
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// It is a symbolic link into a directory that is not trusted.
+    #[error("{what} {} is a symlink to {}: its {inner}", path.display(), target.display())]
+    Link {
+        /// What it is.
+        what: String,
+        /// The path.
+        path: PathBuf,
+        /// Its final target.
+        target: PathBuf,
+        /// Why the target's directory is not trusted.
+        inner: Box<TrustError>,
+    },
+}
+
 /// Checks ownership and permissions of `path` (a plugin file or directory).
 #[cfg(unix)]
-pub fn check_permissions(path: &Path, what: &str) -> Result<(), String> {
+pub fn check_permissions(path: &Path, what: &str) -> Result<(), TrustError> {
     use std::os::unix::fs::MetadataExt;
-    let meta = fs::metadata(path).map_err(|e| format!("{what} {}: {e}", path.display()))?;
+    let meta = fs::metadata(path).map_err(|error| TrustError::Unreadable {
+        what: what.to_owned(),
+        path: path.to_path_buf(),
+        error,
+    })?;
     let mode = meta.mode();
     if mode & 0o022 != 0 {
-        return Err(format!(
-            "{what} {} is writable by {} (mode {:o}); refusing to load plugins from it (--allow-insecure-plugins overrides)",
-            path.display(),
-            if mode & 0o002 != 0 { "every user" } else { "its group" },
-            mode & 0o7777
-        ));
+        return Err(TrustError::Writable {
+            what: what.to_owned(),
+            path: path.to_path_buf(),
+            mode,
+        });
     }
     let uid = meta.uid();
     let me = current_uid();
     if uid != me && uid != 0 {
-        return Err(format!(
-            "{what} {} is owned by uid {uid}, neither you (uid {me}) nor root; refusing to load it (--allow-insecure-plugins overrides)",
-            path.display()
-        ));
+        return Err(TrustError::Owner {
+            what: what.to_owned(),
+            path: path.to_path_buf(),
+            uid,
+            me,
+        });
     }
     Ok(())
 }
 
 /// Permissions are not checked on this platform.
 #[cfg(not(unix))]
-pub fn check_permissions(_path: &Path, _what: &str) -> Result<(), String> {
+pub fn check_permissions(_path: &Path, _what: &str) -> Result<(), TrustError> {
     Ok(())
 }
 
@@ -178,21 +272,27 @@ pub fn check_permissions(_path: &Path, _what: &str) -> Result<(), String> {
 /// directory owned by root (`/tmp`), where others cannot rename what they
 /// do not own.
 #[cfg(unix)]
-pub fn check_ancestors(dir: &Path, what: &str) -> Result<(), String> {
+pub fn check_ancestors(dir: &Path, what: &str) -> Result<(), TrustError> {
     use std::os::unix::fs::MetadataExt;
-    let canonical = fs::canonicalize(dir).map_err(|e| format!("{what} {}: {e}", dir.display()))?;
+    let canonical = fs::canonicalize(dir).map_err(|error| TrustError::Unreadable {
+        what: what.to_owned(),
+        path: dir.to_path_buf(),
+        error,
+    })?;
     for parent in canonical.ancestors().skip(1) {
-        let meta = fs::metadata(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        let meta = fs::metadata(parent).map_err(|error| TrustError::UnreadableAncestor {
+            path: parent.to_path_buf(),
+            error,
+        })?;
         let mode = meta.mode();
         let sticky_root = mode & 0o1000 != 0 && meta.uid() == 0;
         if mode & 0o022 != 0 && !sticky_root {
-            return Err(format!(
-                "{what} {} is inside {}, which is writable by {} (mode {:o}) and not a sticky directory owned by root, so others can replace it; refusing to load plugins from it (--allow-insecure-plugins overrides)",
-                dir.display(),
-                parent.display(),
-                if mode & 0o002 != 0 { "every user" } else { "its group" },
-                mode & 0o7777
-            ));
+            return Err(TrustError::Ancestor {
+                what: what.to_owned(),
+                path: dir.to_path_buf(),
+                ancestor: parent.to_path_buf(),
+                mode,
+            });
         }
     }
     Ok(())
@@ -200,13 +300,13 @@ pub fn check_ancestors(dir: &Path, what: &str) -> Result<(), String> {
 
 /// Ancestors are not checked on this platform.
 #[cfg(not(unix))]
-pub fn check_ancestors(_dir: &Path, _what: &str) -> Result<(), String> {
+pub fn check_ancestors(_dir: &Path, _what: &str) -> Result<(), TrustError> {
     Ok(())
 }
 
 /// A directory plugins are loaded from: its own permissions and its
 /// ancestors'.
-pub fn check_directory(dir: &Path, what: &str) -> Result<(), String> {
+pub fn check_directory(dir: &Path, what: &str) -> Result<(), TrustError> {
     check_permissions(dir, what)?;
     check_ancestors(dir, what)
 }
@@ -214,13 +314,13 @@ pub fn check_directory(dir: &Path, what: &str) -> Result<(), String> {
 /// A plugin file: its own permissions (a symlink's target's), and, when it
 /// is a symlink, the directory of its final target and that directory's
 /// ancestors, exactly as a plugin directory is checked.
-pub fn check_plugin_file(path: &Path) -> Result<(), String> {
+pub fn check_plugin_file(path: &Path) -> Result<(), TrustError> {
     check_loaded_file(path, "plugin file")
 }
 
 /// A file whose content decides what runs (a plugin, a study file), named
 /// `what` in messages: checked as [`check_plugin_file`] says.
-pub fn check_loaded_file(path: &Path, what: &str) -> Result<(), String> {
+pub fn check_loaded_file(path: &Path, what: &str) -> Result<(), TrustError> {
     check_permissions(path, what)?;
     let is_link = fs::symlink_metadata(path)
         .map(|m| m.file_type().is_symlink())
@@ -228,17 +328,19 @@ pub fn check_loaded_file(path: &Path, what: &str) -> Result<(), String> {
     if !is_link {
         return Ok(());
     }
-    let target = fs::canonicalize(path)
-        .map_err(|e| format!("{what} {}: symlink target: {e}", path.display()))?;
+    let target = fs::canonicalize(path).map_err(|error| TrustError::Target {
+        what: what.to_owned(),
+        path: path.to_path_buf(),
+        error,
+    })?;
     let Some(dir) = target.parent() else {
         return Ok(());
     };
-    check_directory(dir, "directory").map_err(|e| {
-        format!(
-            "{what} {} is a symlink to {}: its {e}",
-            path.display(),
-            target.display()
-        )
+    check_directory(dir, "directory").map_err(|inner| TrustError::Link {
+        what: what.to_owned(),
+        path: path.to_path_buf(),
+        target: target.clone(),
+        inner: Box::new(inner),
     })
 }
 
@@ -276,7 +378,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         assert!(check_permissions(d.path(), "plugin directory").is_ok());
         fs::set_permissions(d.path(), fs::Permissions::from_mode(0o777)).unwrap();
-        let err = check_permissions(d.path(), "plugin directory").unwrap_err();
+        let err = check_permissions(d.path(), "plugin directory")
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("writable by every user") && err.contains("777"),
             "{err}"
@@ -284,6 +388,7 @@ mod tests {
         fs::set_permissions(d.path(), fs::Permissions::from_mode(0o775)).unwrap();
         assert!(check_permissions(d.path(), "plugin directory")
             .unwrap_err()
+            .to_string()
             .contains("its group"));
     }
 }

@@ -449,6 +449,13 @@ fn show(a: &Adapter) {
     for n in &a.notes {
         println!("  note         {n}");
     }
+    print_inputs(d);
+    labels_tables(d);
+    print_schemas_and_gate(d);
+}
+
+/// `adapters show`'s table of input slots.
+fn print_inputs(d: &moshead_protocol::Descriptor) {
     println!("inputs:");
     let rows: Vec<Vec<String>> = d
         .inputs
@@ -494,7 +501,10 @@ fn show(a: &Adapter) {
         ],
         &rows,
     );
-    labels_tables(d);
+}
+
+/// `adapters show`'s table of feature schemas and the gate's thresholds.
+fn print_schemas_and_gate(d: &moshead_protocol::Descriptor) {
     println!("schemas:");
     let rows: Vec<Vec<String>> = d
         .schemas

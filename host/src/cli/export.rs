@@ -200,7 +200,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
         }
         (None, None) => anyhow::bail!("pass --out DIR or --adapter NAME"),
     };
-    crate::manifest::settle(&dir).map_err(anyhow::Error::msg)?;
+    crate::manifest::settle(&dir)?;
     let path = dir.join(LEDGER_FILE);
     let read = ledger::read(&path)?;
     let runs: Vec<&(usize, LedgerEntry)> = read

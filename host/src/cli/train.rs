@@ -115,51 +115,116 @@ struct Summary<'a> {
     trained_for: Option<&'a crate::manifest::TrainedFor>,
 }
 
+/// The run `moshead train`'s flags ask for, resolved and checked from the
+/// command line alone, before any data is read (ripgrep's `HiArgs`): a bad
+/// combination of flags is refused here, never after an ingest.
+struct RunConfig {
+    /// The head or `auto`'s candidates (narrowed by `--for`).
+    choice: HeadChoice,
+    /// The exports asked for (`--export`, and what `--for` requires).
+    formats: super::export::FormatArgs,
+    /// What `--for` records in the manifest.
+    trained_for: Option<crate::manifest::TrainedFor>,
+}
+
+impl RunConfig {
+    /// Resolves `args`: the model id given, the head and its settings, the
+    /// exports and the consumer, the validation policy's limits.
+    fn resolve(args: &TrainArgs) -> anyhow::Result<RunConfig> {
+        if let Some(id) = &args.model_id {
+            crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
+        }
+        let mut choice = args.head.choice()?;
+        let for_libvmaf = args.trained_for == Some(Consumer::Libvmaf);
+        let mut formats = args.formats.clone();
+        if for_libvmaf {
+            formats.require(crate::export::vmaf::EXPORT_VMAF);
+        }
+        let mut trained_for = for_libvmaf.then(|| crate::manifest::TrainedFor {
+            target: "libvmaf".into(),
+            rule: "heads libvmaf can evaluate: ridge, SVR (one RBF width)".into(),
+            excluded: Vec::new(),
+        });
+        match &mut choice {
+            HeadChoice::Fixed(spec) => super::export::check_head(&formats, spec.kind)?,
+            // Trained for libvmaf: auto chooses among the heads libvmaf can
+            // evaluate, and the manifest says which it left out.
+            HeadChoice::Auto(cfg) if for_libvmaf => {
+                let (kept, left) = std::mem::take(&mut cfg.candidates)
+                    .into_iter()
+                    .partition(|c| {
+                        crate::export::vmaf::head_refusal(c.spec.kind).is_none()
+                            && !c.mean_of_widths
+                    });
+                cfg.candidates = kept;
+                if let Some(t) = trained_for.as_mut() {
+                    t.excluded = left.into_iter().map(|c| c.name).collect();
+                }
+            }
+            // A libvmaf model alone does not change what auto may choose
+            // (the validation figures must not depend on an output flag).
+            HeadChoice::Auto(_) if formats.head_bound().is_some() => bail!(
+                "--export {} with --head auto: auto may choose a head libvmaf cannot evaluate; \
+                 pass --for libvmaf to choose among the heads libvmaf can evaluate (stated in the \
+                 manifest), or a fixed --head ridge / --head svr",
+                formats
+                    .head_bound()
+                    .and_then(|e| e.flag())
+                    .unwrap_or_default()
+            ),
+            HeadChoice::Auto(_) => {}
+        }
+        crate::training::limits::check_policy(args.folds, args.repeats)?;
+        Ok(RunConfig {
+            choice,
+            formats,
+            trained_for,
+        })
+    }
+}
+
+/// Where a run writes, resolved once the corpus is read (the adapter gives
+/// the defaults) and before any work: the model id, the output directory
+/// (locked for the run) and its manifest, which `--force` alone overwrites.
+struct Destination {
+    model_id: String,
+    out_dir: PathBuf,
+    manifest_path: PathBuf,
+    _lock: crate::manifest::OutputLock,
+}
+
+impl Destination {
+    fn resolve(args: &TrainArgs, loaded: &Loaded<'_>) -> anyhow::Result<Destination> {
+        let d = &loaded.adapter.descriptor;
+        let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
+        crate::model_id::check(&model_id).map_err(|e| {
+            anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name)
+        })?;
+        let out_dir = output_dir(loaded, &args.out);
+        let lock = crate::manifest::OutputLock::acquire(&out_dir)?;
+        let manifest_path = out_dir.join(format!("{model_id}.json"));
+        if manifest_path.exists() && !args.force {
+            bail!(
+                "{} exists; pass --force to overwrite it",
+                manifest_path.display()
+            );
+        }
+        Ok(Destination {
+            model_id,
+            out_dir,
+            manifest_path,
+            _lock: lock,
+        })
+    }
+}
+
 pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     // Everything the command line alone decides is checked before any work.
-    if let Some(id) = &args.model_id {
-        crate::model_id::check(id).map_err(|e| anyhow::anyhow!("--model-id: {e}"))?;
-    }
-    let mut choice = args.head.choice()?;
-    let for_libvmaf = args.trained_for == Some(Consumer::Libvmaf);
-    let mut formats = args.formats.clone();
-    if for_libvmaf {
-        formats.require(crate::export::vmaf::EXPORT_VMAF);
-    }
-    let mut trained_for = for_libvmaf.then(|| crate::manifest::TrainedFor {
-        target: "libvmaf".into(),
-        rule: "heads libvmaf can evaluate: ridge, SVR (one RBF width)".into(),
-        excluded: Vec::new(),
-    });
-    match &mut choice {
-        HeadChoice::Fixed(spec) => super::export::check_head(&formats, spec.kind)?,
-        // Trained for libvmaf: auto chooses among the heads libvmaf can
-        // evaluate, and the manifest says which it left out.
-        HeadChoice::Auto(cfg) if for_libvmaf => {
-            let (kept, left) = std::mem::take(&mut cfg.candidates)
-                .into_iter()
-                .partition(|c| {
-                    crate::export::vmaf::head_refusal(c.spec.kind).is_none() && !c.mean_of_widths
-                });
-            cfg.candidates = kept;
-            if let Some(t) = trained_for.as_mut() {
-                t.excluded = left.into_iter().map(|c| c.name).collect();
-            }
-        }
-        // A libvmaf model alone does not change what auto may choose (the
-        // validation figures must not depend on an output flag).
-        HeadChoice::Auto(_) if formats.head_bound().is_some() => bail!(
-            "--export {} with --head auto: auto may choose a head libvmaf cannot evaluate; \
-             pass --for libvmaf to choose among the heads libvmaf can evaluate (stated in the \
-             manifest), or a fixed --head ridge / --head svr",
-            formats
-                .head_bound()
-                .and_then(|e| e.flag())
-                .unwrap_or_default()
-        ),
-        HeadChoice::Auto(_) => {}
-    }
-    crate::training::limits::check_policy(args.folds, args.repeats).map_err(anyhow::Error::msg)?;
+    let RunConfig {
+        choice,
+        formats,
+        trained_for,
+    } = RunConfig::resolve(&args)?;
     let reg = env.registry_for(&args.data.adapter)?;
     let loaded = load(env, &reg, &args.data)?;
     let ds = &loaded.dataset;
@@ -174,18 +239,8 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         crate::export::vmaf::feature_names(&d.name, &ds.schema, &ds.columns, &libvmaf_names)
             .map_err(|r| anyhow::anyhow!("--export {flag}: {r}"))?;
     }
-    let model_id = args.model_id.clone().unwrap_or_else(|| d.model_id.clone());
-    crate::model_id::check(&model_id)
-        .map_err(|e| anyhow::anyhow!("adapter `{}` declares an unusable model id: {e}", d.name))?;
-    let out_dir = output_dir(&loaded, &args.out);
-    let _lock = crate::manifest::OutputLock::acquire(&out_dir).map_err(anyhow::Error::msg)?;
-    let manifest_path = out_dir.join(format!("{model_id}.json"));
-    if manifest_path.exists() && !args.force {
-        bail!(
-            "{} exists; pass --force to overwrite it",
-            manifest_path.display()
-        );
-    }
+    let dest = Destination::resolve(&args, &loaded)?;
+    let (model_id, out_dir, manifest_path) = (&dest.model_id, &dest.out_dir, &dest.manifest_path);
 
     let policy = Policy {
         kind: args.validation.unwrap_or_else(|| folds::default_kind(ds)),
@@ -221,12 +276,12 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("--export {}", e.flag().unwrap_or_default()))?;
     }
     progress.update(|| "write outputs".into());
-    std::fs::create_dir_all(&out_dir)
+    std::fs::create_dir_all(out_dir)
         .with_context(|| format!("{}: cannot create", out_dir.display()))?;
     // The ONNX model, the validation sidecar, the card, the plots, the
     // manifest and the ledger line: one commit, all or nothing.
     let (manifest, bundle) =
-        crate::export::write_bundle_with_ledger(&trained.manifest, &trained.predictions, &out_dir)?;
+        crate::export::write_bundle_with_ledger(&trained.manifest, &trained.predictions, out_dir)?;
     progress.finish();
     let ledger_path = out_dir.join(crate::export::ledger::LEDGER_FILE);
     if !env.quiet {
@@ -234,7 +289,7 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
     }
     if args.json {
         print_json(&Summary {
-            model_id: &model_id,
+            model_id,
             manifest: manifest_path.clone(),
             validation: &manifest.validation,
             gate: &manifest.gate,
@@ -243,9 +298,9 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
             trained_for: manifest.training.trained_for.as_ref(),
         })?;
     } else if env.quiet {
-        println!("{}", result_line(&manifest, &manifest_path));
+        println!("{}", result_line(&manifest, manifest_path));
     } else {
-        print_summary(&manifest, &manifest_path);
+        print_summary(&manifest, manifest_path);
         super::export::report_bundle(&manifest, &bundle, false)?;
         println!("ledger: {}", ledger_path.display());
     }
@@ -368,26 +423,40 @@ fn print_summary(m: &Manifest, path: &Path) {
         v.folds.len(),
         v.policy.seed
     );
+    print_fold_table(v);
+    if let Some(p) = &v.pooled {
+        if let Some(ci) = &p.intervals {
+            println!("pooled {}", ci.describe());
+        }
+        for (name, ci) in &p.baseline_intervals {
+            println!("pooled baseline {name} 95% CI: {}", ci.brief());
+        }
+    }
+    if let Some(line) = v.pooled.as_ref().and_then(|p| p.head.p1401_line()) {
+        println!("pooled {line}");
+    }
+    if let Some(pi) = &m.prediction_intervals {
+        println!("{}", pi.describe());
+    }
+    for line in native_lines(m) {
+        println!("{line}");
+    }
+    print_selection(m);
+    print_verdict(m);
+    println!("wrote {}", path.display());
+}
+
+/// The summary table: one row per fold, the mean (and median) over folds,
+/// the pooled row, each baseline beside the head.
+fn print_fold_table(v: &ValidationRecord) {
     let mut rows = Vec::new();
     for f in &v.folds {
         let mut row = vec![
             format!("{}", f.fold),
             f.n_train.to_string(),
             f.n_eval.to_string(),
-            f4(f.head.plcc),
-            f4(f.head.plcc_mapped),
-            f4(f.head.srocc),
-            f4(f.head.krocc),
-            f4(f.head.rmse),
         ];
-        for b in v.baselines.keys() {
-            let bm = f.baselines.get(b);
-            row.push(format!(
-                "{}/{}",
-                f4(bm.and_then(|m| m.plcc)),
-                f4(bm.and_then(|m| m.rmse))
-            ));
-        }
+        row.extend(metric_cells(v, &f.head, &f.baselines));
         row.push(format!(
             "{} it, {}",
             f.solve.iterations,
@@ -430,31 +499,7 @@ fn print_summary(m: &Manifest, path: &Path) {
         ));
     }
     if let Some(p) = &v.pooled {
-        let h = &p.head;
-        let mut row = vec![
-            "pooled".to_owned(),
-            String::new(),
-            p.n.to_string(),
-            f4(h.plcc),
-            f4(h.plcc_mapped),
-            f4(h.srocc),
-            f4(h.krocc),
-            f4(h.rmse),
-        ];
-        for b in v.baselines.keys() {
-            let bm = p.baselines.get(b);
-            row.push(format!(
-                "{}/{}",
-                f4(bm.and_then(|m| m.plcc)),
-                f4(bm.and_then(|m| m.rmse))
-            ));
-        }
-        row.push(if p.each_row_once {
-            "out-of-fold, each row once".into()
-        } else {
-            "out-of-fold, rows once per split".into()
-        });
-        rows.push(row);
+        rows.push(pooled_row(v, p));
     }
     let mut header: Vec<String> = [
         "FOLD",
@@ -475,24 +520,47 @@ fn print_summary(m: &Manifest, path: &Path) {
     header.push("SOLVE".into());
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     super::table::print_table(&header, &rows);
-    if let Some(p) = &v.pooled {
-        if let Some(ci) = &p.intervals {
-            println!("pooled {}", ci.describe());
-        }
-        for (name, ci) in &p.baseline_intervals {
-            println!("pooled baseline {name} 95% CI: {}", ci.brief());
-        }
+}
+
+/// The head's metrics, then each baseline's PLCC/RMSE, of one row of the
+/// summary table.
+fn metric_cells(
+    v: &ValidationRecord,
+    head: &crate::evaluation::Metrics,
+    baselines: &BTreeMap<String, crate::evaluation::Metrics>,
+) -> Vec<String> {
+    let mut row = vec![
+        f4(head.plcc),
+        f4(head.plcc_mapped),
+        f4(head.srocc),
+        f4(head.krocc),
+        f4(head.rmse),
+    ];
+    for b in v.baselines.keys() {
+        let bm = baselines.get(b);
+        row.push(format!(
+            "{}/{}",
+            f4(bm.and_then(|m| m.plcc)),
+            f4(bm.and_then(|m| m.rmse))
+        ));
     }
-    if let Some(line) = v.pooled.as_ref().and_then(|p| p.head.p1401_line()) {
-        println!("pooled {line}");
-    }
-    if let Some(pi) = &m.prediction_intervals {
-        println!("{}", pi.describe());
-    }
-    for line in native_lines(m) {
-        println!("{line}");
-    }
-    print_selection(m);
+    row
+}
+
+/// The pooled out-of-fold row of the summary table.
+fn pooled_row(v: &ValidationRecord, p: &crate::validation::oof::Pooled) -> Vec<String> {
+    let mut row = vec!["pooled".to_owned(), String::new(), p.n.to_string()];
+    row.extend(metric_cells(v, &p.head, &p.baselines));
+    row.push(if p.each_row_once {
+        "out-of-fold, each row once".into()
+    } else {
+        "out-of-fold, rows once per split".into()
+    });
+    row
+}
+
+/// The gate's verdict, the ship model and the warnings.
+fn print_verdict(m: &Manifest) {
     let g = &m.gate;
     let checks: Vec<String> = g
         .checks
@@ -525,7 +593,6 @@ fn print_summary(m: &Manifest, path: &Path) {
     for w in &m.warnings {
         println!("warning: {}", w.message);
     }
-    println!("wrote {}", path.display());
 }
 
 /// Which head inner CV chose in each fold and for the ship model.

@@ -12,6 +12,7 @@ pub mod delimited;
 pub mod duplicates;
 pub mod inputs;
 mod interner;
+mod label_table;
 pub mod labels;
 pub mod libvmaf;
 pub mod lines;
@@ -293,34 +294,7 @@ pub fn ingest(
     status: &Status,
 ) -> Result<(Dataset, IngestReport), CorpusError> {
     let d: &Descriptor = &adapter.descriptor;
-    let schema = opts
-        .schema
-        .clone()
-        .unwrap_or_else(|| d.default_schema.clone());
-    let config = ProjectorConfig {
-        schema: Some(schema.clone()),
-        context: opts
-            .context
-            .iter()
-            .map(|c| (c.slot.clone(), c.text.clone()))
-            .collect(),
-        include_references: opts.include_references,
-        unlabelled: opts.unlabelled
-            && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
-        // Added by the adapter when it serves a study file.
-        study: None,
-    };
-    let projector = adapter
-        .open_projector(&config)
-        .map_err(|source| CorpusError::Configure {
-            schema: schema.clone(),
-            context: opts
-                .context
-                .iter()
-                .map(|c| format!(" with {} = {}", c.slot, c.path))
-                .collect(),
-            source,
-        })?;
+    let (schema, config, projector) = open_projector(adapter, opts)?;
     let columns = d
         .schema(&schema)
         .map(|s| s.columns.clone())
@@ -382,34 +356,7 @@ pub fn ingest(
         let ctx = &ctx;
         let mut rep = InputReport::new(&src.slot, &src.display);
         match src.format {
-            Format::Parquet => {
-                let SourceData::File(path) = &src.data else {
-                    return Err(CorpusError::Input {
-                        path: PathBuf::from(&src.display),
-                        reason: "parquet input must be a file".into(),
-                    });
-                };
-                if !ctx.unlabelled {
-                    check_parquet_columns(d, &src.slot, path)?;
-                }
-                rep.sha256 = crate::digest::sha256_file(path).map_err(|e| CorpusError::Input {
-                    path: path.clone(),
-                    reason: inputs::io_reason(&e),
-                })?;
-                rep.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-                parquet::for_each_batch(path, 8192, |batch| {
-                    let outcomes: Vec<Result<Outcome, String>> = batch
-                        .par_iter()
-                        .map(|(_, text)| ctx.project(&src.slot, text))
-                        .collect();
-                    for ((row_no, _), outcome) in batch.iter().zip(outcomes) {
-                        rep.lines += 1;
-                        ctx.record(&mut b, &mut rep, &src.display, *row_no, outcome)?;
-                    }
-                    status.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
-                    Ok(())
-                })?;
-            }
+            Format::Parquet => read_parquet(ctx, &mut b, &mut rep, src, status)?,
             Format::LibvmafLog | Format::Unknown => {
                 // Never reached: logs are pooled above, binding by binding,
                 // and `inputs::format_of` never picks an unknown format.
@@ -440,6 +387,105 @@ pub fn ingest(
     duplicates::check_split_leakage(&b)?;
     status.clear();
     let (mut dataset, mut report) = finish(b, d, schema, columns, reports);
+    annotate(&mut dataset, &mut report, d, sources, opts);
+    report.notes = opts.notes.iter().cloned().chain(notes).collect();
+    report.subjective = subjective;
+    if opts.unlabelled && !config.unlabelled {
+        report.notes.push(format!(
+            "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
+            adapter.name(),
+            adapter.api_version,
+            moshead_protocol::version::UNLABELLED_SINCE
+        ));
+    }
+    Ok((dataset, report))
+}
+
+/// The schema read, the projector's configuration and the projector
+/// `adapter` opens for `opts`.
+fn open_projector(
+    adapter: &Adapter,
+    opts: &IngestOptions,
+) -> Result<(String, ProjectorConfig, ProjectorBox), CorpusError> {
+    let d = &adapter.descriptor;
+    let schema = opts
+        .schema
+        .clone()
+        .unwrap_or_else(|| d.default_schema.clone());
+    let config = ProjectorConfig {
+        schema: Some(schema.clone()),
+        context: opts
+            .context
+            .iter()
+            .map(|c| (c.slot.clone(), c.text.clone()))
+            .collect(),
+        include_references: opts.include_references,
+        unlabelled: opts.unlabelled
+            && moshead_protocol::version::supports_unlabelled(&adapter.api_version),
+        // Added by the adapter when it serves a study file.
+        study: None,
+    };
+    let projector = adapter
+        .open_projector(&config)
+        .map_err(|source| CorpusError::Configure {
+            schema: schema.clone(),
+            context: opts
+                .context
+                .iter()
+                .map(|c| format!(" with {} = {}", c.slot, c.path))
+                .collect(),
+            source,
+        })?;
+    Ok((schema, config, projector))
+}
+
+/// Reads the Parquet input `src` (a file) into `b`, reporting in `rep`.
+fn read_parquet(
+    ctx: &Ctx<'_>,
+    b: &mut Builder,
+    rep: &mut InputReport,
+    src: &Source,
+    status: &Status,
+) -> Result<(), CorpusError> {
+    let d = &ctx.adapter.descriptor;
+    let SourceData::File(path) = &src.data else {
+        return Err(CorpusError::Input {
+            path: PathBuf::from(&src.display),
+            reason: "parquet input must be a file".into(),
+        });
+    };
+    if !ctx.unlabelled {
+        check_parquet_columns(d, &src.slot, path)?;
+    }
+    rep.sha256 = crate::digest::sha256_file(path).map_err(|e| CorpusError::Input {
+        path: path.clone(),
+        reason: inputs::io_reason(&e),
+    })?;
+    rep.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    parquet::for_each_batch(path, 8192, |batch| {
+        let outcomes: Vec<Result<Outcome, String>> = batch
+            .par_iter()
+            .map(|(_, text)| ctx.project(&src.slot, text))
+            .collect();
+        for ((row_no, _), outcome) in batch.iter().zip(outcomes) {
+            rep.lines += 1;
+            ctx.record(b, rep, &src.display, *row_no, outcome)?;
+        }
+        status.update(|| format!("ingest {}: {} rows", src.display, b.mos.len()));
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Records where each source's rows came from (its name and MOS scale)
+/// and the context files read.
+fn annotate(
+    dataset: &mut Dataset,
+    report: &mut IngestReport,
+    d: &Descriptor,
+    sources: &[Source],
+    opts: &IngestOptions,
+) {
     dataset.sources = sources.iter().map(|s| s.display.clone()).collect();
     dataset.source_scales = sources
         .iter()
@@ -460,17 +506,6 @@ pub fn ingest(
             )
         })
         .collect();
-    report.notes = opts.notes.iter().cloned().chain(notes).collect();
-    report.subjective = subjective;
-    if opts.unlabelled && !config.unlabelled {
-        report.notes.push(format!(
-            "adapter `{}` is built against sdk API {}, which cannot project rows without a MOS for prediction (API {} can): rebuild it against a newer moshead-sdk to score them",
-            adapter.name(),
-            adapter.api_version,
-            moshead_protocol::version::UNLABELLED_SINCE
-        ));
-    }
-    Ok((dataset, report))
 }
 
 /// A parquet table must have a MOS column; anything else is up to the rows.

@@ -10,7 +10,7 @@ use moshead_protocol::{LabelsJoin, VoteLayout, VotesDecl};
 use moshead_subjective::{recover, Scale, SubjectiveModel, VoteTableBuilder};
 use serde_json::{Map, Value};
 
-use super::labels::{add, codes, key_of, SubjectiveReport, Table};
+use super::label_table::{add, codes, key_of, rename, SubjectiveReport, Table};
 
 /// Raw keys written beside the score: its CI95 half-width, standard error
 /// and vote count (absent where undefined).
@@ -164,7 +164,7 @@ pub(super) fn read(
         put(COUNT_KEY, Some(c.votes as f64));
         // the renames apply to the kept columns; the score is written under
         // the adapter's own key
-        let mut renamed = super::labels::rename(obj, join);
+        let mut renamed = rename(obj, join);
         if let Some(n) = serde_json::Number::from_f64(c.score) {
             renamed.insert(decl.score_key.clone(), Value::Number(n));
         }

@@ -62,7 +62,7 @@ pub enum ReexportError {
     Unknown(String),
     /// The output directory is locked by another run, or cannot be locked.
     #[error("{0}")]
-    Lock(String),
+    Lock(#[from] crate::manifest::LockError),
     /// The output directory holds another model's manifest under this id.
     #[error("{target} holds another model's manifest (not {source_manifest}); pass --force to replace that model's files")]
     AnotherModel {
@@ -106,7 +106,7 @@ pub fn export_requiring(
     // interrupted there, before the manifest is read. The manifest's own
     // directory is not locked when `out` is elsewhere: it may be
     // read-only (a commit pending there is reported, not applied).
-    let _lock = OutputLock::acquire(&out).map_err(ReexportError::Lock)?;
+    let _lock = OutputLock::acquire(&out)?;
     let m = Manifest::load(req.model)?;
     for e in required {
         e.check(&m).map_err(|reason| ReexportError::Refused {

@@ -37,8 +37,7 @@ use super::{Export, ExportError, SetContext, TrainContext, Written};
 use crate::evaluation::folds;
 use crate::evaluation::intervals::ClusterBootstrap;
 use crate::manifest::{BootstrapModel, BootstrapRecord, HeadRecord, Manifest, TrainedOn};
-use crate::training::heads::svr::SvrSpec;
-use crate::training::{HeadKind, HeadSpec, ResolvedSpec};
+use crate::training::{HeadKind, ResolvedSpec};
 
 /// The `exports` key and `--export` value of the collection.
 pub const EXPORT_VMAF_BOOTSTRAP: &str = "vmaf-bootstrap";
@@ -143,34 +142,6 @@ fn members(m: &Manifest) -> Vec<Manifest> {
         .collect()
 }
 
-/// The ship head's type with its fitted hyper-parameters fixed, so a refit
-/// on other rows searches nothing; `None` for a head libvmaf cannot
-/// evaluate.
-fn fixed_spec(s: &ResolvedSpec) -> Option<HeadSpec> {
-    let mut h = HeadSpec::new(s.kind);
-    match s.kind {
-        HeadKind::Ridge => h.ridge.alpha = Some(s.ridge.as_ref()?.alpha),
-        HeadKind::Svr => {
-            let r = s.svr.as_ref().filter(|r| r.members.is_empty())?;
-            h.svr = SvrSpec {
-                svm_type: r.svm_type,
-                kernel: r.kernel,
-                c: r.c,
-                gamma: Some(r.gamma),
-                epsilon: r.epsilon,
-                nu: r.nu.unwrap_or(h.svr.nu),
-                tol: r.tol,
-                scaling: r.scaling,
-                max_rows: r.max_rows,
-                shrinking: r.shrinking,
-            };
-        }
-        // Every other head has no libvmaf form (its refusal comes first).
-        _ => return None,
-    }
-    Some(h)
-}
-
 /// The ship model's training rows of `cx.dataset`, as the manifest records
 /// them.
 fn ship_rows(m: &Manifest, cx: &TrainContext<'_>) -> Result<Vec<usize>, ExportError> {
@@ -196,7 +167,10 @@ fn refit(m: &Manifest, cx: &TrainContext<'_>) -> Result<BootstrapRecord, ExportE
             "{n} bootstrap models: between 1 and {MAX_MODELS}"
         )));
     }
-    let spec = fixed_spec(&(&m.head.spec).into()).ok_or_else(|| {
+    // The ship head with its fitted hyper-parameters fixed, so a refit on
+    // other rows searches nothing.
+    let resolved: ResolvedSpec = (&m.head.spec).into();
+    let spec = resolved.kind.head().refit(&resolved).ok_or_else(|| {
         ExportError::Head(format!(
             "the {} head cannot be refitted for libvmaf",
             m.head.spec.kind.as_str()

@@ -84,27 +84,68 @@ impl Drop for OutputLock {
     }
 }
 
+/// Why an output directory cannot be locked ([`OutputLock`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LockError {
+    /// The directory cannot be created.
+    #[error("{}: cannot create: {error}", dir.display())]
+    Create {
+        /// The directory.
+        dir: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// The lock file cannot be opened (a link, a directory, ...).
+    #[error("{0}")]
+    Open(crate::safe_fs::SafeOpenError),
+    /// Another run holds the lock.
+    #[error("another moshead run is writing to {} (lock {} held by pid {pid}); wait for it or choose another --out", dir.display(), lock.display())]
+    Held {
+        /// The directory.
+        dir: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+        /// The holder's pid, as it wrote it.
+        pid: String,
+    },
+    /// The lock file cannot be locked.
+    #[error("{}: cannot lock: {error}", lock.display())]
+    Lock {
+        /// The lock file.
+        lock: PathBuf,
+        /// The error.
+        error: std::io::Error,
+    },
+    /// A commit interrupted in the directory cannot be completed.
+    #[error("{0}")]
+    Recover(#[from] crate::commit::CommitError),
+}
+
 /// The lock file's name.
 pub const LOCK_FILE: &str = ".moshead.lock";
 
 impl OutputLock {
     /// Takes the lock on `dir` (created if needed), or fails at once with a
     /// message naming the directory and the holder's pid.
-    pub fn acquire(dir: &Path) -> Result<OutputLock, String> {
+    pub fn acquire(dir: &Path) -> Result<OutputLock, LockError> {
         Self::acquire_within(dir, std::time::Duration::ZERO)
     }
 
     /// Like [`OutputLock::acquire`], retrying for up to `wait`.
-    pub fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<OutputLock, String> {
+    pub fn acquire_within(dir: &Path, wait: std::time::Duration) -> Result<OutputLock, LockError> {
         let created: Vec<PathBuf> = dir
             .ancestors()
             .filter(|d| !d.as_os_str().is_empty())
             .take_while(|d| fs::symlink_metadata(d).is_err())
             .map(Path::to_path_buf)
             .collect();
-        fs::create_dir_all(dir).map_err(|e| format!("{}: cannot create: {e}", dir.display()))?;
+        fs::create_dir_all(dir).map_err(|error| LockError::Create {
+            dir: dir.to_path_buf(),
+            error,
+        })?;
         let path = dir.join(LOCK_FILE);
-        let file = crate::safe_fs::open_rw(&path, false).map_err(|e| e.to_string());
+        let file = crate::safe_fs::open_rw(&path, false).map_err(LockError::Open);
         let mut lock = match file {
             Ok(file) => OutputLock {
                 _file: file,
@@ -132,15 +173,17 @@ impl OutputLock {
                         &mut std::io::Read::take(&mut *file, 64),
                         &mut holder,
                     );
-                    return Err(format!(
-                        "another moshead run is writing to {} (lock {} held by pid {}); wait for it or choose another --out",
-                        dir.display(),
-                        path.display(),
-                        holder.trim()
-                    ));
+                    return Err(LockError::Held {
+                        dir: dir.to_path_buf(),
+                        lock: path.clone(),
+                        pid: holder.trim().to_owned(),
+                    });
                 }
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(format!("{}: cannot lock: {e}", path.display()))
+                Err(fs::TryLockError::Error(error)) => {
+                    return Err(LockError::Lock {
+                        lock: path.clone(),
+                        error,
+                    })
                 }
             }
         }
@@ -150,7 +193,7 @@ impl OutputLock {
         let _ = file.flush();
         // First complete an interrupted commit (its staged files are
         // temporaries of a dead process), then clean the rest.
-        crate::commit::recover(dir).map_err(|e| e.to_string())?;
+        crate::commit::recover(dir)?;
         crate::safe_fs::remove_stale_temps(dir);
         Ok(lock)
     }
@@ -162,7 +205,7 @@ impl OutputLock {
 /// existing lock file; nothing is created); a journal still there after
 /// that is reported with what completes it, and never applied: only a
 /// command that writes into the directory applies one.
-pub fn settle(dir: &Path) -> Result<(), String> {
+pub fn settle(dir: &Path) -> Result<(), crate::commit::CommitError> {
     if !crate::commit::pending(dir) {
         return Ok(());
     }
@@ -176,5 +219,5 @@ pub fn settle(dir: &Path) -> Result<(), String> {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
-    crate::commit::check_settled(dir).map_err(|e| e.to_string())
+    crate::commit::check_settled(dir)
 }

@@ -10,8 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::training::heads::ridge::RidgeRecord;
-use crate::training::heads::svr::SvrRecord;
+use crate::training::heads::HeadRecords;
 use crate::training::{HeadKind, Precision, ResolvedSpec, SolveReport, Standardizer, Termination};
 
 /// The hyper-parameters the ship model (or a fold's head) was fitted with.
@@ -37,12 +36,11 @@ pub struct SpecRecord {
     /// manifests written before it was recorded, which used `f64`).
     #[serde(default)]
     pub precision: Precision,
-    /// The ridge head's chosen penalty and the search behind it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ridge: Option<RidgeRecord>,
-    /// The SVR's settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svr: Option<SvrRecord>,
+    /// What the head recorded of its own settings, a key named after the
+    /// head (`ridge`: the chosen penalty and the search behind it; `svr`:
+    /// its settings), present for that head only.
+    #[serde(flatten)]
+    pub records: HeadRecords,
 }
 
 impl From<&ResolvedSpec> for SpecRecord {
@@ -56,8 +54,7 @@ impl From<&ResolvedSpec> for SpecRecord {
             patience: s.patience,
             monitor_fraction: s.monitor_fraction,
             precision: s.precision,
-            ridge: s.ridge.clone(),
-            svr: s.svr.clone(),
+            records: s.records.clone(),
         }
     }
 }
@@ -73,8 +70,7 @@ impl From<&SpecRecord> for ResolvedSpec {
             patience: s.patience,
             monitor_fraction: s.monitor_fraction,
             precision: s.precision,
-            ridge: s.ridge.clone(),
-            svr: s.svr.clone(),
+            records: s.records.clone(),
         }
     }
 }
@@ -167,5 +163,44 @@ impl From<&SolveRecord> for SolveReport {
             loss: s.loss.clone(),
             monitor_loss: s.monitor_loss.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ridge head's spec as the v1 build wrote it.
+    fn v1_ridge_spec() -> serde_json::Value {
+        let m: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../tests/data/manifests-v1/ridge/v1_ridge.json"
+        ))
+        .unwrap();
+        m["head"]["spec"].clone()
+    }
+
+    #[test]
+    fn a_head_record_is_read_and_written_under_its_own_key() {
+        let v = v1_ridge_spec();
+        let r: SpecRecord = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(r.kind, HeadKind::Ridge);
+        let ridge = r.records.ridge.as_ref().expect("the ridge key");
+        assert_eq!(ridge.alpha, v["ridge"]["alpha"].as_f64().unwrap());
+        assert_eq!(r.records.svr, None);
+        // Written back: the same keys and values, no other head's.
+        assert_eq!(serde_json::to_value(&r).unwrap(), v);
+        let resolved = ResolvedSpec::from(&r);
+        assert_eq!(SpecRecord::from(&resolved), r);
+    }
+
+    #[test]
+    fn a_spec_with_an_unknown_key_or_a_bad_head_record_is_refused() {
+        let mut v = v1_ridge_spec();
+        v["surprise"] = 1.into();
+        let e = serde_json::from_value::<SpecRecord>(v).unwrap_err();
+        assert!(e.to_string().contains("unknown field `surprise`"), "{e}");
+        let mut v = v1_ridge_spec();
+        v["ridge"]["alpha"] = "large".into();
+        assert!(serde_json::from_value::<SpecRecord>(v).is_err());
     }
 }

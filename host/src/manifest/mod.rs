@@ -33,7 +33,7 @@ use crate::selection::SelectionRecord;
 use crate::validation::oof::Pooled;
 use crate::validation::protocol::FoldResult;
 
-pub use files::{default_output_dir, settle, write_atomic, OutputLock, LOCK_FILE};
+pub use files::{default_output_dir, settle, write_atomic, LockError, OutputLock, LOCK_FILE};
 pub use head::{SolveRecord, SpecRecord, StandardizationRecord};
 pub use read::MANIFEST_MAX_BYTES;
 

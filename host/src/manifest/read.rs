@@ -48,9 +48,9 @@ impl Manifest {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        settle(dir).map_err(|message| ManifestError::Invalid {
+        settle(dir).map_err(|e| ManifestError::Invalid {
             path: path.to_path_buf(),
-            message,
+            message: e.to_string(),
         })?;
         let bytes =
             crate::safe_fs::read_bounded(path, MANIFEST_MAX_BYTES, crate::safe_fs::Links::Follow)

@@ -139,9 +139,9 @@ impl Adapter {
             reason,
         })?;
         #[cfg(target_os = "linux")]
-        crate::loader::check_elf(&bytes).map_err(|reason| PluginError::Load {
+        crate::loader::check_elf(&bytes).map_err(|e| PluginError::Load {
             path: path.to_path_buf(),
-            reason,
+            reason: e.to_string(),
             // Not ELF at all: skipped like any other file; an ELF file that
             // is cut short (a half-copied plugin): refused.
             not_a_plugin: !bytes.starts_with(b"\x7fELF"),

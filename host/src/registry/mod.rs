@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::env::consts::{DLL_PREFIX, DLL_SUFFIX};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod adapter;
 mod search;
@@ -141,6 +141,61 @@ pub struct Registry {
     aliases: BTreeMap<String, String>,
 }
 
+/// Loads the plugin `file`, named for adapter `for_name`, checking its
+/// permissions (unless `policy` allows insecure plugins) and `pins` before it
+/// is mapped and its name and version against them after.
+fn load_file(
+    file: &Path,
+    for_name: &str,
+    policy: &TrustPolicy,
+    pins: &[&Pins],
+) -> Result<Adapter, PluginError> {
+    let precheck = |sha: &str| -> Result<(), String> {
+        if !policy.allow_insecure {
+            check_plugin_file(file).map_err(|e| e.to_string())?;
+        }
+        for p in pins {
+            if !p.by_sha.contains_key(sha) {
+                return Err(format!(
+                    "sha256 {sha} is not pinned in {}",
+                    p.source.display()
+                ));
+            }
+        }
+        Ok(())
+    };
+    Adapter::load_checked(file, &precheck).and_then(|a| {
+        if a.name() != for_name {
+            return Err(PluginError::Untrusted {
+                path: file.to_path_buf(),
+                reason: format!(
+                    "declares adapter `{}`, but its file is named for `{for_name}` (name the file {DLL_PREFIX}{}{DLL_SUFFIX})",
+                    a.name(),
+                    a.name().replace('-', "_")
+                ),
+            });
+        }
+        for p in pins {
+            if let Some(pin) = p.by_sha.get(&a.sha256) {
+                if pin.name != a.name() || pin.version != a.descriptor.version {
+                    return Err(PluginError::Untrusted {
+                        path: file.to_path_buf(),
+                        reason: format!(
+                            "declares {} {} but {} pins this file as {} {}",
+                            a.name(),
+                            a.descriptor.version,
+                            p.source.display(),
+                            pin.name,
+                            pin.version
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(a)
+    })
+}
+
 impl Registry {
     /// Discovers and loads every plugin on `dirs` (`moshead adapters`).
     ///
@@ -189,7 +244,7 @@ impl Registry {
                 if let Err(reason) = check_directory(&dir.path, "plugin directory") {
                     reg.diagnostics.push(Diagnostic {
                         path: dir.path.clone(),
-                        message: reason,
+                        message: reason.to_string(),
                         kind: "refused",
                     });
                     continue;
@@ -248,50 +303,7 @@ impl Registry {
                 by_name.insert(for_name.clone(), file.clone());
                 let pins = policy.pins.as_ref().into_iter().chain(dir_pins.as_ref());
                 let pins: Vec<&Pins> = pins.collect();
-                let precheck = |sha: &str| -> Result<(), String> {
-                    if !policy.allow_insecure {
-                        check_plugin_file(&file)?;
-                    }
-                    for p in &pins {
-                        if !p.by_sha.contains_key(sha) {
-                            return Err(format!(
-                                "sha256 {sha} is not pinned in {}",
-                                p.source.display()
-                            ));
-                        }
-                    }
-                    Ok(())
-                };
-                let loaded = Adapter::load_checked(&file, &precheck).and_then(|a| {
-                    if a.name() != for_name {
-                        return Err(PluginError::Untrusted {
-                            path: file.clone(),
-                            reason: format!(
-                                "declares adapter `{}`, but its file is named for `{for_name}` (name the file {DLL_PREFIX}{}{DLL_SUFFIX})",
-                                a.name(),
-                                a.name().replace('-', "_")
-                            ),
-                        });
-                    }
-                    for p in &pins {
-                        if let Some(pin) = p.by_sha.get(&a.sha256) {
-                            if pin.name != a.name() || pin.version != a.descriptor.version {
-                                return Err(PluginError::Untrusted {
-                                    path: file.clone(),
-                                    reason: format!(
-                                        "declares {} {} but {} pins this file as {} {}",
-                                        a.name(),
-                                        a.descriptor.version,
-                                        p.source.display(),
-                                        pin.name,
-                                        pin.version
-                                    ),
-                                });
-                            }
-                        }
-                    }
-                    Ok(a)
-                });
+                let loaded = load_file(&file, &for_name, policy, &pins);
                 match loaded {
                     Ok(adapter) => reg.adapters.push(adapter),
                     Err(e) => reg.diagnostics.push(Diagnostic {

@@ -55,9 +55,9 @@ pub fn read_study(path: &Path, policy: &TrustPolicy) -> Result<StudySource, Plug
     };
     let file = crate::safe_fs::open_read(path).map_err(|e| bad(e.reason))?;
     if !policy.allow_insecure {
-        check_loaded_file(path, "study file").map_err(|reason| PluginError::Untrusted {
+        check_loaded_file(path, "study file").map_err(|e| PluginError::Untrusted {
             path: path.to_path_buf(),
-            reason,
+            reason: e.to_string(),
         })?;
     }
     let mut bytes = Vec::new();

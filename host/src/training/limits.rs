@@ -44,44 +44,104 @@ fn show(d: f64) -> String {
     }
 }
 
-/// Refuses a spec outside the valid ranges, naming the flag and its range.
-pub fn check_spec(spec: &HeadSpec) -> Result<(), String> {
-    if let Some(d) = spec.weight_decay {
-        if !(d.is_finite() && (0.0..=MAX_WEIGHT_DECAY).contains(&d)) {
-            return Err(format!(
-                "--weight-decay {} is out of range: valid values are 0 to {MAX_WEIGHT_DECAY:e}",
-                show(d)
-            ));
+/// A setting with a valid range, named as `moshead train`'s flag that sets
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Setting {
+    /// `--weight-decay`.
+    WeightDecay,
+    /// `--max-iters`.
+    MaxIters,
+    /// `--patience`.
+    Patience,
+    /// `--folds`.
+    Folds,
+    /// `--repeats`.
+    Repeats,
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Setting::WeightDecay => "--weight-decay",
+            Setting::MaxIters => "--max-iters",
+            Setting::Patience => "--patience",
+            Setting::Folds => "--folds",
+            Setting::Repeats => "--repeats",
+        })
+    }
+}
+
+/// A value of a [`Setting`] or a bound of its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Amount {
+    /// A real value (shown as a person types it: `1e308`, `0.5`).
+    Real(f64),
+    /// A real value shown in scientific notation (`1e3`).
+    Scientific(f64),
+    /// A count.
+    Count(u64),
+}
+
+impl std::fmt::Display for Amount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Amount::Real(d) => f.write_str(&show(*d)),
+            Amount::Scientific(d) => write!(f, "{d:e}"),
+            Amount::Count(n) => write!(f, "{n}"),
         }
     }
-    if !(1..=MAX_ITERS).contains(&spec.max_iters) {
-        return Err(format!(
-            "--max-iters {} is out of range: valid values are 1 to {MAX_ITERS}",
-            spec.max_iters
-        ));
+}
+
+/// A value outside its setting's valid range, with the range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{setting} {value} is out of range: valid values are {min} to {max}")]
+pub struct RangeError {
+    /// The setting.
+    pub setting: Setting,
+    /// The value refused.
+    pub value: Amount,
+    /// The smallest valid value.
+    pub min: Amount,
+    /// The largest valid value.
+    pub max: Amount,
+}
+
+/// Refuses `value` of `setting` outside `min..=max`.
+fn within(setting: Setting, value: u64, min: u64, max: u64) -> Result<(), RangeError> {
+    if (min..=max).contains(&value) {
+        return Ok(());
     }
-    if spec.patience > MAX_PATIENCE {
-        return Err(format!(
-            "--patience {} is out of range: valid values are 0 to {MAX_PATIENCE}",
-            spec.patience
-        ));
+    Err(RangeError {
+        setting,
+        value: Amount::Count(value),
+        min: Amount::Count(min),
+        max: Amount::Count(max),
+    })
+}
+
+/// Refuses a spec outside the valid ranges, naming the setting and its
+/// range.
+pub fn check_spec(spec: &HeadSpec) -> Result<(), RangeError> {
+    if let Some(d) = spec.weight_decay {
+        if !(d.is_finite() && (0.0..=MAX_WEIGHT_DECAY).contains(&d)) {
+            return Err(RangeError {
+                setting: Setting::WeightDecay,
+                value: Amount::Real(d),
+                min: Amount::Real(0.0),
+                max: Amount::Scientific(MAX_WEIGHT_DECAY),
+            });
+        }
     }
-    Ok(())
+    within(Setting::MaxIters, spec.max_iters, 1, MAX_ITERS)?;
+    within(Setting::Patience, spec.patience, 0, MAX_PATIENCE)
 }
 
 /// Refuses fold and repeat counts outside their ranges.
-pub fn check_policy(folds: usize, repeats: usize) -> Result<(), String> {
-    if !(2..=MAX_FOLDS).contains(&folds) {
-        return Err(format!(
-            "--folds {folds} is out of range: valid values are 2 to {MAX_FOLDS}"
-        ));
-    }
-    if !(1..=MAX_REPEATS).contains(&repeats) {
-        return Err(format!(
-            "--repeats {repeats} is out of range: valid values are 1 to {MAX_REPEATS}"
-        ));
-    }
-    Ok(())
+pub fn check_policy(folds: usize, repeats: usize) -> Result<(), RangeError> {
+    within(Setting::Folds, folds as u64, 2, MAX_FOLDS as u64)?;
+    within(Setting::Repeats, repeats as u64, 1, MAX_REPEATS as u64)
 }
 
 #[cfg(test)]
@@ -96,6 +156,7 @@ mod tests {
         s.weight_decay = Some(1e308);
         assert!(check_spec(&s)
             .unwrap_err()
+            .to_string()
             .contains("--weight-decay 1e308 is out of range: valid values are 0 to 1e3"));
         s.weight_decay = Some(MAX_WEIGHT_DECAY);
         assert_eq!(check_spec(&s), Ok(()));
@@ -103,9 +164,20 @@ mod tests {
         assert!(check_spec(&s).is_err());
         s.weight_decay = None;
         s.max_iters = 0;
-        assert!(check_spec(&s).unwrap_err().contains("1 to 100000"));
-        assert!(check_policy(1, 10).unwrap_err().contains("--folds 1"));
-        assert!(check_policy(5, 0).unwrap_err().contains("--repeats 0"));
+        assert!(check_spec(&s)
+            .unwrap_err()
+            .to_string()
+            .contains("1 to 100000"));
+        let e = check_policy(1, 10).unwrap_err();
+        assert_eq!(
+            (e.setting, e.value, e.min),
+            (Setting::Folds, Amount::Count(1), Amount::Count(2))
+        );
+        assert!(e.to_string().contains("--folds 1"));
+        assert!(check_policy(5, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("--repeats 0"));
         assert_eq!(check_policy(5, 10), Ok(()));
     }
 }

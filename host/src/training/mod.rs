@@ -96,6 +96,9 @@ pub enum TrainError {
     /// The hyper-parameters are invalid.
     #[error("invalid hyper-parameters: {0}")]
     Params(String),
+    /// A hyper-parameter is outside its valid range.
+    #[error("invalid hyper-parameters: {0}")]
+    OutOfRange(#[from] limits::RangeError),
     /// The optimiser failed outright.
     #[error("solver failed: {0}")]
     Solver(String),

@@ -11,9 +11,9 @@
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::heads::ridge::{RidgeRecord, RidgeSpec};
-use super::heads::svr::{SvrRecord, SvrSpec};
-use super::heads::{HeadKind, Model, Precision, Rows};
+use std::ops::{Deref, DerefMut};
+
+use super::heads::{HeadKind, HeadRecords, HeadSettings, Model, Precision, Rows};
 use super::{gradient, FittedHead, Status, TrainError};
 
 /// Hyper-parameters of a head and its solve, as requested: `None` fields
@@ -47,12 +47,11 @@ pub struct HeadSpec {
     /// ([`Precision::auto`]) and the fitted head records the choice.
     #[serde(default)]
     pub precision: Option<Precision>,
-    /// The ridge head's settings.
-    #[serde(default)]
-    pub ridge: RidgeSpec,
-    /// The SVR head's settings.
-    #[serde(default)]
-    pub svr: SvrSpec,
+    /// Each head's own settings, read as `spec.<head>` (`spec.svr`)
+    /// through [`Deref`]; a fit reads only its own head's. Written in line
+    /// with the shared ones (a key per head).
+    #[serde(flatten)]
+    pub settings: HeadSettings,
 }
 
 /// The hyper-parameters one fit ran with: [`HeadSpec`] with every default
@@ -80,13 +79,38 @@ pub struct ResolvedSpec {
     /// manifests written before it was recorded, which used `f64`).
     #[serde(default)]
     pub precision: Precision,
-    /// The ridge head's chosen penalty and the search behind it (ridge
-    /// only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ridge: Option<RidgeRecord>,
-    /// The SVR's settings (SVR only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub svr: Option<SvrRecord>,
+    /// What the fitted head recorded of its own settings (only its own
+    /// head's key is present), read as `spec.<head>` through [`Deref`].
+    #[serde(flatten)]
+    pub records: HeadRecords,
+}
+
+impl Deref for HeadSpec {
+    type Target = HeadSettings;
+
+    fn deref(&self) -> &HeadSettings {
+        &self.settings
+    }
+}
+
+impl DerefMut for HeadSpec {
+    fn deref_mut(&mut self) -> &mut HeadSettings {
+        &mut self.settings
+    }
+}
+
+impl Deref for ResolvedSpec {
+    type Target = HeadRecords;
+
+    fn deref(&self) -> &HeadRecords {
+        &self.records
+    }
+}
+
+impl DerefMut for ResolvedSpec {
+    fn deref_mut(&mut self) -> &mut HeadRecords {
+        &mut self.records
+    }
 }
 
 impl HeadSpec {
@@ -101,15 +125,14 @@ impl HeadSpec {
             patience: 20,
             monitor_fraction: 0.1,
             precision: None,
-            ridge: RidgeSpec::default(),
-            svr: SvrSpec::default(),
+            settings: HeadSettings::default(),
         }
     }
 
     /// Checks the hyper-parameters (values, not data).
     pub fn check(&self) -> Result<(), TrainError> {
         // The ranges of weight decay, iteration cap and patience.
-        super::limits::check_spec(self).map_err(TrainError::Params)?;
+        super::limits::check_spec(self)?;
         if self.max_iters == 0 || self.lbfgs_memory == 0 {
             return Err(TrainError::Params(
                 "max_iters and lbfgs_memory must be positive".into(),
@@ -148,8 +171,7 @@ impl HeadSpec {
             patience: self.patience,
             monitor_fraction: self.monitor_fraction,
             precision: self.kind.head().precision(self.precision, rows),
-            ridge: None,
-            svr: None,
+            records: HeadRecords::default(),
         }
     }
 
@@ -284,11 +306,17 @@ mod tests {
             precision: Some(Precision::F64),
             ..HeadSpec::new(HeadKind::Mlp)
         };
-        // The request also carries the (unused) ridge and SVR settings.
+        // The request also carries the (unused) settings of the other heads.
         let mut want = serde_json::to_value(&mlp).unwrap();
         let obj = want.as_object_mut().unwrap();
-        obj.remove("ridge");
-        obj.remove("svr");
+        for key in serde_json::to_value(HeadSettings::default())
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .keys()
+        {
+            obj.remove(key);
+        }
         assert_eq!(want, serde_json::to_value(mlp.resolved(600)).unwrap());
     }
 }

@@ -110,11 +110,33 @@ impl Export for Card {
     }
 }
 
-/// The card's Markdown.
+/// The card's Markdown, section by section.
 pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
-    let names = Names::new(&m.id);
     let mut o = String::new();
-    let v = &m.validation;
+    let sections: [fn(&mut String, &Manifest); 11] = [
+        header,
+        model,
+        corpus,
+        data,
+        inputs,
+        validation,
+        selection_section,
+        baselines,
+        gate,
+        intended,
+        licence,
+    ];
+    for section in sections {
+        section(&mut o, m);
+    }
+    plots(&mut o, m, plotted, loss_plotted);
+    reproduce(&mut o, m);
+    o
+}
+
+/// The title, status and gate line, and the notes.
+fn header(o: &mut String, m: &Manifest) {
+    let names = Names::new(&m.id);
     let g = &m.gate;
     let _ = writeln!(o, "# {} — model card\n", md_text(&m.id));
     let _ = writeln!(o, "Status: {}\n", status(m));
@@ -128,7 +150,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         names.manifest()
     );
 
-    notes::section(&mut o, m);
+    notes::section(o, m);
+}
+
+/// The `## Model` section: the ids, the head, its output and every export's rows.
+fn model(o: &mut String, m: &Manifest) {
     o.push_str("## Model\n\n");
     let mut rows = vec![
         vec!["model id".into(), md_code(&m.id)],
@@ -171,8 +197,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             super::onnx::OUTPUT_MOS
         ),
     ]);
-    table(&mut o, &["", ""], &rows);
+    table(o, &["", ""], &rows);
+}
 
+/// The `## Corpus and schema` section: the adapter and the features in model order.
+fn corpus(o: &mut String, m: &Manifest) {
     o.push_str("## Corpus and schema\n\n");
     let a = &m.adapter;
     let _ = writeln!(
@@ -199,11 +228,14 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     );
+}
 
+/// The `## Data` section: rows, drops and splits (then [`inputs`]).
+fn data(o: &mut String, m: &Manifest) {
     o.push_str("## Data\n\n");
     let d = &m.data;
     table(
-        &mut o,
+        o,
         &[
             "rows",
             "dropped",
@@ -225,7 +257,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             .iter()
             .map(|(k, n)| vec![md_code(k), n.to_string()])
             .collect();
-        table(&mut o, &["drop reason", "rows"], &rows);
+        table(o, &["drop reason", "rows"], &rows);
     }
     if !d.splits.is_empty() {
         let rows: Vec<Vec<String>> = d
@@ -233,8 +265,14 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             .iter()
             .map(|(k, n)| vec![md_code(k), n.to_string()])
             .collect();
-        table(&mut o, &["split", "rows"], &rows);
+        table(o, &["split", "rows"], &rows);
     }
+}
+
+/// The inputs table, the scales, the fills and the subjective models of
+/// the `## Data` section.
+fn inputs(o: &mut String, m: &Manifest) {
+    let d = &m.data;
     let rows: Vec<Vec<String>> = d
         .inputs
         .iter()
@@ -248,7 +286,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             ]
         })
         .collect();
-    table(&mut o, &["slot", "input", "rows", "lines", "sha256"], &rows);
+    table(o, &["slot", "input", "rows", "lines", "sha256"], &rows);
     let scales: Vec<Vec<String>> = d
         .mos_scales
         .iter()
@@ -263,7 +301,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         .collect();
     if !scales.is_empty() {
         table(
-            &mut o,
+            o,
             &["slot", "native MOS key", "native scale", "to 1-5"],
             &scales,
         );
@@ -278,7 +316,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         o.push_str("No feature value was filled: every row had every column.\n\n");
     } else {
         o.push_str("Missing or non-finite feature values were filled with 0.0:\n\n");
-        table(&mut o, &["feature column", "rows filled"], &filled);
+        table(o, &["feature column", "rows filled"], &filled);
     }
 
     for v in &d.subjective {
@@ -301,7 +339,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         }
         o.push('\n');
     }
+}
 
+/// The `## Validation` section: the policy, the folds and their aggregate.
+fn validation(o: &mut String, m: &Manifest) {
+    let v = &m.validation;
     o.push_str("## Validation\n\n");
     let _ = writeln!(
         o,
@@ -333,10 +375,10 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         .iter()
         .map(|f| fold_row(f, &f.head, outliers))
         .collect();
-    table(&mut o, &header, &rows);
+    table(o, &header, &rows);
     let ag = &v.aggregate;
     table(
-        &mut o,
+        o,
         &[
             "over folds",
             "PLCC",
@@ -361,64 +403,14 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         f4(ag.plcc_spread)
     );
     if let Some(p) = &v.pooled {
-        let mut rows = vec![pooled_row(
-            &format!("**{} head**", m.head.spec.kind.as_str()),
-            &p.head,
-        )];
-        rows.extend(p.baselines.iter().map(|(n, b)| pooled_row(&cell(n), b)));
-        table(
-            &mut o,
-            &[
-                "pooled out-of-fold",
-                "PLCC",
-                "PLCC (mapped)",
-                "SROCC",
-                "KROCC",
-                "RMSE",
-            ],
-            &rows,
-        );
-        let _ = writeln!(
-            o,
-            "Pooled: the {} out-of-fold predictions of all folds scored together (how \
-             leave-one-content-out results are published){}.\n",
-            p.n,
-            if p.each_row_once {
-                "; every row is predicted once, by the fold that held it out"
-            } else {
-                "; a row counts once per split that held it out"
-            }
-        );
-        if let Some(ci) = &p.intervals {
-            let _ = writeln!(
-                o,
-                "The head's pooled {}. The bootstrap draws whole contents, so clips of one \
-                 source never count as independent evidence; the Fisher-z interval treats \
-                 rows as independent and is narrower where contents repeat.\n",
-                ci.describe()
-            );
-        }
-        for (name, ci) in &p.baseline_intervals {
-            let _ = writeln!(
-                o,
-                "Baseline `{name}`, pooled, 95% CI from the same resamples: {}.\n",
-                ci.brief()
-            );
-        }
-        if let Some(line) = p.head.p1401_line() {
-            let _ = writeln!(o, "The head's pooled {line}.\n");
-        }
-        if let Some(pi) = &m.prediction_intervals {
-            let _ = writeln!(
-                o,
-                "`moshead predict` writes {} (`lo`, `hi`; `lo_native`, `hi_native`).\n",
-                pi.describe()
-            );
-        }
+        pooled(o, m, p);
     }
+}
 
-    selection_section(&mut o, m);
-
+/// The `## Baselines` section: the head beside every baseline, over folds.
+fn baselines(o: &mut String, m: &Manifest) {
+    let v = &m.validation;
+    let ag = &m.validation.aggregate;
     o.push_str("## Baselines\n\n");
     let mut rows = vec![baseline_row(
         &format!("**{} head**", m.head.spec.kind.as_str()),
@@ -426,7 +418,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     )];
     rows.extend(v.baselines.iter().map(|(n, a)| baseline_row(&cell(n), a)));
     table(
-        &mut o,
+        o,
         &[
             "model",
             "mean PLCC",
@@ -441,7 +433,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         "Baselines are fitted on the same folds: `mean` predicts the training mean MOS, \
          `linear` is the bounded linear head, others are the adapter's group baseline.\n\n",
     );
+}
 
+/// The `## Gate` section: each criterion and the verdict.
+fn gate(o: &mut String, m: &Manifest) {
+    let g = &m.gate;
     o.push_str("## Gate\n\n");
     let rows: Vec<Vec<String>> = g
         .checks
@@ -459,7 +455,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             ]
         })
         .collect();
-    table(&mut o, &["metric", "value", "rule", "result"], &rows);
+    table(o, &["metric", "value", "rule", "result"], &rows);
     let _ = writeln!(
         o,
         "Verdict: the {} gate was **{}**, so the status is {}.\n",
@@ -467,7 +463,10 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         if g.passed { "passed" } else { "missed" },
         status(m)
     );
+}
 
+/// The `## Intended use and limits` section.
+fn intended(o: &mut String, m: &Manifest) {
     o.push_str("## Intended use and limits\n\n");
     let (usage, limits) = intended_use(m);
     let _ = writeln!(o, "{usage}\n");
@@ -475,7 +474,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         let _ = writeln!(o, "- {l}");
     }
     o.push('\n');
+}
 
+/// The `## Licence` section: the corpus's.
+fn licence(o: &mut String, m: &Manifest) {
+    let a = &m.adapter;
     o.push_str("## Licence\n\n");
     if a.licence.is_empty() {
         o.push_str("The manifest records no licence note for this corpus: check the corpus's own terms before using or sharing the model.\n\n");
@@ -487,7 +490,11 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
             md_text(&a.licence)
         );
     }
+}
 
+/// The `## Plots` section: the plots written, or why not, and the report.
+fn plots(o: &mut String, m: &Manifest, plotted: bool, loss_plotted: bool) {
+    let names = Names::new(&m.id);
     o.push_str("## Plots\n\n");
     if plotted {
         let _ = writeln!(
@@ -514,10 +521,71 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
         "Everything on one page, with the plots inline: [`{0}`]({0}).\n",
         names.by_role("report")
     );
+}
 
+/// The `## Reproduce` section: the command line.
+fn reproduce(o: &mut String, m: &Manifest) {
     o.push_str("## Reproduce\n\n");
     let _ = writeln!(o, "{}", md_fence("sh", &command(m)));
-    o
+}
+
+/// The pooled out-of-fold figures of the `## Validation` section, with
+/// their intervals.
+fn pooled(o: &mut String, m: &Manifest, p: &crate::validation::oof::Pooled) {
+    let mut rows = vec![pooled_row(
+        &format!("**{} head**", m.head.spec.kind.as_str()),
+        &p.head,
+    )];
+    rows.extend(p.baselines.iter().map(|(n, b)| pooled_row(&cell(n), b)));
+    table(
+        o,
+        &[
+            "pooled out-of-fold",
+            "PLCC",
+            "PLCC (mapped)",
+            "SROCC",
+            "KROCC",
+            "RMSE",
+        ],
+        &rows,
+    );
+    let _ = writeln!(
+        o,
+        "Pooled: the {} out-of-fold predictions of all folds scored together (how \
+         leave-one-content-out results are published){}.\n",
+        p.n,
+        if p.each_row_once {
+            "; every row is predicted once, by the fold that held it out"
+        } else {
+            "; a row counts once per split that held it out"
+        }
+    );
+    if let Some(ci) = &p.intervals {
+        let _ = writeln!(
+            o,
+            "The head's pooled {}. The bootstrap draws whole contents, so clips of one \
+             source never count as independent evidence; the Fisher-z interval treats \
+             rows as independent and is narrower where contents repeat.\n",
+            ci.describe()
+        );
+    }
+    for (name, ci) in &p.baseline_intervals {
+        let _ = writeln!(
+            o,
+            "Baseline `{name}`, pooled, 95% CI from the same resamples: {}.\n",
+            ci.brief()
+        );
+    }
+    if let Some(line) = p.head.p1401_line() {
+        let _ = writeln!(o, "The head's pooled {line}.\n");
+    }
+    if let Some(pi) = &m.prediction_intervals {
+        let _ = writeln!(
+            o,
+            "`moshead predict` writes {} (`lo`, `hi`; `lo_native`, `hi_native`).\n",
+            pi.describe()
+        );
+    }
 }
 
 /// The run's command line, shell-quoted (the card's and the report's

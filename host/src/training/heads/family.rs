@@ -252,6 +252,14 @@ pub trait Head: Send + Sync {
     /// The graph of `head` over `f` features (its shape checked).
     fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String>;
 
+    /// The spec that fits this head again with the hyper-parameters the
+    /// fit recorded in `resolved` fixed, so a refit on other rows searches
+    /// nothing (the libvmaf bootstrap export's members); `None` when the
+    /// head has no such refit (the default).
+    fn refit(&self, _resolved: &ResolvedSpec) -> Option<HeadSpec> {
+        None
+    }
+
     /// Why libvmaf cannot evaluate any head of this type; `None` when some
     /// can ([`Head::libsvm`]).
     fn libvmaf_refusal(&self) -> Option<&'static str> {
@@ -271,6 +279,26 @@ pub trait Head: Send + Sync {
             why: self.libvmaf_refusal().unwrap_or("it has no libsvm form"),
         }))
     }
+}
+
+/// A head's own command-line flags: a clap `Args` group in the head's
+/// folder, which the list of heads flattens into `moshead train`'s flags
+/// ([`super::HeadFlags`]), and how they set the head's own settings.
+pub trait Flags {
+    /// The head's settings (a field of [`super::HeadSettings`]).
+    type Settings;
+
+    /// Sets `settings` from the flags given (a flag left out keeps the
+    /// setting as it is).
+    fn apply(&self, settings: &mut Self::Settings);
+
+    /// The flags given that set a hyper-parameter model selection chooses,
+    /// as written on the command line (`--head auto` refuses them).
+    fn chosen_by_selection(&self) -> Vec<&'static str>;
+
+    /// Sets in a candidate's `settings` what `--head auto` takes from the
+    /// flags (the default: nothing).
+    fn apply_to_candidate(&self, _settings: &mut Self::Settings) {}
 }
 
 /// Why [`Head::libsvm`] gave no model.

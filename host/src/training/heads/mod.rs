@@ -18,13 +18,16 @@ mod golden;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use family::{clip, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths};
+pub use family::{
+    clip, Flags, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+};
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpLayout, Precision};
 
 /// Declares [`HeadKind`] and its [`Head`]s from one list.
 macro_rules! heads {
-    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $variant:ident => $module:ident::$head:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $(#[cfg($cfg:meta)])? $variant:ident => $module:ident::$head:ident
+       $({ settings: $settings:ty, record: $record:ty, flags: $flags:ty })?,)*) => {
         $($(#[cfg($cfg)])? pub mod $module;)*
 
         /// The head types: one per [`Head`], in the order the command line
@@ -47,12 +50,78 @@ macro_rules! heads {
                 }
             }
         }
+
+        /// Every head's own settings, one field per head that has any,
+        /// named after its folder. A [`crate::training::HeadSpec`] holds
+        /// them (and reads them as `spec.<head>`); each head reads only its
+        /// own.
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct HeadSettings {
+            $($(
+                #[doc = concat!("The ", stringify!($module), " head's settings.")]
+                #[serde(default)]
+                pub $module: $settings,
+            )?)*
+        }
+
+        /// What a fit of a head with settings of its own records of them,
+        /// one field per such head, named after its folder: only the fitted
+        /// head's is present. A [`crate::training::ResolvedSpec`] and the
+        /// manifest's `SpecRecord` hold it (read as `spec.<head>`).
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        pub struct HeadRecords {
+            $($(
+                #[doc = concat!("The ", stringify!($module), " head's record (", stringify!($module), " only).")]
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $module: Option<$record>,
+            )?)*
+        }
+
+        /// Every head's own command-line flags, each head's group
+        /// ([`Flags`]) in the order of the list.
+        #[derive(Debug, Clone, clap::Args)]
+        pub struct HeadFlags {
+            $($(
+                #[command(flatten)]
+                #[doc = concat!("The ", stringify!($module), " head's flags.")]
+                pub $module: $flags,
+            )?)*
+        }
+
+        impl HeadFlags {
+            /// Sets each head's settings from its flags.
+            pub fn apply(&self, settings: &mut HeadSettings) {
+                let _ = settings;
+                $($( <$flags as Flags>::apply(&self.$module, &mut settings.$module); )?)*
+            }
+
+            /// The flags given, of every head, that set a hyper-parameter
+            /// model selection chooses ([`Flags::chosen_by_selection`]).
+            pub fn chosen_by_selection(&self) -> Vec<&'static str> {
+                let mut given = Vec::new();
+                $($( given.extend(<$flags as Flags>::chosen_by_selection(&self.$module)); )?)*
+                given
+            }
+
+            /// Sets in a candidate's settings what `--head auto` takes from
+            /// the flags ([`Flags::apply_to_candidate`]).
+            pub fn apply_to_candidate(&self, settings: &mut HeadSettings) {
+                let _ = settings;
+                $($( <$flags as Flags>::apply_to_candidate(&self.$module, &mut settings.$module); )?)*
+            }
+        }
     };
 }
 
 // THE list of heads, one line each: `Variant => module::HeadType`, the
 // module being the head's folder `heads/<module>/` and the type its
 // implementation of [`Head`]. A new head is a new folder and a line here.
+// A head with settings of its own (beyond `HeadSpec`'s shared ones) names
+// them after its type: `{ settings: S, record: R, flags: F }`, its
+// settings (a field `<module>` of `HeadSettings`, so of every `HeadSpec`),
+// what a fit records of them (of `HeadRecords`, so of the manifest's
+// `SpecRecord`) and its clap flags ([`Flags`], flattened into `moshead
+// train`'s). A head compiled only under `cfg` has none.
 heads! {
     /// Two tanh hidden layers, then the bounded output.
     Mlp => mlp::MlpHead,
@@ -60,9 +129,13 @@ heads! {
     Linear => linear::LinearHead,
     /// Closed-form ridge regression, its penalty chosen by inner
     /// cross-validation.
-    Ridge => ridge::RidgeHead,
+    Ridge => ridge::RidgeHead {
+        settings: ridge::RidgeSpec, record: ridge::RidgeRecord, flags: ridge::RidgeFlags
+    },
     /// Support vector regression (libsvm's epsilon- or nu-SVR).
-    Svr => svr::SvrHead,
+    Svr => svr::SvrHead {
+        settings: svr::SvrSpec, record: svr::SvrRecord, flags: svr::SvrFlags
+    },
     /// The mean MOS of the training rows whatever the features (compiled
     /// in tests only: it shows a head is one folder and one line here).
     #[cfg(test)]

@@ -43,6 +43,13 @@ impl Head for RidgeHead {
         spec.ridge.check()
     }
 
+    /// The chosen penalty, fixed.
+    fn refit(&self, resolved: &ResolvedSpec) -> Option<HeadSpec> {
+        let mut spec = HeadSpec::new(resolved.kind);
+        spec.ridge.alpha = Some(resolved.ridge.as_ref()?.alpha);
+        Some(spec)
+    }
+
     /// Records the chosen penalty as `alpha / rows`, its weight decay on
     /// the mean squared error.
     fn fit(

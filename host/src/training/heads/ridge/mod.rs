@@ -27,8 +27,10 @@
 //! Predictions are clipped to the MOS range 1-5, as the other heads' are
 //! bounded by their sigmoid.
 
+mod flags;
 mod head;
 
+pub use flags::{RidgeFlags, RidgeSelectArg};
 pub use head::RidgeHead;
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
@@ -81,7 +83,7 @@ pub enum RidgeSelect {
 }
 
 /// The ridge head's requested hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RidgeSpec {
     /// A fixed penalty (skips the search), `> 0`.
     #[serde(default)]

@@ -36,6 +36,26 @@ impl Head for SvrHead {
         spec.svr.check()
     }
 
+    /// The recorded settings with the RBF width resolved; none for a mean
+    /// of SVRs (no single spec refits it).
+    fn refit(&self, resolved: &ResolvedSpec) -> Option<HeadSpec> {
+        let r = resolved.svr.as_ref().filter(|r| r.members.is_empty())?;
+        let mut spec = HeadSpec::new(resolved.kind);
+        spec.svr = super::SvrSpec {
+            svm_type: r.svm_type,
+            kernel: r.kernel,
+            c: r.c,
+            gamma: Some(r.gamma),
+            epsilon: r.epsilon,
+            nu: r.nu.unwrap_or(spec.svr.nu),
+            tol: r.tol,
+            scaling: r.scaling,
+            max_rows: r.max_rows,
+            shrinking: r.shrinking,
+        };
+        Some(spec)
+    }
+
     fn fit(
         &self,
         spec: &HeadSpec,

@@ -27,6 +27,7 @@
 //! `m = (len - 1) / (F + 1)`.
 
 mod active;
+mod flags;
 mod head;
 pub mod kernel;
 mod loops;
@@ -38,6 +39,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use flags::{KernelArg, ScalingArg, SvrFlags, SvrTypeArg};
 pub use head::SvrHead;
 pub use kernel::KernelKind;
 pub use mean::mean;
@@ -79,7 +81,7 @@ pub enum SvrScaling {
 }
 
 /// The SVR head's hyper-parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SvrSpec {
     /// epsilon- or nu-SVR.
     pub svm_type: SvrType,
@@ -193,7 +195,7 @@ impl SvrSpec {
                 out.push(SvrSpec {
                     c,
                     gamma: *g,
-                    ..self.clone()
+                    ..*self
                 });
             }
         }
