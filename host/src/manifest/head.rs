@@ -4,9 +4,9 @@
 //! the manifest's own types: the training structs they are made from
 //! ([`ResolvedSpec`], [`Standardizer`], [`SolveReport`]) may change without
 //! changing the file format, and a change here is a format change
-//! ([`super::MANIFEST_SCHEMA`]). The enums and the ridge and SVR heads'
-//! records they hold ([`HeadKind`], [`Precision`], [`Termination`],
-//! [`RidgeRecord`], [`SvrRecord`]) are part of the format as they stand.
+//! ([`super::MANIFEST_SCHEMA`]). The enums and the heads' own records they
+//! hold ([`HeadKind`], [`Precision`], [`Termination`], [`HeadRecords`]:
+//! each head's, from its folder) are part of the format as they stand.
 
 use serde::{Deserialize, Serialize};
 
