@@ -579,15 +579,43 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         }
     }
 
-    // The gate, declared on the native scale (RMSE) and kept on 1-5.
-    let Some(gate) = &raw.gate else {
-        return Err(StudyError {
-            file: file.to_owned(),
-            line: 1,
-            key: Some("gate".into()),
-            reason: "a study declares its gate: `[gate]` with at least one of plcc_min, srocc_min, rmse_max (native scale), and optionally spread_max".into(),
-        });
+    // The gate, declared on the native scale (RMSE) and kept on 1-5. No
+    // `[gate]`: the study declares none (the run says so); an empty
+    // `[gate]` table is refused, as a gate of no metric.
+    let gate = match &raw.gate {
+        Some(gate) => Some(gate_thresholds(&at, gate, (lo, hi))?),
+        None => None,
     };
+
+    Ok(Study {
+        name,
+        version,
+        model_id,
+        description,
+        licence: raw.licence.trim().to_owned(),
+        intended_use,
+        limits,
+        scale: (lo, hi),
+        columns,
+        contents,
+        test_contents,
+        hash_split,
+        labels,
+        logs,
+        features,
+        schema_columns,
+        gate,
+        votes,
+    })
+}
+
+/// The `[gate]` table's thresholds on the head's 1-5 scale (RMSE converted
+/// from the native scale `lo..hi`), each checked for meaning.
+fn gate_thresholds(
+    at: &At<'_>,
+    gate: &Spanned<RawGate>,
+    (lo, hi): (f64, f64),
+) -> Result<Thresholds, StudyError> {
     let g = gate.get_ref();
     let to_head = 4.0 / (hi - lo);
     for (v, key) in [
@@ -621,36 +649,15 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         return Err(at.err(
             gate.span(),
             "gate",
-            "gates no metric: give at least one of plcc_min, srocc_min, rmse_max",
+            "gates no metric: give at least one of plcc_min, srocc_min, rmse_max (or leave `[gate]` out: no gate declared)",
         ));
     }
     let val = |v: &Option<Spanned<f64>>| v.as_ref().map(|v| *v.get_ref());
-    let gate = Thresholds {
+    Ok(Thresholds {
         plcc_min: val(&g.plcc_min),
         srocc_min: val(&g.srocc_min),
         rmse_max: val(&g.rmse_max).map(|r| r * to_head),
         spread_max: val(&g.spread_max),
-    };
-
-    Ok(Study {
-        name,
-        version,
-        model_id,
-        description,
-        licence: raw.licence.trim().to_owned(),
-        intended_use,
-        limits,
-        scale: (lo, hi),
-        columns,
-        contents,
-        test_contents,
-        hash_split,
-        labels,
-        logs,
-        features,
-        schema_columns,
-        gate,
-        votes,
     })
 }
 

@@ -108,6 +108,33 @@ fn an_id_pattern_or_nothing_gives_the_contents() {
 }
 
 #[test]
+fn a_study_without_a_gate_declares_none() {
+    let text = GOOD.replace("[gate]\nplcc_min = 0.6\nrmse_max = 20\n", "");
+    assert!(!text.contains("[gate]"));
+    let s = Study::parse(&text, "s.toml").unwrap();
+    assert_eq!(s.gate, None);
+    let d = s.descriptor(None);
+    assert_eq!(d.problems(), Vec::<String>::new());
+    assert!(
+        d.gate.none_declared && d.gate.real.is_empty(),
+        "{:?}",
+        d.gate
+    );
+    assert_eq!(d.gate.synthetic, crate::builder::SYNTHETIC_GATE);
+    // A declared gate is not `none_declared`; an empty `[gate]` is refused.
+    assert!(
+        !Study::parse(GOOD, "s.toml")
+            .unwrap()
+            .descriptor(None)
+            .gate
+            .none_declared
+    );
+    let e = err(&format!("{text}[gate]\n"));
+    assert_eq!(e.key.as_deref(), Some("gate"), "{e}");
+    assert!(e.reason.contains("gates no metric"), "{e}");
+}
+
+#[test]
 fn hostile_study_files_name_file_line_and_key() {
     let e = err("name = \"x\"\ndescription = [");
     assert_eq!((e.file.as_str(), e.line), ("s.toml", 2), "{e}");
