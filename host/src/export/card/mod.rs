@@ -296,6 +296,9 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
              ({} of {} votes kept; {} clips, {} subjects).",
             v.slot, v.model, v.votes_kept, v.votes_read, v.clips, v.subjects
         );
+        if let Some(r) = v.differential {
+            let _ = writeln!(o, "{}.", crate::corpus::labels::dmos_sentence(r));
+        }
         if let Some([_, med, _, max]) = v.ci95_width {
             let _ = writeln!(
                 o,
