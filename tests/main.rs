@@ -29,6 +29,7 @@ mod refusals;
 mod report;
 mod selection;
 mod study;
+mod study_gate;
 mod study_hostile;
 mod svr_mean;
 mod template;

@@ -335,3 +335,11 @@ pub fn train_chug_summary(dir: &Path, extra: &[&str]) -> Run {
     moshead(dir, &args)
 }
 pub mod libvmaf_tool;
+
+/// Asserts that `text` contains every one of `needles`, naming the first
+/// missing one and showing the text.
+pub fn assert_contains(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "missing {needle:?}:\n{text}");
+    }
+}

@@ -348,6 +348,27 @@ plcc_min = 0.5
     )
 }
 
+/// Trains a linear head on `study` (3 grouped folds) with `model` into
+/// `out`; the summary.
+fn train_votes(cwd: &Path, study: &str, model: SubjectiveModel, out: &str) -> String {
+    let args = [
+        "train",
+        "--adapter",
+        study,
+        "--subjective-model",
+        model.name(),
+        "--validation",
+        "kfold",
+        "--folds",
+        "3",
+        "--head",
+        "linear",
+        "--out",
+        out,
+    ];
+    moshead(cwd, &args).ok().to_owned()
+}
+
 #[test]
 fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
@@ -372,22 +393,7 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
         ("./long.toml", SubjectiveModel::Mean),
     ] {
         let out = format!("out-{}", &study[2..6]);
-        let args = [
-            "train",
-            "--adapter",
-            study,
-            "--subjective-model",
-            model.name(),
-            "--validation",
-            "kfold",
-            "--folds",
-            "3",
-            "--head",
-            "linear",
-            "--out",
-            &out,
-        ];
-        let summary = moshead(cwd, &args).ok().to_owned();
+        let summary = train_votes(cwd, study, model, &out);
         let each_row = study == "./long.toml";
         assert_eq!(
             summary.contains("contents: every row is its own content"),
@@ -410,4 +416,94 @@ fn a_study_file_with_wide_and_with_long_votes_trains_end_to_end() {
             assert_eq!(r["group"], group, "{r}");
         }
     }
+}
+
+/// SUREAL's own differential-score fixture (`subjective/scripts/golden.py`,
+/// study C: six contents, each a rated reference and four distortions).
+const DMOS_VOTES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../subjective/tests/data/votes_dmos.csv"
+);
+const DMOS_GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../subjective/tests/data/golden.json"
+);
+
+#[test]
+fn a_study_with_differential_scores_trains_on_sureal_s_dmos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    std::fs::copy(DMOS_VOTES, cwd.join("dmos.csv")).unwrap();
+    let text = std::fs::read_to_string(DMOS_VOTES).unwrap();
+    let clips: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| &l[..l.find(',').unwrap()])
+        .collect();
+    std::fs::create_dir_all(cwd.join("logs")).unwrap();
+    for (j, c) in clips.iter().enumerate() {
+        write_log(&cwd.join("logs"), j % CLIPS);
+        let from = cwd.join("logs").join(format!("{}.json", clip(j % CLIPS)));
+        std::fs::rename(from, cwd.join("logs").join(format!("{c}.json"))).unwrap();
+    }
+    let study = study_file(
+        "dmos.csv",
+        "layout = \"wide\"\ndmos = true\nref_score = 100",
+        "content = \"content\"\nreference = \"is_ref\"",
+    )
+    .replace("min = 1\nmax = 5", "min = 0\nmax = 100");
+    std::fs::write(cwd.join("dmos.toml"), study).unwrap();
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(DMOS_GOLDEN).unwrap()).unwrap();
+
+    // `corpus` says the scores are differential.
+    let corpus = moshead(cwd, &["corpus", "--adapter", "./dmos.toml"])
+        .ok()
+        .to_owned();
+    assert!(
+        corpus.contains("Differential scores (DMOS, as SUREAL's): every vote + 100 - the MOS of its content's reference clip"),
+        "{corpus}"
+    );
+    for model in SubjectiveModel::ALL {
+        let out = format!("out-{}", model.name());
+        train_votes(cwd, "./dmos.toml", model, &out);
+        let dir = cwd.join(&out);
+        let m = read_json(&dir.join("voted_mos_head_v1.json"));
+        assert_eq!(
+            m["data"]["subjective"][0]["differential"], 100.0,
+            "{}",
+            m["data"]
+        );
+        // The references are dropped as reference rows; every other clip
+        // trains on SUREAL's DMOS under the same model.
+        let rows = jsonl(&dir.join("voted_mos_head_v1_validation.jsonl"));
+        assert_eq!(rows.len(), 24, "{}", m["data"]);
+        let want = &golden["c"][model.name()]["clips"];
+        for r in &rows {
+            let id = r["id"].as_str().unwrap();
+            assert!(!id.ends_with("_ref"), "{r}");
+            let got = r["mos_native"].as_f64().unwrap();
+            let w = want[id]["score"].as_f64().unwrap();
+            assert!((got - w).abs() < 1e-6, "{model} {id}: {got} vs SUREAL {w}");
+            assert_eq!(r["group"], id[..2].to_owned(), "{r}");
+        }
+        let card = std::fs::read_to_string(dir.join("voted_mos_head_v1_card.md")).unwrap();
+        assert!(
+            card.contains("Differential scores (DMOS, as SUREAL's)"),
+            "{card}"
+        );
+    }
+
+    // A content without its reference clip is refused, naming the content.
+    let no_ref = text.replace("c3_ref,c3,1,", "c3_ref,c3,0,");
+    std::fs::write(cwd.join("dmos.csv"), no_ref).unwrap();
+    let e = moshead(cwd, &["corpus", "--adapter", "./dmos.toml"])
+        .fails(1)
+        .to_owned();
+    assert!(
+        e.contains(
+            "differential scores (DMOS): content `c3`: no reference clip among the rated clips"
+        ),
+        "{e}"
+    );
 }

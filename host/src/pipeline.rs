@@ -194,8 +194,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             .collect();
         baselines.insert(name.clone(), aggregate(&ms));
     }
-    let (gate_kind, thresholds) = gate::for_corpus(&d.gate, ds.synthetic);
-    let verdict = gate::apply(gate_kind, &thresholds, &agg);
+    let verdict = gate::judge(&d.gate, ds.synthetic, &agg, false);
     let r = req.report;
     let libvmaf_names = d
         .schema(&ds.schema)
@@ -272,6 +271,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
             filled: r.fills(),
             mos_scales: r.mos_scales(d),
             subjective: r.subjective.clone(),
+            each_row_content: DataRecord::each_row_statement(r.rows, r.groups),
             frame_pooling: r
                 .inputs
                 .iter()

@@ -48,6 +48,27 @@ pub struct VotesDecl {
     /// into the clip's record from its first line.
     #[serde(default)]
     pub keep: Vec<String>,
+    /// Differential scores (DMOS) against each content's reference clip,
+    /// when the study declares them: absent, the votes are modelled as
+    /// given. An optional key: a host that does not know it models the
+    /// votes as absolute scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<Differential>,
+}
+
+/// Differential scores (DMOS) as SUREAL's `dscore_mode`: every vote on a
+/// clip plus `ref_score` minus the plain MOS of the reference clip of the
+/// clip's content, before the subjective model runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Differential {
+    /// The column holding a clip's content (source); one of `keep`.
+    pub content: String,
+    /// The column flagging a content's reference clip (`true`, or a
+    /// non-zero number); one of `keep`.
+    pub reference: String,
+    /// The score a reference is worth (VMAF datasets' `ref_score`), on the
+    /// votes' scale.
+    pub ref_score: f64,
 }
 
 /// The shape of a vote table.

@@ -40,7 +40,7 @@ pub use descriptor::{
     CardText, Descriptor, EnvOverride, Format, GateSpec, GroupBaseline, HeaderAlias, InputSlot,
     MosScale, ReferenceRule, SampleRow, Schema, SlotKind, SlotRole, SplitPolicy, Thresholds,
 };
-pub use labels::{LabelsJoin, VoteLayout, VotesDecl};
+pub use labels::{Differential, LabelsJoin, VoteLayout, VotesDecl};
 pub use shard_glob::ShardGlob;
 pub use version::{check_api_compatible, API_VERSION};
 

@@ -75,6 +75,7 @@ impl DescriptorBuilder {
                 gate: GateSpec {
                     real: REAL_GATE,
                     synthetic: SYNTHETIC_GATE,
+                    none_declared: false,
                 },
                 output_dir: format!(".workingdir2/{name}/"),
                 output_env: None,
@@ -435,7 +436,23 @@ impl DescriptorBuilder {
 
     /// Overrides the gates.
     pub fn gate(mut self, real: Thresholds, synthetic: Thresholds) -> Self {
-        self.d.gate = GateSpec { real, synthetic };
+        self.d.gate = GateSpec {
+            real,
+            synthetic,
+            none_declared: false,
+        };
+        self
+    }
+
+    /// Declares no gate for real corpora (a study that names no threshold):
+    /// a run on real rows then ends "no gate declared" rather than passed
+    /// or missed. `synthetic` still gates `moshead synth` corpora.
+    pub fn no_gate(mut self, synthetic: Thresholds) -> Self {
+        self.d.gate = GateSpec {
+            real: Thresholds::default(),
+            synthetic,
+            none_declared: true,
+        };
         self
     }
 
@@ -481,6 +498,31 @@ mod tests {
             .jsonl_file("rows", "", &["g"])
             .schema("g-v1", &["adm2"])
             .content_key("src")
+    }
+
+    #[test]
+    fn no_gate_is_declared_round_trips_and_is_checked() {
+        let d = base().no_gate(SYNTHETIC_GATE).build();
+        assert!(d.gate.none_declared && d.gate.real.is_empty());
+        assert!(d.problems().is_empty(), "{:?}", d.problems());
+        let json = serde_json::to_string(&d).unwrap_or_default();
+        assert!(json.contains("\"none_declared\":true"), "{json}");
+        let back: Descriptor = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, d);
+        // A host that does not know the key sees a real gate of no metric.
+        let mut older = d.clone();
+        older.gate.none_declared = false;
+        assert_eq!(older.problems(), ["real gate: gates no metric"]);
+        // A gated descriptor does not write the key.
+        let gated = serde_json::to_string(&base().build()).unwrap_or_default();
+        assert!(!gated.contains("none_declared"), "{gated}");
+        // Declaring no gate while giving thresholds is a contradiction.
+        let mut both = d;
+        both.gate.real.plcc_min = Some(0.8);
+        assert_eq!(
+            both.problems(),
+            ["real gate: declares no gate (`none_declared`) but sets thresholds"]
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ Writes, under subjective/tests/data/:
   votes_wide.csv       study A, wide: clip, s01..s24 (empty = no vote)
   votes_long.csv       study A, long: clip, subject, score (same votes)
   votes_sessions.csv   study B, long with sessions: clip, subject, session, score
+  votes_dmos.csv       study C, wide with references: clip, content, is_ref,
+                       u01..u12 (each content's reference clip rated too)
   golden.json          per study and model: what SUREAL (and scipy, for the
                        Student-t CI95 and the quantiles) gives
 
@@ -20,6 +22,10 @@ Models, as moshead names them:
   bt500  sureal.subjective_model.MosModel, run_modeling(subject_rejection=True)
   mle    sureal.subjective_model.MaximumLikelihoodEstimationModelContentObliviousAlternativeProjection2
          (TYPE 'MLE_CO_AP2')
+Study C runs each with dscore_mode=True (SUREAL's differential scores,
+DMOS: every vote + ref_score - the plain MOS of its content's reference
+clip, before screening or the MLE), ref_score 100: `mean` is SUREAL's
+DmosModel, `bt500` its SubjrejDmosModel.
 """
 import csv
 import io
@@ -83,9 +89,32 @@ def study_b(rng):
     return q, b, v, votes
 
 
-def dataset(clips, subjects, votes3):
+def study_c(rng):
+    """6 contents x (a reference and 4 distortions) x 12 subjects, 0-100
+    integer votes, ~10% missing (never a reference vote: SUREAL's DMOS
+    needs every reference rated), the reference best on average."""
+    n_cont, per, n_subj = 6, 5, 12
+    contents = [k for k in range(n_cont) for _ in range(per)]
+    is_ref = [j % per == 0 for j in range(n_cont * per)]
+    top = rng.uniform(75, 95, n_cont)
+    q = np.array([top[contents[j]] - (0 if is_ref[j] else rng.uniform(5, 60))
+                  for j in range(n_cont * per)])
+    b = rng.normal(0, 5, n_subj)
+    v = rng.uniform(3, 12, n_subj)
+    votes = np.full((n_cont * per, n_subj), np.nan)
+    for j in range(n_cont * per):
+        for i in range(n_subj):
+            if not is_ref[j] and rng.uniform() < 0.10:
+                continue
+            votes[j, i] = min(100, max(0, round(q[j] + b[i] + v[i] * rng.normal())))
+    return q, b, v, votes, contents, is_ref
+
+
+def dataset(clips, subjects, votes3, contents=None, refs=None, ref_score=None):
     """A SUREAL dataset object: dict 'os' keyed by subject (sorted as SUREAL
-    sorts them), a list of repetitions each, NaN for a missing one."""
+    sorts them), a list of repetitions each, NaN for a missing one. With
+    `contents` (a content id per clip) and `refs` (the reference clip of
+    each content), a reference clip's path is its content's ref path."""
     dis = []
     for j, clip in enumerate(clips):
         os_ = {}
@@ -94,12 +123,18 @@ def dataset(clips, subjects, votes3):
             if all(math.isnan(x) for x in reps):
                 continue
             os_[s] = reps if len(reps) > 1 else reps[0]
-        dis.append({"content_id": 0, "asset_id": j, "os": os_, "path": clip})
+        content = 0 if contents is None else contents[j]
+        dis.append({"content_id": content, "asset_id": j, "os": os_, "path": clip})
+    if refs is None:
+        ref_videos = [{"content_id": 0, "content_name": "c", "path": "ref"}]
+    else:
+        ref_videos = [{"content_id": k, "content_name": "c%d" % k, "path": r}
+                      for k, r in enumerate(refs)]
     return SimpleNamespace(
         dataset_name="moshead-golden",
-        ref_videos=[{"content_id": 0, "content_name": "c", "path": "ref"}],
+        ref_videos=ref_videos,
         dis_videos=dis,
-        ref_score=None,
+        ref_score=ref_score,
     )
 
 
@@ -108,8 +143,9 @@ def fl(x):
     return x if math.isfinite(x) else None
 
 
-def run(clips, subjects, votes3):
-    reader = RawDatasetReader(dataset(clips, subjects, votes3))
+def run(clips, subjects, votes3, contents=None, refs=None, ref_score=None):
+    reader = RawDatasetReader(dataset(clips, subjects, votes3, contents, refs, ref_score))
+    dscore = {} if ref_score is None else {"dscore_mode": True}
     # SUREAL sorts observers; ours are named so that sorted = given
     assert reader._get_list_observers() == subjects
     out = {}
@@ -121,7 +157,7 @@ def run(clips, subjects, votes3):
         ("mle", MleCoAp2, {}),
     ]:
         with contextlib.redirect_stdout(io.StringIO()):
-            res = model(reader).run_modeling(**kwargs)
+            res = model(reader).run_modeling(**kwargs, **dscore)
         scores = res["quality_scores"]
         std = res["quality_scores_std"]
         m = {"clips": {}, "subjects": {}}
@@ -218,6 +254,21 @@ def main():
                for i, s in enumerate(subjects) for r in range(votes.shape[2])
                if not math.isnan(votes[j, i, r])])
     golden["b"] = run(clips, subjects, votes)
+
+    # study C (differential scores against each content's reference)
+    q, b, v, votes, contents, is_ref = study_c(rng)
+    clips = ["c%d_%s" % (contents[j], "ref" if is_ref[j] else "d%d" % (j % 5))
+             for j in range(votes.shape[0])]
+    subjects = ["u%02d" % (i + 1) for i in range(votes.shape[1])]
+    refs = [clips[j] for j in range(len(clips)) if is_ref[j]]
+    assert (np.sum(~np.isnan(votes), axis=0) >= 2).all()
+    assert (np.sum(~np.isnan(votes), axis=1) >= 2).all()
+    truth["c"] = {"quality": dict(zip(clips, q.tolist())), "bias": dict(zip(subjects, b.tolist())),
+                  "inconsistency": dict(zip(subjects, v.tolist())), "ref_score": 100}
+    write_csv(os.path.join(OUT, "votes_dmos.csv"), ["clip", "content", "is_ref"] + subjects,
+              [[c, "c%d" % contents[j], "1" if is_ref[j] else "0"] + [num(x) for x in votes[j]]
+               for j, c in enumerate(clips)])
+    golden["c"] = run(clips, subjects, votes[:, :, None], contents, refs, 100)
 
     # quantiles the special functions are checked against
     golden["quantiles"] = {

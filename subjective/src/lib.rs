@@ -15,6 +15,9 @@
 //!   SUREAL's `MLE_CO_AP2` (same initialisation, update order, convergence
 //!   rule and CI95).
 //!
+//! [`differential()`] turns votes into differential scores (DMOS) against
+//! each content's reference clip, as SUREAL's `dscore_mode`.
+//!
 //! Votes are read by [`VoteTableBuilder`] (wide rows or long records), which
 //! counts what it drops by reason ([`DropReason`]) and refuses what cannot be
 //! modelled ([`VoteError`]).
@@ -34,6 +37,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod differential;
 mod mean;
 mod mle;
 pub mod special;
@@ -44,6 +48,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+pub use differential::differential;
 pub use votes::{Drop, DropExample, DropReason, Scale, VoteIngest, VoteMatrix, VoteTableBuilder};
 
 /// Why votes could not be read or modelled.
@@ -100,6 +105,15 @@ pub enum VoteError {
         clips: usize,
         /// Subjects named.
         subjects: usize,
+    },
+    /// Differential scores that cannot be formed: a content without exactly
+    /// one rated reference clip, or a reference score that is not a number.
+    #[error("differential scores (DMOS): content `{content}`: {reason}")]
+    Reference {
+        /// The content (empty when the reference score itself is wrong).
+        content: String,
+        /// What is wrong.
+        reason: String,
     },
     /// An unknown model name.
     #[error("unknown subjective model {0:?} (known: mean, bt500, mle)")]

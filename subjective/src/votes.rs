@@ -169,6 +169,16 @@ impl VoteMatrix {
         (0..n_j).flat_map(move |j| (0..n_r).map(move |r| self.x[(j * n_i + i) * n_r + r]))
     }
 
+    /// The matrix with every vote on clip `j` plus `by_clip[j]`.
+    pub(crate) fn shifted(&self, by_clip: &[f64]) -> VoteMatrix {
+        let per = self.subjects.len() * self.sessions.len();
+        let mut out = self.clone();
+        for (k, x) in out.x.iter_mut().enumerate() {
+            *x += by_clip[k / per];
+        }
+        out
+    }
+
     /// Votes (non-missing cells) per clip.
     pub fn votes_per_clip(&self) -> Vec<usize> {
         (0..self.clips.len())

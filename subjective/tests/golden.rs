@@ -31,21 +31,27 @@ fn table(name: &str) -> (Vec<String>, Vec<(u64, Vec<String>)>) {
 }
 
 fn wide(name: &str) -> VoteMatrix {
+    wide_from(name, 1).0
+}
+
+/// A wide table whose votes start at column `first` (the columns before
+/// are the clip and its attributes), with its rows.
+fn wide_from(name: &str, first: usize) -> (VoteMatrix, Vec<(u64, Vec<String>)>) {
     let (header, rows) = table(name);
     let mut b = VoteTableBuilder::new(None);
     for (line, row) in &rows {
         b.wide_row(
             *line,
             &row[0],
-            header[1..]
+            header[first..]
                 .iter()
                 .map(String::as_str)
-                .zip(row[1..].iter().map(String::as_str)),
+                .zip(row[first..].iter().map(String::as_str)),
         );
     }
     let (m, ingest) = b.finish().unwrap();
     assert!(ingest.drops.is_empty(), "{:?}", ingest.drops);
-    m
+    (m, rows)
 }
 
 fn long(name: &str) -> VoteMatrix {
@@ -299,6 +305,30 @@ fn quantiles_match_scipy() {
                 1e-11,
                 &format!("{key} {df}"),
             );
+        }
+    }
+}
+
+#[test]
+fn differential_scores_match_sureal_dscore_mode() {
+    let g = golden();
+    let (m, rows) = wide_from("votes_dmos.csv", 3);
+    assert_eq!(
+        table("votes_dmos.csv").0[..3],
+        ["clip", "content", "is_ref"]
+    );
+    assert_eq!(m.shape(), (30, 12, 1));
+    let contents: Vec<String> = rows.iter().map(|(_, r)| r[1].clone()).collect();
+    let refs: Vec<bool> = rows.iter().map(|(_, r)| r[2] == "1").collect();
+    let d = moshead_subjective::differential(&m, &contents, &refs, 100.0).unwrap();
+    for model in SubjectiveModel::ALL {
+        let rec = recover(&d, model);
+        check(&rec, &g["c"][model.name()], tolerance(model));
+        if model == SubjectiveModel::Mean {
+            // a reference clip's DMOS is the reference score itself
+            for c in rec.clips.iter().filter(|c| c.clip.ends_with("_ref")) {
+                close(c.score, 100.0, 1e-12, &c.clip);
+            }
         }
     }
 }

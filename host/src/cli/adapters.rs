@@ -530,6 +530,12 @@ fn print_schemas_and_gate(d: &moshead_protocol::Descriptor) {
     print_table(&["  SCHEMA", "COLUMNS", "NEEDS", "LIBVMAF", "ABOUT"], &rows);
     println!("gate:");
     for (label, t) in [("real", &d.gate.real), ("synthetic", &d.gate.synthetic)] {
+        if label == "real" && d.gate.none_declared {
+            println!(
+                "  {label:<10} no gate declared: runs on real rows are neither passed nor missed"
+            );
+            continue;
+        }
         let f = |v: Option<f64>| v.map_or("-".to_owned(), |v| v.to_string());
         println!(
             "  {label:<10} PLCC >= {}  SROCC >= {}  RMSE <= {}  spread <= {}",

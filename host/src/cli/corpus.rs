@@ -222,6 +222,9 @@ fn print_subjective(s: &crate::corpus::labels::SubjectiveReport) {
         "votes ({}): model {}; {} of {} votes kept; {} clips, {} subjects, {} session(s); votes per clip min {lo}, median {med}, max {hi}",
         s.slot, s.model, s.votes_kept, s.votes_read, s.clips, s.subjects, s.sessions
     );
+    if let Some(r) = s.differential {
+        println!("  {}", crate::corpus::labels::dmos_sentence(r));
+    }
     match s.ci95_width {
         Some([a, b, c, d]) => println!(
             "  CI95 width per clip: min {}, median {}, p90 {}, max {}",

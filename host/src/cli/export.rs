@@ -243,7 +243,11 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                     format!(
                         "{} {}",
                         e.gate,
-                        if e.gate_passed { "passed" } else { "MISSED" }
+                        match (e.gate_declared, e.gate_passed) {
+                            (false, _) => "none declared",
+                            (true, true) => "passed",
+                            (true, false) => "MISSED",
+                        }
                     ),
                     e.manifest_sha256.chars().take(12).collect(),
                 ]

@@ -40,7 +40,7 @@ Exit codes:
   0  success (a missed gate is reported but still exits 0 unless --require-gate)
   1  error: bad input, a plugin failure, an I/O problem
   2  usage error
-  3  the gate was missed: `train --require-gate`, or `validate`
+  3  the gate was missed: `train --require-gate` (also when no gate is declared), or `validate`
   4  `adapters check` found a failing check
 
 Plugins are searched in --plugin-dir (in order), then MOSHEAD_PLUGIN_PATH (absolute

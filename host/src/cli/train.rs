@@ -50,7 +50,8 @@ pub struct TrainArgs {
     /// Overwrite an existing manifest.
     #[arg(long)]
     force: bool,
-    /// Exit 3 when the gate is missed.
+    /// Exit 3 when the gate is missed, or when the adapter declares no gate
+    /// (nothing can pass).
     #[arg(long)]
     require_gate: bool,
     /// Print the run summary as JSON.
@@ -305,6 +306,12 @@ pub fn run_train(env: &Env, args: TrainArgs) -> anyhow::Result<u8> {
         println!("ledger: {}", ledger_path.display());
     }
     Ok(if args.require_gate && !manifest.gate.passed {
+        if !manifest.gate.declared {
+            eprintln!(
+                "moshead: --require-gate: {} declares no gate, so no head can pass one",
+                manifest.adapter.name
+            );
+        }
         EXIT_GATE
     } else {
         EXIT_OK
@@ -358,7 +365,7 @@ fn result_line(m: &Manifest, path: &Path) -> String {
         f4(plcc),
         f4(rmse),
         m.gate.kind,
-        if m.gate.passed { "PASSED" } else { "MISSED" },
+        m.gate.outcome().shout(),
         path.display()
     )
 }
@@ -395,11 +402,6 @@ fn command_line() -> Vec<String> {
     args
 }
 
-/// The summary's line when no two rows share a content.
-const EACH_ROW_SUMMARY: &str = "contents: every row is its own content (no two rows share one): \
-     encodes of one source can fall on both sides of a fold, so the validation figures can be \
-     optimistic; name the content (a study file's `columns.content` or `contents.id_before_last`)";
-
 fn print_summary(m: &Manifest, path: &Path) {
     let v = &m.validation;
     println!(
@@ -414,8 +416,8 @@ fn print_summary(m: &Manifest, path: &Path) {
         m.data.groups,
         if m.data.synthetic { ", synthetic" } else { "" }
     );
-    if m.data.rows > 1 && m.data.groups == m.data.rows {
-        println!("{EACH_ROW_SUMMARY}");
+    if let Some(each) = &m.data.each_row_content {
+        println!("contents: {each}");
     }
     println!(
         "validation: {} ({} fold(s)), seed {}",
@@ -574,12 +576,19 @@ fn print_verdict(m: &Manifest) {
             format!("{} {} {} [{mark}]", c.metric, f4(c.value), c.rule)
         })
         .collect();
-    println!(
-        "gate ({}): {} — {}",
-        g.kind,
-        if g.passed { "PASSED" } else { "MISSED" },
-        checks.join("; ")
-    );
+    if g.declared {
+        println!(
+            "gate ({}): {} — {}",
+            g.kind,
+            g.outcome().shout(),
+            checks.join("; ")
+        );
+    } else {
+        println!(
+            "gate ({}): no gate declared — the adapter names no threshold, so nothing accepted or refused this head",
+            g.kind
+        );
+    }
     println!("ship model: trained on {}", m.training.describe());
     if !m.training.solve.converged {
         println!(

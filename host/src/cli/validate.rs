@@ -80,13 +80,16 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
             metric_line(metrics)
         );
         println!("{}", held.intervals.describe());
-        println!(
-            "gate ({}): {}",
-            verdict.kind,
-            if verdict.passed { "PASSED" } else { "MISSED" }
-        );
+        println!("gate ({}): {}", verdict.kind, verdict.outcome().shout());
     }
-    Ok(if verdict.passed { EXIT_OK } else { EXIT_GATE })
+    // No gate declared: nothing was missed.
+    Ok(
+        if verdict.outcome() == crate::evaluation::gate::GateOutcome::Missed {
+            EXIT_GATE
+        } else {
+            EXIT_OK
+        },
+    )
 }
 
 fn metric_line(m: &Metrics) -> String {

@@ -110,6 +110,18 @@ pub struct SubjectiveReport {
     /// `mle`: the iterations run and whether it converged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<(u64, bool)>,
+    /// Differential scores (DMOS): the reference score the votes were
+    /// shifted to (SUREAL's `dscore_mode`); absent for absolute scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differential: Option<f64>,
+}
+
+/// How the card and `moshead corpus` state differential scores.
+pub fn dmos_sentence(ref_score: f64) -> String {
+    format!(
+        "Differential scores (DMOS, as SUREAL's): every vote + {ref_score} - the MOS of its \
+         content's reference clip, before the subjective model"
+    )
 }
 
 impl Table {

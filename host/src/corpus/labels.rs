@@ -16,7 +16,7 @@ use moshead_subjective::SubjectiveModel;
 use serde_json::{Map, Value};
 
 use super::label_table::add;
-pub use super::label_table::{codes, rename, Record, SubjectiveReport, Table};
+pub use super::label_table::{codes, dmos_sentence, rename, Record, SubjectiveReport, Table};
 
 /// The bound on a labels table's file (compressed or not): a table holds
 /// one record per clip, so 256 MiB is ample for any corpus. Records obey

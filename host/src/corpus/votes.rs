@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use moshead_protocol::{LabelsJoin, VoteLayout, VotesDecl};
+use moshead_protocol::{Differential, LabelsJoin, VoteLayout, VotesDecl};
 use moshead_subjective::{recover, Scale, SubjectiveModel, VoteTableBuilder};
 use serde_json::{Map, Value};
 
@@ -141,6 +141,10 @@ pub(super) fn read(
         };
         t.drops.push((ex.line, codes::of_vote(*reason), what));
     }
+    let matrix = match &decl.differential {
+        Some(d) => differential(&matrix, &first, d)?,
+        None => matrix,
+    };
     let rec = recover(&matrix, model);
     for clip in &rec.unscored {
         let line = first.get(clip).map_or(0, |(l, _)| *l);
@@ -197,8 +201,56 @@ pub(super) fn read(
             .map(|(s, why)| (s.to_owned(), why))
             .collect(),
         iterations: rec.iterations.map(|i| (i as u64, rec.converged)),
+        differential: decl.differential.as_ref().map(|d| d.ref_score),
     });
     Ok(())
+}
+
+/// The differential-score matrix of `matrix` (SUREAL's DMOS): each clip's
+/// content and reference flag are read from its first record in `first`;
+/// a flag that is neither `true`/`false` nor a number is an error naming
+/// the line.
+fn differential(
+    matrix: &moshead_subjective::VoteMatrix,
+    first: &HashMap<String, (u64, Map<String, Value>)>,
+    d: &Differential,
+) -> Result<moshead_subjective::VoteMatrix, String> {
+    let mut contents = Vec::new();
+    let mut references = Vec::new();
+    for clip in matrix.clips() {
+        let Some((line, obj)) = first.get(clip) else {
+            return Err(format!("clip `{clip}` has no record"));
+        };
+        let content = cell(obj.get(&d.content));
+        if content.trim().is_empty() {
+            return Err(format!(
+                "line {line}: clip `{clip}` has no content in `{}`: differential scores compare each clip with its content's reference",
+                d.content
+            ));
+        }
+        let flag = match obj.get(&d.reference) {
+            None | Some(Value::Null) => Some(false),
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::Number(n)) => n.as_f64().map(|v| v != 0.0),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "" | "false" | "0" => Some(false),
+                "true" | "1" => Some(true),
+                _ => None,
+            },
+            Some(_) => None,
+        };
+        let Some(flag) = flag else {
+            return Err(format!(
+                "line {line}: clip `{clip}`: the reference flag `{}` is `{}`, neither true/false nor a number",
+                d.reference,
+                cell(obj.get(&d.reference))
+            ));
+        };
+        contents.push(content.trim().to_owned());
+        references.push(flag);
+    }
+    moshead_subjective::differential(matrix, &contents, &references, d.ref_score)
+        .map_err(|e| format!("the votes cannot be modelled: {e}"))
 }
 
 #[cfg(test)]
@@ -217,6 +269,7 @@ mod tests {
                 score_key: "mos".into(),
                 scale: Some((1.0, 5.0)),
                 keep: vec!["source".into()],
+                differential: None,
             }),
         }
     }

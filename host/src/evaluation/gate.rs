@@ -54,8 +54,101 @@ pub struct GateReport {
     pub thresholds: Thresholds,
     /// Each check.
     pub checks: Vec<GateCheck>,
-    /// Whether every applicable check passed.
+    /// Whether every applicable check passed (`false` when no gate was
+    /// declared: nothing accepted the head).
     pub passed: bool,
+    /// Whether the adapter declared a gate at all. `false` for a study file
+    /// without `[gate]` on real rows: no checks, and the outcome is "no gate
+    /// declared", neither passed nor missed. Written only when `false`
+    /// (absent in manifests written before it existed: `true`).
+    #[serde(default = "declared", skip_serializing_if = "is_declared")]
+    pub declared: bool,
+}
+
+/// serde's default of a `declared` flag: `true` (absent in older files).
+pub(crate) fn declared() -> bool {
+    true
+}
+
+/// Whether a `declared` flag is left out when written (`true` is).
+pub(crate) fn is_declared(d: &bool) -> bool {
+    *d
+}
+
+/// What a gate report comes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateOutcome {
+    /// Every applicable check passed.
+    Passed,
+    /// A check failed, or a gated metric is undefined.
+    Missed,
+    /// The adapter declares no gate.
+    NotDeclared,
+}
+
+impl GateOutcome {
+    /// `passed`, `missed` or `no gate declared`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateOutcome::Passed => "passed",
+            GateOutcome::Missed => "missed",
+            GateOutcome::NotDeclared => "no gate declared",
+        }
+    }
+
+    /// As a summary line shouts it: `PASSED`, `MISSED`, `no gate declared`.
+    pub fn shout(self) -> &'static str {
+        match self {
+            GateOutcome::Passed => "PASSED",
+            GateOutcome::Missed => "MISSED",
+            GateOutcome::NotDeclared => "no gate declared",
+        }
+    }
+}
+
+impl std::fmt::Display for GateOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl GateReport {
+    /// Passed, missed, or no gate declared.
+    pub fn outcome(&self) -> GateOutcome {
+        if !self.declared {
+            GateOutcome::NotDeclared
+        } else if self.passed {
+            GateOutcome::Passed
+        } else {
+            GateOutcome::Missed
+        }
+    }
+}
+
+/// The verdict of the adapter's gate (`spec`) on `agg`: the synthetic gate
+/// when every row is synthetic, else the real one, or "no gate declared"
+/// when the adapter declares none for real rows. `held_out` (one evaluation
+/// set, no folds) leaves the fold spread unchecked.
+pub fn judge(
+    spec: &moshead_protocol::GateSpec,
+    synthetic: bool,
+    agg: &Aggregate,
+    held_out: bool,
+) -> GateReport {
+    let (kind, mut t) = for_corpus(spec, synthetic);
+    if kind == GateKind::Real && spec.none_declared {
+        return GateReport {
+            kind,
+            thresholds: t,
+            checks: Vec::new(),
+            passed: false,
+            declared: false,
+        };
+    }
+    if held_out {
+        t.spread_max = None;
+    }
+    apply(kind, &t, agg)
 }
 
 /// The gate that applies to a corpus: the `synthetic` one when every row is
@@ -105,6 +198,7 @@ pub fn apply(kind: GateKind, t: &Thresholds, agg: &Aggregate) -> GateReport {
         thresholds: *t,
         checks,
         passed,
+        declared: true,
     }
 }
 
@@ -163,5 +257,42 @@ mod tests {
         );
         assert!(one.passed);
         assert_eq!(one.checks[3].passed, None);
+    }
+
+    #[test]
+    fn no_declared_gate_is_neither_passed_nor_missed() {
+        let spec = moshead_protocol::GateSpec {
+            real: Thresholds::default(),
+            synthetic: REAL,
+            none_declared: true,
+        };
+        let agg = aggregate(&[fold(Some(0.9), 0.9, 0.2)]);
+        let r = judge(&spec, false, &agg, false);
+        assert_eq!(r.outcome(), GateOutcome::NotDeclared);
+        assert!(r.checks.is_empty() && !r.passed && !r.declared);
+        // Written with `declared: false`; an older report without the key reads as declared.
+        let json = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(json["declared"], false);
+        let gated = judge(&spec, true, &agg, false);
+        assert_eq!(
+            gated.outcome(),
+            GateOutcome::Passed,
+            "synthetic rows keep their gate"
+        );
+        let json = serde_json::to_value(&gated).unwrap_or_default();
+        assert!(json.get("declared").is_none(), "{json}");
+        let back: GateReport = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert!(back.declared);
+        // One held-out set: the spread is not checked.
+        let held = judge(
+            &moshead_protocol::GateSpec {
+                none_declared: false,
+                ..spec
+            },
+            true,
+            &agg,
+            true,
+        );
+        assert_eq!(held.thresholds.spread_max, None);
     }
 }

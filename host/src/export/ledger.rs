@@ -63,6 +63,13 @@ pub struct LedgerEntry {
     pub gate: GateKind,
     /// Whether it passed.
     pub gate_passed: bool,
+    /// Whether the adapter declared a gate (`false`: "no gate declared";
+    /// written only then, absent in older lines: `true`).
+    #[serde(
+        default = "crate::evaluation::gate::declared",
+        skip_serializing_if = "crate::evaluation::gate::is_declared"
+    )]
+    pub gate_declared: bool,
     /// sha256 of the manifest written.
     pub manifest_sha256: String,
     /// Files written, by role, relative to the ledger's directory.
@@ -95,6 +102,7 @@ impl LedgerEntry {
             plcc_spread: a.plcc_spread,
             gate: m.gate.kind,
             gate_passed: m.gate.passed,
+            gate_declared: m.gate.declared,
             manifest_sha256: bundle.manifest_sha256.clone(),
             outputs: bundle.outputs(),
         }
@@ -295,6 +303,7 @@ pub(crate) mod tests {
             plcc_spread: Some(0.01),
             gate: GateKind::Synthetic,
             gate_passed: true,
+            gate_declared: true,
             manifest_sha256: "ab".into(),
             outputs: BTreeMap::new(),
         }

@@ -208,8 +208,12 @@ pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {
         m.data.groups,
         if m.data.synthetic { ", synthetic" } else { "" },
         esc(g.kind.as_str()),
-        if g.passed { "pass" } else { "miss" },
-        if g.passed { "passed" } else { "missed" }
+        match g.outcome() {
+            crate::evaluation::gate::GateOutcome::Passed => "pass",
+            crate::evaluation::gate::GateOutcome::Missed => "miss",
+            crate::evaluation::gate::GateOutcome::NotDeclared => "none",
+        },
+        g.outcome()
     );
 
     let notes = super::card::note_lines(m);
@@ -394,7 +398,14 @@ pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {
             ]
         })
         .collect();
-    table(&mut o, &["metric", "value", "rule", "result"], &rows);
+    if g.declared {
+        table(&mut o, &["metric", "value", "rule", "result"], &rows);
+    } else {
+        o.push_str(
+            "<p>No gate declared: the adapter names no threshold, so nothing accepted or \
+             refused this head.</p>\n",
+        );
+    }
 
     o.push_str("<h2>Data</h2>\n");
     let d = &m.data;

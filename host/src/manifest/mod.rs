@@ -398,6 +398,12 @@ pub struct DataRecord {
     /// manifests written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_pooling: Option<String>,
+    /// When no two rows share a content (no grouping key, or one that
+    /// groups nothing): [`EACH_ROW_CONTENT`], what that means for the
+    /// folds. Absent when rows are grouped (and in manifests written before
+    /// it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each_row_content: Option<String>,
     /// Per labels table of raw votes: the subjective model and its account.
     /// Absent when the labels held a MOS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -412,6 +418,18 @@ impl DataRecord {
             .first()
             .and_then(|s| s.model.parse().ok())
             .unwrap_or_default()
+    }
+}
+
+/// [`DataRecord::each_row_content`]'s statement.
+pub const EACH_ROW_CONTENT: &str = "every row is its own content (no two rows share one): \
+     encodes of one source can fall on both sides of a fold, so the validation figures can be \
+     optimistic; name the content (a study file's `columns.content` or `contents.id_before_last`)";
+
+impl DataRecord {
+    /// [`DataRecord::each_row_content`] for `rows` rows in `groups` groups.
+    pub fn each_row_statement(rows: u64, groups: u64) -> Option<String> {
+        (rows > 1 && groups == rows).then(|| EACH_ROW_CONTENT.to_owned())
     }
 }
 

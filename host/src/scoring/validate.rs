@@ -130,9 +130,13 @@ pub fn validate<'r>(
         groups: &groups,
     };
     let intervals = metric_intervals(&scored, req.manifest.training.seed, RESAMPLES);
-    let (kind, mut t) = gate::for_corpus(&req.adapter.descriptor.gate, ds.synthetic);
-    t.spread_max = None; // one held-out set: no spread
-    let gate = gate::apply(kind, &t, &aggregate(std::slice::from_ref(&metrics)));
+    // One held-out set: no fold spread.
+    let gate = gate::judge(
+        &req.adapter.descriptor.gate,
+        ds.synthetic,
+        &aggregate(std::slice::from_ref(&metrics)),
+        true,
+    );
     Ok(HeldOut {
         test_rows: test.len(),
         loaded,

@@ -100,7 +100,7 @@ fn lib_rs(name: &str, g: &Guess, labels: &Path, logs: &Path) -> String {
     let votes = match &g.scores {
         Scores::Mos(_) => String::new(),
         Scores::WideVotes(subjects) => format!(
-            "\n            .labels_votes(VotesDecl {{\n                layout: VoteLayout::Wide {{ subjects: [{}].map(String::from).to_vec() }},\n                score_key: MOS_KEY.into(),\n                scale: Some(SCALE),\n                keep: [{keep}].map(String::from).to_vec(),\n            }})",
+            "\n            .labels_votes(VotesDecl {{\n                layout: VoteLayout::Wide {{ subjects: [{}].map(String::from).to_vec() }},\n                score_key: MOS_KEY.into(),\n                scale: Some(SCALE),\n                keep: [{keep}].map(String::from).to_vec(),\n                differential: None,\n            }})",
             subjects.iter().map(|s| lit(s)).collect::<Vec<_>>().join(", ")
         ),
         Scores::LongVotes {
@@ -108,7 +108,7 @@ fn lib_rs(name: &str, g: &Guess, labels: &Path, logs: &Path) -> String {
             score,
             session,
         } => format!(
-            "\n            .labels_votes(VotesDecl {{\n                layout: VoteLayout::Long {{ subject: {}.into(), score: {}.into(), session: {} }},\n                score_key: MOS_KEY.into(),\n                scale: Some(SCALE),\n                keep: [{keep}].map(String::from).to_vec(),\n            }})",
+            "\n            .labels_votes(VotesDecl {{\n                layout: VoteLayout::Long {{ subject: {}.into(), score: {}.into(), session: {} }},\n                score_key: MOS_KEY.into(),\n                scale: Some(SCALE),\n                keep: [{keep}].map(String::from).to_vec(),\n                differential: None,\n            }})",
             lit(subject),
             lit(score),
             session

@@ -191,10 +191,16 @@ impl Descriptor {
         if self.id_keys.is_empty() {
             out.push("declares no id keys".into());
         }
+        if self.gate.none_declared && !self.gate.real.is_empty() {
+            out.push("real gate: declares no gate (`none_declared`) but sets thresholds".into());
+        }
         for (label, t) in [
             ("real", &self.gate.real),
             ("synthetic", &self.gate.synthetic),
         ] {
+            if label == "real" && self.gate.none_declared {
+                continue;
+            }
             for p in t.problems() {
                 out.push(format!("{label} gate: {p}"));
             }

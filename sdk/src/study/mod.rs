@@ -137,8 +137,9 @@ pub struct Study {
     pub features: Option<SlotDecl>,
     /// The feature columns (`None`: libvmaf's `vmaf-canonical-v1`).
     pub schema_columns: Option<Vec<String>>,
-    /// The gate, on the head's 1-5 scale (RMSE converted from native).
-    pub gate: Thresholds,
+    /// The gate, on the head's 1-5 scale (RMSE converted from native);
+    /// `None` when the study declares no gate (no `[gate]` table).
+    pub gate: Option<Thresholds>,
     /// Raw votes in the labels table, when the study has them instead of a
     /// MOS column: the recovered score is written under `columns.mos`.
     pub votes: Option<crate::labels::VotesDecl>,
@@ -264,8 +265,11 @@ impl Study {
             limits.push(EACH_ROW_NOTE.to_owned());
         }
         let limits: Vec<&str> = limits.iter().map(String::as_str).collect();
-        b.gate(self.gate, SYNTHETIC_GATE)
-            .output_dir(&format!(".workingdir2/{}/", self.name), None)
+        let b = match self.gate {
+            Some(real) => b.gate(real, SYNTHETIC_GATE),
+            None => b.no_gate(SYNTHETIC_GATE),
+        };
+        b.output_dir(&format!(".workingdir2/{}/", self.name), None)
             .licence(&self.licence)
             .card(&intended, &limits)
             .sample(self.first_row_slot(), &self.sample_row(), None)

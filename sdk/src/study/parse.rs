@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::{Columns, ContentRule, HashSplit, SlotDecl, Study, StudyError, FORMAT};
 use crate::descriptor::{Format, Thresholds};
-use crate::labels::{VoteLayout, VotesDecl};
+use crate::labels::{Differential, VoteLayout, VotesDecl};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +39,8 @@ struct RawVotes {
     subject: Option<Spanned<String>>,
     score: Option<Spanned<String>>,
     session: Option<Spanned<String>>,
+    dmos: Option<Spanned<bool>>,
+    ref_score: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -404,10 +406,14 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
     };
 
     let votes = match &raw.votes {
-        Some(v) => Some(VotesDecl {
-            scale: Some((lo, hi)),
-            ..votes(&at, v, &roles, &columns, &contents)?
-        }),
+        Some(v) => {
+            let decl = votes(&at, v, &roles, &columns, &contents)?;
+            Some(VotesDecl {
+                scale: Some((lo, hi)),
+                differential: differential(&at, v, &columns, &contents, (lo, hi))?,
+                ..decl
+            })
+        }
         None => None,
     };
     if votes.is_none() && c.mos.is_none() {
@@ -579,15 +585,43 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         }
     }
 
-    // The gate, declared on the native scale (RMSE) and kept on 1-5.
-    let Some(gate) = &raw.gate else {
-        return Err(StudyError {
-            file: file.to_owned(),
-            line: 1,
-            key: Some("gate".into()),
-            reason: "a study declares its gate: `[gate]` with at least one of plcc_min, srocc_min, rmse_max (native scale), and optionally spread_max".into(),
-        });
+    // The gate, declared on the native scale (RMSE) and kept on 1-5. No
+    // `[gate]`: the study declares none (the run says so); an empty
+    // `[gate]` table is refused, as a gate of no metric.
+    let gate = match &raw.gate {
+        Some(gate) => Some(gate_thresholds(&at, gate, (lo, hi))?),
+        None => None,
     };
+
+    Ok(Study {
+        name,
+        version,
+        model_id,
+        description,
+        licence: raw.licence.trim().to_owned(),
+        intended_use,
+        limits,
+        scale: (lo, hi),
+        columns,
+        contents,
+        test_contents,
+        hash_split,
+        labels,
+        logs,
+        features,
+        schema_columns,
+        gate,
+        votes,
+    })
+}
+
+/// The `[gate]` table's thresholds on the head's 1-5 scale (RMSE converted
+/// from the native scale `lo..hi`), each checked for meaning.
+fn gate_thresholds(
+    at: &At<'_>,
+    gate: &Spanned<RawGate>,
+    (lo, hi): (f64, f64),
+) -> Result<Thresholds, StudyError> {
     let g = gate.get_ref();
     let to_head = 4.0 / (hi - lo);
     for (v, key) in [
@@ -621,36 +655,15 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Study, StudyError> {
         return Err(at.err(
             gate.span(),
             "gate",
-            "gates no metric: give at least one of plcc_min, srocc_min, rmse_max",
+            "gates no metric: give at least one of plcc_min, srocc_min, rmse_max (or leave `[gate]` out: no gate declared)",
         ));
     }
     let val = |v: &Option<Spanned<f64>>| v.as_ref().map(|v| *v.get_ref());
-    let gate = Thresholds {
+    Ok(Thresholds {
         plcc_min: val(&g.plcc_min),
         srocc_min: val(&g.srocc_min),
         rmse_max: val(&g.rmse_max).map(|r| r * to_head),
         spread_max: val(&g.spread_max),
-    };
-
-    Ok(Study {
-        name,
-        version,
-        model_id,
-        description,
-        licence: raw.licence.trim().to_owned(),
-        intended_use,
-        limits,
-        scale: (lo, hi),
-        columns,
-        contents,
-        test_contents,
-        hash_split,
-        labels,
-        logs,
-        features,
-        schema_columns,
-        gate,
-        votes,
     })
 }
 
@@ -764,5 +777,65 @@ fn votes(
         score_key: columns.mos.clone(),
         scale: None,
         keep,
+        differential: None,
     })
+}
+
+/// `votes.dmos` and `votes.ref_score`: differential scores against each
+/// content's reference clip, which need the content column, the reference
+/// flag column and a reference score on the study's scale.
+fn differential(
+    at: &At<'_>,
+    raw: &Spanned<RawVotes>,
+    columns: &Columns,
+    contents: &ContentRule,
+    (lo, hi): (f64, f64),
+) -> Result<Option<Differential>, StudyError> {
+    let v = raw.get_ref();
+    let on = v.dmos.as_ref().is_some_and(|d| *d.get_ref());
+    if !on {
+        return match &v.ref_score {
+            Some(r) => Err(at.err(
+                r.span(),
+                "votes.ref_score",
+                "is read only for differential scores: add `dmos = true`",
+            )),
+            None => Ok(None),
+        };
+    }
+    let span = v.dmos.as_ref().map_or(raw.span(), |d| d.span());
+    let ContentRule::Column(content) = contents else {
+        return Err(at.err(
+            span,
+            "votes.dmos",
+            "differential scores compare each clip with its content's reference: name the content column (`columns.content`)",
+        ));
+    };
+    let Some(reference) = &columns.reference else {
+        return Err(at.err(
+            span,
+            "votes.dmos",
+            "differential scores need the reference clips: name their flag column (`columns.reference`)",
+        ));
+    };
+    let Some(r) = &v.ref_score else {
+        return Err(at.err(
+            span,
+            "votes.ref_score",
+            "is missing: differential scores need the score a reference is worth (e.g. the scale's top)",
+        ));
+    };
+    let ref_score = *r.get_ref();
+    if !ref_score.is_finite() || ref_score < lo || ref_score > hi {
+        return Err(at.err(
+            r.span(),
+            "votes.ref_score",
+            format!("{ref_score} is not on the study's scale {lo}-{hi}"),
+        ));
+    }
+    Ok(Some(Differential {
+        content: content.clone(),
+        reference: reference.clone(),
+        ref_score,
+    }))
 }

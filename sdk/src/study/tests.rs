@@ -108,6 +108,33 @@ fn an_id_pattern_or_nothing_gives_the_contents() {
 }
 
 #[test]
+fn a_study_without_a_gate_declares_none() {
+    let text = GOOD.replace("[gate]\nplcc_min = 0.6\nrmse_max = 20\n", "");
+    assert!(!text.contains("[gate]"));
+    let s = Study::parse(&text, "s.toml").unwrap();
+    assert_eq!(s.gate, None);
+    let d = s.descriptor(None);
+    assert_eq!(d.problems(), Vec::<String>::new());
+    assert!(
+        d.gate.none_declared && d.gate.real.is_empty(),
+        "{:?}",
+        d.gate
+    );
+    assert_eq!(d.gate.synthetic, crate::builder::SYNTHETIC_GATE);
+    // A declared gate is not `none_declared`; an empty `[gate]` is refused.
+    assert!(
+        !Study::parse(GOOD, "s.toml")
+            .unwrap()
+            .descriptor(None)
+            .gate
+            .none_declared
+    );
+    let e = err(&format!("{text}[gate]\n"));
+    assert_eq!(e.key.as_deref(), Some("gate"), "{e}");
+    assert!(e.reason.contains("gates no metric"), "{e}");
+}
+
+#[test]
 fn hostile_study_files_name_file_line_and_key() {
     let e = err("name = \"x\"\ndescription = [");
     assert_eq!((e.file.as_str(), e.line), ("s.toml", 2), "{e}");
@@ -249,4 +276,67 @@ fn hostile_vote_declarations_name_line_and_key() {
     // Without votes the MOS column is required.
     let e = err(&GOOD.replace("mos = \"mos\"\n", ""));
     assert_eq!(e.key.as_deref(), Some("columns.mos"), "{e}");
+}
+
+#[test]
+fn differential_scores_need_the_content_the_references_and_a_ref_score() {
+    let with = |votes: &str, reference: bool| {
+        let t = with_votes(votes);
+        if reference {
+            t.replace(
+                "split = \"part\"\n",
+                "split = \"part\"\nreference = \"is_ref\"\n",
+            )
+        } else {
+            t
+        }
+    };
+    let s = Study::parse(
+        &with("layout = \"wide\"\ndmos = true\nref_score = 100", true),
+        "s.toml",
+    )
+    .unwrap();
+    let v = s.votes.unwrap();
+    assert_eq!(
+        v.differential,
+        Some(crate::labels::Differential {
+            content: "src".into(),
+            reference: "is_ref".into(),
+            ref_score: 100.0
+        })
+    );
+    assert!(v.keep.contains(&"is_ref".to_owned()), "{:?}", v.keep);
+    // Absent, or `dmos = false`: absolute scores.
+    let plain = Study::parse(&with("layout = \"wide\"", true), "s.toml").unwrap();
+    assert_eq!(plain.votes.unwrap().differential, None);
+    for (votes, reference, key, says) in [
+        (
+            "dmos = true\nref_score = 100",
+            false,
+            "votes.dmos",
+            "`columns.reference`",
+        ),
+        ("dmos = true", true, "votes.ref_score", "is missing"),
+        (
+            "ref_score = 100",
+            true,
+            "votes.ref_score",
+            "add `dmos = true`",
+        ),
+        (
+            "dmos = true\nref_score = 101",
+            true,
+            "votes.ref_score",
+            "not on the study's scale 0-100",
+        ),
+    ] {
+        let e = err(&with(&format!("layout = \"wide\"\n{votes}"), reference));
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(e.reason.contains(says), "{e}");
+    }
+    let pattern = with("layout = \"wide\"\ndmos = true\nref_score = 100", true)
+        .replace("content = \"src\"\n", "")
+        .replace("[split]", "[contents]\nid_before_last = \"_\"\n[split]");
+    let e = err(&pattern);
+    assert!(e.reason.contains("name the content column"), "{e}");
 }

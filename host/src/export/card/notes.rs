@@ -48,6 +48,9 @@ pub(crate) fn lines(m: &Manifest) -> Vec<String> {
     if let Some(p) = frame_pooling(m) {
         out.push(p);
     }
+    if let Some(each) = &m.data.each_row_content {
+        out.push(format!("Contents: {each}."));
+    }
     out
 }
 
