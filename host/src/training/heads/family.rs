@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView2};
 
+use super::candidate::{Candidate, Rank};
 use super::{Model, Precision};
 use crate::training::{
     gradient, solver, FittedHead, HeadSpec, ResolvedSpec, SolveReport, Status, Termination,
@@ -171,6 +172,30 @@ pub trait Head: Send + Sync {
     /// a head that cannot beat them has learnt little).
     fn baseline(&self) -> bool {
         false
+    }
+
+    /// The candidates `--head auto` tries of this head, each with its
+    /// [`Rank`] in auto's list (none by default: the head is offered only
+    /// by name).
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        Vec::new()
+    }
+
+    /// Whether auto fits this head's candidates from the selection's capped,
+    /// seeded sample of rows (a kernel head, whose cost grows with the rows
+    /// squared, sharing kernel matrices between candidates), and refits a
+    /// winner on that sample.
+    fn sampled_in_selection(&self) -> bool {
+        false
+    }
+
+    /// One head that predicts the mean of `fits` (heads of this type), for
+    /// a candidate that is a mean of widths; refused by default.
+    fn mean_of(&self, _fits: &[FittedHead]) -> Result<FittedHead, TrainError> {
+        Err(TrainError::Params(format!(
+            "the {} head has no mean of several fits",
+            self.name()
+        )))
     }
 
     /// Whether the head is fitted by an iterative solve with a loss curve

@@ -10,6 +10,7 @@
 //! [`HeadKind`]'s list below; the host reaches a head only through
 //! [`HeadKind::head`], so a new head is one new folder and one line there.
 
+mod candidate;
 mod family;
 
 #[cfg(test)]
@@ -18,6 +19,7 @@ mod golden;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use candidate::{auto_candidates, rank, Candidate, Rank};
 pub use family::{clip, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths};
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpLayout, Precision};

@@ -5,7 +5,9 @@
 use ndarray::Array2;
 
 use super::{RidgeRecord, RidgeSelection};
-use crate::training::heads::{clip, family, Form, Head, Libsvm, LibsvmError, Rows};
+use crate::training::heads::{
+    clip, family, rank, Candidate, Form, Head, HeadKind, Libsvm, LibsvmError, Rank, Rows,
+};
 use crate::training::{FittedHead, HeadSpec, ResolvedSpec, Status, TrainError};
 
 /// Closed-form ridge regression, its penalty chosen by inner
@@ -96,6 +98,11 @@ impl Head for RidgeHead {
 
     fn baseline(&self) -> bool {
         true
+    }
+
+    /// Ridge with its own inner-CV penalty, first: auto's baseline.
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        vec![(rank::RIDGE, Candidate::default_of(HeadKind::Ridge))]
     }
 
     fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String> {

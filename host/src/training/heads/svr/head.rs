@@ -6,11 +6,26 @@ use ndarray::Array2;
 
 use super::{KernelKind, SvrScaling, SvrType};
 use crate::training::heads::{
-    clip, family, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+    clip, family, rank, Candidate, Form, Head, HeadKind, KernelForm, Libsvm, LibsvmError,
+    LibvmafRefusal, Rank, Rows, Widths,
 };
 use crate::training::{
     FittedHead, HeadSpec, ResolvedSpec, SolveReport, Status, Termination, TrainError,
 };
+
+/// The RBF SVR's penalties `C` `--head auto` tries (features min-max
+/// scaled, MOS on 1-5), every third power of two like the BVQA benchmarks'
+/// grid.
+pub const SVR_C: [f64; 4] = [2.0, 16.0, 128.0, 1024.0];
+
+/// The RBF SVR's widths `--head auto` tries, as multiples of `1 / F`
+/// (libsvm's default is 1): on 60 features about 2^-8, 2^-5 and 2^-2, the
+/// benchmarks' grid.
+pub const SVR_GAMMA_PER_FEATURE: [f64; 3] = [0.25, 2.0, 15.0];
+
+/// The name of the candidate that averages one RBF SVR per width, their
+/// `C` chosen together for the lowest inner RMSE of the mean.
+pub const MEAN_OF_WIDTHS: &str = "svr-mean(best C per gamma)";
 
 /// Support vector regression (libsvm's epsilon- or nu-SVR).
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +49,45 @@ impl Head for SvrHead {
 
     fn check(&self, spec: &HeadSpec) -> Result<(), TrainError> {
         spec.svr.check()
+    }
+
+    /// The RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], then (last
+    /// of all) the mean of one SVR per width.
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        let mut out = Vec::new();
+        for c in SVR_C {
+            for g in SVR_GAMMA_PER_FEATURE {
+                let mut spec = HeadSpec::new(HeadKind::Svr);
+                spec.svr.c = c;
+                out.push((
+                    rank::SVR_GRID,
+                    Candidate {
+                        name: format!("svr(C={c},gamma={g}/F)"),
+                        spec,
+                        gamma_per_feature: Some(g),
+                        mean_of_widths: false,
+                    },
+                ));
+            }
+        }
+        out.push((
+            rank::SVR_MEAN,
+            Candidate {
+                name: MEAN_OF_WIDTHS.to_owned(),
+                spec: HeadSpec::new(HeadKind::Svr),
+                gamma_per_feature: None,
+                mean_of_widths: true,
+            },
+        ));
+        out
+    }
+
+    fn sampled_in_selection(&self) -> bool {
+        true
+    }
+
+    fn mean_of(&self, fits: &[FittedHead]) -> Result<FittedHead, TrainError> {
+        super::mean(fits)
     }
 
     fn fit(
