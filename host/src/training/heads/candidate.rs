@@ -58,10 +58,15 @@ pub mod rank {
     use super::Rank;
     /// Ridge with its own inner-CV penalty: auto's baseline.
     pub const RIDGE: Rank = 0;
+    /// The best single input, linearly mapped: the simplest fusion there
+    /// is not.
+    pub const INPUT: Rank = 10;
     /// The bounded linear head.
     pub const LINEAR: Rank = 20;
     /// The RBF SVR's `C x gamma` grid.
     pub const SVR_GRID: Rank = 30;
+    /// VMAF's own training recipe (nu-SVR, C 4, nu 0.9, gamma 0.04).
+    pub const VMAF_RECIPE: Rank = 40;
     /// The MLP and its decays.
     pub const MLP: Rank = 50;
     /// The mean of one SVR per width.
@@ -87,18 +92,27 @@ mod tests {
     #[test]
     fn the_heads_offer_auto_its_list_in_rank_order() {
         let names: Vec<String> = auto_candidates().into_iter().map(|c| c.name).collect();
-        let mut want = vec!["ridge".to_owned(), "linear".to_owned()];
+        let mut want = ["ridge", "best-input", "linear"].map(String::from).to_vec();
         for c in ["2", "16", "128", "1024"] {
             for g in ["0.25", "2", "15"] {
                 want.push(format!("svr(C={c},gamma={g}/F)"));
             }
         }
-        want.extend(["mlp", "mlp(decay=1e-3)", "mlp(decay=1e-2)"].map(String::from));
+        want.extend(["vmaf-recipe", "mlp", "mlp(decay=1e-3)", "mlp(decay=1e-2)"].map(String::from));
         want.push("svr-mean(best C per gamma)".into());
         assert_eq!(names, want);
         // The first is the baseline; the test-only head offers none.
         assert_eq!(auto_candidates()[0].spec.kind, HeadKind::Ridge);
         assert!(HeadKind::Constant.head().auto_candidates().is_empty());
+        // VMAF's recipe as published: nu-SVR, C 4, nu 0.9, gamma 0.04 on
+        // min-max features; not a member of the mean of the grid's widths.
+        let vmaf = &auto_candidates()[15];
+        let s = &vmaf.spec.svr;
+        assert_eq!(vmaf.spec.kind, HeadKind::Svr);
+        assert_eq!((s.c, s.nu, s.gamma), (4.0, 0.9, Some(0.04)));
+        assert_eq!(s.svm_type, super::super::svr::SvrType::Nu);
+        assert_eq!(s.scaling, super::super::svr::SvrScaling::Minmax);
+        assert_eq!(vmaf.gamma_per_feature, None);
         // Only the grid over widths can be a mean's member.
         let all = auto_candidates();
         let means: Vec<&Candidate> = all.iter().filter(|c| c.mean_of_widths).collect();

@@ -198,6 +198,13 @@ pub trait Head: Send + Sync {
         )))
     }
 
+    /// Further baselines of this head type, `(name, spec)`, fitted on each
+    /// fold beside [`Head::baseline`]'s (a published recipe, say); none by
+    /// default.
+    fn extra_baselines(&self) -> Vec<(&'static str, HeadSpec)> {
+        Vec::new()
+    }
+
     /// Whether the head is fitted by an iterative solve with a loss curve
     /// (the L-BFGS solve of a [`Model`]), so iteration caps, early stopping
     /// and loss plots apply to it.
@@ -305,6 +312,27 @@ pub enum LibsvmError {
     Refused(LibvmafRefusal),
     /// The record does not hold a model (a hand-edited manifest).
     Bad(String),
+}
+
+/// The raw output `w . x + b` of an affine head (parameters `w` then `b`)
+/// for standardised rows (NaN for every row when the parameters do not
+/// fit the features).
+pub fn affine(params: &[f64], xs: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+    let f = xs.ncols();
+    if params.len() != f + 1 {
+        return vec![f64::NAN; xs.nrows()];
+    }
+    let (w, b) = (ndarray::ArrayView1::from(&params[..f]), params[f]);
+    xs.outer_iter().map(|row| row.dot(&w) + b).collect()
+}
+
+/// The graph of an affine head's parameters (`w` then `b`) over `f`
+/// features, or why they do not fit (`head` names it).
+pub fn affine_form(p: &[f64], f: usize, head: &str) -> Result<Form, String> {
+    match (p.get(..f), p.get(f)) {
+        (Some(w), Some(&b)) => Ok(Form::Affine { w: w.to_vec(), b }),
+        _ => Err(format!("{head} parameters do not fit the features")),
+    }
 }
 
 /// Clips predictions to the MOS range (for heads whose output is not

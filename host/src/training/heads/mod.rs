@@ -20,7 +20,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use candidate::{auto_candidates, rank, Candidate, Rank};
-pub use family::{clip, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths};
+pub use family::{
+    affine, clip, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+};
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpLayout, Precision};
 
@@ -65,6 +67,9 @@ heads! {
     Ridge => ridge::RidgeHead,
     /// Support vector regression (libsvm's epsilon- or nu-SVR).
     Svr => svr::SvrHead,
+    /// The best single input, linearly mapped (the feature most correlated
+    /// with the MOS of the training rows, fitted by least squares).
+    Input => input::InputHead,
     /// The mean MOS of the training rows whatever the features (compiled
     /// in tests only: it shows a head is one folder and one line here).
     #[cfg(test)]

@@ -106,11 +106,7 @@ impl Head for RidgeHead {
     }
 
     fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String> {
-        let p = &head.params;
-        match (p.get(..f), p.get(f)) {
-            (Some(w), Some(&b)) => Ok(Form::Affine { w: w.to_vec(), b }),
-            _ => Err("ridge parameters do not fit the features".into()),
-        }
+        family::affine_form(&head.params, f, "ridge")
     }
 
     fn libvmaf_refusal(&self) -> Option<&'static str> {

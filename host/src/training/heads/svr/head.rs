@@ -27,6 +27,23 @@ pub const SVR_GAMMA_PER_FEATURE: [f64; 3] = [0.25, 2.0, 15.0];
 /// `C` chosen together for the lowest inner RMSE of the mean.
 pub const MEAN_OF_WIDTHS: &str = "svr-mean(best C per gamma)";
 
+/// The name of VMAF's own training recipe, as a candidate and a baseline.
+pub const VMAF_RECIPE: &str = "vmaf-recipe";
+
+/// VMAF's own training recipe (its `vmaf_v0.6.1` model's `param_dict`):
+/// nu-SVR with `C` 4, `nu` 0.9 and an RBF `gamma` of 0.04 on features
+/// min-max scaled to [0, 1].
+pub fn vmaf_recipe() -> HeadSpec {
+    let mut spec = HeadSpec::new(HeadKind::Svr);
+    spec.svr.svm_type = SvrType::Nu;
+    spec.svr.kernel = KernelKind::Rbf;
+    spec.svr.c = 4.0;
+    spec.svr.nu = 0.9;
+    spec.svr.gamma = Some(0.04);
+    spec.svr.scaling = SvrScaling::Minmax;
+    spec
+}
+
 /// Support vector regression (libsvm's epsilon- or nu-SVR).
 #[derive(Debug, Clone, Copy)]
 pub struct SvrHead;
@@ -51,8 +68,9 @@ impl Head for SvrHead {
         spec.svr.check()
     }
 
-    /// The RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], then (last
-    /// of all) the mean of one SVR per width.
+    /// The RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], VMAF's own
+    /// recipe ([`vmaf_recipe`]), then (last of all) the mean of one SVR per
+    /// width of the grid.
     fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
         let mut out = Vec::new();
         for c in SVR_C {
@@ -71,6 +89,15 @@ impl Head for SvrHead {
             }
         }
         out.push((
+            rank::VMAF_RECIPE,
+            Candidate {
+                name: VMAF_RECIPE.to_owned(),
+                spec: vmaf_recipe(),
+                gamma_per_feature: None,
+                mean_of_widths: false,
+            },
+        ));
+        out.push((
             rank::SVR_MEAN,
             Candidate {
                 name: MEAN_OF_WIDTHS.to_owned(),
@@ -84,6 +111,11 @@ impl Head for SvrHead {
 
     fn sampled_in_selection(&self) -> bool {
         true
+    }
+
+    /// VMAF's own recipe ([`vmaf_recipe`]): what a VMAF user would train.
+    fn extra_baselines(&self) -> Vec<(&'static str, HeadSpec)> {
+        vec![(VMAF_RECIPE, vmaf_recipe())]
     }
 
     fn mean_of(&self, fits: &[FittedHead]) -> Result<FittedHead, TrainError> {
