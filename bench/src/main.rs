@@ -20,6 +20,7 @@ mod accuracy;
 mod adamw;
 mod corpora;
 mod coverage;
+mod fused;
 mod ingest;
 mod logs;
 mod recipe;
@@ -68,6 +69,11 @@ enum BenchCommand {
     /// active-set sizes, wall time, objective and the largest difference of
     /// their decision values, on the development set (when present).
     Smo(smo::SmoArgs),
+    /// The fused-metrics corpus: pooled out-of-fold PLCC of auto, the fixed
+    /// SVR, VMAF's recipe and the best single feature on generated coding
+    /// studies of collinear full-reference scores (target: auto at least
+    /// the best single feature and VMAF's recipe).
+    Fused(fused::FusedArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +92,7 @@ fn main() -> ExitCode {
             BenchCommand::Train(a) => train::run(&env, a),
             BenchCommand::Accuracy(a) => accuracy::run(&env, a),
             BenchCommand::Smo(a) => smo::run(a),
+            BenchCommand::Fused(a) => fused::run(a),
         }
     };
     match run() {

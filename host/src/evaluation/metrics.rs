@@ -9,58 +9,19 @@
 
 use std::cmp::Ordering;
 
+use crate::training::compute::correlation::all_finite;
+
 /// Maps `-0.0` to `+0.0` (and leaves everything else, NaN included, alone) so
 /// that [`f64::total_cmp`] treats the two zeros as a tie.
 fn canon(v: f64) -> f64 {
     v + 0.0
 }
 
-/// True when every value is finite.
-fn all_finite(x: &[f64]) -> bool {
-    x.iter().all(|v| v.is_finite())
-}
-
-/// True when every value equals the first (vacuously true when empty).
-fn is_constant(x: &[f64]) -> bool {
-    x.first().is_none_or(|&f| x.iter().all(|&v| v == f))
-}
-
-/// Arithmetic mean; the caller guarantees `x` is non-empty.
-fn mean(x: &[f64]) -> f64 {
-    x.iter().sum::<f64>() / x.len() as f64
-}
-
 /// The standard normal quantile of 0.975.
 pub const Z_975: f64 = 1.959_963_984_540_054;
 
-/// Pearson linear correlation coefficient (PLCC) between `pred` and `mos`.
-///
-/// Two-pass: `r = Σ dx·dy / (sqrt(Σ dx²)·sqrt(Σ dy²))` with `dx = x - mean(x)`.
-/// The result is clamped to `[-1, 1]` to absorb rounding. `None` when
-/// `n < 2`, the lengths differ, any input is non-finite, either side is
-/// constant, or a sum of squares overflows.
-pub fn plcc(pred: &[f64], mos: &[f64]) -> Option<f64> {
-    let n = pred.len();
-    if n < 2 || mos.len() != n || !all_finite(pred) || !all_finite(mos) {
-        return None;
-    }
-    if is_constant(pred) || is_constant(mos) {
-        return None;
-    }
-    let (mx, my) = (mean(pred), mean(mos));
-    let (mut sxy, mut sxx, mut syy) = (0.0_f64, 0.0_f64, 0.0_f64);
-    for (&x, &y) in pred.iter().zip(mos) {
-        let (dx, dy) = (x - mx, y - my);
-        sxy += dx * dy;
-        sxx += dx * dx;
-        syy += dy * dy;
-    }
-    let denom = sxx.sqrt() * syy.sqrt();
-    if !(denom.is_finite() && denom > 0.0 && sxy.is_finite()) {
-        return None;
-    }
-    Some((sxy / denom).clamp(-1.0, 1.0))
-}
+/// Pearson's linear correlation (PLCC), shared with the heads (`training::compute::correlation`).
+pub use crate::training::compute::correlation::pearson as plcc;
 
 /// Fractional ("1 2.5 2.5 4") ranks, 1-based, in the input order.
 ///

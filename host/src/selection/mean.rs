@@ -1,6 +1,7 @@
 //! The inner-CV score of the mean of SVRs ([`super::Candidate::mean_of_widths`]).
 //!
-//! Its members are one SVR per RBF width among the single SVR candidates:
+//! Its members are one SVR per RBF width among the candidates of a grid
+//! over widths (those with a [`super::Candidate::gamma_per_feature`]):
 //! of every combination of one scored `C` per width, the one whose mean
 //! has the lowest RMSE of the pooled inner out-of-fold predictions (ties
 //! to the earlier combination; widths in increasing gamma, the first
@@ -22,8 +23,6 @@ use super::Candidate;
 use crate::corpus::Dataset;
 use crate::evaluation::folds::Fold;
 use crate::evaluation::rmse;
-use crate::training::heads::svr::KernelKind;
-use crate::training::HeadKind;
 
 /// The members (indices into `candidates`, in candidate order) and the
 /// mean's predictions on every inner fold (or why there is none).
@@ -43,7 +42,8 @@ pub fn score(
     }
     for (c, cand) in candidates.iter().enumerate() {
         let spec = cand.resolve(f);
-        if cand.mean_of_widths || spec.kind != HeadKind::Svr || spec.svr.kernel != KernelKind::Rbf {
+        // The members: the candidates of a grid over widths.
+        if cand.mean_of_widths || cand.gamma_per_feature.is_none() {
             continue;
         }
         let mut pred = Vec::new();
@@ -111,7 +111,7 @@ pub fn score(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::training::HeadSpec;
+    use crate::training::{HeadKind, HeadSpec};
     use ndarray::Array2;
 
     fn svr(c: f64, g: f64) -> Candidate {
@@ -148,7 +148,12 @@ mod tests {
             svr(1.0, 0.5),
             svr(2.0, 0.5),
             svr(1.0, 2.0),
-            Candidate::mean_of_widths(),
+            Candidate {
+                name: "mean".into(),
+                spec: HeadSpec::new(HeadKind::Svr),
+                gamma_per_feature: None,
+                mean_of_widths: true,
+            },
         ];
         let ok = |a: [f64; 3], b: [f64; 3]| vec![Ok(a.to_vec()), Ok(b.to_vec())];
         let per_fold = vec![

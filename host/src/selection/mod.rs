@@ -40,6 +40,7 @@ pub mod stopping;
 mod svr_cv;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
@@ -48,7 +49,7 @@ pub use candidates::{default_candidates, Candidate};
 pub use record::{CandidateScore, SelectionRecord};
 
 use crate::corpus::Dataset;
-use crate::evaluation::folds::{distinct_groups, grouped_kfold};
+use crate::evaluation::folds::{distinct_groups, grouped_kfold, Fold};
 use crate::evaluation::{plcc, rmse, srocc};
 use crate::training::{FittedHead, HeadSpec, Status, TrainError};
 
@@ -115,26 +116,31 @@ impl HeadChoice {
         status: &Status,
     ) -> Result<(FittedHead, Option<SelectionRecord>), TrainError> {
         let groups = distinct_groups(ds, rows);
-        let (candidates, note) = match self {
+        let (cfg, note) = match self {
             HeadChoice::Fixed(spec) if !stopping::needs_inner_cv(spec, groups) => {
                 let head = spec.fit(ds.x.view(), &ds.mos, &ds.group, rows, seed, status)?;
                 return Ok((head, None));
             }
-            HeadChoice::Fixed(spec) => (stopping::stopping_grid(spec), small_note(groups)),
-            HeadChoice::Auto(cfg) => small_corpus_candidates(&cfg.candidates, groups),
+            HeadChoice::Fixed(spec) => (
+                AutoConfig {
+                    candidates: stopping::stopping_grid(spec),
+                    baseline: false,
+                    ..AutoConfig::default()
+                },
+                small_note(groups),
+            ),
+            HeadChoice::Auto(cfg) => {
+                let (candidates, note) = small_corpus_candidates(&cfg.candidates, groups);
+                (
+                    AutoConfig {
+                        candidates,
+                        ..cfg.clone()
+                    },
+                    note,
+                )
+            }
         };
-        let cfg = match self {
-            HeadChoice::Auto(cfg) => AutoConfig {
-                candidates,
-                ..cfg.clone()
-            },
-            HeadChoice::Fixed(_) => AutoConfig {
-                candidates,
-                baseline: false,
-                ..AutoConfig::default()
-            },
-        };
-        let (mut record, svr_rows) = choose(ds, rows, seed, &cfg, status)?;
+        let (mut record, sample) = choose(ds, rows, seed, &cfg, status)?;
         record.requested = self.name().to_owned();
         if let Some(n) = note {
             record.note = Some(match record.note.take() {
@@ -142,42 +148,57 @@ impl HeadChoice {
                 None => n,
             });
         }
-        let winner = cfg
-            .candidates
-            .iter()
-            .find(|c| c.name == record.chosen)
-            .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
-        // An SVR is refitted on the rows its candidates were fitted from.
-        let fit_rows = match winner.spec.kind {
-            crate::training::HeadKind::Svr if svr_rows.len() < rows.len() => &svr_rows,
-            _ => rows,
-        };
-        status.update(|| format!("  refit {} on {} rows", winner.name, fit_rows.len()));
-        let refit = |c: &Candidate| {
-            c.resolve(ds.x.ncols())
-                .fit(ds.x.view(), &ds.mos, &ds.group, fit_rows, seed, status)
-        };
-        let head = if winner.mean_of_widths {
-            let names = record
-                .table
-                .iter()
-                .find(|s| s.name == record.chosen)
-                .map(|s| s.members.clone())
-                .unwrap_or_default();
-            let members: Vec<&Candidate> = names
-                .iter()
-                .filter_map(|n| cfg.candidates.iter().find(|c| &c.name == n))
-                .collect();
-            let fits: Vec<FittedHead> = members
-                .par_iter()
-                .map(|c| refit(c))
-                .collect::<Result<_, _>>()?;
-            crate::training::heads::svr::mean(&fits)?
-        } else {
-            refit(winner)?
-        };
+        let head = refit(ds, rows, &sample, seed, &cfg, &record, status)?;
         Ok((head, Some(record)))
     }
+}
+
+/// The winner of `record` among `cfg`'s candidates, refitted on `rows` (a
+/// head fitted from the selection's sample, on `sample` when smaller); a
+/// mean of widths is its head's mean of its members' refits.
+fn refit(
+    ds: &Dataset,
+    rows: &[usize],
+    sample: &[usize],
+    seed: u64,
+    cfg: &AutoConfig,
+    record: &SelectionRecord,
+    status: &Status,
+) -> Result<FittedHead, TrainError> {
+    let winner = cfg
+        .candidates
+        .iter()
+        .find(|c| c.name == record.chosen)
+        .ok_or_else(|| TrainError::Params("no candidate was chosen".into()))?;
+    let head_type = winner.spec.kind.head();
+    let fit_rows = if head_type.sampled_in_selection() && sample.len() < rows.len() {
+        sample
+    } else {
+        rows
+    };
+    status.update(|| format!("  refit {} on {} rows", winner.name, fit_rows.len()));
+    let refit_one = |c: &Candidate| {
+        c.resolve(ds.x.ncols())
+            .fit(ds.x.view(), &ds.mos, &ds.group, fit_rows, seed, status)
+    };
+    if !winner.mean_of_widths {
+        return refit_one(winner);
+    }
+    let names = record
+        .table
+        .iter()
+        .find(|s| s.name == record.chosen)
+        .map(|s| s.members.clone())
+        .unwrap_or_default();
+    let members: Vec<&Candidate> = names
+        .iter()
+        .filter_map(|n| cfg.candidates.iter().find(|c| &c.name == n))
+        .collect();
+    let fits: Vec<FittedHead> = members
+        .par_iter()
+        .map(|c| refit_one(c))
+        .collect::<Result<_, _>>()?;
+    head_type.mean_of(&fits)
 }
 
 fn small_note(groups: usize) -> Option<String> {
@@ -231,6 +252,14 @@ fn small_corpus_candidates(
 /// One inner fit's held-out predictions.
 type Fit = Result<Vec<f64>, TrainError>;
 
+/// Each candidate's held-out predictions on each inner fold (or why there
+/// are none): `[candidate][fold]`.
+type PerFold = Vec<Vec<Result<Vec<f64>, String>>>;
+
+/// Each candidate's members (indices into the candidates; empty but for a
+/// mean of widths).
+type Members = Vec<Vec<usize>>;
+
 /// Seed offset of the inner folds (so they differ from the outer ones).
 const INNER_SEED: u64 = 0x0069_6e6e_6572;
 
@@ -246,7 +275,7 @@ pub fn select(
     choose(ds, rows, seed, cfg, status).map(|(record, _)| record)
 }
 
-/// [`select`], with the rows the SVR candidates were fitted from
+/// [`select`], with the rows the sampled candidates were fitted from
 /// ([`svr_cv::sample`]).
 fn choose(
     ds: &Dataset,
@@ -259,16 +288,7 @@ fn choose(
         .candidates
         .first()
         .ok_or_else(|| TrainError::Params("auto needs at least one candidate".into()))?;
-    // Large corpora: the inner CV runs on about max_inner_rows rows of
-    // whole contents (one fold of a seeded grouped split).
-    let inner_rows: Vec<usize> = if rows.len() > cfg.max_inner_rows.max(1) {
-        let parts = rows.len().div_ceil(cfg.max_inner_rows.max(1));
-        grouped_kfold(ds, rows, parts, seed ^ INNER_SEED)
-            .swap_remove(0)
-            .eval
-    } else {
-        rows.to_vec()
-    };
+    let inner_rows = inner_rows(ds, rows, seed, cfg);
     let sample = svr_cv::sample(&inner_rows, cfg.svr_rows, seed);
     let groups = distinct_groups(ds, &inner_rows);
     // Few contents: leave one content out, so that each choice rests on
@@ -297,7 +317,6 @@ fn choose(
         return Ok((record, sample));
     }
     let folds = grouped_kfold(ds, &inner_rows, k, seed ^ INNER_SEED);
-    let x = ds.x.view();
     status.update(|| {
         format!(
             "  auto: {} candidates x {k} inner folds on {} rows",
@@ -305,56 +324,153 @@ fn choose(
             inner_rows.len()
         )
     });
-    let quiet = Status::silent();
-    // The SVR candidates share kernel matrices (svr_cv); the rest are
-    // fitted one (candidate, inner fold) pair at a time; a mean of SVRs is
-    // scored from its members' predictions (mean).
-    let fitted = |c: usize| !cfg.candidates[c].mean_of_widths;
-    let shared: Vec<usize> = (0..cfg.candidates.len())
-        .filter(|&c| fitted(c) && svr_cv::shared(&cfg.candidates[c], groups))
-        .collect();
-    let own: Vec<usize> = (0..cfg.candidates.len())
-        .filter(|&c| fitted(c) && !shared.contains(&c))
-        .collect();
-    // An SVR trains on the fold's training rows within the sample.
-    let mut sampled = vec![false; ds.len()];
-    for &i in &sample {
-        sampled[i] = true;
+    let inner = Inner {
+        ds,
+        rows: &inner_rows,
+        sample: &sample,
+        folds: &folds,
+        cfg,
+        groups,
+    };
+    let (per_fold, members) = inner.predictions(status);
+    let pooled = inner.score(&per_fold, &members, &mut record);
+    inner.decide(&pooled, &mut record);
+    Ok((record, sample))
+}
+
+/// The rows the inner CV runs on: all of `rows`, or on large corpora about
+/// `cfg.max_inner_rows` rows of whole contents (one fold of a seeded
+/// grouped split).
+fn inner_rows(ds: &Dataset, rows: &[usize], seed: u64, cfg: &AutoConfig) -> Vec<usize> {
+    if rows.len() > cfg.max_inner_rows.max(1) {
+        let parts = rows.len().div_ceil(cfg.max_inner_rows.max(1));
+        grouped_kfold(ds, rows, parts, seed ^ INNER_SEED)
+            .swap_remove(0)
+            .eval
+    } else {
+        rows.to_vec()
     }
-    // Candidates that differ only in their iteration cap share one solve
-    // per inner fold (prefix); every other one is fitted on its own.
-    let sharing = prefix::groups(&cfg.candidates, &own);
-    let tasks: Vec<(&[usize], usize)> = sharing
-        .iter()
-        .flat_map(|g| (0..folds.len()).map(move |f| (g.as_slice(), f)))
-        .collect();
-    // Progress: the fits done of those fitted one by one, and the last one.
-    let total_fits: usize = tasks.iter().map(|(g, _)| g.len()).sum();
-    let fits_done = std::sync::atomic::AtomicUsize::new(0);
-    let fit_group = |members: &[usize], f: usize| -> Vec<((usize, usize), Fit)> {
-        let done = fits_done.fetch_add(members.len(), std::sync::atomic::Ordering::Relaxed);
-        if let Some(&c) = members.first() {
-            status.update(|| {
-                format!(
-                    "  auto: candidate {}, inner fold {}/{k} ({}/{total_fits} fits)",
-                    cfg.candidates[c].name,
-                    f + 1,
-                    done + members.len()
-                )
-            });
+}
+
+/// One selection's inner cross-validation: its rows, the sample the
+/// sampled candidates are fitted from, its folds and candidates.
+struct Inner<'a> {
+    ds: &'a Dataset,
+    rows: &'a [usize],
+    sample: &'a [usize],
+    folds: &'a [Fold],
+    cfg: &'a AutoConfig,
+    groups: usize,
+}
+
+impl Inner<'_> {
+    /// Every candidate's held-out predictions on every inner fold. The
+    /// sampled candidates share kernel matrices (svr_cv); the rest are
+    /// fitted one (candidate, inner fold) pair at a time, candidates that
+    /// differ only in their iteration cap sharing one solve (prefix); a
+    /// mean of widths is scored from its members' predictions (mean).
+    fn predictions(&self, status: &Status) -> (PerFold, Members) {
+        let cands = &self.cfg.candidates;
+        let fitted = |c: usize| !cands[c].mean_of_widths;
+        let shared: Vec<usize> = (0..cands.len())
+            .filter(|&c| fitted(c) && svr_cv::shared(&cands[c], self.groups))
+            .collect();
+        let own: Vec<usize> = (0..cands.len())
+            .filter(|&c| fitted(c) && !shared.contains(&c))
+            .collect();
+        let sharing = prefix::groups(cands, &own);
+        let tasks: Vec<(&[usize], usize)> = sharing
+            .iter()
+            .flat_map(|g| (0..self.folds.len()).map(move |f| (g.as_slice(), f)))
+            .collect();
+        let mut sampled = vec![false; self.ds.len()];
+        for &i in self.sample {
+            sampled[i] = true;
         }
-        let fold = &folds[f];
-        // An SVR trains on the fold's training rows within the sample.
+        // Progress: the fits done of those fitted one by one.
+        let total: usize = tasks.iter().map(|(g, _)| g.len()).sum();
+        let done = AtomicUsize::new(0);
+        // Both at once, so neither waits for the other's slowest fit.
+        let (mut shared_fits, own_fits) = rayon::join(
+            || {
+                svr_cv::inner_predictions(
+                    self.ds,
+                    self.rows,
+                    self.sample,
+                    self.folds,
+                    cands,
+                    &shared,
+                )
+            },
+            || -> Vec<((usize, usize), Fit)> {
+                tasks
+                    .par_iter()
+                    .flat_map_iter(|&(g, f)| {
+                        let n = done.fetch_add(g.len(), Ordering::Relaxed) + g.len();
+                        if let Some(&c) = g.first() {
+                            status.update(|| {
+                                format!(
+                                    "  auto: candidate {}, inner fold {}/{} ({n}/{total} fits)",
+                                    cands[c].name,
+                                    f + 1,
+                                    self.folds.len()
+                                )
+                            });
+                        }
+                        self.fit_group(g, f, &sampled)
+                    })
+                    .collect()
+            },
+        );
+        let mut own_fits: BTreeMap<(usize, usize), Fit> = own_fits.into_iter().collect();
+        let mut per_fold: PerFold = (0..cands.len())
+            .map(|c| {
+                (0..self.folds.len())
+                    .map(|f| {
+                        let own = || {
+                            own_fits.remove(&(c, f)).map(|r| {
+                                r.map_err(|e| format!("inner fold {}: {e}", self.folds[f].index))
+                            })
+                        };
+                        shared_fits
+                            .remove(&(c, f))
+                            .or_else(own)
+                            .unwrap_or_else(|| Err("missing inner fit".into()))
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut members: Members = vec![Vec::new(); cands.len()];
+        for c in (0..cands.len()).filter(|&c| !fitted(c)) {
+            let (m, preds) = mean::score(self.ds, self.folds, cands, &per_fold);
+            members[c] = m;
+            per_fold[c] = preds;
+        }
+        (per_fold, members)
+    }
+
+    /// The candidates `members` (the one with the largest iteration cap
+    /// first, [`prefix::groups`]) fitted on inner fold `f`'s training rows
+    /// (a sampled candidate's within the sample), predicting its held-out
+    /// rows.
+    fn fit_group(
+        &self,
+        members: &[usize],
+        f: usize,
+        sampled: &[bool],
+    ) -> Vec<((usize, usize), Fit)> {
+        let (ds, fold) = (self.ds, &self.folds[f]);
+        let x = ds.x.view();
+        let quiet = Status::silent();
         let train_of = |spec: &HeadSpec| -> Vec<usize> {
-            match spec.kind {
-                crate::training::HeadKind::Svr => {
-                    fold.train.iter().copied().filter(|&i| sampled[i]).collect()
-                }
-                _ => fold.train.clone(),
+            if spec.kind.head().sampled_in_selection() {
+                fold.train.iter().copied().filter(|&i| sampled[i]).collect()
+            } else {
+                fold.train.clone()
             }
         };
         let fit_one = |c: usize| -> Fit {
-            let spec = cfg.candidates[c].resolve(x.ncols());
+            let spec = self.cfg.candidates[c].resolve(x.ncols());
             let head = spec.fit(x, &ds.mos, &ds.group, &train_of(&spec), fold.seed, &quiet)?;
             Ok(head.predict_rows(x, &fold.eval))
         };
@@ -364,10 +480,10 @@ fn choose(
         if rest.is_empty() {
             return vec![((longest, f), fit_one(longest))];
         }
-        let spec = cfg.candidates[longest].resolve(x.ncols());
+        let spec = self.cfg.candidates[longest].resolve(x.ncols());
         let caps: Vec<u64> = rest
             .iter()
-            .map(|&c| cfg.candidates[c].spec.max_iters)
+            .map(|&c| self.cfg.candidates[c].spec.max_iters)
             .collect();
         let train = train_of(&spec);
         let fits = spec.fit_with_prefixes(&caps, x, &ds.mos, &ds.group, &train, fold.seed, &quiet);
@@ -384,127 +500,68 @@ fn choose(
             out.push(((c, f), fit));
         }
         out
-    };
-    // Both at once, so neither waits for the other's slowest fit.
-    let (mut shared_fits, own_fits) = rayon::join(
-        || svr_cv::inner_predictions(ds, &inner_rows, &sample, &folds, &cfg.candidates, &shared),
-        || -> Vec<((usize, usize), Fit)> {
-            tasks
-                .par_iter()
-                .flat_map_iter(|&(g, f)| fit_group(g, f))
-                .collect()
-        },
-    );
-    let mut own_fits: BTreeMap<(usize, usize), Fit> = own_fits.into_iter().collect();
-    let mut per_fold: Vec<Vec<Result<Vec<f64>, String>>> = (0..cfg.candidates.len())
-        .map(|c| {
-            (0..folds.len())
-                .map(|f| {
-                    let own = || {
-                        own_fits
-                            .remove(&(c, f))
-                            .map(|r| r.map_err(|e| format!("inner fold {}: {e}", folds[f].index)))
-                    };
-                    shared_fits
-                        .remove(&(c, f))
-                        .or_else(own)
-                        .unwrap_or_else(|| Err("missing inner fit".into()))
-                })
-                .collect()
-        })
-        .collect();
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); cfg.candidates.len()];
-    for c in (0..cfg.candidates.len()).filter(|&c| !fitted(c)) {
-        let (m, preds) = mean::score(ds, &folds, &cfg.candidates, &per_fold);
-        members[c] = m;
-        per_fold[c] = preds;
     }
-    let mut best: Option<(f64, usize)> = None;
-    // The pooled held-out rows, in fold order (the same for every candidate),
-    // and each scored candidate's pooled predictions.
-    let pooled_rows: Vec<usize> = folds.iter().flat_map(|f| f.eval.iter().copied()).collect();
-    let mut pooled: Vec<Option<Vec<f64>>> = Vec::with_capacity(cfg.candidates.len());
-    for (c, cand) in cfg.candidates.iter().enumerate() {
-        let mut pred = Vec::with_capacity(inner_rows.len());
-        let mut mos = Vec::with_capacity(inner_rows.len());
-        let mut fold_rmse = Vec::with_capacity(folds.len());
-        let mut error = None;
-        for (fold, fit) in folds.iter().zip(&per_fold[c]) {
-            match fit {
-                Ok(p) => {
-                    let m: Vec<f64> = fold.eval.iter().map(|&i| ds.mos[i]).collect();
-                    fold_rmse.push(rmse(p, &m));
-                    pred.extend(p);
-                    mos.extend(m);
-                }
-                Err(e) => {
-                    error.get_or_insert_with(|| e.clone());
-                    fold_rmse.push(None);
+
+    /// Scores every candidate on the pooled held-out rows into `record`'s
+    /// table; returns each scored candidate's pooled predictions (in fold
+    /// order, the same rows for every candidate).
+    fn score(
+        &self,
+        per_fold: &PerFold,
+        members: &Members,
+        record: &mut SelectionRecord,
+    ) -> Vec<Option<Vec<f64>>> {
+        let (ds, cands) = (self.ds, &self.cfg.candidates);
+        let mut pooled = Vec::with_capacity(cands.len());
+        for (c, cand) in cands.iter().enumerate() {
+            let mut pred = Vec::with_capacity(self.rows.len());
+            let mut mos = Vec::with_capacity(self.rows.len());
+            let mut fold_rmse = Vec::with_capacity(self.folds.len());
+            let mut error = None;
+            for (fold, fit) in self.folds.iter().zip(&per_fold[c]) {
+                match fit {
+                    Ok(p) => {
+                        let m: Vec<f64> = fold.eval.iter().map(|&i| ds.mos[i]).collect();
+                        fold_rmse.push(rmse(p, &m));
+                        pred.extend(p);
+                        mos.extend(m);
+                    }
+                    Err(e) => {
+                        error.get_or_insert_with(|| e.clone());
+                        fold_rmse.push(None);
+                    }
                 }
             }
-        }
-        let scored = error.is_none();
-        let score = CandidateScore {
-            name: cand.name.clone(),
-            rmse: if scored { rmse(&pred, &mos) } else { None },
-            plcc: if scored { plcc(&pred, &mos) } else { None },
-            srocc: if scored { srocc(&pred, &mos) } else { None },
-            fold_rmse,
-            error,
-            members: members[c]
-                .iter()
-                .map(|&m| cfg.candidates[m].name.clone())
-                .collect(),
-        };
-        if let Some(r) = score.rmse.filter(|r| r.is_finite()) {
-            if best.is_none_or(|(b, _)| r < b) {
-                best = Some((r, c));
-            }
-        }
-        pooled.push(score.rmse.is_some().then_some(pred));
-        record.table.push(score);
-    }
-    match best {
-        Some((r, c)) => {
-            // The one-standard-error rule: differences smaller than the
-            // inner folds' spread are noise, so the simplest candidate
-            // within it wins (candidates are listed simplest first).
-            // Applied where inner folds are few contents each (leave one
-            // content out below the monitor-set threshold); elsewhere the
-            // lowest wins.
-            let se = if groups < stopping::MONITOR_MIN_GROUPS {
-                standard_error(&record.table[c].fold_rmse)
-            } else {
-                0.0
+            let scored = error.is_none();
+            let score = CandidateScore {
+                name: cand.name.clone(),
+                rmse: if scored { rmse(&pred, &mos) } else { None },
+                plcc: if scored { plcc(&pred, &mos) } else { None },
+                srocc: if scored { srocc(&pred, &mos) } else { None },
+                fold_rmse,
+                error,
+                members: members[c].iter().map(|&m| cands[m].name.clone()).collect(),
             };
-            let within = r + se;
-            let mut c = record
-                .table
-                .iter()
-                .position(|s| s.rmse.is_some_and(|v| v.is_finite() && v <= within))
-                .unwrap_or(c);
-            if let (true, Some(Some(base)), Some(Some(win))) =
-                (cfg.baseline && c != 0, pooled.first(), pooled.get(c))
-            {
-                let mos: Vec<f64> = pooled_rows.iter().map(|&i| ds.mos[i]).collect();
-                let group: Vec<u32> = pooled_rows.iter().map(|&i| ds.group[i]).collect();
-                let (gain, se) = baseline_margin(base, win, &mos, &group);
-                if gain <= se {
-                    let note = format!(
-                        "{} kept: {}'s pooled inner MSE is lower by {gain:.3e}, within one \
-                         content-clustered standard error ({se:.3e}) of the paired difference",
-                        cfg.candidates[0].name, cfg.candidates[c].name
-                    );
-                    record.note = Some(match record.note.take() {
-                        Some(old) => format!("{old}; {note}"),
-                        None => note,
-                    });
-                    c = 0;
+            pooled.push(score.rmse.is_some().then_some(pred));
+            record.table.push(score);
+        }
+        pooled
+    }
+
+    /// The choice from the scored table (see the module's steps 3 and 4):
+    /// the lowest pooled inner RMSE, the one-standard-error rule on few
+    /// contents, and auto's baseline margin.
+    fn decide(&self, pooled: &[Option<Vec<f64>>], record: &mut SelectionRecord) {
+        let cands = &self.cfg.candidates;
+        let mut best: Option<(f64, usize)> = None;
+        for (c, s) in record.table.iter().enumerate() {
+            if let Some(r) = s.rmse.filter(|r| r.is_finite()) {
+                if best.is_none_or(|(b, _)| r < b) {
+                    best = Some((r, c));
                 }
             }
-            record.chosen = cfg.candidates[c].name.clone();
         }
-        None => {
+        let Some((r, c)) = best else {
             // Inner folds too small for any fit (e.g. 2 contents of 6
             // rows): the first, most regularised candidate, said so.
             record.note = Some(format!(
@@ -516,9 +573,48 @@ fn choose(
                     .next()
                     .unwrap_or("no scores")
             ));
+            return;
+        };
+        // The one-standard-error rule: differences smaller than the
+        // inner folds' spread are noise, so the simplest candidate
+        // within it wins (candidates are listed simplest first).
+        // Applied where inner folds are few contents each (leave one
+        // content out below the monitor-set threshold); elsewhere the
+        // lowest wins.
+        let se = if self.groups < stopping::MONITOR_MIN_GROUPS {
+            standard_error(&record.table[c].fold_rmse)
+        } else {
+            0.0
+        };
+        let within = r + se;
+        let mut c = record
+            .table
+            .iter()
+            .position(|s| s.rmse.is_some_and(|v| v.is_finite() && v <= within))
+            .unwrap_or(c);
+        if let (true, Some(Some(base)), Some(Some(win))) =
+            (self.cfg.baseline && c != 0, pooled.first(), pooled.get(c))
+        {
+            let pooled_rows = self.folds.iter().flat_map(|f| f.eval.iter().copied());
+            let (mos, group): (Vec<f64>, Vec<u32>) = pooled_rows
+                .map(|i| (self.ds.mos[i], self.ds.group[i]))
+                .unzip();
+            let (gain, se) = baseline_margin(base, win, &mos, &group);
+            if gain <= se {
+                let note = format!(
+                    "{} kept: {}'s pooled inner MSE is lower by {gain:.3e}, within one \
+                     content-clustered standard error ({se:.3e}) of the paired difference",
+                    cands[0].name, cands[c].name
+                );
+                record.note = Some(match record.note.take() {
+                    Some(old) => format!("{old}; {note}"),
+                    None => note,
+                });
+                c = 0;
+            }
         }
+        record.chosen = cands[c].name.clone();
     }
-    Ok((record, sample))
 }
 
 /// The standard error of the mean of the scored values (0 with fewer than

@@ -44,7 +44,7 @@ use crate::evaluation::folds::Fold;
 use crate::evaluation::rmse;
 use crate::training::heads::svr::kernel::{Gram, RowCache};
 use crate::training::heads::svr::{self, smo, SvrScaling, SvrSpec, SvrType};
-use crate::training::{HeadKind, Standardizer, TrainError, MOS_RANGE};
+use crate::training::{Standardizer, TrainError, MOS_RANGE};
 
 /// Most selection rows the SVR candidates are fitted from (one `f32`
 /// kernel matrix of this many rows squared per kernel width: 100 MB).
@@ -77,7 +77,7 @@ pub const INNER_TOL: f64 = 1e-2;
 /// together had moved auto's median SROCC from 0.9558 to 0.9500; without
 /// either below 10 contents it is 0.9558 again.)
 pub fn shared(c: &Candidate, groups: usize) -> bool {
-    c.spec.kind == HeadKind::Svr && groups >= MONITOR_MIN_GROUPS
+    c.spec.kind.head().sampled_in_selection() && groups >= MONITOR_MIN_GROUPS
 }
 
 /// One kernel matrix's candidates: a scaling, a kernel and a width.

@@ -8,6 +8,10 @@
 //! - `ridge`: the ridge head with its penalty chosen on the fold's training
 //!   rows (skipped when the head is ridge): the strongest cheap baseline on
 //!   small corpora;
+//! - `best-input`: the best single feature, linearly mapped
+//!   ([`best_input_baseline`]);
+//! - each head type's further baselines (the SVR's: `vmaf-recipe`, VMAF's
+//!   own training recipe);
 //! - the adapter's group baseline when it declares one (chug: the mean
 //!   training MOS of the row's ladder rung; a key unseen in training gets
 //!   the training mean).
@@ -21,6 +25,7 @@ use crate::evaluation::folds::{distinct_groups as groups, Fold};
 use crate::evaluation::rows::OofRow;
 use crate::evaluation::{evaluate, Metrics};
 use crate::selection::{HeadChoice, SelectionRecord};
+use crate::training::heads::input::BestInput;
 use crate::training::{FittedHead, HeadKind, HeadSpec, SolveReport, Status, TrainError};
 use moshead_protocol::MosScale;
 
@@ -85,39 +90,19 @@ pub fn group_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Vec<f64>
 /// The name of the best-single-input baseline.
 pub const BEST_INPUT: &str = "best-input";
 
-/// The best single input, linearly mapped: the feature column whose
-/// Pearson correlation with the MOS of the `train` rows is largest in
-/// magnitude (the first such column on a tie), fitted to those rows by
-/// least squares, predicting the `eval` rows. Chosen on the training rows
+/// The best single input, linearly mapped ([`BestInput`], the `input`
+/// head's choice): the feature column whose Pearson correlation with the
+/// MOS of the `train` rows is largest in magnitude (the first such column
+/// on a tie), fitted to those rows by least squares, predicting the `eval`
+/// rows (unclipped). Chosen on the training rows
 /// alone, like every baseline. `None` when no column varies over `train`.
 /// A head that fuses its inputs should beat this; VMAF's own score among
 /// the inputs makes it VMAF remapped to the corpus.
 pub fn best_input_baseline(ds: &Dataset, train: &[usize], eval: &[usize]) -> Option<Vec<f64>> {
-    let y: Vec<f64> = train.iter().map(|&i| ds.mos[i]).collect();
-    let mut best: Option<(usize, f64)> = None;
-    for j in 0..ds.x.ncols() {
-        let col: Vec<f64> = train.iter().map(|&i| ds.x[[i, j]]).collect();
-        let Some(r) = crate::evaluation::plcc(&col, &y) else {
-            continue;
-        };
-        if r.is_finite() && best.is_none_or(|(_, b)| r.abs() > b.abs()) {
-            best = Some((j, r));
-        }
-    }
-    let (j, _) = best?;
-    let n = train.len() as f64;
-    let mx = train.iter().map(|&i| ds.x[[i, j]]).sum::<f64>() / n;
-    let my = y.iter().sum::<f64>() / n;
-    let (mut sxy, mut sxx) = (0.0, 0.0);
-    for (&i, &yi) in train.iter().zip(&y) {
-        let dx = ds.x[[i, j]] - mx;
-        sxy += dx * (yi - my);
-        sxx += dx * dx;
-    }
-    let slope = sxy / sxx;
+    let best = BestInput::choose(ds.x.view(), &ds.mos, train)?;
     Some(
         eval.iter()
-            .map(|&i| my + slope * (ds.x[[i, j]] - mx))
+            .map(|&i| best.map(ds.x[[i, best.column]]))
             .collect(),
     )
 }
@@ -198,6 +183,12 @@ fn run_fold(
         if !matches!(choice, HeadChoice::Fixed(s) if s.kind == kind) {
             let head = HeadSpec::new(kind).fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
             baseline_predictions.insert(kind.as_str().to_owned(), head.predict_rows(x, &f.eval));
+        }
+    }
+    for kind in HeadKind::ALL {
+        for (name, spec) in kind.head().extra_baselines() {
+            let head = spec.fit(x, &ds.mos, &ds.group, &f.train, f.seed, status)?;
+            baseline_predictions.insert(name.to_owned(), head.predict_rows(x, &f.eval));
         }
     }
     if let Some(p) = best_input_baseline(ds, &f.train, &f.eval) {

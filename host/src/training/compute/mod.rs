@@ -4,6 +4,7 @@
 //!
 //! This module depends on nothing else in `training`; the heads build on it.
 
+pub mod correlation;
 pub mod eigen;
 pub mod fastmath;
 pub mod matmul;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use ndarray::{Array2, ArrayView2};
 
+use super::candidate::{Candidate, Rank};
 use super::{Model, Precision};
 use crate::training::{
     gradient, solver, FittedHead, HeadSpec, ResolvedSpec, SolveReport, Status, Termination,
@@ -173,6 +174,37 @@ pub trait Head: Send + Sync {
         false
     }
 
+    /// The candidates `--head auto` tries of this head, each with its
+    /// [`Rank`] in auto's list (none by default: the head is offered only
+    /// by name).
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        Vec::new()
+    }
+
+    /// Whether auto fits this head's candidates from the selection's capped,
+    /// seeded sample of rows (a kernel head, whose cost grows with the rows
+    /// squared, sharing kernel matrices between candidates), and refits a
+    /// winner on that sample.
+    fn sampled_in_selection(&self) -> bool {
+        false
+    }
+
+    /// One head that predicts the mean of `fits` (heads of this type), for
+    /// a candidate that is a mean of widths; refused by default.
+    fn mean_of(&self, _fits: &[FittedHead]) -> Result<FittedHead, TrainError> {
+        Err(TrainError::Params(format!(
+            "the {} head has no mean of several fits",
+            self.name()
+        )))
+    }
+
+    /// Further baselines of this head type, `(name, spec)`, fitted on each
+    /// fold beside [`Head::baseline`]'s (a published recipe, say); none by
+    /// default.
+    fn extra_baselines(&self) -> Vec<(&'static str, HeadSpec)> {
+        Vec::new()
+    }
+
     /// Whether the head is fitted by an iterative solve with a loss curve
     /// (the L-BFGS solve of a [`Model`]), so iteration caps, early stopping
     /// and loss plots apply to it.
@@ -308,6 +340,27 @@ pub enum LibsvmError {
     Refused(LibvmafRefusal),
     /// The record does not hold a model (a hand-edited manifest).
     Bad(String),
+}
+
+/// The raw output `w . x + b` of an affine head (parameters `w` then `b`)
+/// for standardised rows (NaN for every row when the parameters do not
+/// fit the features).
+pub fn affine(params: &[f64], xs: ndarray::ArrayView2<'_, f64>) -> Vec<f64> {
+    let f = xs.ncols();
+    if params.len() != f + 1 {
+        return vec![f64::NAN; xs.nrows()];
+    }
+    let (w, b) = (ndarray::ArrayView1::from(&params[..f]), params[f]);
+    xs.outer_iter().map(|row| row.dot(&w) + b).collect()
+}
+
+/// The graph of an affine head's parameters (`w` then `b`) over `f`
+/// features, or why they do not fit (`head` names it).
+pub fn affine_form(p: &[f64], f: usize, head: &str) -> Result<Form, String> {
+    match (p.get(..f), p.get(f)) {
+        (Some(w), Some(&b)) => Ok(Form::Affine { w: w.to_vec(), b }),
+        _ => Err(format!("{head} parameters do not fit the features")),
+    }
 }
 
 /// Clips predictions to the MOS range (for heads whose output is not

@@ -10,6 +10,7 @@
 //! [`HeadKind`]'s list below; the host reaches a head only through
 //! [`HeadKind::head`], so a new head is one new folder and one line there.
 
+mod candidate;
 mod family;
 
 #[cfg(test)]
@@ -18,8 +19,9 @@ mod golden;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use candidate::{auto_candidates, rank, Candidate, Rank};
 pub use family::{
-    clip, Flags, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+    affine, clip, Flags, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
 };
 pub use linear::Linear;
 pub use mlp::{Mlp, MlpLayout, Precision};
@@ -136,6 +138,9 @@ heads! {
     Svr => svr::SvrHead {
         settings: svr::SvrSpec, record: svr::SvrRecord, flags: svr::SvrFlags
     },
+    /// The best single input, linearly mapped (the feature most correlated
+    /// with the MOS of the training rows, fitted by least squares).
+    Input => input::InputHead,
     /// The mean MOS of the training rows whatever the features (compiled
     /// in tests only: it shows a head is one folder and one line here).
     #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Linear;
-use crate::training::heads::{Form, Head, Model};
+use crate::training::heads::{rank, Candidate, Form, Head, HeadKind, Model, Rank};
 use crate::training::{FittedHead, ResolvedSpec};
 
 /// The bounded linear head `1 + 4 sigmoid(w . x + b)`.
@@ -35,6 +35,10 @@ impl Head for LinearHead {
 
     fn baseline(&self) -> bool {
         true
+    }
+
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        vec![(rank::LINEAR, Candidate::default_of(HeadKind::Linear))]
     }
 
     fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String> {

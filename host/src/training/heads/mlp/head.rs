@@ -8,13 +8,17 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{Mlp, MlpLayout, Precision};
-use crate::training::heads::{Form, Head, HeadKind, Linear, Model};
+use crate::training::heads::{rank, Candidate, Form, Head, HeadKind, Linear, Model, Rank};
 use crate::training::{solver, FittedHead, HeadSpec, ResolvedSpec, Status, TrainError};
 
 /// The MLP's default weight decay times the number of training rows.
 pub const MLP_DECAY_PER_ROW: f64 = 1.0;
 /// The MLP's largest default weight decay (reached below 10,000 rows).
 pub const MLP_DECAY_MAX: f64 = 1e-4;
+
+/// MLP weight decays `--head auto` tries beside the default (`min(1e-4, 1
+/// / rows)`): stronger penalties, which small corpora need.
+pub const MLP_DECAYS: [f64; 2] = [1e-3, 1e-2];
 
 /// The MLP head: two tanh hidden layers of `hidden` units, a linear skip
 /// path, the bounded output.
@@ -32,6 +36,25 @@ impl Head for MlpHead {
 
     fn default_max_iters(&self) -> u64 {
         400
+    }
+
+    /// Its defaults, then each of [`MLP_DECAYS`].
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        let mut out = vec![(rank::MLP, Candidate::default_of(HeadKind::Mlp))];
+        for d in MLP_DECAYS {
+            let mut spec = HeadSpec::new(HeadKind::Mlp);
+            spec.weight_decay = Some(d);
+            out.push((
+                rank::MLP,
+                Candidate {
+                    name: format!("mlp(decay={d:e})"),
+                    spec,
+                    gamma_per_feature: None,
+                    mean_of_widths: false,
+                },
+            ));
+        }
+        out
     }
 
     /// `min(1e-4, 1 / rows)` (see the training module's documentation).

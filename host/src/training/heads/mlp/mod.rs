@@ -3,7 +3,7 @@
 
 mod head;
 
-pub use head::{MlpHead, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
+pub use head::{MlpHead, MLP_DECAYS, MLP_DECAY_MAX, MLP_DECAY_PER_ROW};
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand_chacha::ChaCha8Rng;

@@ -5,7 +5,9 @@
 use ndarray::Array2;
 
 use super::{RidgeRecord, RidgeSelection};
-use crate::training::heads::{clip, family, Form, Head, Libsvm, LibsvmError, Rows};
+use crate::training::heads::{
+    clip, family, rank, Candidate, Form, Head, HeadKind, Libsvm, LibsvmError, Rank, Rows,
+};
 use crate::training::{FittedHead, HeadSpec, ResolvedSpec, Status, TrainError};
 
 /// Closed-form ridge regression, its penalty chosen by inner
@@ -105,12 +107,13 @@ impl Head for RidgeHead {
         true
     }
 
+    /// Ridge with its own inner-CV penalty, first: auto's baseline.
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        vec![(rank::RIDGE, Candidate::default_of(HeadKind::Ridge))]
+    }
+
     fn form(&self, head: &FittedHead, f: usize) -> Result<Form, String> {
-        let p = &head.params;
-        match (p.get(..f), p.get(f)) {
-            (Some(w), Some(&b)) => Ok(Form::Affine { w: w.to_vec(), b }),
-            _ => Err("ridge parameters do not fit the features".into()),
-        }
+        family::affine_form(&head.params, f, "ridge")
     }
 
     fn libvmaf_refusal(&self) -> Option<&'static str> {

@@ -366,11 +366,4 @@ fn grouped_mse(
 }
 
 /// The ridge head's raw output `w . x + b` for standardised rows.
-pub fn decision(params: &[f64], xs: ArrayView2<'_, f64>) -> Vec<f64> {
-    let f = xs.ncols();
-    if params.len() != f + 1 {
-        return vec![f64::NAN; xs.nrows()];
-    }
-    let (w, b) = (ndarray::ArrayView1::from(&params[..f]), params[f]);
-    xs.outer_iter().map(|row| row.dot(&w) + b).collect()
-}
+pub use super::family::affine as decision;

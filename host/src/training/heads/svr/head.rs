@@ -6,11 +6,43 @@ use ndarray::Array2;
 
 use super::{KernelKind, SvrScaling, SvrType};
 use crate::training::heads::{
-    clip, family, Form, Head, KernelForm, Libsvm, LibsvmError, LibvmafRefusal, Rows, Widths,
+    clip, family, rank, Candidate, Form, Head, HeadKind, KernelForm, Libsvm, LibsvmError,
+    LibvmafRefusal, Rank, Rows, Widths,
 };
 use crate::training::{
     FittedHead, HeadSpec, ResolvedSpec, SolveReport, Status, Termination, TrainError,
 };
+
+/// The RBF SVR's penalties `C` `--head auto` tries (features min-max
+/// scaled, MOS on 1-5), every third power of two like the BVQA benchmarks'
+/// grid.
+pub const SVR_C: [f64; 4] = [2.0, 16.0, 128.0, 1024.0];
+
+/// The RBF SVR's widths `--head auto` tries, as multiples of `1 / F`
+/// (libsvm's default is 1): on 60 features about 2^-8, 2^-5 and 2^-2, the
+/// benchmarks' grid.
+pub const SVR_GAMMA_PER_FEATURE: [f64; 3] = [0.25, 2.0, 15.0];
+
+/// The name of the candidate that averages one RBF SVR per width, their
+/// `C` chosen together for the lowest inner RMSE of the mean.
+pub const MEAN_OF_WIDTHS: &str = "svr-mean(best C per gamma)";
+
+/// The name of VMAF's own training recipe, as a candidate and a baseline.
+pub const VMAF_RECIPE: &str = "vmaf-recipe";
+
+/// VMAF's own training recipe (its `vmaf_v0.6.1` model's `param_dict`):
+/// nu-SVR with `C` 4, `nu` 0.9 and an RBF `gamma` of 0.04 on features
+/// min-max scaled to [0, 1].
+pub fn vmaf_recipe() -> HeadSpec {
+    let mut spec = HeadSpec::new(HeadKind::Svr);
+    spec.svr.svm_type = SvrType::Nu;
+    spec.svr.kernel = KernelKind::Rbf;
+    spec.svr.c = 4.0;
+    spec.svr.nu = 0.9;
+    spec.svr.gamma = Some(0.04);
+    spec.svr.scaling = SvrScaling::Minmax;
+    spec
+}
 
 /// Support vector regression (libsvm's epsilon- or nu-SVR).
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +86,60 @@ impl Head for SvrHead {
             shrinking: r.shrinking,
         };
         Some(spec)
+    }
+
+    /// The RBF SVR over [`SVR_C`] x [`SVR_GAMMA_PER_FEATURE`], VMAF's own
+    /// recipe ([`vmaf_recipe`]), then (last of all) the mean of one SVR per
+    /// width of the grid.
+    fn auto_candidates(&self) -> Vec<(Rank, Candidate)> {
+        let mut out = Vec::new();
+        for c in SVR_C {
+            for g in SVR_GAMMA_PER_FEATURE {
+                let mut spec = HeadSpec::new(HeadKind::Svr);
+                spec.svr.c = c;
+                out.push((
+                    rank::SVR_GRID,
+                    Candidate {
+                        name: format!("svr(C={c},gamma={g}/F)"),
+                        spec,
+                        gamma_per_feature: Some(g),
+                        mean_of_widths: false,
+                    },
+                ));
+            }
+        }
+        out.push((
+            rank::VMAF_RECIPE,
+            Candidate {
+                name: VMAF_RECIPE.to_owned(),
+                spec: vmaf_recipe(),
+                gamma_per_feature: None,
+                mean_of_widths: false,
+            },
+        ));
+        out.push((
+            rank::SVR_MEAN,
+            Candidate {
+                name: MEAN_OF_WIDTHS.to_owned(),
+                spec: HeadSpec::new(HeadKind::Svr),
+                gamma_per_feature: None,
+                mean_of_widths: true,
+            },
+        ));
+        out
+    }
+
+    fn sampled_in_selection(&self) -> bool {
+        true
+    }
+
+    /// VMAF's own recipe ([`vmaf_recipe`]): what a VMAF user would train.
+    fn extra_baselines(&self) -> Vec<(&'static str, HeadSpec)> {
+        vec![(VMAF_RECIPE, vmaf_recipe())]
+    }
+
+    fn mean_of(&self, fits: &[FittedHead]) -> Result<FittedHead, TrainError> {
+        super::mean(fits)
     }
 
     fn fit(

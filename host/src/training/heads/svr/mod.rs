@@ -40,7 +40,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use flags::{KernelArg, ScalingArg, SvrFlags, SvrTypeArg};
-pub use head::SvrHead;
+pub use head::{vmaf_recipe, SvrHead, MEAN_OF_WIDTHS, SVR_C, SVR_GAMMA_PER_FEATURE, VMAF_RECIPE};
 pub use kernel::KernelKind;
 pub use mean::mean;
 pub use smo::Formulation;
