@@ -159,10 +159,7 @@ fn intervals_section(o: &mut String, m: &Manifest, p: &crate::validation::oof::P
     };
     // One native scale: every row's RMSE interval in its units, at a
     // precision that fits it.
-    let native = match m.validation.native_rmse.values().collect::<Vec<_>>()[..] {
-        [n] => Some(n),
-        _ => None,
-    };
+    let native = m.validation.single_native();
     let row = |label: String, c: &MetricIntervals| {
         let native = match (native, c.rmse) {
             (Some(n), Some(r)) => format!(

@@ -89,10 +89,7 @@ pub fn rivals_beyond_noise(
 ) -> Vec<Warning> {
     let head = m.head.spec.kind.as_str();
     // One native scale: RMSE in its units; several (or none): head scale.
-    let native = match m.validation.native_rmse.values().collect::<Vec<_>>()[..] {
-        [n] => Some(n),
-        _ => None,
-    };
+    let native = m.validation.single_native();
     let rmse = |v: f64| match native {
         Some(n) => n.show(Some(v * n.per_head_unit)),
         None => format!("{v:.4}"),
