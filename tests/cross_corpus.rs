@@ -41,19 +41,16 @@ fn cross_corpus_validation_of_a_chug_model_on_konvid_rows_matches_the_golden_met
     let rows = root().join("tests/data/cross_corpus/konvid_rows.jsonl");
     let rows = rows.to_str().unwrap();
     let binding = format!("konvid-1k={rows}");
-    let validate = |extra: &[&str]| {
-        let base = [
-            "validate",
-            "--model",
-            "out/cross.json",
-            "--adapter",
-            "konvid",
-            "-i",
-            &binding,
-            "--quiet",
-        ];
-        moshead(d.path(), &[&base[..], extra].concat())
-    };
+    let base = [
+        "validate",
+        "--model",
+        "out/cross.json",
+        "--adapter",
+        "konvid",
+        "-i",
+        &binding,
+    ];
+    let validate = |extra: &[&str]| moshead(d.path(), &[&base[..], &["--quiet"], extra].concat());
     let v = validate(&["--json"]).json();
     assert_eq!(v["cross_corpus"], true, "{v}");
     assert_eq!(v["trained_on"], "chug-hdr");
@@ -79,8 +76,18 @@ fn cross_corpus_validation_of_a_chug_model_on_konvid_rows_matches_the_golden_met
     assert!(f(got, "plcc_mapped") > f(got, "plcc"));
     // KonViD's native scale is 1-5: the native RMSE is the head's.
     assert!((f(&v, "rmse_native") - f(got, "rmse")).abs() < 1e-12);
+    // `--quiet`: one line, marked cross-corpus, without a gate.
+    let quiet = validate(&[]);
+    let out = quiet.ok();
+    assert_eq!(out.lines().count(), 1, "{quiet}");
+    assert!(
+        out.starts_with("chug_hdr_mos_head_v1 scored cross-corpus on konvid: 40 rows, ")
+            && out.contains(&format!("PLCC {:.4}", f(got, "plcc")))
+            && out.trim_end().ends_with("on its 1-5 scale; no gate"),
+        "{out}"
+    );
     // The text report is marked cross-corpus.
-    let text = validate(&[]);
+    let text = moshead(d.path(), &base);
     let out = text.ok();
     assert!(
         out.contains("scored cross-corpus on konvid")

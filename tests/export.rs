@@ -579,6 +579,17 @@ fn every_run_appends_a_ledger_line_and_ledger_lists_them() {
             m["validation"]["aggregate"]["mean"]["plcc"]
         );
         assert_eq!(line["gate_passed"], m["gate"]["passed"]);
+        // The pooled PLCC and the RMSE on each slot's native scale.
+        let v = &m["validation"];
+        assert_eq!(line["pooled_plcc"], v["pooled"]["head"]["plcc"]);
+        let native = v["native_rmse"].as_object().unwrap();
+        assert!(!native.is_empty(), "{v}");
+        for (slot, n) in native {
+            let l = &line["native_rmse"][slot];
+            assert_eq!(l["scale"], "1-5", "{line}");
+            assert_eq!(l["pooled_rmse"], n["pooled"], "{line}");
+            assert_eq!(l["mean_rmse"], n["mean"], "{line}");
+        }
         assert_eq!(line["outputs"]["onnx"], format!("{id}.onnx"));
         assert_eq!(line["recorded_at"].as_str().unwrap().len(), 20);
     }
@@ -591,6 +602,7 @@ fn every_run_appends_a_ledger_line_and_ledger_lists_them() {
         let row = stdout.lines().find(|l| l.contains(id)).unwrap();
         assert!(row.starts_with(line), "{row}");
         assert!(row.contains("konvid@1.0.0") && row.contains("5-fold-grouped"));
+        assert!(row.contains(" on 1-5 "), "{row}");
     }
     let json = moshead(d.path(), &["ledger", "--out", "out", "--json"]).json();
     assert_eq!(json["runs"].as_array().unwrap().len(), 2);

@@ -27,6 +27,44 @@ fn quiet_prints_only_the_result_line() {
 }
 
 #[test]
+fn validate_quiet_prints_one_line() {
+    let d = tempfile::tempdir().unwrap();
+    synth_chug(d.path(), "240", "2");
+    train_chug(d.path(), &["--head", "ridge"]).ok();
+    let validate = |flag: &str| {
+        let model = "out/chug_hdr_mos_head_v1.json";
+        let args = [
+            "validate",
+            "--model",
+            model,
+            "-i",
+            "shards=corpus/shards",
+            flag,
+        ];
+        moshead(d.path(), &args)
+    };
+    let run = validate("--quiet");
+    assert_eq!(run.code, Some(0), "{run}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{run}");
+    // The rows, PLCC and RMSE with their intervals, the native RMSE on
+    // the corpus's 0-100 scale, the gate.
+    let line = lines[0];
+    assert!(
+        line.starts_with("chug_hdr_mos_head_v1 on ")
+            && line.contains(" held-out test rows: PLCC 0.")
+            && line.contains("], RMSE 0.")
+            && line.contains(" on 0-100); gate synthetic PASSED"),
+        "{run}"
+    );
+    assert_eq!(run.stderr, "", "{run}");
+    // The same figures as the full report.
+    let full = validate("--json").json();
+    let plcc = full["metrics"]["plcc"].as_f64().unwrap();
+    assert!(line.contains(&format!("PLCC {plcc:.4} [")), "{line} {full}");
+}
+
+#[test]
 fn without_a_terminal_each_stage_gets_a_dated_line_and_none_is_far_apart() {
     let d = tempfile::tempdir().unwrap();
     synth_chug(d.path(), "600", "7");

@@ -71,6 +71,40 @@ fn the_report_is_self_contained_escaped_and_in_the_set() {
             "no {section} section"
         );
     }
+    // The 95% intervals of the head's and of every baseline's pooled
+    // metrics, as the manifest records them.
+    let pooled = &summary["validation"]["pooled"];
+    let cell = |ci: &serde_json::Value| match ci.as_object() {
+        Some(_) => format!(
+            "[{:.4}, {:.4}]",
+            ci["lo"].as_f64().unwrap(),
+            ci["hi"].as_f64().unwrap()
+        ),
+        None => "undefined".to_owned(),
+    };
+    assert!(html.contains("<h3>95% confidence intervals</h3>"));
+    let head = &pooled["intervals"];
+    assert!(
+        html.contains(&format!(
+            "<td><strong>ridge head</strong></td><td>{}</td><td>{}</td>",
+            cell(&head["plcc"]),
+            cell(&head["plcc_fisher_z"])
+        )),
+        "{html}"
+    );
+    let baselines = pooled["baseline_intervals"].as_object().unwrap();
+    assert!(baselines.len() >= 2, "{pooled}");
+    for (name, ci) in baselines {
+        let row = format!(
+            "<td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>[",
+            cell(&ci["plcc"]),
+            cell(&ci["plcc_fisher_z"]),
+            cell(&ci["srocc"]),
+            cell(&ci["krocc"]),
+            cell(&ci["rmse"])
+        );
+        assert!(html.contains(&row), "{row} not in the report");
+    }
     // A ridge head never iterates: no loss plot, and the card links none.
     assert!(!dir.join(format!("{ID}_loss.svg")).exists());
     assert!(summary["outputs"].get("loss_plot").is_none(), "{run}");

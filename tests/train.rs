@@ -280,6 +280,73 @@ fn validate_scores_the_held_out_test_split() {
     assert_eq!(v["gate"]["passed"], true);
 }
 
+/// A baseline's lead is a warning only when the paired cluster bootstrap
+/// over contents says it is not noise: the demo's SVR trails ridge and
+/// best-input by a few thousandths (no warning); an SVR starved of its
+/// budget (`C` = 0.001) trails every fitted baseline by points of RMSE (a
+/// warning per baseline, in `--json`, the summary and the card).
+#[test]
+fn baseline_warnings_respect_noise() {
+    let d = tempfile::tempdir().unwrap();
+    let train = |out: &str, extra: &[&str]| {
+        let mut args = vec!["train", "-a", "chug-hdr", "--demo", "--out", out, "--json"];
+        args.extend_from_slice(extra);
+        moshead(d.path(), &args).json()
+    };
+    let kinds = |v: &Value| -> Vec<String> {
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let demo = train("a", &[]);
+    // The point figures of some baseline are ahead: what used to warn.
+    let pooled = &demo["validation"]["pooled"];
+    let head = pooled["head"]["plcc"].as_f64().unwrap();
+    let ahead = pooled["baselines"]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|b| b["plcc"].as_f64().is_some_and(|p| p > head));
+    assert!(ahead, "{pooled}");
+    assert!(!kinds(&demo).contains(&"baseline".to_owned()), "{demo}");
+
+    let starved = train("b", &["--head", "svr", "--svr-c", "0.001"]);
+    let warned: Vec<&str> = starved["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "baseline")
+        .map(|w| w["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        warned.iter().any(|m| m.starts_with(
+            "the `ridge` baseline beats the svr head beyond noise: pooled RMSE (0-100 scale)"
+        ) && m.contains("95% interval [-")
+            && m.contains("paired cluster bootstrap over 10 contents")),
+        "{warned:?}"
+    );
+    let card = std::fs::read_to_string(d.path().join("b/chug_hdr_mos_head_v1_card.md")).unwrap();
+    assert!(
+        card.contains("the `ridge` baseline beats the svr head beyond noise"),
+        "{card}"
+    );
+    let summary = moshead(
+        d.path(),
+        &[
+            "train", "-a", "chug-hdr", "--demo", "--out", "c", "--head", "svr", "--svr-c", "0.001",
+        ],
+    );
+    assert!(
+        summary
+            .ok()
+            .contains("warning: the `ridge` baseline beats the svr head beyond noise"),
+        "{summary}"
+    );
+}
+
 /// Rows whose MOS has nothing to do with their features.
 fn noise_corpus(dir: &Path) {
     let mut text = String::new();

@@ -184,6 +184,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
     };
     let mut fold_results: Vec<FoldResult> = results.into_iter().map(|(r, _)| r).collect();
     let pooled = oof::pooled(&fold_results, policy.seed);
+    let pooled_rows = oof::PooledRows::of(&fold_results);
     let head_metrics: Vec<Metrics> = fold_results.iter().map(|r| r.head.clone()).collect();
     let agg = aggregate(&head_metrics);
     let mut baselines: BTreeMap<String, Aggregate> = BTreeMap::new();
@@ -303,7 +304,7 @@ pub fn train(req: &TrainRequest<'_>, status: &Status) -> Result<Trained, Pipelin
     let mut manifest = manifest;
     manifest.validation.native_rmse =
         crate::manifest::native_rmse(&manifest.data.mos_scales, &manifest.validation);
-    manifest.warnings = crate::manifest::warnings::of(&manifest, &schemas);
+    manifest.warnings = crate::manifest::warnings::of(&manifest, &schemas, pooled_rows.as_ref());
     Ok(Trained {
         manifest,
         predictions: OofPredictions::take(&mut fold_results),

@@ -239,6 +239,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                     opt4(e.mean_plcc),
                     opt4(e.mean_srocc),
                     opt4(e.mean_rmse),
+                    e.native_rmse_text(),
                     opt4(e.plcc_spread),
                     format!(
                         "{} {}",
@@ -265,6 +266,7 @@ pub fn run_ledger(env: &Env, args: LedgerArgs) -> anyhow::Result<u8> {
                 "PLCC",
                 "SROCC",
                 "RMSE",
+                "RMSE NATIVE",
                 "SPREAD",
                 "GATE",
                 "MANIFEST",

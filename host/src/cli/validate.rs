@@ -9,6 +9,8 @@ use clap::Args;
 
 use super::scoring::{drops_and_hints, explain, open_model};
 use super::{f4, print_json, Env, EXIT_GATE, EXIT_OK};
+use crate::evaluation::gate::GateReport;
+use crate::evaluation::intervals::{Interval, MetricIntervals};
 use crate::evaluation::Metrics;
 use crate::manifest::Manifest;
 use crate::registry::{Adapter, Selector};
@@ -72,6 +74,11 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
         print_json(
             &serde_json::json!({"model": m.id, "test_rows": held.test_rows, "metrics": metrics, "intervals": held.intervals, "gate": verdict}),
         )?;
+    } else if env.quiet {
+        println!(
+            "{}",
+            quiet_line(&m, held.test_rows, metrics, &held.intervals, verdict)
+        );
     } else {
         println!(
             "{} on {} held-out test rows: {}",
@@ -89,6 +96,45 @@ pub fn run_validate(env: &Env, args: ValidateArgs) -> anyhow::Result<u8> {
         } else {
             EXIT_OK
         },
+    )
+}
+
+/// The one line `validate --quiet` prints: the rows, PLCC and RMSE (native
+/// scale too, where the model has one) with their 95% intervals, the gate.
+fn quiet_line(
+    m: &Manifest,
+    rows: usize,
+    metrics: &Metrics,
+    ci: &MetricIntervals,
+    gate: &GateReport,
+) -> String {
+    let i = |v: Option<Interval>| {
+        v.map_or_else(String::new, |v| format!(" [{:.4}, {:.4}]", v.lo, v.hi))
+    };
+    let mut scales = m.validation.native_rmse.values();
+    let native = match (scales.next(), ci.rmse_native) {
+        (Some(n), Some(r)) if scales.all(|o| o.per_head_unit == n.per_head_unit) => format!(
+            " ({}{} on {})",
+            n.show(Some(r)),
+            ci.rmse_native_interval
+                .map_or_else(String::new, |v| format!(
+                    " [{}, {}]",
+                    n.show(Some(v.lo)),
+                    n.show(Some(v.hi))
+                )),
+            n.range()
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{} on {rows} held-out test rows: PLCC {}{}, RMSE {}{}{native}; gate {} {}",
+        m.id,
+        f4(metrics.plcc),
+        i(ci.plcc),
+        f4(metrics.rmse),
+        i(ci.rmse),
+        gate.kind,
+        if gate.passed { "PASSED" } else { "MISSED" }
     )
 }
 
@@ -142,6 +188,22 @@ fn print_cross(
             "rmse_mapped_native": score.rmse_mapped_native,
             "gate": null,
         }))?;
+    } else if env.quiet {
+        let dropped = loaded.report.dropped();
+        println!(
+            "{} scored cross-corpus on {}: {rows} rows{}, PLCC {}, RMSE {} on its {}-{} scale; no gate",
+            m.id,
+            other.name(),
+            if dropped > 0 {
+                format!(" ({dropped} dropped)")
+            } else {
+                String::new()
+            },
+            f4(metrics.plcc),
+            f4(score.rmse_native),
+            to.native_min,
+            to.native_max,
+        );
     } else {
         println!(
             "{} (trained on {}) scored cross-corpus on {} {}: {rows} rows, every split, schema {}",

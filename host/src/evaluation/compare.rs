@@ -455,11 +455,22 @@ fn mapped(pred: &[f64], mos: &[f64]) -> Option<Vec<f64>> {
         .then(|| pred.iter().map(|&x| fit.apply(x)).collect())
 }
 
-/// Every test of one pair (uncorrected p-values).
-pub fn compare_pair(rows: &Paired<'_>, seed: u64, resamples: usize) -> PairComparison {
+/// A metric of predictions against MOS.
+type MetricFn = fn(&[f64], &[f64]) -> Option<f64>;
+
+/// The paired cluster-bootstrap test of each of `metrics` for `rows.a`
+/// against `rows.b`: each model's figure, the difference `a - b`, its 95%
+/// percentile interval and the two-sided bootstrap p-value, from the same
+/// `resamples` resamples of content groups (seeded by `seed`).
+fn bootstrap_tests<const K: usize>(
+    rows: &Paired<'_>,
+    seed: u64,
+    resamples: usize,
+    metrics: [MetricFn; K],
+) -> [Test; K] {
     let boot = ClusterBootstrap::new(rows.groups, seed);
     let undefined = |v: Option<f64>| v.unwrap_or(f64::NAN);
-    let mut diffs: [Vec<f64>; 3] = Default::default();
+    let mut diffs: [Vec<f64>; K] = std::array::from_fn(|_| Vec::with_capacity(resamples));
     let (mut pa, mut pb, mut y) = (vec![], vec![], vec![]);
     boot.for_each(resamples, |idx| {
         pa.clear();
@@ -470,19 +481,65 @@ pub fn compare_pair(rows: &Paired<'_>, seed: u64, resamples: usize) -> PairCompa
             pb.push(rows.b[i]);
             y.push(rows.mos[i]);
         }
-        let diff =
-            |f: fn(&[f64], &[f64]) -> Option<f64>| undefined(f(&pa, &y)) - undefined(f(&pb, &y));
-        diffs[0].push(diff(plcc));
-        diffs[1].push(diff(srocc));
-        diffs[2].push(diff(rmse));
+        for (f, d) in metrics.iter().zip(diffs.iter_mut()) {
+            d.push(undefined(f(&pa, &y)) - undefined(f(&pb, &y)));
+        }
     });
-    let boot_test = |f: fn(&[f64], &[f64]) -> Option<f64>, d: Vec<f64>| {
+    std::array::from_fn(|k| {
+        let (f, d) = (metrics[k], std::mem::take(&mut diffs[k]));
         let mut t = Test::new(f(rows.a, rows.mos), f(rows.b, rows.mos));
         t.p = bootstrap_p(&d, resamples);
         t.interval = percentile_interval(d, resamples, LEVEL);
         t
+    })
+}
+
+/// A rival's figure that is better than a head's beyond noise (see
+/// [`beyond_noise`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Margin {
+    /// `PLCC` or `RMSE`.
+    pub metric: &'static str,
+    /// The paired test: `a` the rival's figure, `b` the head's, the
+    /// difference `a - b` and its 95% interval.
+    pub test: Test,
+}
+
+/// Where `rows.a` (a rival: a baseline, a single feature, another model)
+/// beats `rows.b` (the head) on the same rows beyond noise: the PLCC whose
+/// 95% paired cluster-bootstrap interval of `a - b` lies wholly above zero,
+/// the RMSE whose interval lies wholly below it. A difference whose
+/// interval holds zero is what resampling the contents moves either way,
+/// and is not reported. Nothing is resampled when neither point figure of
+/// the rival is better.
+pub fn beyond_noise(rows: &Paired<'_>, seed: u64, resamples: usize) -> Vec<Margin> {
+    let better = |f: MetricFn, higher: bool| match (f(rows.a, rows.mos), f(rows.b, rows.mos)) {
+        (Some(a), Some(b)) => (a > b) == higher && a != b,
+        _ => false,
     };
-    let [d_plcc, d_srocc, d_rmse] = diffs;
+    if !better(plcc, true) && !better(rmse, false) {
+        return Vec::new();
+    }
+    let [p, r] = bootstrap_tests(rows, seed, resamples, [plcc, rmse]);
+    let mut out = Vec::new();
+    if p.interval.is_some_and(|i| i.lo > 0.0) {
+        out.push(Margin {
+            metric: "PLCC",
+            test: p,
+        });
+    }
+    if r.interval.is_some_and(|i| i.hi < 0.0) {
+        out.push(Margin {
+            metric: "RMSE",
+            test: r,
+        });
+    }
+    out
+}
+
+/// Every test of one pair (uncorrected p-values).
+pub fn compare_pair(rows: &Paired<'_>, seed: u64, resamples: usize) -> PairComparison {
+    let [t_plcc, t_srocc, t_rmse] = bootstrap_tests(rows, seed, resamples, [plcc, srocc, rmse]);
     let (ma, mb) = (mapped(rows.a, rows.mos), mapped(rows.b, rows.mos));
     let d = LogisticFit::PARAMETERS;
     let (corr, rmse_f, outliers) = match (&ma, &mb) {
@@ -513,9 +570,9 @@ pub fn compare_pair(rows: &Paired<'_>, seed: u64, resamples: usize) -> PairCompa
     let mut pair = PairComparison {
         a: 0,
         b: 1,
-        plcc: boot_test(plcc, d_plcc),
-        srocc: boot_test(srocc, d_srocc),
-        rmse: boot_test(rmse, d_rmse),
+        plcc: t_plcc,
+        srocc: t_srocc,
+        rmse: t_rmse,
         p1401_correlation: corr,
         p1401_rmse: rmse_f,
         p1401_outlier_ratio: outliers,

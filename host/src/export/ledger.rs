@@ -59,6 +59,13 @@ pub struct LedgerEntry {
     pub mean_rmse: Option<f64>,
     /// Max - min fold PLCC.
     pub plcc_spread: Option<f64>,
+    /// The head's pooled out-of-fold PLCC (absent in lines written before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooled_plcc: Option<f64>,
+    /// The head's RMSE on each row slot's native scale (absent in lines
+    /// written before, and for runs without a native scale).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub native_rmse: BTreeMap<String, LedgerNative>,
     /// The gate applied.
     pub gate: GateKind,
     /// Whether it passed.
@@ -76,7 +83,45 @@ pub struct LedgerEntry {
     pub outputs: BTreeMap<String, String>,
 }
 
+/// The head's RMSE on one slot's native scale, as the ledger records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerNative {
+    /// The scale, `min-max` (`0-100`).
+    pub scale: String,
+    /// Mean fold RMSE in its units.
+    pub mean_rmse: Option<f64>,
+    /// Pooled out-of-fold RMSE in its units.
+    pub pooled_rmse: Option<f64>,
+}
+
 impl LedgerEntry {
+    /// The pooled (else mean) RMSE on the native scale, at a precision
+    /// that fits it, with the scale (`6.6 on 0-100`), when every slot has
+    /// one scale; `-` otherwise.
+    pub fn native_rmse_text(&self) -> String {
+        let mut scales = self.native_rmse.values();
+        match (scales.next(), scales.next()) {
+            (Some(n), None) => {
+                let width = n
+                    .scale
+                    .rsplit_once('-')
+                    .and_then(|(lo, hi)| Some(hi.parse::<f64>().ok()? - lo.parse::<f64>().ok()?))
+                    .unwrap_or(f64::NAN);
+                n.pooled_rmse.or(n.mean_rmse).map_or_else(
+                    || "-".to_owned(),
+                    |r| {
+                        format!(
+                            "{} on {}",
+                            crate::evaluation::native::fixed(r, width),
+                            n.scale
+                        )
+                    },
+                )
+            }
+            _ => "-".to_owned(),
+        }
+    }
+
     /// The entry for a run whose files are `bundle`, recorded now.
     pub fn new(m: &Manifest, bundle: &Bundle) -> Self {
         Self::at(m, bundle, utc_now())
@@ -100,6 +145,22 @@ impl LedgerEntry {
             mean_srocc: a.mean.srocc,
             mean_rmse: a.mean.rmse,
             plcc_spread: a.plcc_spread,
+            pooled_plcc: m.validation.pooled.as_ref().and_then(|p| p.head.plcc),
+            native_rmse: m
+                .validation
+                .native_rmse
+                .iter()
+                .map(|(slot, n)| {
+                    (
+                        slot.clone(),
+                        LedgerNative {
+                            scale: n.range(),
+                            mean_rmse: n.mean,
+                            pooled_rmse: n.pooled,
+                        },
+                    )
+                })
+                .collect(),
             gate: m.gate.kind,
             gate_passed: m.gate.passed,
             gate_declared: m.gate.declared,
@@ -301,12 +362,39 @@ pub(crate) mod tests {
             mean_srocc: None,
             mean_rmse: Some(0.3),
             plcc_spread: Some(0.01),
+            pooled_plcc: None,
+            native_rmse: BTreeMap::new(),
             gate: GateKind::Synthetic,
             gate_passed: true,
             gate_declared: true,
             manifest_sha256: "ab".into(),
             outputs: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn native_rmse_is_shown_on_its_scale_and_old_lines_read() {
+        let mut e = entry("a");
+        assert_eq!(e.native_rmse_text(), "-");
+        let native = |scale: &str, pooled| LedgerNative {
+            scale: scale.into(),
+            mean_rmse: Some(12.34),
+            pooled_rmse: pooled,
+        };
+        e.native_rmse
+            .insert("shards".into(), native("0-100", Some(11.912)));
+        assert_eq!(e.native_rmse_text(), "11.9 on 0-100");
+        e.native_rmse.insert("shards".into(), native("1-5", None));
+        assert_eq!(e.native_rmse_text(), "12.340 on 1-5");
+        // Two scales: no single figure.
+        e.native_rmse.insert("other".into(), native("0-100", None));
+        assert_eq!(e.native_rmse_text(), "-");
+        // A line written before the native fields reads with them empty.
+        let mut v = serde_json::to_value(entry("b")).unwrap();
+        let o = v.as_object_mut().unwrap();
+        assert!(!o.contains_key("native_rmse") && !o.contains_key("pooled_plcc"));
+        let back: LedgerEntry = serde_json::from_value(v).unwrap();
+        assert_eq!(back, entry("b"));
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! | `<id>_vmaf_b.json` | a libvmaf model collection: the head and N heads refitted on resamples of contents (`--export vmaf-bootstrap`), see [`vmaf_bootstrap`] | `vmaf-bootstrap` |
 //! | `<id>_validation.jsonl` | one [`ValidationRow`] per validation row, see [`validation`] | `validation_predictions` |
 //! | `<id>_validation.svg`, `<id>_loss.svg` | the plots, see [`plots`] | no (views) |
+//! | `<id>_selection.svg` | the ship model's selection as a plot, see [`selection_plot`] | no (a view) |
 //! | `<id>_report.html` | the self-contained report, see [`report`] | no (a view) |
 //! | `<id>_card.md` | the model card, see [`card`] | no (a view of the manifest) |
 //!
@@ -41,6 +42,7 @@ pub mod onnx;
 pub mod plots;
 pub mod reexport;
 pub mod report;
+pub mod selection_plot;
 pub mod validation;
 pub mod vmaf;
 pub mod vmaf_bootstrap;
@@ -70,6 +72,7 @@ pub static EXPORTS: &[&dyn Export] = &[
     &validation::Sidecar,
     &plots::Scatter,
     &plots::Loss,
+    &selection_plot::SelectionPlot,
     &report::Report,
     &card::Card,
 ];

@@ -22,9 +22,11 @@ use crate::manifest::Manifest;
 use crate::manifest::SolveRecord;
 use crate::validation::oof::OofPredictions;
 
-const FONT: &str = "sans-serif";
+/// The font family every plot names.
+pub(super) const FONT: &str = "sans-serif";
 
-fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ExportError {
+/// The error of drawing `what`.
+pub(super) fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ExportError {
     move |e| ExportError::Plot {
         what: what.into(),
         message: e.to_string(),
@@ -33,7 +35,7 @@ fn plot_err<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> ExportErr
 
 /// `[lo, hi]` of the finite values, padded by 5 % (a unit span around a
 /// constant).
-fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+pub(super) fn padded_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
         .fold(None, |acc: Option<(f64, f64)>, v| match acc {
@@ -643,7 +645,7 @@ pub fn loss_svg(m: &Manifest) -> Result<Option<String>, ExportError> {
 }
 
 /// Three significant digits, scientific outside 0.01-1000.
-fn sig3(v: f64) -> String {
+pub(super) fn sig3(v: f64) -> String {
     if (0.01..1000.0).contains(&v.abs()) {
         let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
         format!("{v:.digits$}")

@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 
+use crate::evaluation::intervals::{Interval, MetricIntervals};
 use crate::evaluation::native::NativeRmse;
 use crate::evaluation::{MetricSet, Metrics};
 use crate::manifest::Manifest;
@@ -141,6 +142,84 @@ fn metric_table(
         })
         .collect();
     table(o, &header, &rows);
+}
+
+/// The 95% intervals of the head's and each baseline's pooled metrics (one
+/// table, the head first), the head's P.1401 figures and the prediction
+/// intervals `predict` writes.
+fn intervals_section(o: &mut String, m: &Manifest, p: &crate::validation::oof::Pooled, head: &str) {
+    let Some(ci) = &p.intervals else {
+        return;
+    };
+    let i = |v: Option<Interval>| {
+        v.map_or_else(
+            || "undefined".to_owned(),
+            |v| format!("[{:.4}, {:.4}]", v.lo, v.hi),
+        )
+    };
+    // One native scale: every row's RMSE interval in its units, at a
+    // precision that fits it.
+    let native = m.validation.single_native();
+    let row = |label: String, c: &MetricIntervals| {
+        let native = match (native, c.rmse) {
+            (Some(n), Some(r)) => format!(
+                "[{}, {}]",
+                n.show(n.of(Some(r.lo))),
+                n.show(n.of(Some(r.hi)))
+            ),
+            _ => "–".to_owned(),
+        };
+        vec![
+            label,
+            i(c.plcc),
+            i(c.plcc_fisher_z),
+            i(c.srocc),
+            i(c.krocc),
+            i(c.rmse),
+            native,
+        ]
+    };
+    let _ = writeln!(
+        o,
+        "<h3>95% confidence intervals</h3>\n<p>Cluster bootstrap over {} contents ({} \
+         resamples, seed {}): whole contents are drawn, so clips of one source never count as \
+         independent evidence; the Fisher-z interval treats rows as independent. Baselines
+         from the same resamples; the native column is the RMSE interval in the corpus's units.</p>",
+        ci.contents, ci.resamples, ci.seed
+    );
+    let mut rows = vec![row(format!("<strong>{} head</strong>", esc(head)), ci)];
+    rows.extend(
+        p.baseline_intervals
+            .iter()
+            .map(|(name, c)| row(esc(name), c)),
+    );
+    table(
+        o,
+        &[
+            "pooled out-of-fold",
+            "PLCC",
+            "PLCC (Fisher z)",
+            "SROCC",
+            "KROCC",
+            "RMSE",
+            &native.map_or_else(
+                || "RMSE (native)".to_owned(),
+                |n| format!("RMSE ({})", n.range()),
+            ),
+        ],
+        &rows,
+    );
+    if let Some(line) = p.head.p1401_line() {
+        let _ = writeln!(o, "<p>The head's pooled {}.</p>", esc(&line));
+    }
+    if let Some(pi) = &m.prediction_intervals {
+        let _ = writeln!(
+            o,
+            "<p><code>moshead predict</code> writes {} (<code>lo</code>, <code>hi</code>; \
+             <code>lo_native</code>, <code>hi_native</code>).</p>",
+            esc(&pi.describe())
+        );
+    }
 }
 
 /// An SVG document as an inline element (its XML prolog dropped).
@@ -308,6 +387,7 @@ pub fn render(m: &Manifest, plots: &[(&str, &str)]) -> String {
                 "; a row counts once per split that held it out"
             }
         );
+        intervals_section(&mut o, m, p, head);
     }
 
     o.push_str("<h2>Baselines (mean over folds)</h2>\n");

@@ -313,6 +313,17 @@ pub struct ValidationRecord {
     pub native_rmse: BTreeMap<String, crate::evaluation::native::NativeRmse>,
 }
 
+impl ValidationRecord {
+    /// The native-scale RMSE record when the rows have one native scale
+    /// (one slot with a scale); `None` with none or several.
+    pub fn single_native(&self) -> Option<&crate::evaluation::native::NativeRmse> {
+        match self.native_rmse.values().collect::<Vec<_>>()[..] {
+            [n] => Some(n),
+            _ => None,
+        }
+    }
+}
+
 /// One validation fold as recorded: its sizes, the head's and baselines'
 /// metrics, the solve and how the head was chosen (its out-of-fold
 /// predictions go to the validation sidecar, not here).

@@ -1,5 +1,5 @@
-//! Warnings that matter to the reader of a run: the head does not beat a
-//! baseline, a feature column was mostly filled, the corpus is too small for
+//! Warnings that matter to the reader of a run: a baseline beats the head
+//! beyond noise, a feature column was mostly filled, the corpus is too small for
 //! its gate or for its figures to tell heads apart, an iterative solve
 //! stopped at its cap. Computed once when the run is trained, recorded in
 //! the manifest, and shown by the summary, `--json`, the card and the report.
@@ -7,7 +7,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::Manifest;
+use crate::evaluation::compare::{beyond_noise, Margin, Paired};
+use crate::evaluation::intervals::RESAMPLES;
 use crate::training::Termination;
+use crate::validation::oof::PooledRows;
 
 /// One warning: its kind (stable, for machines) and its message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,73 +51,102 @@ pub fn plcc_interval(r: f64, n: usize) -> Option<(f64, f64)> {
 }
 
 /// The warnings of the run `m`; `schemas` are the adapter's schemas (name,
-/// columns), to say which would fit when a column was mostly filled.
-pub fn of(m: &Manifest, schemas: &[(String, Vec<String>)]) -> Vec<Warning> {
+/// columns), to say which would fit when a column was mostly filled;
+/// `rows` the pooled out-of-fold predictions of the head and its
+/// baselines, on which a baseline's lead is tested (without them no
+/// baseline is said to beat the head: a lead cannot be told from noise).
+pub fn of(
+    m: &Manifest,
+    schemas: &[(String, Vec<String>)],
+    rows: Option<&PooledRows>,
+) -> Vec<Warning> {
     let mut out = Vec::new();
-    baseline(m, &mut out);
+    if let Some(rows) = rows {
+        let rivals: Vec<(&str, &[f64])> = rows
+            .baselines
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.as_slice()))
+            .collect();
+        out.extend(rivals_beyond_noise(m, rows, "baseline", &rivals));
+    }
     filled(m, schemas, &mut out);
     small(m, &mut out);
     cap(m, &mut out);
     out
 }
 
-/// Each baseline whose PLCC is higher or whose RMSE is lower than the
-/// head's, on the pooled out-of-fold rows (else the mean over folds).
-fn baseline(m: &Manifest, out: &mut Vec<Warning>) {
-    let v = &m.validation;
+/// A warning of kind `what` (`baseline`, `feature`, ...: what the rivals
+/// are) for each rival whose pooled PLCC or RMSE is better than the head's
+/// beyond noise: the 95% paired cluster-bootstrap interval over contents
+/// of the difference excludes zero ([`beyond_noise`], seeded by the run's
+/// seed). RMSE is given on the native scale where the corpus has one.
+/// Shared by every rival a run pits against its head.
+pub fn rivals_beyond_noise(
+    m: &Manifest,
+    rows: &PooledRows,
+    what: &str,
+    rivals: &[(&str, &[f64])],
+) -> Vec<Warning> {
     let head = m.head.spec.kind.as_str();
-    // (baseline, PLCC, RMSE) beside the head's (PLCC, RMSE).
-    type Rival<'a> = (&'a String, Option<f64>, Option<f64>);
-    let (what, h, bases): (&str, _, Vec<Rival<'_>>) = match &v.pooled {
-        Some(p) => (
-            "pooled",
-            (p.head.plcc, p.head.rmse),
-            p.baselines
-                .iter()
-                .map(|(n, b)| (n, b.plcc, b.rmse))
-                .collect(),
-        ),
-        None => (
-            "mean",
-            (v.aggregate.mean.plcc, v.aggregate.mean.rmse),
-            v.baselines
-                .iter()
-                .map(|(n, b)| (n, b.mean.plcc, b.mean.rmse))
-                .collect(),
-        ),
+    // One native scale: RMSE in its units; several (or none): head scale.
+    let native = m.validation.single_native();
+    let rmse = |v: f64| match native {
+        Some(n) => n.show(Some(v * n.per_head_unit)),
+        None => format!("{v:.4}"),
     };
-    for (name, plcc, rmse) in bases {
+    let unit = match native {
+        Some(n) => format!(" ({} scale)", n.range()),
+        None => String::new(),
+    };
+    let mut out = Vec::new();
+    for &(name, pred) in rivals {
         // A fixed linear or ridge head is its own baseline: not a rival.
-        if name == head {
+        if name == head || pred.len() != rows.head.len() {
             continue;
         }
-        let mut by = Vec::new();
-        if let (Some(b), Some(hp)) = (plcc, h.0) {
-            if b > hp {
-                by.push(format!(
-                    "{what} PLCC {b:.4} against {hp:.4} (+{:.4})",
-                    b - hp
-                ));
-            }
-        }
-        if let (Some(b), Some(hr)) = (rmse, h.1) {
-            if b < hr {
-                by.push(format!(
-                    "{what} RMSE {b:.4} against {hr:.4} (-{:.4})",
-                    hr - b
-                ));
-            }
-        }
+        let paired = Paired {
+            a: pred,
+            b: &rows.head,
+            mos: &rows.mos,
+            se: &rows.se,
+            groups: &rows.groups,
+        };
+        let by: Vec<String> = beyond_noise(&paired, m.training.seed, RESAMPLES)
+            .into_iter()
+            .filter_map(|Margin { metric, test }| {
+                let (a, b, d, i) = (test.a?, test.b?, test.difference?, test.interval?);
+                Some(if metric == "RMSE" {
+                    format!(
+                        "pooled RMSE{unit} {} against {} ({}{}, 95% interval [{}, {}])",
+                        rmse(a),
+                        rmse(b),
+                        if d < 0.0 { "-" } else { "+" },
+                        rmse(d.abs()),
+                        rmse(i.lo),
+                        rmse(i.hi)
+                    )
+                } else {
+                    format!(
+                        "pooled {metric} {a:.4} against {b:.4} ({d:+.4}, 95% interval \
+                         [{:+.4}, {:+.4}])",
+                        i.lo, i.hi
+                    )
+                })
+            })
+            .collect();
         if !by.is_empty() {
             out.push(Warning::new(
-                "baseline",
+                what,
                 format!(
-                    "the `{name}` baseline beats the {head} head: {}",
-                    by.join(", ")
+                    "the `{name}` {what} beats the {head} head beyond noise: {} (paired \
+                     cluster bootstrap over {} contents, {RESAMPLES} resamples)",
+                    by.join(", "),
+                    rows.contents()
                 ),
             ));
         }
     }
+    out
 }
 
 /// Columns filled (missing or non-finite, set to 0.0) for more than half the
@@ -271,7 +303,7 @@ mod tests {
     }
 
     fn kinds(m: &Manifest, schemas: &[(String, Vec<String>)]) -> Vec<String> {
-        of(m, schemas).into_iter().map(|w| w.kind).collect()
+        of(m, schemas, None).into_iter().map(|w| w.kind).collect()
     }
 
     /// The fixture with every baseline worse than the head, nothing filled,
@@ -303,39 +335,100 @@ mod tests {
 
     #[test]
     fn a_clean_run_has_no_warning() {
-        assert!(of(&clean(), &[]).is_empty(), "{:?}", of(&clean(), &[]));
+        assert!(
+            of(&clean(), &[], None).is_empty(),
+            "{:?}",
+            of(&clean(), &[], None)
+        );
+    }
+
+    /// 240 rows of 40 contents (6 each): MOS spread over 1-5, the head's
+    /// predictions the MOS plus noise of SD `head_sd`, one baseline's the
+    /// MOS plus independent noise of SD `rival_sd`; seeded.
+    fn rows(head_sd: f64, rival_sd: f64, seed: u64) -> PooledRows {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut noise = |sd: f64| {
+            // The sum of 12 uniforms minus 6: mean 0, SD 1.
+            sd * ((0..12).map(|_| rng.gen::<f64>()).sum::<f64>() - 6.0)
+        };
+        let n = 240;
+        let groups: Vec<u32> = (0..n).map(|i| i / 6).collect();
+        let mos: Vec<f64> = (0..n)
+            .map(|i| 1.0 + 4.0 * f64::from(i % 97) / 96.0)
+            .collect();
+        let head: Vec<f64> = mos.iter().map(|m| m + noise(head_sd)).collect();
+        let rival: Vec<f64> = mos.iter().map(|m| m + noise(rival_sd)).collect();
+        PooledRows {
+            head,
+            mos,
+            se: vec![None; n as usize],
+            groups,
+            baselines: [("ridge".to_owned(), rival)].into(),
+        }
     }
 
     #[test]
-    fn a_baseline_that_beats_the_head_is_named_with_the_margin() {
-        let mut m = clean();
-        let p = m.validation.pooled.as_mut().unwrap();
-        let (name, b) = p
-            .baselines
-            .iter_mut()
-            .find(|(n, _)| *n != "linear")
-            .unwrap();
-        let name = name.clone();
-        b.plcc = Some(0.93);
-        let w = of(&m, &[]);
+    fn a_baseline_that_beats_the_head_beyond_noise_is_named_with_the_interval() {
+        // Noise SD 0.8 against 0.3: the baseline's lead is far outside
+        // what resampling the 40 contents moves.
+        let rows = rows(0.8, 0.3, 7);
+        let w = of(&clean(), &[], Some(&rows));
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].kind, "baseline");
+        let msg = &w[0].message;
         assert!(
-            w[0].message
-                .contains(&format!("the `{name}` baseline beats the linear head"))
-                && w[0]
-                    .message
-                    .contains("PLCC 0.9300 against 0.9000 (+0.0300)"),
-            "{}",
-            w[0].message
+            msg.contains("the `ridge` baseline beats the linear head beyond noise: pooled PLCC")
+                && msg.contains(", pooled RMSE")
+                && msg.contains("95% interval [+0.")
+                && msg.contains("over 40 contents, 1000 resamples"),
+            "{msg}"
         );
+        // The same rows told as the head against a worse baseline: nothing.
+        let mut swapped = rows.clone();
+        let ridge = swapped.baselines.get_mut("ridge").unwrap();
+        std::mem::swap(ridge, &mut swapped.head);
+        assert!(of(&clean(), &[], Some(&swapped)).is_empty());
         // A fixed linear head is not beaten by its own baseline's figures.
-        let mut m = clean();
-        let p = m.validation.pooled.as_mut().unwrap();
-        if let Some(b) = p.baselines.get_mut("linear") {
-            b.plcc = Some(0.95);
+        let mut own = rows.clone();
+        let p = own.baselines.remove("ridge").unwrap();
+        own.baselines.insert("linear".into(), p);
+        assert!(of(&clean(), &[], Some(&own)).is_empty());
+        // Without the predictions no lead can be tested, and none is told.
+        assert!(of(&clean(), &[], None).is_empty());
+    }
+
+    #[test]
+    fn a_baseline_ahead_by_noise_is_not_a_warning() {
+        // Head and baseline with the same noise SD: whichever is ahead on
+        // these rows is ahead by noise; make it the baseline.
+        let mut rows = rows(0.5, 0.5, 11);
+        let metrics = |p: &[f64], y: &[f64]| {
+            (
+                crate::evaluation::plcc(p, y).unwrap(),
+                crate::evaluation::rmse(p, y).unwrap(),
+            )
+        };
+        let (hp, hr) = metrics(&rows.head, &rows.mos);
+        let (bp, br) = metrics(&rows.baselines["ridge"], &rows.mos);
+        if bp < hp {
+            let ridge = rows.baselines.get_mut("ridge").unwrap();
+            std::mem::swap(ridge, &mut rows.head);
         }
-        assert!(kinds(&m, &[]).is_empty());
+        let (hp, _) = metrics(&rows.head, &rows.mos);
+        let (bp, _) = metrics(&rows.baselines["ridge"], &rows.mos);
+        assert!(bp > hp && (br - hr).abs() < 0.1, "{bp} {hp} {br} {hr}");
+        let w = of(&clean(), &[], Some(&rows));
+        assert!(w.is_empty(), "{w:?}");
+        // The figures the old rule warned on: the point estimate is ahead.
+        let paired = Paired {
+            a: &rows.baselines["ridge"],
+            b: &rows.head,
+            mos: &rows.mos,
+            se: &rows.se,
+            groups: &rows.groups,
+        };
+        assert!(beyond_noise(&paired, 20_260_508, RESAMPLES).is_empty());
     }
 
     #[test]
@@ -349,7 +442,7 @@ mod tests {
             (m.feature_schema.clone(), m.feature_order.clone()),
             ("narrow".to_owned(), rest),
         ];
-        let w = of(&m, &schemas);
+        let w = of(&m, &schemas, None);
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].kind, "filled");
         assert!(
@@ -373,7 +466,7 @@ mod tests {
         for b in p.baselines.values_mut() {
             b.plcc = Some(0.5);
         }
-        let w = of(&m, &[]);
+        let w = of(&m, &[], None);
         assert_eq!(kinds(&m, &[]), ["small-corpus", "small-corpus"], "{w:?}");
         assert!(
             w[0].message.contains("too small for its gate"),
@@ -389,7 +482,7 @@ mod tests {
         let p = m.validation.pooled.as_mut().unwrap();
         p.n = 40;
         p.head.plcc = Some(0.5);
-        let w = of(&m, &[]);
+        let w = of(&m, &[], None);
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].message.contains("±0.239"), "{}", w[0].message);
         // 5000 rows at 0.78 separate heads and settle the gate.
@@ -405,7 +498,7 @@ mod tests {
             reason: "Maximum number of iterations reached".into(),
         };
         m.training.solve.converged = false;
-        let w = of(&m, &[]);
+        let w = of(&m, &[], None);
         assert_eq!(w.len(), 1, "{w:?}");
         assert_eq!(w[0].kind, "iteration-cap");
         assert!(w[0].message.contains("the ship model"), "{}", w[0].message);
@@ -417,7 +510,7 @@ mod tests {
             iterations: 1000,
             support_vectors: 10,
         };
-        let w = of(&m, &[]);
+        let w = of(&m, &[], None);
         assert!(w[0]
             .message
             .contains(&format!("1 of {} folds", m.validation.folds.len())));

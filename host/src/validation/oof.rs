@@ -72,60 +72,105 @@ impl OofPredictions {
     }
 }
 
-/// Pools the out-of-fold predictions of `folds` (each fold's
-/// [`FoldResult::predictions`] and baseline predictions) and scores them,
-/// with the head's metrics' cluster-bootstrap intervals over the rows'
-/// content groups, resampled from `seed`. `None` when a fold carries no
-/// predictions.
-pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
-    if folds.is_empty()
-        || folds
+/// The pooled out-of-fold rows of a validation, as flat columns: the
+/// head's predictions, each baseline's on the same rows, the MOS, its
+/// standard errors and each row's content group. What the pooled metrics
+/// and the warnings' paired tests of a head against its rivals are made of.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PooledRows {
+    /// The head's predictions (head scale), fold after fold.
+    pub head: Vec<f64>,
+    /// The MOS of each row (head scale).
+    pub mos: Vec<f64>,
+    /// Each row's MOS standard error, where known.
+    pub se: Vec<Option<f64>>,
+    /// Each row's content group, numbered in order of appearance.
+    pub groups: Vec<u32>,
+    /// Each baseline's predictions on the same rows (a baseline some fold
+    /// lacks is left out).
+    pub baselines: BTreeMap<String, Vec<f64>>,
+}
+
+impl PooledRows {
+    /// The number of content groups among the rows.
+    pub fn contents(&self) -> usize {
+        self.groups.iter().max().map_or(0, |&g| g as usize + 1)
+    }
+
+    /// The rows of `folds` (each fold's [`FoldResult::predictions`] and
+    /// baseline predictions). `None` when a fold carries no predictions.
+    pub fn of(folds: &[FoldResult]) -> Option<Self> {
+        if folds.is_empty()
+            || folds
+                .iter()
+                .any(|f| f.n_eval == 0 || f.predictions.len() != f.n_eval)
+        {
+            return None;
+        }
+        let n: usize = folds.iter().map(|f| f.n_eval).sum();
+        let rows = || folds.iter().flat_map(|f| f.predictions.iter());
+        let mut se: Vec<Option<f64>> = folds
             .iter()
-            .any(|f| f.n_eval == 0 || f.predictions.len() != f.n_eval)
-    {
-        return None;
-    }
-    let n: usize = folds.iter().map(|f| f.n_eval).sum();
-    let mut pred = Vec::with_capacity(n);
-    let mut mos = Vec::with_capacity(n);
-    let mut se = Vec::with_capacity(n);
-    for f in folds {
-        pred.extend(f.predictions.iter().map(|r| r.prediction));
-        mos.extend(f.predictions.iter().map(|r| r.mos));
-        se.extend(f.eval_se.iter().copied());
-    }
-    if se.len() != n {
-        se = vec![None; n];
-    }
-    let rows = || folds.iter().flat_map(|f| f.predictions.iter());
-    let mut keys: BTreeMap<&str, u32> = BTreeMap::new();
-    let groups: Vec<u32> = rows()
-        .map(|r| {
-            let next = keys.len() as u32;
-            *keys.entry(r.group.as_str()).or_insert(next)
-        })
-        .collect();
-    let mut baselines = BTreeMap::new();
-    let mut baseline_intervals = BTreeMap::new();
-    let names: Vec<&String> = folds[0].baseline_predictions.keys().collect();
-    for name in names {
-        let mut b = Vec::with_capacity(n);
-        for f in folds {
-            match f.baseline_predictions.get(name) {
-                Some(p) if p.len() == f.n_eval => b.extend_from_slice(p),
-                _ => break,
+            .flat_map(|f| f.eval_se.iter().copied())
+            .collect();
+        if se.len() != n {
+            se = vec![None; n];
+        }
+        let mut keys: BTreeMap<&str, u32> = BTreeMap::new();
+        let groups: Vec<u32> = rows()
+            .map(|r| {
+                let next = keys.len() as u32;
+                *keys.entry(r.group.as_str()).or_insert(next)
+            })
+            .collect();
+        let mut baselines = BTreeMap::new();
+        for name in folds[0].baseline_predictions.keys() {
+            let mut b = Vec::with_capacity(n);
+            for f in folds {
+                match f.baseline_predictions.get(name) {
+                    Some(p) if p.len() == f.n_eval => b.extend_from_slice(p),
+                    _ => break,
+                }
+            }
+            if b.len() == n {
+                baselines.insert(name.clone(), b);
             }
         }
-        if b.len() == n {
-            baselines.insert(name.clone(), evaluate(&b, &mos, &se));
-            let scored = Scored {
-                pred: &b,
-                mos: &mos,
-                native: None,
-                groups: &groups,
-            };
-            baseline_intervals.insert(name.clone(), metric_intervals(&scored, seed, RESAMPLES));
-        }
+        Some(PooledRows {
+            head: rows().map(|r| r.prediction).collect(),
+            mos: rows().map(|r| r.mos).collect(),
+            se,
+            groups,
+            baselines,
+        })
+    }
+}
+
+/// Pools the out-of-fold predictions of `folds` ([`PooledRows::of`]) and
+/// scores them, with the head's metrics' cluster-bootstrap intervals over
+/// the rows' content groups, resampled from `seed`. `None` when a fold
+/// carries no predictions.
+pub fn pooled(folds: &[FoldResult], seed: u64) -> Option<Pooled> {
+    let PooledRows {
+        head: pred,
+        mos,
+        se,
+        groups,
+        baselines: baseline_rows,
+    } = PooledRows::of(folds)?;
+    let n = pred.len();
+    let rows = || folds.iter().flat_map(|f| f.predictions.iter());
+    let mut baselines = BTreeMap::new();
+    let mut baseline_intervals = BTreeMap::new();
+    for (name, b) in &baseline_rows {
+        baselines.insert(name.clone(), evaluate(b, &mos, &se));
+        let scored = Scored {
+            pred: b,
+            mos: &mos,
+            native: None,
+            groups: &groups,
+        };
+        baseline_intervals.insert(name.clone(), metric_intervals(&scored, seed, RESAMPLES));
     }
     let mut ids: Vec<&str> = folds
         .iter()

@@ -110,16 +110,19 @@ impl Export for Card {
         "the model card"
     }
     fn write(&self, cx: &SetContext<'_>) -> Result<Written, ExportError> {
-        let plotted = cx.written("validation_plot").is_some();
-        let loss_plotted = cx.written("loss_plot").is_some();
-        Ok(Written::Bytes(
-            render(cx.manifest, plotted, loss_plotted).into_bytes(),
-        ))
+        // Every plot of the set that was drawn (the exports with a caption).
+        let plots: Vec<&'static str> = super::EXPORTS
+            .iter()
+            .filter(|e| e.caption().is_some() && cx.written(e.role()).is_some())
+            .map(|e| e.role())
+            .collect();
+        Ok(Written::Bytes(render(cx.manifest, &plots).into_bytes()))
     }
 }
 
-/// The card's Markdown, section by section.
-pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
+/// The card's Markdown, section by section; `plots` are the roles of the
+/// plots drawn beside it.
+pub fn render(m: &Manifest, plots: &[&str]) -> String {
     let mut o = String::new();
     let sections: [fn(&mut String, &Manifest); 11] = [
         header,
@@ -137,7 +140,7 @@ pub fn render(m: &Manifest, plotted: bool, loss_plotted: bool) -> String {
     for section in sections {
         section(&mut o, m);
     }
-    plots(&mut o, m, plotted, loss_plotted);
+    plots_section(&mut o, m, plots);
     reproduce(&mut o, m);
     o
 }
@@ -513,28 +516,31 @@ fn licence(o: &mut String, m: &Manifest) {
 }
 
 /// The `## Plots` section: the plots written, or why not, and the report.
-fn plots(o: &mut String, m: &Manifest, plotted: bool, loss_plotted: bool) {
+fn plots_section(o: &mut String, m: &Manifest, plots: &[&str]) {
     let names = Names::new(&m.id);
     o.push_str("## Plots\n\n");
-    if plotted {
-        let _ = writeln!(
-            o,
-            "Predicted vs MOS per validation fold, with the fitted logistic:\n\n![predicted vs MOS]({})\n",
-            names.by_role("validation_plot")
-        );
-    } else {
+    for e in super::EXPORTS {
+        if let (Some(caption), true) = (e.caption(), plots.contains(&e.role())) {
+            let _ = writeln!(
+                o,
+                "{caption}\n\n![{}]({})\n",
+                e.what(),
+                names.by_role(e.role())
+            );
+        }
+    }
+    if !plots.contains(&"validation_plot") {
         o.push_str(
             "No validation predictions were available, so there is no predicted-vs-MOS plot.\n\n",
         );
     }
-    if loss_plotted {
-        let _ = writeln!(
-            o,
-            "Solver loss per iteration (training objective and monitor MSE; ship model and each fold):\n\n![solver loss]({})\n",
-            names.by_role("loss_plot")
-        );
-    } else {
-        o.push_str("No solve iterated (a closed-form or SMO head), so there is no loss plot.\n\n");
+    if !plots.contains(&"loss_plot") {
+        o.push_str(if plots.contains(&"selection_plot") {
+            "No solve iterated (a closed-form or SMO head), so there is no loss plot; the \
+             selection plot shows what was chosen instead.\n\n"
+        } else {
+            "No solve iterated (a closed-form or SMO head), so there is no loss plot.\n\n"
+        });
     }
     let _ = writeln!(
         o,
@@ -663,7 +669,7 @@ mod tests {
         m.validation.name = evil.into();
         m.feature_order = vec![evil.into(); m.feature_order.len()];
         m.command_line = vec!["moshead".into(), evil.into()];
-        let card = render(&m, false, false);
+        let card = render(&m, &[]);
         // The one fenced block (the command line, literal) is closed only
         // at its end; outside it no `<` is left and no line was injected.
         let fences: Vec<&str> = card.lines().filter(|l| l.starts_with("````")).collect();
