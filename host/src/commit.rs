@@ -423,7 +423,10 @@ fn apply(dir: &Path, j: &Journal) -> Result<(), CommitError> {
         let p = dir.join(&a.file);
         step(&p)
             .map_err(|e| e.to_string())
-            .and_then(|()| crate::export::ledger::append_line_once(&p, &a.line, a.at))
+            .and_then(|()| {
+                crate::export::ledger::append_line_once(&p, &a.line, a.at)
+                    .map_err(|e| e.to_string())
+            })
             .map_err(|reason| unfinished(dir, &p, reason))?;
     }
     let _ = safe_fs::sync_dir(dir);

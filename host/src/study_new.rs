@@ -395,23 +395,65 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
             ))
         })?;
     let clips = table.distinct(id);
-    let repeated = clips < table.rows.len();
     let mut used: BTreeSet<usize> = BTreeSet::from([id]);
-    let mut roles: BTreeMap<&'static str, String> = BTreeMap::new();
 
+    let scores = guess_scores(table, id, &mut used).map_err(fail)?;
+    let roles = guess_roles(table, &scores, &mut used);
+    let content = guess_content(table, id, clips, &mut used);
+    let scores = match scores {
+        Scores::WideVotes(_) => Scores::WideVotes(wide_subjects(table, &mut used).map_err(fail)?),
+        other => other,
+    };
+    let score_cols: Vec<usize> = match &scores {
+        Scores::Mos(c) => vec![c.as_str()],
+        Scores::WideVotes(s) => s.iter().map(String::as_str).collect(),
+        Scores::LongVotes { score, .. } => vec![score.as_str()],
+    }
+    .iter()
+    .filter_map(|c| table.columns.iter().position(|x| x == c))
+    .collect();
+    let seen = table
+        .range(&score_cols)
+        .ok_or_else(|| fail("holds no numeric score".into()))?;
+
+    // Features in the table itself (no logs): libvmaf's six, or the numbers left.
+    let features = if with_logs || matches!(scores, Scores::WideVotes(_)) {
+        None
+    } else {
+        table_features(table, &used).map_err(fail)?
+    };
+    Ok(Guess {
+        id: name(id),
+        scores,
+        content,
+        roles,
+        scale: scale_of(seen.0, seen.1),
+        seen,
+        rows: table.rows.len(),
+        clips,
+        features,
+    })
+}
+
+/// The scores' columns: a long vote table (clip ids repeat beside a
+/// subject column), a MOS column, or a wide vote table (its subjects found
+/// later by [`wide_subjects`]); `Err` is the reason.
+fn guess_scores(table: &Table, id: usize, used: &mut BTreeSet<usize>) -> Result<Scores, String> {
+    let name = |i: usize| table.columns[i].clone();
+    let repeated = table.distinct(id) < table.rows.len();
     // A long vote table: a subject column, a score column, ids repeating.
     let subject = table.find(SUBJECT_NAMES).filter(|&s| s != id);
-    let scores = if let (true, Some(subject)) = (repeated, subject) {
+    Ok(if let (true, Some(subject)) = (repeated, subject) {
         used.insert(subject);
         let score = table
             .find(VOTE_NAMES)
             .filter(|i| !used.contains(i) && table.mostly_numeric(*i))
             .ok_or_else(|| {
-                fail(format!(
+                format!(
                     "looks like a long vote table (clip ids repeat, `{}` names the subject) but no numeric column is named like a vote ({})",
                     name(subject),
                     VOTE_NAMES.join(", ")
-                ))
+                )
             })?;
         used.insert(score);
         let session = table.find(SESSION_NAMES).filter(|i| !used.contains(i));
@@ -432,13 +474,13 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
                 (!seen.insert(v)).then(|| (r, v.to_owned()))
             })
             .unwrap_or_default();
-        return Err(fail(format!(
+        return Err(format!(
             "clip id `{}` (column `{}`) appears twice (record {}): one record per clip, or a long vote table with a subject column ({})",
             dup.1,
             name(id),
             dup.0 + 1,
             SUBJECT_NAMES[..4].join(", ")
-        )));
+        ));
     } else if let Some(mos) = table
         .find(MOS_NAMES)
         .filter(|i| !used.contains(i) && table.numeric(*i))
@@ -447,9 +489,18 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
         Scores::Mos(name(mos))
     } else {
         Scores::WideVotes(Vec::new())
-    };
+    })
+}
 
-    // The other roles, by name.
+/// The other roles (spread, vote count, CI, split), by name; vote tables
+/// recover all but the split from the votes.
+fn guess_roles(
+    table: &Table,
+    scores: &Scores,
+    used: &mut BTreeSet<usize>,
+) -> BTreeMap<&'static str, String> {
+    let name = |i: usize| table.columns[i].clone();
+    let mut roles: BTreeMap<&'static str, String> = BTreeMap::new();
     for (role, names) in [
         ("sd", SD_NAMES),
         ("votes", N_NAMES),
@@ -473,8 +524,14 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
         }
     }
 
-    // Contents: a column, else the id's part before its last `_`.
-    let content = match table
+    roles
+}
+
+/// The contents: a column, else the id's part before its last `_`, else
+/// each row its own.
+fn guess_content(table: &Table, id: usize, clips: usize, used: &mut BTreeSet<usize>) -> Content {
+    let name = |i: usize| table.columns[i].clone();
+    match table
         .find(CONTENT_NAMES)
         .filter(|i| !used.contains(i) && table.distinct(*i) < clips)
     {
@@ -494,48 +551,39 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
                 Content::EachRow
             }
         }
-    };
-
-    // A wide vote table: every other numeric column is a subject.
-    let scores = match scores {
-        Scores::WideVotes(_) => {
-            let subjects: Vec<String> = (0..n)
-                .filter(|i| !used.contains(i) && table.mostly_numeric(*i))
-                .map(name)
-                .collect();
-            if subjects.len() < 2 {
-                return Err(fail(format!(
-                    "no MOS column (a numeric column named like {}) and not a wide vote table (numeric columns, one per subject): columns are {}",
-                    MOS_NAMES[..3].join(", "),
-                    table.columns.join(", ")
-                )));
-            }
-            for s in &subjects {
-                if let Some(i) = table.columns.iter().position(|c| c == s) {
-                    used.insert(i);
-                }
-            }
-            Scores::WideVotes(subjects)
-        }
-        other => other,
-    };
-    let score_cols: Vec<usize> = match &scores {
-        Scores::Mos(c) => vec![c.as_str()],
-        Scores::WideVotes(s) => s.iter().map(String::as_str).collect(),
-        Scores::LongVotes { score, .. } => vec![score.as_str()],
     }
-    .iter()
-    .filter_map(|c| table.columns.iter().position(|x| x == c))
-    .collect();
-    let seen = table
-        .range(&score_cols)
-        .ok_or_else(|| fail("holds no numeric score".into()))?;
+}
 
-    // Features in the table itself (no logs): libvmaf's six, or the numbers left.
-    let features = if with_logs || matches!(scores, Scores::WideVotes(_)) {
-        None
-    } else {
-        let canonical = moshead_sdk::schemas::CANONICAL;
+/// A wide vote table's subjects: every other mostly numeric column (at
+/// least two); `Err` is the reason.
+fn wide_subjects(table: &Table, used: &mut BTreeSet<usize>) -> Result<Vec<String>, String> {
+    let name = |i: usize| table.columns[i].clone();
+    let subjects: Vec<String> = (0..table.columns.len())
+        .filter(|i| !used.contains(i) && table.mostly_numeric(*i))
+        .map(name)
+        .collect();
+    if subjects.len() < 2 {
+        return Err(format!(
+            "no MOS column (a numeric column named like {}) and not a wide vote table (numeric columns, one per subject): columns are {}",
+            MOS_NAMES[..3].join(", "),
+            table.columns.join(", ")
+        ));
+    }
+    for s in &subjects {
+        if let Some(i) = table.columns.iter().position(|c| c == s) {
+            used.insert(i);
+        }
+    }
+    Ok(subjects)
+}
+
+/// Features in the table itself: none when it holds libvmaf's six, else
+/// the numeric columns left; `Err` when none is left.
+fn table_features(table: &Table, used: &BTreeSet<usize>) -> Result<Option<Vec<String>>, String> {
+    let name = |i: usize| table.columns[i].clone();
+    let n = table.columns.len();
+    let canonical = moshead_sdk::schemas::CANONICAL;
+    Ok(
         if canonical
             .iter()
             .all(|f| table.columns.iter().any(|c| c == f))
@@ -547,24 +595,13 @@ pub fn guess(table: &Table, file: &str, with_logs: bool) -> Result<Guess, NewStu
                 .map(name)
                 .collect();
             if rest.is_empty() {
-                return Err(fail(
-                    "holds no feature column and no `--logs` directory was given: give the libvmaf logs with `--logs DIR`".into(),
-                ));
+                return Err(
+                "holds no feature column and no `--logs` directory was given: give the libvmaf logs with `--logs DIR`".into(),
+            );
             }
             Some(rest)
-        }
-    };
-    Ok(Guess {
-        id: name(id),
-        scores,
-        content,
-        roles,
-        scale: scale_of(seen.0, seen.1),
-        seen,
-        rows: table.rows.len(),
-        clips,
-        features,
-    })
+        },
+    )
 }
 
 /// Where the study's inputs are, as the study file names them.

@@ -24,11 +24,38 @@ pub struct Header {
     keys: Vec<String>,
 }
 
+/// Why a header row is refused (columns are counted from 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// A column name is not UTF-8.
+    #[error("header column {column}: invalid UTF-8 at byte {byte}")]
+    InvalidUtf8 {
+        /// The column.
+        column: usize,
+        /// The byte offset of the first invalid byte in its name.
+        byte: usize,
+    },
+    /// Two columns read as one key.
+    #[error("header columns {first} and {second} are both read as `{key}` (names or declared aliases repeat)")]
+    Repeated {
+        /// The earlier column.
+        first: usize,
+        /// The later column.
+        second: usize,
+        /// The key both are read as.
+        key: String,
+    },
+    /// No column names.
+    #[error("the header row is empty")]
+    Empty,
+}
+
 impl Header {
     /// Reads the header row: names are trimmed (a UTF-8 byte-order mark
     /// before the first is dropped) and renamed by the adapter's `aliases`.
     /// Two columns read as one key are an error.
-    pub fn new(names: &ByteRecord, aliases: &[HeaderAlias]) -> Result<Header, String> {
+    pub fn new(names: &ByteRecord, aliases: &[HeaderAlias]) -> Result<Header, HeaderError> {
         let mut keys: Vec<String> = Vec::with_capacity(names.len());
         for (i, raw) in names.iter().enumerate() {
             let raw = if i == 0 {
@@ -37,12 +64,9 @@ impl Header {
                 raw
             };
             let name = std::str::from_utf8(raw)
-                .map_err(|e| {
-                    format!(
-                        "header column {}: invalid UTF-8 at byte {}",
-                        i + 1,
-                        e.valid_up_to()
-                    )
+                .map_err(|e| HeaderError::InvalidUtf8 {
+                    column: i + 1,
+                    byte: e.valid_up_to(),
                 })?
                 .trim();
             let key = aliases
@@ -50,16 +74,16 @@ impl Header {
                 .find(|a| a.aliases.iter().any(|n| n == name))
                 .map_or(name, |a| a.key.as_str());
             if let Some(j) = keys.iter().position(|k| k == key) {
-                return Err(format!(
-                    "header columns {} and {} are both read as `{key}` (names or declared aliases repeat)",
-                    j + 1,
-                    i + 1
-                ));
+                return Err(HeaderError::Repeated {
+                    first: j + 1,
+                    second: i + 1,
+                    key: key.to_owned(),
+                });
             }
             keys.push(key.to_owned());
         }
         if keys.is_empty() || (keys.len() == 1 && keys[0].is_empty()) {
-            return Err("the header row is empty".into());
+            return Err(HeaderError::Empty);
         }
         let prefixes = keys
             .iter()
@@ -321,7 +345,9 @@ mod tests {
 
     #[test]
     fn colliding_headers_are_refused() {
-        let e = Header::new(&rec(&["MOS", "mos"]), &[alias("mos", &["MOS"])]).unwrap_err();
+        let e = Header::new(&rec(&["MOS", "mos"]), &[alias("mos", &["MOS"])])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("columns 1 and 2 are both read as `mos`"), "{e}");
         assert!(Header::new(&rec(&[""]), &[]).is_err());
     }

@@ -55,13 +55,18 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
+/// A value that is not `SLOT=PATH` (it carries the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not SLOT=PATH")]
+pub struct NotBinding(pub String);
+
 /// Parses `SLOT=PATH`.
-pub fn parse_binding(s: &str) -> Result<(String, PathBuf), String> {
+pub fn parse_binding(s: &str) -> Result<(String, PathBuf), NotBinding> {
     match s.split_once('=') {
         Some((slot, path)) if !slot.trim().is_empty() && !path.is_empty() => {
             Ok((slot.trim().to_owned(), PathBuf::from(path)))
         }
-        _ => Err(format!("`{s}` is not SLOT=PATH")),
+        _ => Err(NotBinding(s.to_owned())),
     }
 }
 

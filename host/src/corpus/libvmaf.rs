@@ -125,22 +125,35 @@ impl PooledLog {
 
     /// The pooled raw-row columns as a map; two that share a name (a
     /// metric named `vmaf_mean` beside `vmaf`) are an error naming both.
-    pub fn columns(&self) -> Result<Map<String, Value>, String> {
+    pub fn columns(&self) -> Result<Map<String, Value>, ColumnClash> {
         let mut out = Map::new();
         let mut from: BTreeMap<String, Option<&str>> = BTreeMap::new();
         for (k, v, metric) in self.column_list() {
             if let Some(earlier) = from.get(&k) {
-                return Err(format!(
-                    "pooled column `{k}` comes from both {} and {}",
-                    describe(*earlier),
-                    describe(metric)
-                ));
+                return Err(ColumnClash {
+                    column: k,
+                    first: earlier.map(str::to_owned),
+                    second: metric.map(str::to_owned),
+                });
             }
             from.insert(k.clone(), metric);
             out.insert(k, v);
         }
         Ok(out)
     }
+}
+
+/// Two pooled columns that share a name: the name and the frame metrics
+/// (or `None`, the frame count) each comes from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("pooled column `{column}` comes from both {} and {}", describe(.first.as_deref()), describe(.second.as_deref()))]
+pub struct ColumnClash {
+    /// The column name.
+    pub column: String,
+    /// The earlier origin.
+    pub first: Option<String>,
+    /// The later origin.
+    pub second: Option<String>,
 }
 
 /// The origin of a pooled column, for messages.
@@ -195,32 +208,53 @@ impl<'de> Deserialize<'de> for Metrics {
     }
 }
 
+/// Why a text is not a libvmaf log (for a counted drop naming the file).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// The text is not JSON.
+    #[error("not JSON ({0})")]
+    NotJson(#[source] serde_json::Error),
+    /// JSON without a top-level `version` and `frames` array.
+    #[error("not a libvmaf JSON log (no top-level `version` and `frames` array)")]
+    NotLog,
+    /// A frame repeats a metric.
+    #[error("{0}")]
+    RepeatedMetric(#[source] serde_json::Error),
+    /// Frames that do not parse.
+    #[error("not a libvmaf JSON log: {0} (each frame needs `frameNum` and `metrics` of numbers or null)")]
+    BadFrames(#[source] serde_json::Error),
+    /// A log with no frames.
+    #[error("a libvmaf log with no frames")]
+    NoFrames,
+}
+
 /// The start of the message of a metric repeated in one frame.
 const REPEATED: &str = "a frame repeats a metric";
 
 /// Parses a libvmaf JSON log and pools its frames. The error says why the
 /// text is not a libvmaf log (for a counted drop naming the file).
-pub fn pool_log(text: &str) -> Result<PooledLog, String> {
+pub fn pool_log(text: &str) -> Result<PooledLog, LogError> {
     // One typed parse of the text (a `Value` would merge repeated keys);
     // only when it fails is the text read again, to say why.
     let log: Log = serde_json::from_str(text).map_err(|e| {
         let value: Value = match serde_json::from_str(text) {
             Ok(v) => v,
-            Err(e) => return format!("not JSON ({e})"),
+            Err(e) => return LogError::NotJson(e),
         };
         let is_log = value.as_object().is_some_and(|o| {
             o.contains_key("version") && o.get("frames").is_some_and(Value::is_array)
         });
         if !is_log {
-            "not a libvmaf JSON log (no top-level `version` and `frames` array)".into()
+            LogError::NotLog
         } else if e.to_string().starts_with(REPEATED) {
-            e.to_string()
+            LogError::RepeatedMetric(e)
         } else {
-            format!("not a libvmaf JSON log: {e} (each frame needs `frameNum` and `metrics` of numbers or null)")
+            LogError::BadFrames(e)
         }
     })?;
     if log.frames.is_empty() {
-        return Err("a libvmaf log with no frames".into());
+        return Err(LogError::NoFrames);
     }
     let mut values: BTreeMap<&str, (Vec<f64>, usize)> = BTreeMap::new();
     for frame in &log.frames {
@@ -349,7 +383,7 @@ mod tests {
             ),
             (r#"{"version":"2","frames":[]}"#, "no frames"),
         ] {
-            let e = pool_log(text).unwrap_err();
+            let e = pool_log(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text}: {e}");
         }
     }

@@ -296,7 +296,7 @@ fn read_log(src: &Source) -> Result<Log, CorpusError> {
         ))
     } else {
         match std::str::from_utf8(&bytes) {
-            Ok(text) => libvmaf::pool_log(text),
+            Ok(text) => libvmaf::pool_log(text).map_err(|e| e.to_string()),
             Err(e) => Err(format!("invalid UTF-8 at byte {}", e.valid_up_to())),
         }
     };
@@ -371,7 +371,7 @@ impl Log {
         let pooled_columns = match pooled.columns() {
             Ok(c) => c,
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.to_string());
                 return self;
             }
         };

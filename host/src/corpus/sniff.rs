@@ -118,15 +118,64 @@ pub(super) fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> 
     Ok(n)
 }
 
+/// Why a file is no row input: each variant carries what it refuses, and
+/// its message is the reason (the caller names the file and slot).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RowFormatError {
+    /// The file cannot be opened or read.
+    #[error("{}", io_reason(.0))]
+    Io(#[source] io::Error),
+    /// The file's first bytes are a known non-row format.
+    #[error("this looks like {0}, not a row file (JSONL, CSV, TSV or Parquet, optionally gzip- or zstd-compressed)")]
+    NotRows(&'static str),
+    /// A compressed file whose stream does not decode.
+    #[error("not readable as {compression}: {source}")]
+    Undecodable {
+        /// The compression its magic bytes name.
+        compression: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A compressed Parquet file.
+    #[error("{}: decompress it first (Parquet compresses its own pages)", inner(*.0, "Parquet file"))]
+    CompressedParquet(Option<&'static str>),
+    /// Decompressed content is a known non-row format.
+    #[error("this is {}, not a row file", inner(*.compression, .what.trim_start_matches("a ").trim_start_matches("an ")))]
+    CompressedNotRows {
+        /// The compression, if any.
+        compression: Option<&'static str>,
+        /// What the content looks like.
+        what: &'static str,
+    },
+    /// Binary content.
+    #[error("this is {} (NUL bytes, or mostly invalid UTF-8, in its first {sampled} bytes), not a row file", inner(*.compression, "binary data"))]
+    Binary {
+        /// The compression, if any.
+        compression: Option<&'static str>,
+        /// How many bytes were sampled.
+        sampled: usize,
+    },
+}
+
+/// `what`, prefixed by the compression that wraps it.
+fn inner(compression: Option<&str>, what: &str) -> String {
+    match compression {
+        Some(c) => format!("{c}-compressed {what}"),
+        None => what.to_owned(),
+    }
+}
+
 /// The format of a row input, by content; the extension (without `.gz`,
 /// `.zst`) decides only where content cannot (a one-column header). `Err`
 /// is the reason the file is no row input.
-pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
+pub fn row_format(path: &Path) -> Result<(Format, Compression), RowFormatError> {
     let mut raw = [0u8; 512];
     let n = crate::safe_fs::open_read(path)
         .map_err(std::io::Error::from)
         .and_then(|mut f| read_full(&mut f, &mut raw))
-        .map_err(|e| io_reason(&e))?;
+        .map_err(RowFormatError::Io)?;
     let raw = &raw[..n];
     if raw.starts_with(b"PAR1") {
         return Ok((Format::Parquet, Compression::None));
@@ -134,40 +183,33 @@ pub fn row_format(path: &Path) -> Result<(Format, Compression), String> {
     let compression = Compression::of(raw);
     if compression == Compression::None {
         if let Some(what) = looks_like(raw) {
-            return Err(format!("this looks like {what}, not a row file (JSONL, CSV, TSV or Parquet, optionally gzip- or zstd-compressed)"));
+            return Err(RowFormatError::NotRows(what));
         }
     }
-    let (mut reader, _) = open(path).map_err(|e| io_reason(&e))?;
+    let (mut reader, _) = open(path).map_err(RowFormatError::Io)?;
     let mut head = vec![0u8; HEAD];
-    let n = read_full(&mut reader, &mut head).map_err(|e| match compression.name() {
-        Some(c) => format!("not readable as {c}: {e}"),
-        None => io_reason(&e),
+    let n = read_full(&mut reader, &mut head).map_err(|source| match compression.name() {
+        Some(compression) => RowFormatError::Undecodable {
+            compression,
+            source,
+        },
+        None => RowFormatError::Io(source),
     })?;
     head.truncate(n);
-    let inner = |what: &str| match compression.name() {
-        Some(c) => format!("{c}-compressed {what}"),
-        None => what.to_owned(),
-    };
+    let compression = compression.name();
     if head.starts_with(b"PAR1") {
-        return Err(format!(
-            "{}: decompress it first (Parquet compresses its own pages)",
-            inner("Parquet file")
-        ));
+        return Err(RowFormatError::CompressedParquet(compression));
     }
     if let Some(what) = looks_like(&head) {
-        return Err(format!(
-            "this is {}, not a row file",
-            inner(what.trim_start_matches("a ").trim_start_matches("an "))
-        ));
+        return Err(RowFormatError::CompressedNotRows { compression, what });
     }
     if is_binary(&head) {
-        return Err(format!(
-            "this is {} (NUL bytes, or mostly invalid UTF-8, in its first {} bytes), not a row file",
-            inner("binary data"),
-            head.len()
-        ));
+        return Err(RowFormatError::Binary {
+            compression,
+            sampled: head.len(),
+        });
     }
-    Ok((text_format(path, &head), compression))
+    Ok((text_format(path, &head), Compression::of(raw)))
 }
 
 /// Binary by content: more than 1 in 32 of the sample's bytes are NUL or
@@ -250,6 +292,11 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// [`row_format`] with its error shown as the reason.
+    fn shown(path: &Path) -> Result<(Format, Compression), String> {
+        row_format(path).map_err(|e| e.to_string())
+    }
+
     fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
         let p = dir.join(name);
         std::fs::write(&p, bytes).unwrap();
@@ -265,7 +312,7 @@ mod tests {
     #[test]
     fn formats_by_content_then_extension() {
         let d = tempfile::tempdir().unwrap();
-        let f = |name: &str, bytes: &[u8]| row_format(&write(d.path(), name, bytes));
+        let f = |name: &str, bytes: &[u8]| shown(&write(d.path(), name, bytes));
         assert_eq!(
             f("a.csv", b"{\"a\":1}\n"),
             Ok((Format::Jsonl, Compression::None))
@@ -301,7 +348,7 @@ mod tests {
     #[test]
     fn binary_files_are_named() {
         let d = tempfile::tempdir().unwrap();
-        let f = |name: &str, bytes: &[u8]| row_format(&write(d.path(), name, bytes)).unwrap_err();
+        let f = |name: &str, bytes: &[u8]| shown(&write(d.path(), name, bytes)).unwrap_err();
         assert!(f("a.jsonl", b"PK\x03\x04rest").contains("ZIP archive"));
         assert!(f("a.jsonl", b"\x89PNG\r\n\x1a\n....").contains("PNG image"));
         assert!(f("a.jsonl", b"\x7fELF\x02\x01").contains("ELF"));
@@ -312,7 +359,7 @@ mod tests {
         // One NUL in a short text file is a bad line, not a binary file.
         let one_nul = b"{\"src\":\"a\x00b\",\"mos\":3.0,\"adm2\":0.9}\n";
         assert_eq!(
-            row_format(&write(d.path(), "nul.jsonl", one_nul)),
+            shown(&write(d.path(), "nul.jsonl", one_nul)),
             Ok((Format::Jsonl, Compression::None))
         );
         assert!(
@@ -321,7 +368,7 @@ mod tests {
         let mostly_text = [&b"{\"a\":1}\n"[..]; 20].concat();
         let one_bad = [&mostly_text[..], b"{\"a\":\"\xff\xfe\"}\n"].concat();
         assert_eq!(
-            row_format(&write(d.path(), "ok.jsonl", &one_bad)),
+            shown(&write(d.path(), "ok.jsonl", &one_bad)),
             Ok((Format::Jsonl, Compression::None))
         );
         assert!(f("a.jsonl", &gz(b"PAR1....")).contains("decompress it first"));
@@ -351,14 +398,14 @@ mod tests {
         let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-        let e = row_format(&fifo).unwrap_err();
+        let e = row_format(&fifo).unwrap_err().to_string();
         assert!(
             e.contains("is a FIFO") && e.contains("only regular files"),
             "{e}"
         );
         let e = open(&fifo).err().unwrap().to_string();
         assert!(e.contains("is a FIFO"), "{e}");
-        let e = row_format(dir.path()).unwrap_err();
+        let e = row_format(dir.path()).unwrap_err().to_string();
         assert!(e.contains("directory"), "{e}");
     }
 }

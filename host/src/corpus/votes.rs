@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use moshead_protocol::{Differential, LabelsJoin, VoteLayout, VotesDecl};
-use moshead_subjective::{recover, Scale, SubjectiveModel, VoteTableBuilder};
+use moshead_subjective::{
+    recover, Recovered, Scale, SubjectiveModel, VoteIngest, VoteMatrix, VoteTableBuilder,
+};
 use serde_json::{Map, Value};
 
 use super::label_table::{add, codes, key_of, rename, SubjectiveReport, Table};
@@ -46,9 +48,35 @@ pub(super) fn read(
         .transpose()
         .map_err(|e| e.to_string())?;
     let mut b = VoteTableBuilder::new(scale);
-    // the clip's other columns, from its first record
-    let mut first: HashMap<String, (u64, Map<String, Value>)> = HashMap::new();
-    let wide_subjects: Vec<String> = match &decl.layout {
+    let wide_subjects = vote_columns(columns, join, decl)?;
+    let mut first = collect(t, &mut b, raw, join, decl, &wide_subjects);
+    let (matrix, ingest) = b
+        .finish()
+        .map_err(|e| format!("the votes cannot be modelled: {e}"))?;
+    drop_unused_votes(t, &ingest);
+    let matrix = match &decl.differential {
+        Some(d) => differential(&matrix, &first, d)?,
+        None => matrix,
+    };
+    let rec = recover(&matrix, model);
+    write_clips(t, &rec, &mut first, join, decl);
+    let mut report = report(&rec, &matrix, &ingest, slot, model);
+    report.differential = decl.differential.as_ref().map(|d| d.ref_score);
+    t.subjective = Some(report);
+    Ok(())
+}
+
+/// The first record of each clip (its line and the columns kept from it).
+type FirstRecords = HashMap<String, (u64, Map<String, Value>)>;
+
+/// The subject columns of a wide table (empty for a long one); a declared
+/// vote column the table lacks is an error naming the table's columns.
+fn vote_columns(
+    columns: &[String],
+    join: &LabelsJoin,
+    decl: &VotesDecl,
+) -> Result<Vec<String>, String> {
+    Ok(match &decl.layout {
         VoteLayout::Wide { subjects } if !subjects.is_empty() => {
             if let Some(missing) = subjects.iter().find(|s| !columns.contains(s)) {
                 return Err(format!(
@@ -74,7 +102,21 @@ pub(super) fn read(
             }
             Vec::new()
         }
-    };
+    })
+}
+
+/// Feeds each record's votes to `b`, dropping records without a key or
+/// subject; returns each clip's first record (its other columns).
+fn collect(
+    t: &mut Table,
+    b: &mut VoteTableBuilder,
+    raw: Vec<(u64, Map<String, Value>)>,
+    join: &LabelsJoin,
+    decl: &VotesDecl,
+    wide_subjects: &[String],
+) -> FirstRecords {
+    // the clip's other columns, from its first record
+    let mut first: FirstRecords = HashMap::new();
     for (line, obj) in raw {
         let Some(key) = key_of(&obj, join) else {
             t.drops.push((
@@ -124,9 +166,11 @@ pub(super) fn read(
             (line, kept)
         });
     }
-    let (matrix, ingest) = b
-        .finish()
-        .map_err(|e| format!("the votes cannot be modelled: {e}"))?;
+    first
+}
+
+/// Counts each vote the builder did not keep as a drop at its line.
+fn drop_unused_votes(t: &mut Table, ingest: &VoteIngest) {
     for (reason, ex) in &ingest.every {
         let what = if ex.subject.is_empty() {
             format!("clip `{}` has no vote left", ex.clip)
@@ -141,11 +185,17 @@ pub(super) fn read(
         };
         t.drops.push((ex.line, codes::of_vote(*reason), what));
     }
-    let matrix = match &decl.differential {
-        Some(d) => differential(&matrix, &first, d)?,
-        None => matrix,
-    };
-    let rec = recover(&matrix, model);
+}
+
+/// One labels record per scored clip (its kept columns, renamed, with the
+/// score and its uncertainty); clips screening left unscored are drops.
+fn write_clips(
+    t: &mut Table,
+    rec: &Recovered,
+    first: &mut FirstRecords,
+    join: &LabelsJoin,
+    decl: &VotesDecl,
+) {
     for clip in &rec.unscored {
         let line = first.get(clip).map_or(0, |(l, _)| *l);
         t.drops.push((
@@ -174,10 +224,20 @@ pub(super) fn read(
         }
         add(t, line, renamed, join);
     }
+}
+
+/// The subjective model's report for the slot.
+fn report(
+    rec: &Recovered,
+    matrix: &VoteMatrix,
+    ingest: &VoteIngest,
+    slot: &str,
+    model: SubjectiveModel,
+) -> SubjectiveReport {
     let mut per_clip: Vec<u64> = rec.clips.iter().map(|c| c.votes as u64).collect();
     per_clip.sort_unstable();
     let (_, n_i, n_r) = matrix.shape();
-    t.subjective = Some(SubjectiveReport {
+    SubjectiveReport {
         slot: slot.to_owned(),
         model: model.name().to_owned(),
         votes_read: ingest.read as u64,
@@ -189,7 +249,7 @@ pub(super) fn read(
             (Some(lo), Some(hi)) => [*lo, per_clip[per_clip.len() / 2], *hi],
             _ => [0; 3],
         },
-        ci95_width: moshead_subjective::ci_width_summary(&rec).map(|(a, b, c, d)| [a, b, c, d]),
+        ci95_width: moshead_subjective::ci_width_summary(rec).map(|(a, b, c, d)| [a, b, c, d]),
         dropped_subjects: ingest
             .dropped_subjects
             .iter()
@@ -201,9 +261,8 @@ pub(super) fn read(
             .map(|(s, why)| (s.to_owned(), why))
             .collect(),
         iterations: rec.iterations.map(|i| (i as u64, rec.converged)),
-        differential: decl.differential.as_ref().map(|d| d.ref_score),
-    });
-    Ok(())
+        differential: None,
+    }
 }
 
 /// The differential-score matrix of `matrix` (SUREAL's DMOS): each clip's
@@ -212,7 +271,7 @@ pub(super) fn read(
 /// the line.
 fn differential(
     matrix: &moshead_subjective::VoteMatrix,
-    first: &HashMap<String, (u64, Map<String, Value>)>,
+    first: &FirstRecords,
     d: &Differential,
 ) -> Result<moshead_subjective::VoteMatrix, String> {
     let mut contents = Vec::new();

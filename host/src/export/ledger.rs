@@ -256,17 +256,28 @@ fn append_to(file: &mut std::fs::File, text: &[u8]) -> std::io::Result<()> {
 /// appended after offset `at` (the file's length when the commit was
 /// decided; completing an interrupted commit appends a run's line once,
 /// even when an identical line is older). Same safety as [`append`]; the
-/// error is the reason (the caller names the file).
-pub fn append_line_once(path: &Path, text: &str, at: u64) -> Result<(), String> {
-    let mut file = crate::safe_fs::open_rw(path, true).map_err(|e| e.reason)?;
-    let shown = |e: std::io::Error| e.to_string();
+/// error's message is the reason (the caller names the file).
+pub fn append_line_once(path: &Path, text: &str, at: u64) -> Result<(), AppendError> {
+    let mut file = crate::safe_fs::open_rw(path, true).map_err(AppendError::Open)?;
     let mut have = Vec::new();
-    file.read_to_end(&mut have).map_err(shown)?;
+    file.read_to_end(&mut have).map_err(AppendError::Io)?;
     let after = have.get(at as usize..).unwrap_or(&[]);
     if after.split(|b| *b == b'\n').any(|l| l == text.as_bytes()) {
         return Ok(());
     }
-    append_to(&mut file, text.as_bytes()).map_err(shown)
+    append_to(&mut file, text.as_bytes()).map_err(AppendError::Io)
+}
+
+/// Why [`append_line_once`] failed; the message is the reason alone.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// The file cannot be opened safely for appending.
+    #[error("{}", .0.reason)]
+    Open(#[source] crate::safe_fs::SafeOpenError),
+    /// Reading or appending failed.
+    #[error("{0}")]
+    Io(#[source] std::io::Error),
 }
 
 /// The most of a ledger moshead reads (about a quarter of a million runs).
