@@ -112,7 +112,7 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
         "[labels]\npath = \"labels.csv\"\nformats = [\"csv\"]\n",
         "[logs]",
         "path = \"logs\"\n",
-        "[gate]",
+        "# [gate]\n# plcc_min = 0.7\n",
     ] {
         assert!(written.contains(line), "missing {line:?}:\n{written}");
     }
@@ -139,7 +139,9 @@ fn a_study_file_trains_on_libvmaf_logs_exports_for_libvmaf_and_predicts_logs_alo
                 "description = \"Six sources, four distortions each, MOS 0-100\"".to_owned()
             } else if l.starts_with("licence = ") {
                 "licence = \"Test-suite study: use it for nothing else.\"".to_owned()
-            } else if l.starts_with("plcc_min = ") {
+            } else if l == "# [gate]" {
+                "[gate]".to_owned()
+            } else if l.starts_with("# plcc_min = ") {
                 "plcc_min = 0.7\nsrocc_min = 0.6".to_owned()
             } else {
                 l.to_owned()

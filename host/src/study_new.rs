@@ -713,7 +713,14 @@ pub fn render(name: &str, guess: &Guess, inputs: &Inputs) -> Result<String, NewS
             cols.iter().map(|s| quoted(s)).collect::<Vec<_>>().join(", ")
         ));
     }
-    t.push_str("\n[gate]  # CHECK: your own acceptance thresholds\nplcc_min = 0.7\n");
+    // No threshold is guessed: a gate is the team's own decision, and a
+    // study without one reports "no gate declared" rather than a verdict
+    // against a number nobody chose.
+    t.push_str(
+        "\n# CHECK: your own acceptance thresholds, if any (without a [gate], runs report\n\
+         # \"no gate declared\"; keys in docs/study-file.md); for example:\n\
+         # [gate]\n# plcc_min = 0.7\n",
+    );
     Study::parse(&t, &format!("{name}.toml")).map_err(|e| NewStudyError::Study(e.to_string()))?;
     Ok(t)
 }
@@ -804,6 +811,10 @@ mod tests {
         assert_eq!(s.columns.votes.as_deref(), Some("n"));
         assert_eq!(s.scale, (0.0, 100.0));
         assert!(s.logs.is_some() && s.votes.is_none());
+        // No threshold is guessed: the study declares no gate until the
+        // team writes one (the example is commented out).
+        assert!(s.gate.is_none(), "{text}");
+        assert!(text.contains("\n# [gate]\n# plcc_min = 0.7\n"), "{text}");
     }
 
     #[test]
